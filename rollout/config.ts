@@ -1,0 +1,282 @@
+import { z } from "zod";
+import { loadPlaybook, type Playbook } from "./playbook";
+import { cohortLimitProblems } from "./traffic";
+import { parseOrThrow, RolloutInputError } from "./validation";
+
+/**
+ * The stack config (`rollout:*` in Pulumi.<stack>.yaml) and the one function that turns raw
+ * config into a typed RolloutConfig. Shape only: whether a weight is allowed in a phase, a
+ * phase was skipped or sign-offs are complete is the policy pack's call, so that a bad
+ * deploy is refused with the pack's remediation text rather than half-validated here.
+ */
+
+const port = z
+  .number({ message: "expected an integer 1-65535" })
+  .int({ message: "expected an integer 1-65535" })
+  .min(1, { message: "expected an integer 1-65535" })
+  .max(65535, { message: "expected an integer 1-65535" });
+
+const nonEmpty = (what: string) => z.string({ message: `expected ${what}` }).min(1, { message: `expected ${what}` });
+
+const ColourSpec = z
+  .object({
+    image: nonEmpty("a container image such as ghcr.io/acme/web:1.4.2"),
+    port,
+  })
+  .strict();
+
+const cpuQuantity = z.string().regex(/^\d+(\.\d+)?m?$/, { message: "expected a CPU quantity such as 250m" });
+const memoryQuantity = z
+  .string()
+  .regex(/^\d+(Ki|Mi|Gi)$/, { message: "expected a memory quantity such as 512Mi" });
+
+export const ServiceConfig = z
+  .object({
+    name: z.string().regex(/^[a-z][a-z0-9-]{0,20}$/, {
+      message: "expected a DNS label of at most 21 characters such as web (it prefixes AWS target group names)",
+    }),
+    /** ALB path pattern, e.g. `/api/*`; `/*` for the catch-all service. */
+    pathPattern: z.string().regex(/^\/[A-Za-z0-9_\-./*?]*$/, { message: "expected a path pattern such as /api/*" }),
+    healthCheckPath: z.string().regex(/^\/[A-Za-z0-9_\-./]*$/, { message: "expected a path such as /healthz" }),
+    blue: ColourSpec,
+    green: ColourSpec,
+    /** Pods per colour. Default: 2. */
+    replicas: z.number().int().min(1).max(50).default(2),
+    resources: z
+      .object({
+        cpuRequest: cpuQuantity.default("250m"),
+        cpuLimit: cpuQuantity.default("1"),
+        memoryRequest: memoryQuantity.default("256Mi"),
+        memoryLimit: memoryQuantity.default("512Mi"),
+      })
+      .strict()
+      .default({ cpuRequest: "250m", cpuLimit: "1", memoryRequest: "256Mi", memoryLimit: "512Mi" }),
+  })
+  .strict();
+export type ServiceConfig = z.infer<typeof ServiceConfig>;
+
+export const CohortConfig = z
+  .object({
+    /** Request header naming the user, e.g. `X-Pilot-User`. */
+    header: z.string().regex(/^[A-Za-z0-9-]{1,40}$/, { message: "expected an HTTP header name such as X-Pilot-User" }),
+    /** Optional cookie name carrying the same user id (browsers that cannot set headers). */
+    cookie: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,40}$/, { message: "expected a cookie name such as pilot_user" })
+      .optional(),
+    users: z
+      .array(z.string().regex(/^[A-Za-z0-9._@+-]{1,64}$/, { message: "expected a user id of letters, digits and ._@+-" }))
+      .default([]),
+  })
+  .strict();
+export type CohortConfig = z.infer<typeof CohortConfig>;
+
+const isoTime = z.string().refine((s) => !Number.isNaN(Date.parse(s)), { message: "expected an ISO-8601 time" });
+
+export const Decision = z
+  .object({
+    from: z.string().min(1),
+    to: z.string().min(1),
+    decision: z.enum(["GO", "NO-GO"]),
+    at: isoTime,
+    by: z.string().min(1),
+    /** One line per criterion, written by `rollout gates --record`. */
+    evidence: z.array(z.string()).default([]),
+  })
+  .strict();
+export type Decision = z.infer<typeof Decision>;
+
+export const Signoff = z.object({ approver: z.string().min(1), at: isoTime }).strict();
+export type Signoff = z.infer<typeof Signoff>;
+
+const arn = (service: string) =>
+  z.string().regex(new RegExp(`^arn:aws[a-z-]*:${service}:`), { message: `expected an ${service} ARN` });
+
+export const RolloutConfigSchema = z
+  .object({
+    playbook: nonEmpty("a playbook id such as tbs-strategy-framework"),
+    /** Whether this stack is production: decides protections and which policies are mandatory. Default: true when the stack is named production. */
+    tier: z.enum(["production", "staging"]),
+    phase: nonEmpty("a phase id of the playbook"),
+    greenWeight: z
+      .number({ message: "expected an integer 0-100" })
+      .int({ message: "expected an integer 0-100" })
+      .min(0, { message: "expected an integer 0-100" })
+      .max(100, { message: "expected an integer 0-100" })
+      .default(0),
+    rollback: z.boolean({ message: "expected true or false" }).default(false),
+    /** Acknowledges an automatic rollback's latch (the time it was written); see `rollout resume`. */
+    rollbackAcknowledged: z.string().optional(),
+    cohorts: CohortConfig.optional(),
+    /** Group stickiness of the weighted forward. Default: 3600 s. */
+    stickinessSeconds: z.number().int().min(1).max(604800).default(3600),
+    services: z.array(ServiceConfig).min(1, { message: "expected at least one service" }),
+    network: z
+      .object({
+        vpcId: z.string().regex(/^vpc-[0-9a-f]+$/, { message: "expected a VPC id such as vpc-0abc123" }),
+        publicSubnetIds: z.array(z.string().regex(/^subnet-[0-9a-f]+$/, { message: "expected a subnet id" })).min(2),
+        privateSubnetIds: z.array(z.string().regex(/^subnet-[0-9a-f]+$/, { message: "expected a subnet id" })).min(2),
+        certificateArn: arn("acm"),
+        /** CIDRs allowed to reach the ALB. Default: the internet. */
+        ingressCidrs: z.array(z.string()).default(["0.0.0.0/0"]),
+        /** Bucket for ALB access logs; required in production. */
+        accessLogsBucket: z.string().optional(),
+      })
+      .strict(),
+    cluster: z
+      .object({
+        name: nonEmpty("the EKS cluster name"),
+        namespace: z.string().regex(/^[a-z0-9-]{1,63}$/).default("staged-rollout"),
+        /** Kubeconfig (secret). Default: the ambient kubeconfig of whoever runs pulumi. */
+        kubeconfig: z.string().optional(),
+        /** Security group of the pods, allowed from the ALB. */
+        podSecurityGroupId: z.string().regex(/^sg-[0-9a-f]+$/, { message: "expected a security group id" }),
+      })
+      .strict(),
+    database: z
+      .object({
+        instanceClass: z.string().regex(/^db\.[a-z0-9]+\.[a-z0-9]+$/, { message: "expected an instance class such as db.r6g.large" }),
+        engineVersion: z.string().default("8.0"),
+        allocatedStorageGb: z.number().int().min(20).max(65536).default(100),
+        name: z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,63}$/).default("tbs"),
+        username: z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,15}$/).default("tbs_admin"),
+        /** Secret. */
+        password: z.string().min(8, { message: "expected a secret of at least 8 characters" }),
+        backupRetentionDays: z.number().int().min(1).max(35).default(14),
+        /** Default: true in production. Turning it off in production is refused by the policy pack. */
+        deletionProtection: z.boolean().optional(),
+        /** Default: true in production. */
+        multiAz: z.boolean().optional(),
+      })
+      .strict(),
+    heavydb: z
+      .object({
+        host: nonEmpty("the HeavyDB host"),
+        port: port.default(6274),
+        database: z.string().default("heavyai"),
+        readOnlyUser: nonEmpty("the read-only HeavyDB user green uses"),
+        /** Secret. */
+        readOnlyPassword: z.string().min(1),
+      })
+      .strict(),
+    alerts: z
+      .object({
+        emails: z.array(z.email({ message: "expected an email address" })).default([]),
+        /** HTTPS endpoints (Slack, PagerDuty) subscribed per severity. */
+        https: z
+          .array(
+            z
+              .object({
+                url: z.url({ protocol: /^https$/, message: "expected an https:// URL" }),
+                severities: z.array(z.enum(["critical", "warning", "info"])).min(1),
+              })
+              .strict(),
+          )
+          .default([]),
+      })
+      .strict()
+      .default({ emails: [], https: [] }),
+    /** `{<phase>: {<roleId>: {approver, at}}}`. */
+    signoffs: z.record(z.string(), z.record(z.string(), Signoff)).default({}),
+    decisions: z.array(Decision).default([]),
+    /** Default: true. False mutes every alarm (refused in production by the policy pack). */
+    alarmActionsEnabled: z.boolean({ message: "expected true or false" }).default(true),
+  })
+  .strict();
+
+export type RolloutConfigInput = z.input<typeof RolloutConfigSchema>;
+type ParsedConfig = z.infer<typeof RolloutConfigSchema>;
+
+/** Validated stack config, with the playbook resolved and production defaults filled in. */
+export interface RolloutConfig extends ParsedConfig {
+  stack: string;
+  isProduction: boolean;
+  playbookSpec: Playbook;
+  database: ParsedConfig["database"] & { deletionProtection: boolean; multiAz: boolean };
+}
+
+/** Config keys whose values are Pulumi secrets (plain or nested `secure:` values). */
+export const SECRET_PATHS = ["database.password", "heavydb.readOnlyPassword", "cluster.kubeconfig"] as const;
+
+/** Keys of the `rollout` namespace; anything else in the namespace is refused as a typo. */
+export const CONFIG_KEYS = Object.keys(RolloutConfigSchema.shape) as (keyof ParsedConfig)[];
+
+/**
+ * Values as Pulumi hands them over: strings, with objects, arrays, numbers and booleans
+ * JSON-encoded. Returns the decoded value, or the string itself when it is not JSON.
+ */
+function decodeConfigValue(raw: unknown): unknown {
+  if (typeof raw !== "string") return raw;
+  const trimmed = raw.trim();
+  if (/^[[{]/.test(trimmed) || /^-?\d+(\.\d+)?$/.test(trimmed) || trimmed === "true" || trimmed === "false") {
+    try {
+      return JSON.parse(trimmed);
+    } catch {
+      return raw;
+    }
+  }
+  return raw;
+}
+
+/**
+ * The one place raw config becomes a RolloutConfig. `raw` maps keys without the namespace
+ * (`phase`, `services`) to Pulumi's string values or to already-decoded values. Throws a
+ * RolloutInputError naming `rollout:<key path>`, the value and what is expected.
+ */
+export function parseRolloutConfig(raw: Record<string, unknown>, stack: string): RolloutConfig {
+  const decoded: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(raw)) decoded[key] = decodeConfigValue(value);
+  if (decoded.tier === undefined) decoded.tier = stack === "production" ? "production" : "staging";
+
+  const parsed = parseOrThrow(RolloutConfigSchema, decoded, "rollout:", `invalid stack config for stack "${stack}"`);
+
+  let playbookSpec: Playbook;
+  try {
+    playbookSpec = loadPlaybook(parsed.playbook);
+  } catch (error) {
+    if (error instanceof RolloutInputError) throw new RolloutInputError(`rollout:playbook: ${error.message}`);
+    throw error;
+  }
+  const problems: string[] = [];
+  const phaseIds = playbookSpec.phases.map((p) => p.id);
+  if (!phaseIds.includes(parsed.phase)) {
+    problems.push(
+      `rollout:phase: expected one of ${phaseIds.join(", ")} (playbook ${playbookSpec.id}), got ${JSON.stringify(parsed.phase)}`,
+    );
+  }
+  const names = parsed.services.map((s) => s.name);
+  names.forEach((name, i) => {
+    if (names.indexOf(name) !== i)
+      problems.push(`rollout:services[${i}].name: expected a unique service name, got ${JSON.stringify(name)}`);
+  });
+  for (const phase of Object.keys(parsed.signoffs)) {
+    if (!phaseIds.includes(phase))
+      problems.push(`rollout:signoffs.${phase}: expected a phase id (${phaseIds.join(", ")}), got ${JSON.stringify(phase)}`);
+  }
+  parsed.decisions.forEach((d, i) => {
+    for (const key of ["from", "to"] as const) {
+      if (!phaseIds.includes(d[key]))
+        problems.push(`rollout:decisions[${i}].${key}: expected a phase id (${phaseIds.join(", ")}), got ${JSON.stringify(d[key])}`);
+    }
+  });
+  problems.push(...cohortLimitProblems(parsed.cohorts, parsed.services));
+  const isProduction = parsed.tier === "production";
+  if (isProduction && !parsed.network.accessLogsBucket) {
+    problems.push(`rollout:network.accessLogsBucket: expected a bucket name for ALB access logs in production, got nothing`);
+  }
+  if (problems.length > 0) {
+    throw new RolloutInputError(`invalid stack config for stack "${stack}":\n  ${problems.join("\n  ")}`, problems);
+  }
+
+  return {
+    ...parsed,
+    stack,
+    isProduction,
+    playbookSpec,
+    database: {
+      ...parsed.database,
+      deletionProtection: parsed.database.deletionProtection ?? isProduction,
+      multiAz: parsed.database.multiAz ?? isProduction,
+    },
+  };
+}

@@ -1,0 +1,296 @@
+import type { Comparator, Criterion, Gate, GateAction, MissingData, Playbook, Severity, Transition, Trigger } from "./playbook";
+
+/**
+ * Gates as CloudWatch alarms, the worst-case time from a breach to 100 % blue, and the
+ * GO/NO-GO decision over evidence. Pure: the qualityGates component, the policy pack, the
+ * drill simulator and `plan` all use these, so an alarm's numbers are derived in one place.
+ */
+
+export type AlarmLevel = "warning" | "critical";
+
+/** The CloudWatch measurement behind an alarm. */
+export type AlarmMetric =
+  | { kind: "alb-error-rate" }
+  | { kind: "alb"; metricName: string; statistic?: string; extendedStatistic?: string }
+  | { kind: "container-insights"; metricName: string; statistic: string }
+  | { kind: "custom"; metricName: string; statistic?: string; extendedStatistic?: string };
+
+export interface AlarmSpec {
+  gateId: string;
+  level: AlarmLevel;
+  /** Stable suffix of the alarm's resource name: `<gate>-<level>`. */
+  key: string;
+  metric: AlarmMetric;
+  comparison: "GreaterThanThreshold" | "LessThanThreshold";
+  /** In the metric's own unit (ALB response time is seconds; the gate says ms). */
+  threshold: number;
+  /** The gate's threshold in the playbook's unit, for dashboards and messages. */
+  playbookThreshold: number;
+  unit: string;
+  periodSeconds: number;
+  evaluationPeriods: number;
+  datapointsToAlarm: number;
+  treatMissingData: MissingData;
+  action: GateAction;
+  notify: Severity;
+  autoRollback: boolean;
+  description: string;
+}
+
+const DEFAULT_PERIOD_SECONDS = 60;
+
+/** Time the rollback Lambda takes from invocation to every listener rule at 100 % blue (cold start + API calls). */
+export const ROLLBACK_LAMBDA_SECONDS = 10;
+/** GuardDuty publishes a new finding to EventBridge within about 5 minutes of detecting it. */
+export const GUARDDUTY_PUBLICATION_SECONDS = 300;
+
+function alarmMetric(gate: Gate): { metric: AlarmMetric; scale: number; period: number } | undefined {
+  const m = gate.metric;
+  switch (m.source) {
+    case "alb":
+      switch (m.name) {
+        case "errorRate":
+          return { metric: { kind: "alb-error-rate" }, scale: 1, period: DEFAULT_PERIOD_SECONDS };
+        case "p95ResponseMs":
+          // TargetResponseTime is published in seconds.
+          return {
+            metric: { kind: "alb", metricName: "TargetResponseTime", extendedStatistic: "p95" },
+            scale: 0.001,
+            period: DEFAULT_PERIOD_SECONDS,
+          };
+        case "averageResponseMs":
+          return {
+            metric: { kind: "alb", metricName: "TargetResponseTime", statistic: "Average" },
+            scale: 0.001,
+            period: DEFAULT_PERIOD_SECONDS,
+          };
+        case "requestCount":
+          return { metric: { kind: "alb", metricName: "RequestCount", statistic: "Sum" }, scale: 1, period: DEFAULT_PERIOD_SECONDS };
+      }
+      break;
+    case "container-insights":
+      return {
+        metric: { kind: "container-insights", metricName: m.name, statistic: "Average" },
+        scale: 1,
+        period: DEFAULT_PERIOD_SECONDS,
+      };
+    case "custom": {
+      const percentile = /^p\d+$/.test(m.statistic);
+      return {
+        metric: percentile
+          ? { kind: "custom", metricName: m.name, extendedStatistic: m.statistic }
+          : { kind: "custom", metricName: m.name, statistic: m.statistic },
+        scale: 1,
+        period: m.periodSeconds ?? DEFAULT_PERIOD_SECONDS,
+      };
+    }
+    case "manual":
+    case "guardduty":
+      return undefined;
+  }
+  return undefined;
+}
+
+/** Whether a gate is watched by CloudWatch alarms (manual evidence and GuardDuty are not). */
+export function hasAlarms(gate: Gate): boolean {
+  return alarmMetric(gate) !== undefined;
+}
+
+/** The alarms a gate needs: one per level it defines (critical, and warning where it has one). */
+export function alarmSpecs(gate: Gate): AlarmSpec[] {
+  const source = alarmMetric(gate);
+  if (!source) return [];
+  const specs: AlarmSpec[] = [];
+  for (const level of ["critical", "warning"] as const) {
+    const spec = gate[level];
+    if (!spec) continue;
+    const periodSeconds = Math.min(source.period, spec.sustainSeconds);
+    const evaluationPeriods = Math.max(1, Math.ceil(spec.sustainSeconds / periodSeconds));
+    const op = gate.breachWhen === "above" ? ">" : "<";
+    specs.push({
+      gateId: gate.id,
+      level,
+      key: `${gate.id}-${level}`,
+      metric: source.metric,
+      comparison: gate.breachWhen === "above" ? "GreaterThanThreshold" : "LessThanThreshold",
+      threshold: roundTo(spec.threshold * source.scale, 6),
+      playbookThreshold: spec.threshold,
+      unit: gate.unit,
+      periodSeconds,
+      evaluationPeriods,
+      datapointsToAlarm: spec.datapointsToAlarm ?? evaluationPeriods,
+      treatMissingData: gate.missingData,
+      action: spec.action,
+      notify: spec.notify ?? level,
+      autoRollback: spec.action === "auto-rollback",
+      description: `${gate.name} ${op} ${spec.threshold} ${gate.unit} for ${spec.sustainSeconds} s -> ${spec.action}`,
+    });
+  }
+  return specs;
+}
+
+/** Every alarm of the playbook, in gate order. */
+export function playbookAlarms(playbook: Playbook): AlarmSpec[] {
+  return playbook.gates.flatMap(alarmSpecs);
+}
+
+/** The alarms the composite rollback alarm ORs together. */
+export function autoRollbackAlarms(playbook: Playbook): AlarmSpec[] {
+  return playbookAlarms(playbook).filter((a) => a.autoRollback);
+}
+
+function roundTo(value: number, digits: number): number {
+  const factor = 10 ** digits;
+  return Math.round(value * factor) / factor;
+}
+
+/** CloudWatch evaluates standard alarms every minute, high-resolution ones every period. */
+export function evaluationCadenceSeconds(periodSeconds: number): number {
+  return periodSeconds < 60 ? periodSeconds : 60;
+}
+
+/**
+ * Worst case from breach to 100 % blue for one alarm: the breach can start just after a
+ * period began, so `evaluationPeriods` full periods must pass, then the alarm waits for its
+ * next evaluation, then the Lambda runs.
+ */
+export function alarmWorstCaseSeconds(alarm: Pick<AlarmSpec, "periodSeconds" | "evaluationPeriods">): number {
+  return alarm.periodSeconds * alarm.evaluationPeriods + evaluationCadenceSeconds(alarm.periodSeconds) + ROLLBACK_LAMBDA_SECONDS;
+}
+
+export interface TriggerLatency {
+  id: string;
+  name: string;
+  limitSeconds: number;
+  worstCaseSeconds: number;
+  meets: boolean;
+  /** Which path bounds the worst case and, when it misses, why. */
+  explanation: string;
+}
+
+/** Detection latency of every automatic trigger against its limit (or the playbook's rollback limit). */
+export function triggerLatencies(playbook: Playbook): TriggerLatency[] {
+  const gates = new Map(playbook.gates.map((g) => [g.id, g]));
+  return playbook.rollback.triggers
+    .filter((t) => t.kind === "automatic")
+    .map((trigger) => triggerLatency(trigger, gates, playbook.rollback.limitSeconds));
+}
+
+function triggerLatency(trigger: Trigger, gates: Map<string, Gate>, defaultLimit: number): TriggerLatency {
+  const limitSeconds = trigger.limitSeconds ?? defaultLimit;
+  const paths: { seconds: number; why: string }[] = [];
+  for (const gateId of trigger.gates) {
+    const gate = gates.get(gateId)!;
+    if (gate.metric.source === "guardduty") {
+      paths.push({
+        seconds: GUARDDUTY_PUBLICATION_SECONDS + ROLLBACK_LAMBDA_SECONDS,
+        why: `${gateId}: GuardDuty publishes findings to EventBridge up to ${GUARDDUTY_PUBLICATION_SECONDS} s after detection, then the Lambda runs (${ROLLBACK_LAMBDA_SECONDS} s)`,
+      });
+      continue;
+    }
+    const critical = alarmSpecs(gate).find((a) => a.level === "critical" && a.autoRollback);
+    if (!critical) continue;
+    const seconds = alarmWorstCaseSeconds(critical);
+    const source = gate.metric.source === "alb" ? "ALB metrics are 60-second" : `${critical.periodSeconds}-second metric`;
+    paths.push({
+      seconds,
+      why: `${gateId}: ${source}, ${critical.evaluationPeriods} x ${critical.periodSeconds} s + ${evaluationCadenceSeconds(critical.periodSeconds)} s evaluation + ${ROLLBACK_LAMBDA_SECONDS} s Lambda`,
+    });
+  }
+  const worst = paths.reduce((a, b) => (b.seconds > a.seconds ? b : a), { seconds: 0, why: "no automatic path" });
+  const meets = paths.length > 0 && worst.seconds <= limitSeconds;
+  const explanation = meets
+    ? worst.why
+    : paths.length === 0
+      ? "no gate feeds this trigger"
+      : `${worst.why}; a ${limitSeconds} s limit needs ${limitSeconds < 60 ? "high-resolution (10 s) custom metrics or the EventBridge path" : "a shorter window or period"}`;
+  return { id: trigger.id, name: trigger.name, limitSeconds, worstCaseSeconds: worst.seconds, meets, explanation };
+}
+
+// ---------------------------------------------------------------------------------------
+// GO / NO-GO decisions
+
+export interface CriterionResult {
+  id: string;
+  description: string;
+  op: Comparator;
+  threshold: number;
+  unit?: string;
+  value: number | undefined;
+  pass: boolean;
+  /** Why it failed, or "ok". */
+  reason: string;
+}
+
+export interface DecisionResult {
+  from: string;
+  to: string;
+  decision: "GO" | "NO-GO";
+  rule: string;
+  passed: number;
+  required: number;
+  total: number;
+  results: CriterionResult[];
+}
+
+export function compare(value: number, op: Comparator, threshold: number): boolean {
+  switch (op) {
+    case ">=":
+      return value >= threshold;
+    case ">":
+      return value > threshold;
+    case "<=":
+      return value <= threshold;
+    case "<":
+      return value < threshold;
+    case "=":
+      return value === threshold;
+  }
+}
+
+export function evaluateCriterion(criterion: Criterion, value: number | undefined): CriterionResult {
+  const base = {
+    id: criterion.id,
+    description: criterion.description,
+    op: criterion.op,
+    threshold: criterion.value,
+    unit: criterion.unit,
+    value,
+  };
+  if (value === undefined) return { ...base, pass: false, reason: `no evidence for ${criterion.id}` };
+  const pass = compare(value, criterion.op, criterion.value);
+  return {
+    ...base,
+    pass,
+    reason: pass ? "ok" : `${value} is not ${criterion.op} ${criterion.value}`,
+  };
+}
+
+export function describeRule(transition: Transition): string {
+  return transition.rule.type === "all"
+    ? `ALL ${transition.criteria.length}`
+    : `${transition.rule.count} of ${transition.criteria.length}`;
+}
+
+/** Evidence -> per-criterion pass/fail -> GO/NO-GO under the transition's rule. */
+export function decide(transition: Transition, evidence: Readonly<Record<string, number>>): DecisionResult {
+  const results = transition.criteria.map((c) => evaluateCriterion(c, evidence[c.id]));
+  const passed = results.filter((r) => r.pass).length;
+  const required = transition.rule.type === "all" ? transition.criteria.length : transition.rule.count;
+  return {
+    from: transition.from,
+    to: transition.to,
+    decision: passed >= required ? "GO" : "NO-GO",
+    rule: describeRule(transition),
+    passed,
+    required,
+    total: transition.criteria.length,
+    results,
+  };
+}
+
+/** Evidence keys no criterion of the transition knows: a typo must not pass silently. */
+export function unknownEvidence(transition: Transition, evidence: Readonly<Record<string, number>>): string[] {
+  const known = new Set(transition.criteria.map((c) => c.id));
+  return Object.keys(evidence).filter((k) => !known.has(k));
+}
