@@ -201,6 +201,25 @@ export const SECRET_PATHS = ["database.password", "heavydb.readOnlyPassword", "c
 /** Keys of the `rollout` namespace; anything else in the namespace is refused as a typo. */
 export const CONFIG_KEYS = Object.keys(RolloutConfigSchema.shape) as (keyof ParsedConfig)[];
 
+/** The known key within edit distance 2 of a typo, if any. */
+function closest(word: string, candidates: readonly string[]): string | undefined {
+  const distance = (a: string, b: string): number => {
+    const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+    for (let i = 1; i <= a.length; i++) {
+      let previous = row[0]!;
+      row[0] = i;
+      for (let j = 1; j <= b.length; j++) {
+        const current = row[j]!;
+        row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
+        previous = current;
+      }
+    }
+    return row[b.length]!;
+  };
+  const ranked = candidates.map((c) => ({ c, d: distance(word.toLowerCase(), c.toLowerCase()) })).sort((x, y) => x.d - y.d);
+  return ranked[0] && ranked[0].d <= 2 ? ranked[0].c : undefined;
+}
+
 /**
  * Values as Pulumi hands them over: strings, with objects, arrays, numbers and booleans
  * JSON-encoded. Returns the decoded value, or the string itself when it is not JSON.
@@ -228,6 +247,14 @@ export function parseRolloutConfig(raw: Record<string, unknown>, stack: string):
   for (const [key, value] of Object.entries(raw)) decoded[key] = decodeConfigValue(value);
   if (decoded.tier === undefined) decoded.tier = stack === "production" ? "production" : "staging";
 
+  const unknownKeys = Object.keys(decoded).filter((key) => !(CONFIG_KEYS as string[]).includes(key));
+  if (unknownKeys.length > 0) {
+    const lines = unknownKeys.map((key) => {
+      const suggestion = closest(key, CONFIG_KEYS);
+      return `rollout:${key}: unknown config key${suggestion ? `; did you mean rollout:${suggestion}?` : `; expected one of ${CONFIG_KEYS.join(", ")}`}`;
+    });
+    throw new RolloutInputError(`invalid stack config for stack "${stack}":\n  ${lines.join("\n  ")}`, lines);
+  }
   const parsed = parseOrThrow(RolloutConfigSchema, decoded, "rollout:", `invalid stack config for stack "${stack}"`);
 
   let playbookSpec: Playbook;

@@ -91,6 +91,17 @@ function alarmMetric(gate: Gate): { metric: AlarmMetric; scale: number; period: 
   return undefined;
 }
 
+/**
+ * The alarm period for a sustain window. Short windows keep the metric's own period; day-long
+ * windows (24 h uptime) use hourly periods so the alarm stays within CloudWatch's limit of
+ * one day of evaluation and a sane number of datapoints.
+ */
+export function alarmPeriod(metricPeriod: number, sustainSeconds: number): number {
+  if (sustainSeconds >= 6 * 3600 && sustainSeconds % 3600 === 0) return 3600;
+  if (sustainSeconds >= 3600 && sustainSeconds % 300 === 0) return 300;
+  return Math.min(metricPeriod, sustainSeconds);
+}
+
 /** Whether a gate is watched by CloudWatch alarms (manual evidence and GuardDuty are not). */
 export function hasAlarms(gate: Gate): boolean {
   return alarmMetric(gate) !== undefined;
@@ -104,7 +115,7 @@ export function alarmSpecs(gate: Gate): AlarmSpec[] {
   for (const level of ["critical", "warning"] as const) {
     const spec = gate[level];
     if (!spec) continue;
-    const periodSeconds = Math.min(source.period, spec.sustainSeconds);
+    const periodSeconds = alarmPeriod(source.period, spec.sustainSeconds);
     const evaluationPeriods = Math.max(1, Math.ceil(spec.sustainSeconds / periodSeconds));
     const op = gate.breachWhen === "above" ? ">" : "<";
     specs.push({

@@ -53,7 +53,13 @@ function expectation(message: string): string {
  * comes from the schema's own message where it has one, so messages say what to write.
  */
 export function describeZodError(error: z.ZodError, input: unknown, prefix: string): string[] {
-  return error.issues.map((issue) => {
+  return error.issues.flatMap((issue) => {
+    if (issue.code === "unrecognized_keys") {
+      return issue.keys.map((key) => {
+        const where = `${prefix}${formatPath([...issue.path, key])}`;
+        return `${where}: unknown key (a typo?), got ${describeReceived(valueAt(input, [...issue.path, key]))}`;
+      });
+    }
     const path = formatPath(issue.path);
     const where = path ? `${prefix}${path}` : prefix.replace(/[:.]$/, "");
     const received = describeReceived(valueAt(input, issue.path));

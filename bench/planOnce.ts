@@ -1,0 +1,18 @@
+import { planStackByName } from "../scripts/plan";
+
+/**
+ * One plan in a fresh process, so time and peak memory are this plan's alone. Prints one
+ * JSON line: {stack, ms, maxRssMb, resources}. Used by plan.bench.ts.
+ */
+async function main(): Promise<void> {
+  const [stack = "staging", configFile] = process.argv.slice(2);
+  const started = process.hrtime.bigint();
+  const result = await planStackByName(stack, configFile);
+  const ms = Number(process.hrtime.bigint() - started) / 1e6;
+  const maxRssMb = process.resourceUsage().maxRSS / 1024;
+  process.stdout.write(
+    `${JSON.stringify({ stack, ms: Math.round(ms), maxRssMb: Math.round(maxRssMb), resources: result.resources.length, violations: result.violations.length })}\n`,
+  );
+}
+
+void main();

@@ -1,0 +1,269 @@
+import * as aws from "@pulumi/aws";
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { AlertTopics } from "./components/alerts";
+import { AutoRollback } from "./components/autoRollback";
+import { DataProtection } from "./components/dataProtection";
+import { DeployHooks } from "./components/deployHooks";
+import { Environment } from "./components/environment";
+import { QualityGates } from "./components/qualityGates";
+import { TrafficRouter } from "./components/trafficRouter";
+import { parseRolloutConfig, type RolloutConfig } from "./rollout/config";
+import { latchPath, latchStatus, Latch, stateParameterName, STATE_RESOURCE_NAME, type LatchStatus, type RolloutState } from "./rollout/state";
+import { rolloutKeys } from "./rollout/stackFile";
+import { planTraffic, type ServiceTraffic } from "./rollout/traffic";
+
+/**
+ * Composition root: read the stack config once, validate it before any resource exists,
+ * build the components, export what operators and the CLI read.
+ *
+ * Exported as a function so Pulumi runs it as the program (its result becomes the stack
+ * outputs) and `plan` can run exactly the same code under the mock engine.
+ */
+
+/**
+ * The automatic-rollback latch lives outside Pulumi's state: the Lambda writes it, `rollout
+ * resume` deletes it. GetParametersByPath answers an empty list when nothing is there, so a
+ * first deploy (no latch, maybe no parameter path yet) reads "clear" instead of failing;
+ * any other error (no permission, throttling) fails the deploy rather than guessing.
+ */
+function readLatch(config: RolloutConfig): pulumi.Output<{ status: LatchStatus; latch?: Latch }> {
+  const found = aws.ssm.getParametersByPathOutput({ path: latchPath(config.stack), withDecryption: true });
+  return found.values.apply((values) => {
+    const rawLatch = values[0];
+    if (rawLatch === undefined) return { status: "clear" as const };
+    let latch: Latch | undefined;
+    try {
+      latch = Latch.parse(JSON.parse(rawLatch));
+    } catch {
+      // An unreadable latch is still a latch: stay on blue until someone looks at it.
+      latch = { reason: "unreadable latch parameter", alarm: "unknown", at: "unknown" };
+    }
+    const status = latchStatus(latch, config.rollbackAcknowledged);
+    if (status === "set") {
+      void pulumi.log.warn(
+        `automatic rollback latch set by ${latch.alarm} at ${latch.at} (${latch.reason}): keeping 100 % blue. ` +
+          `Fix green, then run \`npm run rollout -- resume --stack ${config.stack}\` to acknowledge it.`,
+      );
+    }
+    return { status, latch };
+  });
+}
+
+function main() {
+  const config = parseRolloutConfig(rolloutKeys(pulumi.runtime.allConfig()), pulumi.getStack());
+  const { playbookSpec: playbook, isProduction } = config;
+  const secret = <T>(value: T) => pulumi.secret(value);
+
+  const latch = readLatch(config);
+  const forceBlue = latch.apply((l) => l.status === "set");
+  const plannedTraffic = planTraffic({
+    playbook,
+    phase: config.phase,
+    greenWeight: config.greenWeight,
+    cohorts: config.cohorts,
+    rollback: config.rollback,
+    services: config.services,
+  });
+  const effectiveTraffic: pulumi.Output<ServiceTraffic[]> = forceBlue.apply((blueOnly) =>
+    blueOnly ? plannedTraffic.map((t) => ({ ...t, blue: 100, green: 0, cohortRoutes: [] })) : plannedTraffic,
+  );
+
+  const provider = new k8s.Provider("k8s", {
+    kubeconfig: config.cluster.kubeconfig ? secret(config.cluster.kubeconfig) : undefined,
+    namespace: config.cluster.namespace,
+  });
+
+  const alerts = new AlertTopics("alerts", {
+    stack: config.stack,
+    emails: config.alerts.emails,
+    https: config.alerts.https,
+  });
+
+  // The phase's snapshot is taken before anything that moves traffic: rules depend on it.
+  const decisionIntoPhase = config.decisions
+    .filter((d) => d.to === config.phase && d.decision === "GO")
+    .sort((a, b) => Date.parse(a.at) - Date.parse(b.at))
+    .at(-1);
+  const data = new DataProtection("data", {
+    production: isProduction,
+    vpcId: config.network.vpcId,
+    subnetIds: config.network.privateSubnetIds,
+    allowedSecurityGroupIds: [config.cluster.podSecurityGroupId],
+    instanceClass: config.database.instanceClass,
+    engineVersion: config.database.engineVersion,
+    allocatedStorageGb: config.database.allocatedStorageGb,
+    dbName: config.database.name,
+    username: config.database.username,
+    password: secret(config.database.password),
+    backupRetentionDays: config.database.backupRetentionDays,
+    deletionProtection: config.database.deletionProtection,
+    multiAz: config.database.multiAz,
+    phase: config.phase,
+    phaseEntryId: decisionIntoPhase ? decisionIntoPhase.at.replace(/[^0-9]/g, "").slice(0, 12) : undefined,
+  });
+
+  // Listener rules wait for the pre-deploy hook, which needs the target groups the router
+  // creates: a deferred dependency keeps the resource graph acyclic.
+  let releasePreDeploy: (hook: pulumi.Resource) => void = () => undefined;
+  const preDeployDone = new Promise<pulumi.Resource>((resolve) => (releasePreDeploy = resolve));
+
+  const router = new TrafficRouter("router", {
+    vpcId: config.network.vpcId,
+    publicSubnetIds: config.network.publicSubnetIds,
+    certificateArn: config.network.certificateArn,
+    ingressCidrs: config.network.ingressCidrs,
+    podSecurityGroupId: config.cluster.podSecurityGroupId,
+    production: isProduction,
+    accessLogsBucket: config.network.accessLogsBucket,
+    services: config.services.map((s) => ({
+      name: s.name,
+      pathPattern: s.pathPattern,
+      healthCheckPath: s.healthCheckPath,
+      bluePort: s.blue.port,
+      greenPort: s.green.port,
+    })),
+    traffic: plannedTraffic,
+    forceBlue,
+    stickinessSeconds: config.stickinessSeconds,
+    ruleDependsOn: [data.phaseSnapshot, pulumi.output(preDeployDone)],
+  });
+
+  const environments = (["blue", "green"] as const).map(
+    (colour) =>
+      new Environment(colour, {
+        colour,
+        namespace: config.cluster.namespace,
+        provider,
+        services: config.services.map((s) => ({
+          name: s.name,
+          image: s[colour].image,
+          port: s[colour].port,
+          healthCheckPath: s.healthCheckPath,
+          replicas: s.replicas,
+          resources: s.resources,
+        })),
+        targetGroupArns: Object.fromEntries(config.services.map((s) => [s.name, router.targetGroups[s.name]![colour].arn])),
+        mysql: {
+          host: data.address,
+          port: 3306,
+          database: config.database.name,
+          username: config.database.username,
+          password: secret(config.database.password),
+        },
+        heavydb: {
+          host: config.heavydb.host,
+          port: config.heavydb.port,
+          database: config.heavydb.database,
+          user: config.heavydb.readOnlyUser,
+          password: secret(config.heavydb.readOnlyPassword),
+        },
+      }),
+  );
+
+  // Hooks re-run only when what they verify changes: phase, per-service weights, rollback.
+  const trafficFingerprint = effectiveTraffic.apply((traffic) =>
+    JSON.stringify({ phase: config.phase, rollback: config.rollback, traffic: traffic.map((t) => [t.service, t.green]) }),
+  );
+  const hooks = new DeployHooks("hooks", {
+    stack: config.stack,
+    phase: config.phase,
+    rollback: config.rollback,
+    greenWeight: config.greenWeight,
+    trafficFingerprint,
+    albDnsName: router.dnsName,
+    snapshotIdentifier: data.phaseSnapshot.dbSnapshotIdentifier,
+    services: config.services.map((s) => ({
+      name: s.name,
+      healthCheckPath: s.healthCheckPath,
+      pathPattern: s.pathPattern,
+      blueTargetGroupArn: router.targetGroups[s.name]!.blue.arn,
+      greenTargetGroupArn: router.targetGroups[s.name]!.green.arn,
+    })),
+    cohortHeader: config.cohorts?.header,
+    cohortProbeUser: config.cohorts?.users[0],
+    after: [...Object.values(router.weightedRules), ...environments],
+  });
+  releasePreDeploy(hooks.preDeploy);
+
+  const rollbackFn = new AutoRollback("auto-rollback", {
+    stack: config.stack,
+    listenerArn: router.httpsListener.arn,
+    loadBalancerArn: router.loadBalancer.arn,
+    targetGroupPairs: config.services.map((s) => ({
+      service: s.name,
+      blue: router.targetGroups[s.name]!.blue.arn,
+      green: router.targetGroups[s.name]!.green.arn,
+    })),
+    criticalTopicArn: alerts.topics.critical.arn,
+  });
+
+  const gates = new QualityGates("gates", {
+    stack: config.stack,
+    playbook,
+    alarmActionsEnabled: config.alarmActionsEnabled,
+    topicArns: {
+      critical: alerts.topics.critical.arn,
+      warning: alerts.topics.warning.arn,
+      info: alerts.topics.info.arn,
+    },
+    rollbackFunctionArn: rollbackFn.functionArn,
+    albArnSuffix: router.albArnSuffix,
+    services: config.services.map((s) => ({
+      name: s.name,
+      blueTargetGroupArnSuffix: router.targetGroups[s.name]!.blue.arnSuffix,
+      greenTargetGroupArnSuffix: router.targetGroups[s.name]!.green.arnSuffix,
+    })),
+    clusterName: config.cluster.name,
+    namespace: config.cluster.namespace,
+  });
+
+  // The record the policy pack, the rollback Lambda and the CLI read.
+  const state: pulumi.Output<RolloutState> = pulumi.all([effectiveTraffic, latch]).apply(([traffic, l]) => ({
+    version: 1 as const,
+    stack: config.stack,
+    playbook: playbook.id,
+    tier: config.tier,
+    phase: config.phase,
+    greenWeight: config.greenWeight,
+    rollback: config.rollback,
+    latch: l.status,
+    alarmActionsEnabled: config.alarmActionsEnabled,
+    cohortUsers: config.cohorts?.users.length ?? 0,
+    services: traffic.map((t) => ({ service: t.service, blue: t.blue, green: t.green, cohortRules: t.cohortRoutes.length })),
+    decisions: config.decisions,
+    signoffs: config.signoffs,
+  }));
+  new aws.ssm.Parameter(STATE_RESOURCE_NAME, {
+    name: stateParameterName(config.stack),
+    type: "String",
+    tier: "Standard",
+    description: `staged-rollout state of stack ${config.stack}`,
+    value: state.apply((s) => JSON.stringify(s)),
+  });
+
+  return {
+    playbook: playbook.id,
+    phase: config.phase,
+    rollback: config.rollback,
+    latch: latch.apply((l) => l.status),
+    traffic: effectiveTraffic,
+    albDnsName: router.dnsName,
+    targetGroupArns: Object.fromEntries(
+      config.services.map((s) => [
+        s.name,
+        { blue: router.targetGroups[s.name]!.blue.arn, green: router.targetGroups[s.name]!.green.arn },
+      ]),
+    ),
+    httpsListenerArn: router.httpsListener.arn,
+    databaseEndpoint: data.endpoint,
+    snapshotIds: { [config.phase]: data.phaseSnapshot.dbSnapshotIdentifier },
+    stateParameter: stateParameterName(config.stack),
+    rollbackFunction: rollbackFn.function.name,
+    compositeAlarm: gates.compositeAlarm?.alarmName,
+    dashboard: gates.dashboard.dashboardName,
+    alertTopics: { critical: alerts.topics.critical.arn, warning: alerts.topics.warning.arn, info: alerts.topics.info.arn },
+  };
+}
+
+export = main;

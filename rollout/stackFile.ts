@@ -1,0 +1,104 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as yaml from "js-yaml";
+import { RolloutInputError } from "./validation";
+
+/**
+ * Reads a `Pulumi.<stack>.yaml` (or a file of the same format) the way the Pulumi CLI hands
+ * config to a program: every value a string, objects and arrays JSON-encoded. Secrets
+ * cannot be decrypted offline, so every `secure:` value, top-level or nested, becomes the
+ * placeholder `[secret]` and its key is reported as secret: a plan never fails on them.
+ */
+
+export const SECRET_PLACEHOLDER = "[secret]";
+
+export interface StackFile {
+  stack: string;
+  file: string;
+  /** Fully qualified keys (`rollout:phase`, `aws:region`) to Pulumi's string values. */
+  config: Record<string, string>;
+  secretKeys: string[];
+}
+
+export const PROJECT_ROOT = path.resolve(__dirname, "..");
+
+export function stackFilePath(stack: string, root: string = PROJECT_ROOT): string {
+  return path.join(root, `Pulumi.${stack}.yaml`);
+}
+
+function isSecure(value: unknown): value is { secure: string } {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    Object.keys(value).length === 1 &&
+    typeof (value as { secure?: unknown }).secure === "string"
+  );
+}
+
+/** Replace nested `{secure: ...}` with the placeholder; report whether any was found. */
+function redactSecure(value: unknown): { value: unknown; secret: boolean } {
+  if (isSecure(value)) return { value: SECRET_PLACEHOLDER, secret: true };
+  if (Array.isArray(value)) {
+    const items = value.map(redactSecure);
+    return { value: items.map((i) => i.value), secret: items.some((i) => i.secret) };
+  }
+  if (value !== null && typeof value === "object") {
+    let secret = false;
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) {
+      const r = redactSecure(v);
+      out[k] = r.value;
+      secret ||= r.secret;
+    }
+    return { value: out, secret };
+  }
+  return { value, secret: false };
+}
+
+/** Parse the YAML text of a stack file. `stack` names it in results and errors. */
+export function parseStackFile(text: string, stack: string, file: string): StackFile {
+  let document: unknown;
+  try {
+    document = yaml.load(text);
+  } catch (error) {
+    throw new RolloutInputError(`${file} is not valid YAML: ${(error as Error).message}`);
+  }
+  const configSection = (document as { config?: unknown } | null)?.config ?? {};
+  if (typeof configSection !== "object" || configSection === null || Array.isArray(configSection)) {
+    throw new RolloutInputError(`${file}: expected a "config:" mapping, got ${JSON.stringify(configSection)}`);
+  }
+  const config: Record<string, string> = {};
+  const secretKeys: string[] = [];
+  for (const [key, rawValue] of Object.entries(configSection)) {
+    const { value, secret } = redactSecure(rawValue);
+    if (secret) secretKeys.push(key);
+    config[key] = typeof value === "string" ? value : JSON.stringify(value);
+  }
+  return { stack, file, config, secretKeys };
+}
+
+/** Load `Pulumi.<stack>.yaml`, or `configFile` when given (same format). */
+export function loadStackFile(stack: string, configFile?: string, root: string = PROJECT_ROOT): StackFile {
+  const file = configFile ? path.resolve(configFile) : stackFilePath(stack, root);
+  if (!fs.existsSync(file)) {
+    const known = fs
+      .readdirSync(root)
+      .filter((f) => /^Pulumi\.[^.]+\.yaml$/.test(f))
+      .map((f) => f.replace(/^Pulumi\.|\.yaml$/g, ""));
+    throw new RolloutInputError(
+      configFile
+        ? `--config-file: no such file ${file}`
+        : `--stack: no stack file ${path.basename(file)}; expected one of ${known.join(", ")}`,
+    );
+  }
+  return parseStackFile(fs.readFileSync(file, "utf8"), stack, file);
+}
+
+/** The `rollout:` keys without their namespace, as parseRolloutConfig takes them. */
+export function rolloutKeys(config: Record<string, string>): Record<string, string> {
+  const raw: Record<string, string> = {};
+  for (const [key, value] of Object.entries(config)) {
+    if (key.startsWith("rollout:")) raw[key.slice("rollout:".length)] = value;
+  }
+  return raw;
+}

@@ -1,0 +1,55 @@
+import { RolloutInputError } from "../rollout/validation";
+
+/** Shared plumbing of the `rollout` CLI: exit codes, output, tables, flag errors. */
+
+export const EXIT = { ok: 0, refused: 1, badInput: 2 } as const;
+
+export interface Output {
+  log(line?: string): void;
+  error(line: string): void;
+}
+
+export const consoleOutput: Output = {
+  log: (line = "") => process.stdout.write(`${line}\n`),
+  error: (line) => process.stderr.write(`${line}\n`),
+};
+
+/** Output that keeps the lines, for tests. */
+export function bufferOutput(): Output & { lines: string[]; errors: string[]; text(): string } {
+  const lines: string[] = [];
+  const errors: string[] = [];
+  return {
+    lines,
+    errors,
+    log: (line = "") => lines.push(line),
+    error: (line) => errors.push(line),
+    text: () => lines.join("\n"),
+  };
+}
+
+export function table(headers: string[], rows: (string | number)[][]): string[] {
+  const cells = [headers, ...rows.map((r) => r.map(String))];
+  const widths = headers.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? "").length)));
+  const line = (r: string[]) =>
+    r
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join("  ")
+      .trimEnd();
+  return [line(headers), line(widths.map((w) => "-".repeat(w))), ...cells.slice(1).map(line)];
+}
+
+/** A required string flag, or a RolloutInputError naming it. */
+export function requireFlag(values: Record<string, unknown>, name: string, what: string): string {
+  const value = values[name];
+  if (typeof value !== "string" || value.length === 0) {
+    throw new RolloutInputError(`--${name}: expected ${what}, got ${value === undefined ? "nothing" : JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+export function formatSeconds(seconds: number): string {
+  if (seconds < 120) return `${Math.round(seconds)} s`;
+  const minutes = Math.floor(seconds / 60);
+  const rest = Math.round(seconds % 60);
+  return rest === 0 ? `${minutes} min` : `${minutes} min ${rest} s`;
+}

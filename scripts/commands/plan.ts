@@ -1,0 +1,52 @@
+import { formatSeconds, table, type Output, EXIT } from "../cli";
+import { hasMandatoryViolation, planStackByName, type PlanResult } from "../plan";
+
+/** Human rendering of a plan: phase, traffic and cohort routes, resources by type, violations, triggers. */
+export function printPlan(result: PlanResult, out: Output): void {
+  out.log(`stack ${result.stack} - playbook ${result.playbook} - phase ${result.phase}${result.rollback ? " - ROLLBACK" : ""}`);
+  out.log(`rollback latch: ${result.latch} (offline plan cannot read SSM; pulumi up keeps 100 % blue while a latch is set)`);
+  out.log("");
+  out.log("traffic");
+  const trafficRows = result.traffic.map((t) => [
+    t.service,
+    `${t.blue} %`,
+    `${t.green} %`,
+    t.cohortRoutes.length === 0
+      ? "-"
+      : t.cohortRoutes.map((r) => `${r.match} ${r.headerName}: ${r.values.join(", ")}`).join(" | "),
+  ]);
+  for (const line of table(["service", "blue", "green", "cohort routes -> green"], trafficRows)) out.log(`  ${line}`);
+  out.log("");
+  const byType = new Map<string, number>();
+  for (const r of result.resources) byType.set(r.type, (byType.get(r.type) ?? 0) + 1);
+  out.log(`resources (${result.resources.length})`);
+  const typeRows = [...byType.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([type, n]) => [type, n]);
+  for (const line of table(["type", "count"], typeRows)) out.log(`  ${line}`);
+  out.log("");
+  out.log("automatic rollback triggers: worst case from breach to 100 % blue");
+  const triggerRows = result.triggers.map((t) => [
+    t.id,
+    formatSeconds(t.worstCaseSeconds),
+    formatSeconds(t.limitSeconds),
+    t.meets ? "meets" : "MISSES",
+    t.explanation,
+  ]);
+  for (const line of table(["trigger", "worst case", "limit", "", "why"], triggerRows)) out.log(`  ${line}`);
+  out.log("");
+  if (result.violations.length === 0) {
+    out.log("policy violations: none");
+  } else {
+    out.log(`policy violations (${result.violations.length})`);
+    for (const v of result.violations) out.log(`  [${v.enforcementLevel}] ${v.policy} (${v.resource}): ${v.message}`);
+  }
+}
+
+/** `rollout plan [--stack NAME] [--config-file PATH] [--json]`. */
+export async function planCommand(values: Record<string, unknown>, out: Output): Promise<number> {
+  const stack = typeof values.stack === "string" ? values.stack : "staging";
+  const configFile = typeof values["config-file"] === "string" ? values["config-file"] : undefined;
+  const result = await planStackByName(stack, configFile);
+  if (values.json) out.log(JSON.stringify(result, null, 2));
+  else printPlan(result, out);
+  return hasMandatoryViolation(result) ? EXIT.refused : EXIT.ok;
+}

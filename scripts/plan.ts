@@ -1,0 +1,86 @@
+import * as pulumi from "@pulumi/pulumi";
+import { parseRolloutConfig, type RolloutConfig } from "../rollout/config";
+import { triggerLatencies, type TriggerLatency } from "../rollout/gates";
+import { loadStackFile, rolloutKeys, type StackFile } from "../rollout/stackFile";
+import { planTraffic, type ServiceTraffic } from "../rollout/traffic";
+import { ResourceRecorder, type RecordedResource } from "../test/mocks";
+import program = require("../index");
+
+/**
+ * The offline plan: the real program (index.ts) under Pulumi's mock engine with a stack's
+ * config, then every policy of the pack over what it registered. No Pulumi CLI, no cloud.
+ */
+
+export interface PlanViolation {
+  policy: string;
+  enforcementLevel: "mandatory" | "advisory";
+  message: string;
+  /** `type::name` of the resource, or `stack` for stack-level policies. */
+  resource: string;
+}
+
+export interface PlanResult {
+  stack: string;
+  playbook: string;
+  phase: string;
+  rollback: boolean;
+  /** Offline, the rollback latch in SSM cannot be read. */
+  latch: "unknown";
+  traffic: ServiceTraffic[];
+  resources: { type: string; name: string; inputs: Record<string, unknown> }[];
+  violations: PlanViolation[];
+  triggers: TriggerLatency[];
+}
+
+/** Runs policies over recorded resources; provided by the policy pack's offline twin. */
+export type PolicyRunner = (resources: RecordedResource[], config: RolloutConfig) => Promise<PlanViolation[]>;
+
+let policyRunner: PolicyRunner | undefined;
+/** The pack registers its offline runner here (see policies/offline.ts). */
+export function usePolicyRunner(runner: PolicyRunner): void {
+  policyRunner = runner;
+}
+
+/**
+ * Run the program for one stack file. Throws RolloutInputError (exit 2) before any
+ * resource is registered when the config is invalid.
+ */
+export async function planStack(stackFile: StackFile): Promise<PlanResult> {
+  // Validate first: nothing may be registered for an invalid config.
+  const config = parseRolloutConfig(rolloutKeys(stackFile.config), stackFile.stack);
+
+  const recorder = new ResourceRecorder();
+  await pulumi.runtime.setMocks(recorder.mocks(), "staged-rollout", stackFile.stack, false);
+  pulumi.runtime.setAllConfig(stackFile.config, stackFile.secretKeys);
+  await pulumi.runtime.runInPulumiStack(async () => program());
+  await pulumi.runtime.disconnect();
+
+  const resources = recorder.resources.filter((r) => r.type !== "pulumi:pulumi:Stack");
+  const violations = policyRunner ? await policyRunner(resources, config) : [];
+  return {
+    stack: stackFile.stack,
+    playbook: config.playbookSpec.id,
+    phase: config.phase,
+    rollback: config.rollback,
+    latch: "unknown",
+    traffic: planTraffic({
+      playbook: config.playbookSpec,
+      phase: config.phase,
+      greenWeight: config.greenWeight,
+      cohorts: config.cohorts,
+      rollback: config.rollback,
+      services: config.services,
+    }),
+    resources: resources.map((r) => ({ type: r.type, name: r.name, inputs: r.inputs })),
+    violations,
+    triggers: triggerLatencies(config.playbookSpec),
+  };
+}
+
+export async function planStackByName(stack: string, configFile?: string): Promise<PlanResult> {
+  return planStack(loadStackFile(stack, configFile));
+}
+
+export function hasMandatoryViolation(result: PlanResult): boolean {
+  return result.violations.some((v) => v.enforcementLevel === "mandatory");
+}
