@@ -55,7 +55,9 @@ export const GateMetric = z.discriminatedUnion("source", [
       name: z.string().regex(/^[A-Za-z][A-Za-z0-9]*$/, { message: "expected a metric name such as RowsPerSecond" }),
       statistic: z.enum(["Average", "Sum", "Maximum", "Minimum", "SampleCount", "p95", "p99"]),
       /** 10 or 30 for high-resolution metrics (needed for limits under a minute). Default: 60. */
-      periodSeconds: z.union([z.literal(10), z.literal(30), z.literal(60)]).optional(),
+      periodSeconds: z
+        .union([z.literal(10), z.literal(30), z.literal(60)], { message: "expected 10, 30 or 60 (seconds)" })
+        .optional(),
     })
     .strict(),
   z

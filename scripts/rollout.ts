@@ -54,6 +54,7 @@ export type CommandHandler = (values: Record<string, unknown>, positionals: stri
 const COMMANDS: Record<string, CommandHandler> = {
   plan: (values, _p, out) => (require("./commands/plan") as typeof import("./commands/plan")).planCommand(values, out),
   gates: (values, _p, out) => (require("./commands/gates") as typeof import("./commands/gates")).gatesOffline(values, out),
+  drill: (values, _p, out) => (require("./commands/drill") as typeof import("./commands/drill")).drillCommand(values, out),
 };
 /* eslint-enable @typescript-eslint/no-require-imports */
 
