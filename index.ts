@@ -9,7 +9,15 @@ import { Environment } from "./components/environment";
 import { QualityGates } from "./components/qualityGates";
 import { TrafficRouter } from "./components/trafficRouter";
 import { parseRolloutConfig, type RolloutConfig } from "./rollout/config";
-import { latchPath, latchStatus, Latch, stateParameterName, STATE_RESOURCE_NAME, type LatchStatus, type RolloutState } from "./rollout/state";
+import {
+  latchPath,
+  latchStatus,
+  Latch,
+  stateParameterName,
+  STATE_RESOURCE_NAME,
+  type LatchStatus,
+  type RolloutState,
+} from "./rollout/state";
 import { rolloutKeys } from "./rollout/stackFile";
 import { planTraffic, type ServiceTraffic } from "./rollout/traffic";
 
@@ -143,7 +151,9 @@ function main() {
           replicas: s.replicas,
           resources: s.resources,
         })),
-        targetGroupArns: Object.fromEntries(config.services.map((s) => [s.name, router.targetGroups[s.name]![colour].arn])),
+        targetGroupArns: Object.fromEntries(
+          config.services.map((s) => [s.name, router.targetGroups[s.name]![colour].arn]),
+        ),
         mysql: {
           host: data.address,
           port: 3306,
@@ -163,7 +173,11 @@ function main() {
 
   // Hooks re-run only when what they verify changes: phase, per-service weights, rollback.
   const trafficFingerprint = effectiveTraffic.apply((traffic) =>
-    JSON.stringify({ phase: config.phase, rollback: config.rollback, traffic: traffic.map((t) => [t.service, t.green]) }),
+    JSON.stringify({
+      phase: config.phase,
+      rollback: config.rollback,
+      traffic: traffic.map((t) => [t.service, t.green]),
+    }),
   );
   const hooks = new DeployHooks("hooks", {
     stack: config.stack,
@@ -230,7 +244,12 @@ function main() {
     latch: l.status,
     alarmActionsEnabled: config.alarmActionsEnabled,
     cohortUsers: config.cohorts?.users.length ?? 0,
-    services: traffic.map((t) => ({ service: t.service, blue: t.blue, green: t.green, cohortRules: t.cohortRoutes.length })),
+    services: traffic.map((t) => ({
+      service: t.service,
+      blue: t.blue,
+      green: t.green,
+      cohortRules: t.cohortRoutes.length,
+    })),
     decisions: config.decisions,
     signoffs: config.signoffs,
   }));
@@ -262,7 +281,11 @@ function main() {
     rollbackFunction: rollbackFn.function.name,
     compositeAlarm: gates.compositeAlarm?.alarmName,
     dashboard: gates.dashboard.dashboardName,
-    alertTopics: { critical: alerts.topics.critical.arn, warning: alerts.topics.warning.arn, info: alerts.topics.info.arn },
+    alertTopics: {
+      critical: alerts.topics.critical.arn,
+      warning: alerts.topics.warning.arn,
+      info: alerts.topics.info.arn,
+    },
   };
 }
 

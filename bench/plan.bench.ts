@@ -22,7 +22,13 @@ interface Sample {
 }
 
 function planOnce(stack: string, configFile?: string): Sample {
-  const args = ["--import", "tsx", path.join(__dirname, "planOnce.ts"), stack, ...(configFile ? [configFile] : [])];
+  const args = [
+    "--import",
+    "tsx",
+    path.join(__dirname, "planOnce.ts"),
+    stack,
+    ...(configFile ? [configFile] : []),
+  ];
   const out = execFileSync(process.execPath, args, { cwd: root, encoding: "utf8" });
   return JSON.parse(out.trim().split("\n").at(-1)!) as Sample;
 }
@@ -60,16 +66,21 @@ function main(): void {
   console.log(`plan benchmark (best of ${RUNS}, each in a fresh process)`);
   console.log("case          ms      peak RSS MB  resources");
   for (const [name, s] of cases) {
-    console.log(`${name.padEnd(12)}  ${String(s.ms).padStart(6)}  ${String(s.maxRssMb).padStart(11)}  ${String(s.resources).padStart(9)}`);
+    console.log(
+      `${name.padEnd(12)}  ${String(s.ms).padStart(6)}  ${String(s.maxRssMb).padStart(11)}  ${String(s.resources).padStart(9)}`,
+    );
   }
   const production = cases[1]![1];
   const one = cases[2]![1];
   const forty = cases[3]![1];
   const ratio = forty.ms / one.ms;
   console.log("");
-  console.log(`production plan: ${production.ms} ms (target < 3000 ms): ${production.ms < 3000 ? "ok" : "MISSED"}`);
+  console.log(
+    `production plan: ${production.ms} ms (target < 3000 ms): ${production.ms < 3000 ? "ok" : "MISSED"}`,
+  );
   console.log(`40 services / 1 service: ${ratio.toFixed(2)}x (target < 2x): ${ratio < 2 ? "ok" : "MISSED"}`);
-  if (process.argv.includes("--json")) console.log(JSON.stringify({ cases: Object.fromEntries(cases), ratio }));
+  if (process.argv.includes("--json"))
+    console.log(JSON.stringify({ cases: Object.fromEntries(cases), ratio }));
 }
 
 main();

@@ -16,7 +16,8 @@ const port = z
   .min(1, { message: "expected an integer 1-65535" })
   .max(65535, { message: "expected an integer 1-65535" });
 
-const nonEmpty = (what: string) => z.string({ message: `expected ${what}` }).min(1, { message: `expected ${what}` });
+const nonEmpty = (what: string) =>
+  z.string({ message: `expected ${what}` }).min(1, { message: `expected ${what}` });
 
 const ColourSpec = z
   .object({
@@ -33,11 +34,16 @@ const memoryQuantity = z
 export const ServiceConfig = z
   .object({
     name: z.string().regex(/^[a-z][a-z0-9-]{0,20}$/, {
-      message: "expected a DNS label of at most 21 characters such as web (it prefixes AWS target group names)",
+      message:
+        "expected a DNS label of at most 21 characters such as web (it prefixes AWS target group names)",
     }),
     /** ALB path pattern, e.g. `/api/*`; `/*` for the catch-all service. */
-    pathPattern: z.string().regex(/^\/[A-Za-z0-9_\-./*?]*$/, { message: "expected a path pattern such as /api/*" }),
-    healthCheckPath: z.string().regex(/^\/[A-Za-z0-9_\-./]*$/, { message: "expected a path such as /healthz" }),
+    pathPattern: z
+      .string()
+      .regex(/^\/[A-Za-z0-9_\-./*?]*$/, { message: "expected a path pattern such as /api/*" }),
+    healthCheckPath: z
+      .string()
+      .regex(/^\/[A-Za-z0-9_\-./]*$/, { message: "expected a path such as /healthz" }),
     blue: ColourSpec,
     green: ColourSpec,
     /** Pods per colour. Default: 2. */
@@ -58,20 +64,28 @@ export type ServiceConfig = z.infer<typeof ServiceConfig>;
 export const CohortConfig = z
   .object({
     /** Request header naming the user, e.g. `X-Pilot-User`. */
-    header: z.string().regex(/^[A-Za-z0-9-]{1,40}$/, { message: "expected an HTTP header name such as X-Pilot-User" }),
+    header: z
+      .string()
+      .regex(/^[A-Za-z0-9-]{1,40}$/, { message: "expected an HTTP header name such as X-Pilot-User" }),
     /** Optional cookie name carrying the same user id (browsers that cannot set headers). */
     cookie: z
       .string()
       .regex(/^[A-Za-z0-9_-]{1,40}$/, { message: "expected a cookie name such as pilot_user" })
       .optional(),
     users: z
-      .array(z.string().regex(/^[A-Za-z0-9._@+-]{1,64}$/, { message: "expected a user id of letters, digits and ._@+-" }))
+      .array(
+        z
+          .string()
+          .regex(/^[A-Za-z0-9._@+-]{1,64}$/, { message: "expected a user id of letters, digits and ._@+-" }),
+      )
       .default([]),
   })
   .strict();
 export type CohortConfig = z.infer<typeof CohortConfig>;
 
-const isoTime = z.string().refine((s) => !Number.isNaN(Date.parse(s)), { message: "expected an ISO-8601 time" });
+const isoTime = z
+  .string()
+  .refine((s) => !Number.isNaN(Date.parse(s)), { message: "expected an ISO-8601 time" });
 
 export const Decision = z
   .object({
@@ -114,8 +128,12 @@ export const RolloutConfigSchema = z
     network: z
       .object({
         vpcId: z.string().regex(/^vpc-[0-9a-f]+$/, { message: "expected a VPC id such as vpc-0abc123" }),
-        publicSubnetIds: z.array(z.string().regex(/^subnet-[0-9a-f]+$/, { message: "expected a subnet id" })).min(2),
-        privateSubnetIds: z.array(z.string().regex(/^subnet-[0-9a-f]+$/, { message: "expected a subnet id" })).min(2),
+        publicSubnetIds: z
+          .array(z.string().regex(/^subnet-[0-9a-f]+$/, { message: "expected a subnet id" }))
+          .min(2),
+        privateSubnetIds: z
+          .array(z.string().regex(/^subnet-[0-9a-f]+$/, { message: "expected a subnet id" }))
+          .min(2),
         certificateArn: arn("acm"),
         /** CIDRs allowed to reach the ALB. Default: the internet. */
         ingressCidrs: z.array(z.string()).default(["0.0.0.0/0"]),
@@ -126,7 +144,10 @@ export const RolloutConfigSchema = z
     cluster: z
       .object({
         name: nonEmpty("the EKS cluster name"),
-        namespace: z.string().regex(/^[a-z0-9-]{1,63}$/).default("staged-rollout"),
+        namespace: z
+          .string()
+          .regex(/^[a-z0-9-]{1,63}$/)
+          .default("staged-rollout"),
         /** Kubeconfig (secret). Default: the ambient kubeconfig of whoever runs pulumi. */
         kubeconfig: z.string().optional(),
         /** Security group of the pods, allowed from the ALB. */
@@ -135,11 +156,21 @@ export const RolloutConfigSchema = z
       .strict(),
     database: z
       .object({
-        instanceClass: z.string().regex(/^db\.[a-z0-9]+\.[a-z0-9]+$/, { message: "expected an instance class such as db.r6g.large" }),
+        instanceClass: z
+          .string()
+          .regex(/^db\.[a-z0-9]+\.[a-z0-9]+$/, {
+            message: "expected an instance class such as db.r6g.large",
+          }),
         engineVersion: z.string().default("8.0"),
         allocatedStorageGb: z.number().int().min(20).max(65536).default(100),
-        name: z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,63}$/).default("tbs"),
-        username: z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,15}$/).default("tbs_admin"),
+        name: z
+          .string()
+          .regex(/^[A-Za-z][A-Za-z0-9_]{0,63}$/)
+          .default("tbs"),
+        username: z
+          .string()
+          .regex(/^[A-Za-z][A-Za-z0-9_]{0,15}$/)
+          .default("tbs_admin"),
         /** Secret. */
         password: z.string().min(8, { message: "expected a secret of at least 8 characters" }),
         backupRetentionDays: z.number().int().min(1).max(35).default(14),
@@ -216,7 +247,9 @@ function closest(word: string, candidates: readonly string[]): string | undefine
     }
     return row[b.length]!;
   };
-  const ranked = candidates.map((c) => ({ c, d: distance(word.toLowerCase(), c.toLowerCase()) })).sort((x, y) => x.d - y.d);
+  const ranked = candidates
+    .map((c) => ({ c, d: distance(word.toLowerCase(), c.toLowerCase()) }))
+    .sort((x, y) => x.d - y.d);
   return ranked[0] && ranked[0].d <= 2 ? ranked[0].c : undefined;
 }
 
@@ -255,7 +288,12 @@ export function parseRolloutConfig(raw: Record<string, unknown>, stack: string):
     });
     throw new RolloutInputError(`invalid stack config for stack "${stack}":\n  ${lines.join("\n  ")}`, lines);
   }
-  const parsed = parseOrThrow(RolloutConfigSchema, decoded, "rollout:", `invalid stack config for stack "${stack}"`);
+  const parsed = parseOrThrow(
+    RolloutConfigSchema,
+    decoded,
+    "rollout:",
+    `invalid stack config for stack "${stack}"`,
+  );
 
   let playbookSpec: Playbook;
   try {
@@ -274,25 +312,36 @@ export function parseRolloutConfig(raw: Record<string, unknown>, stack: string):
   const names = parsed.services.map((s) => s.name);
   names.forEach((name, i) => {
     if (names.indexOf(name) !== i)
-      problems.push(`rollout:services[${i}].name: expected a unique service name, got ${JSON.stringify(name)}`);
+      problems.push(
+        `rollout:services[${i}].name: expected a unique service name, got ${JSON.stringify(name)}`,
+      );
   });
   for (const phase of Object.keys(parsed.signoffs)) {
     if (!phaseIds.includes(phase))
-      problems.push(`rollout:signoffs.${phase}: expected a phase id (${phaseIds.join(", ")}), got ${JSON.stringify(phase)}`);
+      problems.push(
+        `rollout:signoffs.${phase}: expected a phase id (${phaseIds.join(", ")}), got ${JSON.stringify(phase)}`,
+      );
   }
   parsed.decisions.forEach((d, i) => {
     for (const key of ["from", "to"] as const) {
       if (!phaseIds.includes(d[key]))
-        problems.push(`rollout:decisions[${i}].${key}: expected a phase id (${phaseIds.join(", ")}), got ${JSON.stringify(d[key])}`);
+        problems.push(
+          `rollout:decisions[${i}].${key}: expected a phase id (${phaseIds.join(", ")}), got ${JSON.stringify(d[key])}`,
+        );
     }
   });
   problems.push(...cohortLimitProblems(parsed.cohorts, parsed.services));
   const isProduction = parsed.tier === "production";
   if (isProduction && !parsed.network.accessLogsBucket) {
-    problems.push(`rollout:network.accessLogsBucket: expected a bucket name for ALB access logs in production, got nothing`);
+    problems.push(
+      `rollout:network.accessLogsBucket: expected a bucket name for ALB access logs in production, got nothing`,
+    );
   }
   if (problems.length > 0) {
-    throw new RolloutInputError(`invalid stack config for stack "${stack}":\n  ${problems.join("\n  ")}`, problems);
+    throw new RolloutInputError(
+      `invalid stack config for stack "${stack}":\n  ${problems.join("\n  ")}`,
+      problems,
+    );
   }
 
   return {

@@ -1,4 +1,14 @@
-import type { Comparator, Criterion, Gate, GateAction, MissingData, Playbook, Severity, Transition, Trigger } from "./playbook";
+import type {
+  Comparator,
+  Criterion,
+  Gate,
+  GateAction,
+  MissingData,
+  Playbook,
+  Severity,
+  Transition,
+  Trigger,
+} from "./playbook";
 
 /**
  * Gates as CloudWatch alarms, the worst-case time from a breach to 100 % blue, and the
@@ -65,7 +75,11 @@ function alarmMetric(gate: Gate): { metric: AlarmMetric; scale: number; period: 
             period: DEFAULT_PERIOD_SECONDS,
           };
         case "requestCount":
-          return { metric: { kind: "alb", metricName: "RequestCount", statistic: "Sum" }, scale: 1, period: DEFAULT_PERIOD_SECONDS };
+          return {
+            metric: { kind: "alb", metricName: "RequestCount", statistic: "Sum" },
+            scale: 1,
+            period: DEFAULT_PERIOD_SECONDS,
+          };
       }
       break;
     case "container-insights":
@@ -166,7 +180,11 @@ export function evaluationCadenceSeconds(periodSeconds: number): number {
  * next evaluation, then the Lambda runs.
  */
 export function alarmWorstCaseSeconds(alarm: Pick<AlarmSpec, "periodSeconds" | "evaluationPeriods">): number {
-  return alarm.periodSeconds * alarm.evaluationPeriods + evaluationCadenceSeconds(alarm.periodSeconds) + ROLLBACK_LAMBDA_SECONDS;
+  return (
+    alarm.periodSeconds * alarm.evaluationPeriods +
+    evaluationCadenceSeconds(alarm.periodSeconds) +
+    ROLLBACK_LAMBDA_SECONDS
+  );
 }
 
 export interface TriggerLatency {
@@ -202,20 +220,31 @@ function triggerLatency(trigger: Trigger, gates: Map<string, Gate>, defaultLimit
     const critical = alarmSpecs(gate).find((a) => a.level === "critical" && a.autoRollback);
     if (!critical) continue;
     const seconds = alarmWorstCaseSeconds(critical);
-    const source = gate.metric.source === "alb" ? "ALB metrics are 60-second" : `${critical.periodSeconds}-second metric`;
+    const source =
+      gate.metric.source === "alb" ? "ALB metrics are 60-second" : `${critical.periodSeconds}-second metric`;
     paths.push({
       seconds,
       why: `${gateId}: ${source}, ${critical.evaluationPeriods} x ${critical.periodSeconds} s + ${evaluationCadenceSeconds(critical.periodSeconds)} s evaluation + ${ROLLBACK_LAMBDA_SECONDS} s Lambda`,
     });
   }
-  const worst = paths.reduce((a, b) => (b.seconds > a.seconds ? b : a), { seconds: 0, why: "no automatic path" });
+  const worst = paths.reduce((a, b) => (b.seconds > a.seconds ? b : a), {
+    seconds: 0,
+    why: "no automatic path",
+  });
   const meets = paths.length > 0 && worst.seconds <= limitSeconds;
   const explanation = meets
     ? worst.why
     : paths.length === 0
       ? "no gate feeds this trigger"
       : `${worst.why}; a ${limitSeconds} s limit needs ${limitSeconds < 60 ? "high-resolution (10 s) custom metrics or the EventBridge path" : "a shorter window or period"}`;
-  return { id: trigger.id, name: trigger.name, limitSeconds, worstCaseSeconds: worst.seconds, meets, explanation };
+  return {
+    id: trigger.id,
+    name: trigger.name,
+    limitSeconds,
+    worstCaseSeconds: worst.seconds,
+    meets,
+    explanation,
+  };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -301,7 +330,10 @@ export function decide(transition: Transition, evidence: Readonly<Record<string,
 }
 
 /** Evidence keys no criterion of the transition knows: a typo must not pass silently. */
-export function unknownEvidence(transition: Transition, evidence: Readonly<Record<string, number>>): string[] {
+export function unknownEvidence(
+  transition: Transition,
+  evidence: Readonly<Record<string, number>>,
+): string[] {
   const known = new Set(transition.criteria.map((c) => c.id));
   return Object.keys(evidence).filter((k) => !known.has(k));
 }

@@ -10,7 +10,9 @@ export function phaseIds(playbook: Playbook): string[] {
 export function phaseIndex(playbook: Playbook, phaseId: string): number {
   const index = playbook.phases.findIndex((p) => p.id === phaseId);
   if (index < 0) {
-    throw new Error(`unknown phase "${phaseId}" in playbook ${playbook.id}: expected one of ${phaseIds(playbook).join(", ")}`);
+    throw new Error(
+      `unknown phase "${phaseId}" in playbook ${playbook.id}: expected one of ${phaseIds(playbook).join(", ")}`,
+    );
   }
   return index;
 }
@@ -61,7 +63,11 @@ export function transitionsBefore(playbook: Playbook, phaseId: string): Transiti
 }
 
 /** The latest decision recorded for a transition, if any. */
-export function latestDecision(decisions: readonly Decision[], from: string, to: string): Decision | undefined {
+export function latestDecision(
+  decisions: readonly Decision[],
+  from: string,
+  to: string,
+): Decision | undefined {
   return decisions
     .filter((d) => d.from === from && d.to === to)
     .sort((a, b) => Date.parse(a.at) - Date.parse(b.at))
@@ -69,6 +75,12 @@ export function latestDecision(decisions: readonly Decision[], from: string, to:
 }
 
 /** Transitions before `phaseId` whose latest recorded decision is not GO. */
-export function missingGoDecisions(playbook: Playbook, phaseId: string, decisions: readonly Decision[]): Transition[] {
-  return transitionsBefore(playbook, phaseId).filter((t) => latestDecision(decisions, t.from, t.to)?.decision !== "GO");
+export function missingGoDecisions(
+  playbook: Playbook,
+  phaseId: string,
+  decisions: readonly Decision[],
+): Transition[] {
+  return transitionsBefore(playbook, phaseId).filter(
+    (t) => latestDecision(decisions, t.from, t.to)?.decision !== "GO",
+  );
 }

@@ -52,7 +52,9 @@ export const GateMetric = z.discriminatedUnion("source", [
     .object({
       /** Published by the application into the stack's namespace. */
       source: z.literal("custom"),
-      name: z.string().regex(/^[A-Za-z][A-Za-z0-9]*$/, { message: "expected a metric name such as RowsPerSecond" }),
+      name: z
+        .string()
+        .regex(/^[A-Za-z][A-Za-z0-9]*$/, { message: "expected a metric name such as RowsPerSecond" }),
       statistic: z.enum(["Average", "Sum", "Maximum", "Minimum", "SampleCount", "p95", "p99"]),
       /** 10 or 30 for high-resolution metrics (needed for limits under a minute). Default: 60. */
       periodSeconds: z
@@ -257,9 +259,7 @@ export const Playbook = z
       .object({
         roles: z
           .array(
-            z
-              .object({ id: camelCaseId, name: z.string(), checklist: z.array(z.string()).min(1) })
-              .strict(),
+            z.object({ id: camelCaseId, name: z.string(), checklist: z.array(z.string()).min(1) }).strict(),
           )
           .min(1),
         /** Roles whose approval a phase needs before it takes effect in production. */
@@ -305,7 +305,10 @@ function checkReferences(playbook: z.infer<typeof Playbook>, ctx: z.RefinementCt
     const from = phaseIds.indexOf(t.from);
     if (from < 0) report(["transitions", i, "from"], `expected one of ${phaseIds.join(", ")}`);
     else if (phaseIds[from + 1] !== t.to)
-      report(["transitions", i, "to"], `expected the phase after ${t.from} (${phaseIds[from + 1] ?? "none"})`);
+      report(
+        ["transitions", i, "to"],
+        `expected the phase after ${t.from} (${phaseIds[from + 1] ?? "none"})`,
+      );
   });
   playbook.rollback.triggers.forEach((trigger, i) =>
     trigger.gates.forEach((gate, j) => {
@@ -355,7 +358,9 @@ const cache = new Map<string, Playbook>();
  */
 export function loadPlaybook(idOrPath: string, dir: string = PLAYBOOK_DIR): Playbook {
   const file =
-    idOrPath.endsWith(".yaml") || idOrPath.endsWith(".yml") ? path.resolve(idOrPath) : path.join(dir, `${idOrPath}.yaml`);
+    idOrPath.endsWith(".yaml") || idOrPath.endsWith(".yml")
+      ? path.resolve(idOrPath)
+      : path.join(dir, `${idOrPath}.yaml`);
   const cached = cache.get(file);
   if (cached) return cached;
   if (!fs.existsSync(file)) {
@@ -372,7 +377,9 @@ export function loadPlaybook(idOrPath: string, dir: string = PLAYBOOK_DIR): Play
   const playbook = parsePlaybook(document, file);
   const expectedId = path.basename(file).replace(/\.ya?ml$/, "");
   if (!idOrPath.includes("/") && playbook.id !== expectedId) {
-    throw new RolloutInputError(`playbook ${file}: id "${playbook.id}" must match its file name "${expectedId}"`);
+    throw new RolloutInputError(
+      `playbook ${file}: id "${playbook.id}" must match its file name "${expectedId}"`,
+    );
   }
   cache.set(file, playbook);
   return playbook;

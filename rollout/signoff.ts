@@ -19,7 +19,10 @@ export function signoffsComplete(playbook: Playbook, phaseId: string, signoffs: 
 }
 
 /** A role's display name and checklist, for `rollout signoff status`. */
-export function roleChecklist(playbook: Playbook, roleId: string): { name: string; checklist: string[] } | undefined {
+export function roleChecklist(
+  playbook: Playbook,
+  roleId: string,
+): { name: string; checklist: string[] } | undefined {
   const role = playbook.signoff.roles.find((r) => r.id === roleId);
   return role && { name: role.name, checklist: role.checklist };
 }

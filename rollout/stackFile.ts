@@ -65,7 +65,9 @@ export function parseStackFile(text: string, stack: string, file: string): Stack
   }
   const configSection = (document as { config?: unknown } | null)?.config ?? {};
   if (typeof configSection !== "object" || configSection === null || Array.isArray(configSection)) {
-    throw new RolloutInputError(`${file}: expected a "config:" mapping, got ${JSON.stringify(configSection)}`);
+    throw new RolloutInputError(
+      `${file}: expected a "config:" mapping, got ${JSON.stringify(configSection)}`,
+    );
   }
   const config: Record<string, string> = {};
   const secretKeys: string[] = [];

@@ -51,7 +51,9 @@ export const RolloutState = z
     alarmActionsEnabled: z.boolean(),
     cohortUsers: z.number().int().nonnegative(),
     services: z.array(
-      z.object({ service: z.string(), blue: z.number(), green: z.number(), cohortRules: z.number().int() }).strict(),
+      z
+        .object({ service: z.string(), blue: z.number(), green: z.number(), cohortRules: z.number().int() })
+        .strict(),
     ),
     decisions: z.array(Decision),
     signoffs: z.record(z.string(), z.record(z.string(), Signoff)),

@@ -56,7 +56,10 @@ const wildcards = (s: string) => (s.match(/[*?]/g) ?? []).length;
  */
 function cookieValuesPerRule(pathPattern: string): number {
   const budget = ALB_LIMITS.wildcardsPerRule - wildcards(pathPattern);
-  return Math.max(0, Math.min(ALB_LIMITS.valuesPerCondition, ALB_LIMITS.valuesPerRule - 1, Math.floor(budget / 2)));
+  return Math.max(
+    0,
+    Math.min(ALB_LIMITS.valuesPerCondition, ALB_LIMITS.valuesPerRule - 1, Math.floor(budget / 2)),
+  );
 }
 
 /** The cohort rules a service needs, whatever the phase (used for routing and for limits). */
@@ -72,7 +75,11 @@ export function cohortRoutesFor(cohorts: CohortConfig | undefined, pathPattern: 
     const cookie = cohorts.cookie;
     const perRule = cookieValuesPerRule(pathPattern);
     for (const values of chunk(cohorts.users, Math.max(perRule, 1))) {
-      routes.push({ match: "cookie", headerName: "Cookie", values: values.map((user) => `*${cookie}=${user}*`) });
+      routes.push({
+        match: "cookie",
+        headerName: "Cookie",
+        values: values.map((user) => `*${cookie}=${user}*`),
+      });
     }
   }
   return routes;

@@ -42,7 +42,9 @@ export function table(headers: string[], rows: (string | number)[][]): string[] 
 export function requireFlag(values: Record<string, unknown>, name: string, what: string): string {
   const value = values[name];
   if (typeof value !== "string" || value.length === 0) {
-    throw new RolloutInputError(`--${name}: expected ${what}, got ${value === undefined ? "nothing" : JSON.stringify(value)}`);
+    throw new RolloutInputError(
+      `--${name}: expected ${what}, got ${value === undefined ? "nothing" : JSON.stringify(value)}`,
+    );
   }
   return value;
 }

@@ -4,7 +4,7 @@ import { triggerLatencies, type TriggerLatency } from "../rollout/gates";
 import { loadStackFile, rolloutKeys, type StackFile } from "../rollout/stackFile";
 import { planTraffic, type ServiceTraffic } from "../rollout/traffic";
 import { ResourceRecorder, type RecordedResource } from "../test/mocks";
-import program = require("../index");
+import program from "../index";
 
 /**
  * The offline plan: the real program (index.ts) under Pulumi's mock engine with a stack's

@@ -44,7 +44,11 @@ const FLAGS = {
   help: { type: "boolean", short: "h" },
 } as const;
 
-export type CommandHandler = (values: Record<string, unknown>, positionals: string[], out: Output) => Promise<number> | number;
+export type CommandHandler = (
+  values: Record<string, unknown>,
+  positionals: string[],
+  out: Output,
+) => Promise<number> | number;
 
 /*
  * Commands load lazily: `plan` pulls in the whole Pulumi program and provider SDKs, which
@@ -52,9 +56,12 @@ export type CommandHandler = (values: Record<string, unknown>, positionals: stri
  */
 /* eslint-disable @typescript-eslint/no-require-imports */
 const COMMANDS: Record<string, CommandHandler> = {
-  plan: (values, _p, out) => (require("./commands/plan") as typeof import("./commands/plan")).planCommand(values, out),
-  gates: (values, _p, out) => (require("./commands/gates") as typeof import("./commands/gates")).gatesOffline(values, out),
-  drill: (values, _p, out) => (require("./commands/drill") as typeof import("./commands/drill")).drillCommand(values, out),
+  plan: (values, _p, out) =>
+    (require("./commands/plan") as typeof import("./commands/plan")).planCommand(values, out),
+  gates: (values, _p, out) =>
+    (require("./commands/gates") as typeof import("./commands/gates")).gatesOffline(values, out),
+  drill: (values, _p, out) =>
+    (require("./commands/drill") as typeof import("./commands/drill")).drillCommand(values, out),
 };
 /* eslint-enable @typescript-eslint/no-require-imports */
 
@@ -73,7 +80,9 @@ export async function runCli(argv: string[], out: Output = consoleOutput): Promi
   }
   const handler = COMMANDS[command];
   if (!handler) {
-    out.error(`unknown command "${command}"; expected one of ${Object.keys(COMMANDS).join(", ")}\n\n${USAGE}`);
+    out.error(
+      `unknown command "${command}"; expected one of ${Object.keys(COMMANDS).join(", ")}\n\n${USAGE}`,
+    );
     return EXIT.badInput;
   }
   try {

@@ -39,7 +39,14 @@ const cohorts = { header: "X-Pilot-User", cookie: "pilot_user", users: ["anna", 
 
 describe("phases", () => {
   it("orders TBS phases with their caps and cohort routing", () => {
-    assert.deepEqual(phaseIds(tbs), ["preparation", "internal", "limited-pilot", "broader-pilot", "readiness", "full"]);
+    assert.deepEqual(phaseIds(tbs), [
+      "preparation",
+      "internal",
+      "limited-pilot",
+      "broader-pilot",
+      "readiness",
+      "full",
+    ]);
     const table: [string, number, boolean, string | undefined][] = [
       ["preparation", 0, false, "internal"],
       ["internal", 0, true, "limited-pilot"],
@@ -67,7 +74,10 @@ describe("phases", () => {
   });
 
   it("throws naming the phase for an unknown id", () => {
-    assert.throws(() => trafficCap(tbs, "canary"), /unknown phase "canary" in playbook tbs-strategy-framework/);
+    assert.throws(
+      () => trafficCap(tbs, "canary"),
+      /unknown phase "canary" in playbook tbs-strategy-framework/,
+    );
   });
 
   it("finds the transition out of a phase and those before it", () => {
@@ -82,9 +92,30 @@ describe("phases", () => {
 
   it("takes the latest decision and lists transitions without a GO", () => {
     const decisions: Decision[] = [
-      { from: "preparation", to: "internal", decision: "GO", at: "2026-10-01T00:00:00Z", by: "a", evidence: [] },
-      { from: "internal", to: "limited-pilot", decision: "GO", at: "2026-10-08T00:00:00Z", by: "a", evidence: [] },
-      { from: "internal", to: "limited-pilot", decision: "NO-GO", at: "2026-10-09T00:00:00Z", by: "a", evidence: [] },
+      {
+        from: "preparation",
+        to: "internal",
+        decision: "GO",
+        at: "2026-10-01T00:00:00Z",
+        by: "a",
+        evidence: [],
+      },
+      {
+        from: "internal",
+        to: "limited-pilot",
+        decision: "GO",
+        at: "2026-10-08T00:00:00Z",
+        by: "a",
+        evidence: [],
+      },
+      {
+        from: "internal",
+        to: "limited-pilot",
+        decision: "NO-GO",
+        at: "2026-10-09T00:00:00Z",
+        by: "a",
+        evidence: [],
+      },
     ];
     assert.equal(latestDecision(decisions, "internal", "limited-pilot")?.decision, "NO-GO");
     assert.deepEqual(
@@ -145,7 +176,14 @@ describe("traffic", () => {
   it("property: weights always sum to 100", () => {
     fc.assert(
       fc.property(phase, weight, fc.boolean(), users, (p, w, rollback, u) => {
-        for (const t of planTraffic({ playbook: tbs, phase: p, greenWeight: w, rollback, services, cohorts: { header: "X-U", users: u } })) {
+        for (const t of planTraffic({
+          playbook: tbs,
+          phase: p,
+          greenWeight: w,
+          rollback,
+          services,
+          cohorts: { header: "X-U", users: u },
+        })) {
           assert.equal(t.blue + t.green, 100);
         }
       }),
@@ -155,7 +193,14 @@ describe("traffic", () => {
   it("property: rollback is always 100/0 with no cohort routes", () => {
     fc.assert(
       fc.property(phase, weight, users, (p, w, u) => {
-        for (const t of planTraffic({ playbook: tbs, phase: p, greenWeight: w, rollback: true, services, cohorts: { header: "X-U", users: u } })) {
+        for (const t of planTraffic({
+          playbook: tbs,
+          phase: p,
+          greenWeight: w,
+          rollback: true,
+          services,
+          cohorts: { header: "X-U", users: u },
+        })) {
           assert.deepEqual([t.blue, t.green, t.cohortRoutes.length], [100, 0, 0]);
         }
       }),
@@ -166,7 +211,14 @@ describe("traffic", () => {
     fc.assert(
       fc.property(fc.constantFrom(tbs, telegram), weight, users, (playbook, w, u) => {
         for (const p of phaseIds(playbook)) {
-          const plan = planTraffic({ playbook, phase: p, greenWeight: w, rollback: false, services, cohorts: { header: "X-U", users: u } });
+          const plan = planTraffic({
+            playbook,
+            phase: p,
+            greenWeight: w,
+            rollback: false,
+            services,
+            cohorts: { header: "X-U", users: u },
+          });
           for (const t of plan) {
             if (!allowsCohortRouting(playbook, p)) assert.equal(t.cohortRoutes.length, 0);
             else assert.deepEqual(t.cohortRoutes.flatMap((r) => r.values).sort(), [...u].sort());
@@ -184,18 +236,98 @@ describe("gates", () => {
   it("turns TBS gates into alarms with the document's numbers", () => {
     const pick = (id: string, level: "warning" | "critical") => {
       const a = alarmSpecs(gate(id)).find((s) => s.level === level)!;
-      return [a.comparison, a.threshold, a.periodSeconds, a.evaluationPeriods, a.datapointsToAlarm, a.treatMissingData, a.action];
+      return [
+        a.comparison,
+        a.threshold,
+        a.periodSeconds,
+        a.evaluationPeriods,
+        a.datapointsToAlarm,
+        a.treatMissingData,
+        a.action,
+      ];
     };
-    assert.deepEqual(pick("errorRate", "critical"), ["GreaterThanThreshold", 5, 60, 5, 5, "notBreaching", "auto-rollback"]);
-    assert.deepEqual(pick("errorRate", "warning"), ["GreaterThanThreshold", 3, 60, 5, 5, "notBreaching", "alert"]);
-    assert.deepEqual(pick("rowsPerSecond", "critical"), ["LessThanThreshold", 27977, 60, 10, 10, "missing", "auto-rollback"]);
-    assert.deepEqual(pick("rowsPerSecond", "warning"), ["LessThanThreshold", 29842, 60, 10, 10, "missing", "alert"]);
+    assert.deepEqual(pick("errorRate", "critical"), [
+      "GreaterThanThreshold",
+      5,
+      60,
+      5,
+      5,
+      "notBreaching",
+      "auto-rollback",
+    ]);
+    assert.deepEqual(pick("errorRate", "warning"), [
+      "GreaterThanThreshold",
+      3,
+      60,
+      5,
+      5,
+      "notBreaching",
+      "alert",
+    ]);
+    assert.deepEqual(pick("rowsPerSecond", "critical"), [
+      "LessThanThreshold",
+      27977,
+      60,
+      10,
+      10,
+      "missing",
+      "auto-rollback",
+    ]);
+    assert.deepEqual(pick("rowsPerSecond", "warning"), [
+      "LessThanThreshold",
+      29842,
+      60,
+      10,
+      10,
+      "missing",
+      "alert",
+    ]);
     // ALB reports TargetResponseTime in seconds: 300 ms is 0.3.
-    assert.deepEqual(pick("p95ResponseMs", "critical"), ["GreaterThanThreshold", 0.3, 60, 5, 5, "notBreaching", "auto-rollback"]);
-    assert.deepEqual(pick("dbConnectionFailures", "critical"), ["GreaterThanThreshold", 3, 60, 1, 1, "notBreaching", "auto-rollback"]);
-    assert.deepEqual(pick("cpuUtilization", "critical"), ["GreaterThanThreshold", 95, 60, 5, 5, "missing", "auto-rollback"]);
-    assert.deepEqual(pick("memoryUtilization", "critical"), ["GreaterThanThreshold", 95, 60, 5, 5, "missing", "auto-rollback"]);
-    assert.deepEqual(pick("uptimePercent", "critical"), ["LessThanThreshold", 99.9, 3600, 24, 24, "missing", "review"]);
+    assert.deepEqual(pick("p95ResponseMs", "critical"), [
+      "GreaterThanThreshold",
+      0.3,
+      60,
+      5,
+      5,
+      "notBreaching",
+      "auto-rollback",
+    ]);
+    assert.deepEqual(pick("dbConnectionFailures", "critical"), [
+      "GreaterThanThreshold",
+      3,
+      60,
+      1,
+      1,
+      "notBreaching",
+      "auto-rollback",
+    ]);
+    assert.deepEqual(pick("cpuUtilization", "critical"), [
+      "GreaterThanThreshold",
+      95,
+      60,
+      5,
+      5,
+      "missing",
+      "auto-rollback",
+    ]);
+    assert.deepEqual(pick("memoryUtilization", "critical"), [
+      "GreaterThanThreshold",
+      95,
+      60,
+      5,
+      5,
+      "missing",
+      "auto-rollback",
+    ]);
+    assert.deepEqual(pick("uptimePercent", "critical"), [
+      "LessThanThreshold",
+      99.9,
+      3600,
+      24,
+      24,
+      "missing",
+      "review",
+    ]);
     assert.equal(alarmSpecs(gate("userSatisfaction")).length, 0, "manual gates have no alarm");
   });
 
@@ -225,13 +357,16 @@ describe("gates", () => {
       [60, 3600, 300],
       [60, 86400, 3600],
     ];
-    for (const [metric, sustain, expected] of table) assert.equal(alarmPeriod(metric, sustain), expected, `${metric}/${sustain}`);
+    for (const [metric, sustain, expected] of table)
+      assert.equal(alarmPeriod(metric, sustain), expected, `${metric}/${sustain}`);
   });
 
   it("computes worst-case detection: periods x evaluation + cadence + Lambda", () => {
     assert.equal(alarmWorstCaseSeconds({ periodSeconds: 60, evaluationPeriods: 5 }), 300 + 60 + 10);
     assert.equal(alarmWorstCaseSeconds({ periodSeconds: 10, evaluationPeriods: 1 }), 10 + 10 + 10);
-    const tbsLatency = Object.fromEntries(triggerLatencies(tbs).map((t) => [t.id, [t.worstCaseSeconds, t.limitSeconds, t.meets]]));
+    const tbsLatency = Object.fromEntries(
+      triggerLatencies(tbs).map((t) => [t.id, [t.worstCaseSeconds, t.limitSeconds, t.meets]]),
+    );
     assert.deepEqual(tbsLatency.errorRateSustained, [370, 900, true]);
     assert.deepEqual(tbsLatency.performanceDegradation, [670, 900, true]);
     const telegramLatency = Object.fromEntries(triggerLatencies(telegram).map((t) => [t.id, t]));
@@ -256,7 +391,8 @@ describe("gates", () => {
       [0, "=", 0, true],
       [1, "=", 0, false],
     ];
-    for (const [value, op, threshold, pass] of table) assert.equal(compare(value, op, threshold), pass, `${value} ${op} ${threshold}`);
+    for (const [value, op, threshold, pass] of table)
+      assert.equal(compare(value, op, threshold), pass, `${value} ${op} ${threshold}`);
   });
 
   it("fails a criterion with no evidence and says so", () => {
@@ -275,7 +411,13 @@ describe("gates", () => {
 
   it("decides ALL rules: one miss is NO-GO", () => {
     const internal = transitionFrom(tbs, "internal")!;
-    const good = { rowsPerSecond: 37303, errorRate: 0.99, criticalBugs: 0, featureParity: 100, dataDiscrepancies: 0 };
+    const good = {
+      rowsPerSecond: 37303,
+      errorRate: 0.99,
+      criticalBugs: 0,
+      featureParity: 100,
+      dataDiscrepancies: 0,
+    };
     assert.equal(decide(internal, good).decision, "GO");
     assert.equal(decide(internal, { ...good, errorRate: 1 }).decision, "NO-GO");
     assert.equal(decide(internal, { ...good, rowsPerSecond: 37302 }).decision, "NO-GO");
@@ -306,7 +448,9 @@ describe("gates", () => {
   });
 
   it("reports evidence ids no criterion knows", () => {
-    assert.deepEqual(unknownEvidence(transitionFrom(tbs, "internal")!, { errorRate: 1, errrorRate: 2 }), ["errrorRate"]);
+    assert.deepEqual(unknownEvidence(transitionFrom(tbs, "internal")!, { errorRate: 1, errrorRate: 2 }), [
+      "errrorRate",
+    ]);
   });
 });
 

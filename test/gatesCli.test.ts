@@ -16,13 +16,20 @@ function evidenceFile(content: string, ext = "yaml"): string {
 
 async function gates(playbook: string, from: string, file: string, json = false) {
   const out = bufferOutput();
-  const code = await runCli(["gates", "--playbook", playbook, "--from", from, "--evidence", file, ...(json ? ["--json"] : [])], out);
+  const code = await runCli(
+    ["gates", "--playbook", playbook, "--from", from, "--evidence", file, ...(json ? ["--json"] : [])],
+    out,
+  );
   return { code, out };
 }
 
 describe("rollout gates (offline)", () => {
   it("GO on the exact boundaries of internal -> limited-pilot, exit 0", async () => {
-    const { code, out } = await gates("tbs-strategy-framework", "internal", path.join(fixtures, "internal-go.yaml"));
+    const { code, out } = await gates(
+      "tbs-strategy-framework",
+      "internal",
+      path.join(fixtures, "internal-go.yaml"),
+    );
     assert.equal(code, 0);
     assert.ok(out.lines.includes("internal -> limited-pilot: rule ALL 5"), out.text());
     assert.match(out.text(), /rowsPerSecond\s+37303\s+>= 37303 rows\/s\s+pass/);
@@ -30,7 +37,11 @@ describe("rollout gates (offline)", () => {
   });
 
   it("NO-GO when error rate equals 1 (the document says < 1), exit 1", async () => {
-    const file = evidenceFile(fs.readFileSync(path.join(fixtures, "internal-go.yaml"), "utf8").replace("errorRate: 0.99", "errorRate: 1"));
+    const file = evidenceFile(
+      fs
+        .readFileSync(path.join(fixtures, "internal-go.yaml"), "utf8")
+        .replace("errorRate: 0.99", "errorRate: 1"),
+    );
     const { code, out } = await gates("tbs-strategy-framework", "internal", file);
     assert.equal(code, 1);
     assert.match(out.text(), /errorRate\s+1\s+< 1 %\s+FAIL\s+1 is not < 1/);
@@ -38,7 +49,12 @@ describe("rollout gates (offline)", () => {
   });
 
   it("applies the 3-of-4 rule from limited-pilot, with JSON", async () => {
-    const { code, out } = await gates("tbs-strategy-framework", "limited-pilot", path.join(fixtures, "limited-pilot-3of4.json"), true);
+    const { code, out } = await gates(
+      "tbs-strategy-framework",
+      "limited-pilot",
+      path.join(fixtures, "limited-pilot-3of4.json"),
+      true,
+    );
     assert.equal(code, 0);
     const result = JSON.parse(out.text());
     assert.equal(result.decision, "GO");
@@ -63,24 +79,50 @@ describe("rollout gates (offline)", () => {
   });
 
   const badInput: [string, string[], RegExp][] = [
-    ["unknown playbook", ["--playbook", "nope", "--from", "internal"], /unknown playbook "nope": expected one of tbs-strategy-framework, telegram-money-bot or a path/],
-    ["unknown phase", ["--playbook", "tbs-strategy-framework", "--from", "canary"], /--from: unknown phase "canary"; expected one of preparation, internal/],
-    ["phase without transition", ["--playbook", "tbs-strategy-framework", "--from", "full"], /--from: phase "full" has no GO\/NO-GO transition/],
-    ["missing --from", ["--playbook", "tbs-strategy-framework"], /--from: expected a phase of tbs-strategy-framework, got nothing/],
+    [
+      "unknown playbook",
+      ["--playbook", "nope", "--from", "internal"],
+      /unknown playbook "nope": expected one of tbs-strategy-framework, telegram-money-bot or a path/,
+    ],
+    [
+      "unknown phase",
+      ["--playbook", "tbs-strategy-framework", "--from", "canary"],
+      /--from: unknown phase "canary"; expected one of preparation, internal/,
+    ],
+    [
+      "phase without transition",
+      ["--playbook", "tbs-strategy-framework", "--from", "full"],
+      /--from: phase "full" has no GO\/NO-GO transition/,
+    ],
+    [
+      "missing --from",
+      ["--playbook", "tbs-strategy-framework"],
+      /--from: expected a phase of tbs-strategy-framework, got nothing/,
+    ],
   ];
   for (const [name, flags, message] of badInput) {
     it(`exit 2 for ${name}`, async () => {
       const out = bufferOutput();
-      const code = await runCli(["gates", ...flags, "--evidence", path.join(fixtures, "internal-go.yaml")], out);
+      const code = await runCli(
+        ["gates", ...flags, "--evidence", path.join(fixtures, "internal-go.yaml")],
+        out,
+      );
       assert.equal(code, 2);
       assert.match(out.errors.join("\n"), message);
     });
   }
 
   it("exit 2 naming an unknown criterion id", async () => {
-    const { code, out } = await gates("tbs-strategy-framework", "internal", evidenceFile("metrics:\n  errrorRate: 1\n"));
+    const { code, out } = await gates(
+      "tbs-strategy-framework",
+      "internal",
+      evidenceFile("metrics:\n  errrorRate: 1\n"),
+    );
     assert.equal(code, 2);
-    assert.match(out.errors[0]!, /--evidence: unknown criterion id "errrorRate" for internal -> limited-pilot; expected rowsPerSecond, errorRate/);
+    assert.match(
+      out.errors[0]!,
+      /--evidence: unknown criterion id "errrorRate" for internal -> limited-pilot; expected rowsPerSecond, errorRate/,
+    );
   });
 
   it("exit 2 for a malformed evidence file", async () => {
@@ -98,7 +140,17 @@ describe("rollout gates (offline)", () => {
   it("prints usage with every command for --help", async () => {
     const out = bufferOutput();
     assert.equal(await runCli(["--help"], out), 0);
-    for (const command of ["plan", "status", "gates", "advance", "shift", "rollback", "resume", "drill", "signoff"]) {
+    for (const command of [
+      "plan",
+      "status",
+      "gates",
+      "advance",
+      "shift",
+      "rollback",
+      "resume",
+      "drill",
+      "signoff",
+    ]) {
       assert.match(out.text(), new RegExp(`^  ${command} `, "m"));
     }
   });

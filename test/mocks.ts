@@ -31,13 +31,18 @@ const ARN_SERVICE: Record<string, string> = {
 function arnFor(type: string, name: string, region: string, account: string): string {
   const [pkg, mod] = type.split(":");
   const service = ARN_SERVICE[type] ?? (mod ? mod.split("/")[0]! : "unknown");
-  if (type === "aws:lb/targetGroup:TargetGroup") return `arn:aws:elasticloadbalancing:${region}:${account}:targetgroup/${name.slice(0, 32)}/0123456789abcdef`;
-  if (type === "aws:lb/loadBalancer:LoadBalancer") return `arn:aws:elasticloadbalancing:${region}:${account}:loadbalancer/app/${name.slice(0, 32)}/0123456789abcdef`;
-  if (type === "aws:lb/listener:Listener") return `arn:aws:elasticloadbalancing:${region}:${account}:listener/app/alb/0123456789abcdef/${name}`;
-  if (type === "aws:lb/listenerRule:ListenerRule") return `arn:aws:elasticloadbalancing:${region}:${account}:listener-rule/app/alb/0123456789abcdef/listener/${name}`;
+  if (type === "aws:lb/targetGroup:TargetGroup")
+    return `arn:aws:elasticloadbalancing:${region}:${account}:targetgroup/${name.slice(0, 32)}/0123456789abcdef`;
+  if (type === "aws:lb/loadBalancer:LoadBalancer")
+    return `arn:aws:elasticloadbalancing:${region}:${account}:loadbalancer/app/${name.slice(0, 32)}/0123456789abcdef`;
+  if (type === "aws:lb/listener:Listener")
+    return `arn:aws:elasticloadbalancing:${region}:${account}:listener/app/alb/0123456789abcdef/${name}`;
+  if (type === "aws:lb/listenerRule:ListenerRule")
+    return `arn:aws:elasticloadbalancing:${region}:${account}:listener-rule/app/alb/0123456789abcdef/listener/${name}`;
   if (type === "aws:sns/topic:Topic") return `arn:aws:sns:${region}:${account}:${name}`;
   if (type === "aws:lambda/function:Function") return `arn:aws:lambda:${region}:${account}:function:${name}`;
-  if (type === "aws:ssm/parameter:Parameter") return `arn:aws:ssm:${region}:${account}:parameter${name.startsWith("/") ? "" : "/"}${name}`;
+  if (type === "aws:ssm/parameter:Parameter")
+    return `arn:aws:ssm:${region}:${account}:parameter${name.startsWith("/") ? "" : "/"}${name}`;
   if (type === "aws:iam/role:Role") return `arn:aws:iam::${account}:role/${name}`;
   return `arn:aws:${service}:${region}:${account}:${pkg === "aws" ? "" : `${pkg}/`}${name}`;
 }
@@ -53,7 +58,12 @@ export class ResourceRecorder {
     const account = this.options.accountId ?? "123456789012";
     return {
       newResource: (args: pulumi.runtime.MockResourceArgs) => {
-        this.resources.push({ type: args.type, name: args.name, inputs: args.inputs, provider: args.provider });
+        this.resources.push({
+          type: args.type,
+          name: args.name,
+          inputs: args.inputs,
+          provider: args.provider,
+        });
         const physicalName = (args.inputs.name as string | undefined) ?? args.name;
         const state: Record<string, unknown> = {
           ...args.inputs,
@@ -96,13 +106,31 @@ export class ResourceRecorder {
             };
           }
           case "aws:index/getCallerIdentity:getCallerIdentity":
-            return { accountId: account, arn: `arn:aws:iam::${account}:user/plan`, userId: "AIDPLAN", id: account };
+            return {
+              accountId: account,
+              arn: `arn:aws:iam::${account}:user/plan`,
+              userId: "AIDPLAN",
+              id: account,
+            };
           case "aws:index/getRegion:getRegion":
-            return { name: region, region, id: region, description: region, endpoint: `ec2.${region}.amazonaws.com` };
+            return {
+              name: region,
+              region,
+              id: region,
+              description: region,
+              endpoint: `ec2.${region}.amazonaws.com`,
+            };
           case "aws:index/getPartition:getPartition":
-            return { partition: "aws", dnsSuffix: "amazonaws.com", id: "aws", reverseDnsPrefix: "com.amazonaws" };
+            return {
+              partition: "aws",
+              dnsSuffix: "amazonaws.com",
+              id: "aws",
+              reverseDnsPrefix: "com.amazonaws",
+            };
           default:
-            throw new Error(`mocks: unexpected data-source call ${args.token} (add it to test/mocks.ts on purpose)`);
+            throw new Error(
+              `mocks: unexpected data-source call ${args.token} (add it to test/mocks.ts on purpose)`,
+            );
         }
       },
     };
@@ -114,7 +142,8 @@ export class ResourceRecorder {
 
   named(name: string): RecordedResource {
     const found = this.resources.find((r) => r.name === name);
-    if (!found) throw new Error(`no resource named ${name}; have ${this.resources.map((r) => r.name).join(", ")}`);
+    if (!found)
+      throw new Error(`no resource named ${name}; have ${this.resources.map((r) => r.name).join(", ")}`);
     return found;
   }
 }

@@ -39,7 +39,11 @@ function changedResources(a: PlanResult, b: PlanResult): Resource[] {
   return changed;
 }
 
-const TRAFFIC_TYPES = new Set(["aws:lb/listenerRule:ListenerRule", "aws:ssm/parameter:Parameter", "command:local:Command"]);
+const TRAFFIC_TYPES = new Set([
+  "aws:lb/listenerRule:ListenerRule",
+  "aws:ssm/parameter:Parameter",
+  "command:local:Command",
+]);
 
 function weightedRule(result: PlanResult, service: string) {
   const rule = result.resources.find((r) => r.name === `router-${service}-weighted`);
@@ -86,7 +90,13 @@ describe("the program under the mock engine", () => {
       it(`plans ${playbookId} in ${phase}`, async () => {
         const cap = playbook.phases.find((p) => p.id === phase)!.trafficCapPercent;
         const result = await planStack(
-          variant("staging", { playbook: playbookId, phase, greenWeight: String(cap), decisions: [], signoffs: {} }),
+          variant("staging", {
+            playbook: playbookId,
+            phase,
+            greenWeight: String(cap),
+            decisions: [],
+            signoffs: {},
+          }),
         );
         assert.equal(result.phase, phase);
         const cohortRouting = playbook.phases.find((p) => p.id === phase)!.cohortRouting;
@@ -96,7 +106,10 @@ describe("the program under the mock engine", () => {
         }
         assert.deepEqual(weightedRule(result, "web"), [100 - cap, cap]);
         const snapshots = result.resources.filter((r) => r.type === "aws:rds/snapshot:Snapshot");
-        assert.deepEqual(snapshots.map((s) => s.name), [`data-snapshot-${phase}`]);
+        assert.deepEqual(
+          snapshots.map((s) => s.name),
+          [`data-snapshot-${phase}`],
+        );
       });
     }
   }
@@ -140,7 +153,8 @@ describe("the program under the mock engine", () => {
       ["full", "100"],
     ]) {
       const result = await planStack(variant("staging", { phase, greenWeight, rollback: "true" }));
-      for (const t of result.traffic) assert.deepEqual([t.blue, t.green, t.cohortRoutes.length], [100, 0, 0], phase);
+      for (const t of result.traffic)
+        assert.deepEqual([t.blue, t.green, t.cohortRoutes.length], [100, 0, 0], phase);
       assert.deepEqual(weightedRule(result, "web"), [100, 0]);
       assert.equal(result.resources.filter((r) => r.name.includes("-cohort-")).length, 0);
     }
@@ -149,9 +163,41 @@ describe("the program under the mock engine", () => {
   const badConfigs: [string, Record<string, unknown>, RegExp][] = [
     ["weight 150", { greenWeight: "150" }, /rollout:greenWeight: expected an integer 0-100, got 150/],
     ["unknown phase", { phase: "canary" }, /rollout:phase: expected one of preparation, internal/],
-    ["non-numeric port", { services: [{ name: "web", pathPattern: "/*", healthCheckPath: "/healthz", blue: { image: "a:1", port: "eighty" }, green: { image: "b:1", port: 3000 } }] }, /rollout:services\[0\]\.blue\.port: expected an integer 1-65535, got "eighty"/],
-    ["missing image", { services: [{ name: "web", pathPattern: "/*", healthCheckPath: "/healthz", blue: { port: 8000 }, green: { image: "b:1", port: 3000 } }] }, /rollout:services\[0\]\.blue\.image: expected a container image/],
-    ["cohorts that cannot fit", { cohorts: { header: "X-Pilot-User", users: Array.from({ length: 160 }, (_, i) => `u${i}`) } }, /rollout:cohorts: 160 users across 2 services need/],
+    [
+      "non-numeric port",
+      {
+        services: [
+          {
+            name: "web",
+            pathPattern: "/*",
+            healthCheckPath: "/healthz",
+            blue: { image: "a:1", port: "eighty" },
+            green: { image: "b:1", port: 3000 },
+          },
+        ],
+      },
+      /rollout:services\[0\]\.blue\.port: expected an integer 1-65535, got "eighty"/,
+    ],
+    [
+      "missing image",
+      {
+        services: [
+          {
+            name: "web",
+            pathPattern: "/*",
+            healthCheckPath: "/healthz",
+            blue: { port: 8000 },
+            green: { image: "b:1", port: 3000 },
+          },
+        ],
+      },
+      /rollout:services\[0\]\.blue\.image: expected a container image/,
+    ],
+    [
+      "cohorts that cannot fit",
+      { cohorts: { header: "X-Pilot-User", users: Array.from({ length: 160 }, (_, i) => `u${i}`) } },
+      /rollout:cohorts: 160 users across 2 services need/,
+    ],
   ];
   for (const [name, changes, message] of badConfigs) {
     it(`exit 2 before any resource is registered: ${name}`, async () => {
@@ -161,8 +207,11 @@ describe("the program under the mock engine", () => {
         return true;
       });
       const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "bad-stack-")), "Pulumi.bad.yaml");
-      const doc = yaml.load(fs.readFileSync(loadStackFile("staging").file, "utf8")) as { config: Record<string, unknown> };
-      for (const [k, v] of Object.entries(changes)) doc.config[`rollout:${k}`] = typeof v === "string" && /^\d+$/.test(v) ? Number(v) : v;
+      const doc = yaml.load(fs.readFileSync(loadStackFile("staging").file, "utf8")) as {
+        config: Record<string, unknown>;
+      };
+      for (const [k, v] of Object.entries(changes))
+        doc.config[`rollout:${k}`] = typeof v === "string" && /^\d+$/.test(v) ? Number(v) : v;
       fs.writeFileSync(file, yaml.dump(doc));
       const out = bufferOutput();
       assert.equal(await runCli(["plan", "--config-file", file], out), 2);

@@ -3,8 +3,12 @@ import { hasMandatoryViolation, planStackByName, type PlanResult } from "../plan
 
 /** Human rendering of a plan: phase, traffic and cohort routes, resources by type, violations, triggers. */
 export function printPlan(result: PlanResult, out: Output): void {
-  out.log(`stack ${result.stack} - playbook ${result.playbook} - phase ${result.phase}${result.rollback ? " - ROLLBACK" : ""}`);
-  out.log(`rollback latch: ${result.latch} (offline plan cannot read SSM; pulumi up keeps 100 % blue while a latch is set)`);
+  out.log(
+    `stack ${result.stack} - playbook ${result.playbook} - phase ${result.phase}${result.rollback ? " - ROLLBACK" : ""}`,
+  );
+  out.log(
+    `rollback latch: ${result.latch} (offline plan cannot read SSM; pulumi up keeps 100 % blue while a latch is set)`,
+  );
   out.log("");
   out.log("traffic");
   const trafficRows = result.traffic.map((t) => [
@@ -15,7 +19,8 @@ export function printPlan(result: PlanResult, out: Output): void {
       ? "-"
       : t.cohortRoutes.map((r) => `${r.match} ${r.headerName}: ${r.values.join(", ")}`).join(" | "),
   ]);
-  for (const line of table(["service", "blue", "green", "cohort routes -> green"], trafficRows)) out.log(`  ${line}`);
+  for (const line of table(["service", "blue", "green", "cohort routes -> green"], trafficRows))
+    out.log(`  ${line}`);
   out.log("");
   const byType = new Map<string, number>();
   for (const r of result.resources) byType.set(r.type, (byType.get(r.type) ?? 0) + 1);
@@ -37,7 +42,8 @@ export function printPlan(result: PlanResult, out: Output): void {
     out.log("policy violations: none");
   } else {
     out.log(`policy violations (${result.violations.length})`);
-    for (const v of result.violations) out.log(`  [${v.enforcementLevel}] ${v.policy} (${v.resource}): ${v.message}`);
+    for (const v of result.violations)
+      out.log(`  [${v.enforcementLevel}] ${v.policy} (${v.resource}): ${v.message}`);
   }
 }
 
