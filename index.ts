@@ -181,11 +181,10 @@ function main() {
   );
   const hooks = new DeployHooks("hooks", {
     stack: config.stack,
-    phase: config.phase,
     rollback: config.rollback,
-    greenWeight: config.greenWeight,
     trafficFingerprint,
     albDnsName: router.dnsName,
+    listenerArn: router.httpsListener.arn,
     snapshotIdentifier: data.phaseSnapshot.dbSnapshotIdentifier,
     services: config.services.map((s) => ({
       name: s.name,

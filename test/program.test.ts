@@ -68,14 +68,15 @@ describe("the program under the mock engine", () => {
     assert.deepEqual(
       result.traffic.map((t) => [t.service, t.blue, t.green, t.cohortRoutes.length]),
       [
-        ["web", 90, 10, 4],
-        ["api", 90, 10, 4],
+        ["web", 90, 10, 5],
+        ["api", 90, 10, 5],
       ],
     );
     assert.deepEqual(weightedRule(result, "web"), [90, 10]);
     assert.deepEqual(weightedRule(result, "api"), [90, 10]);
     const cohortRules = result.resources.filter((r) => /^router-(web|api)-cohort-\d+$/.test(r.name));
-    assert.equal(cohortRules.length, 8);
+    // 6 users: 2 header rules of 3, 3 cookie rules of 2 (the wildcard budget), per service.
+    assert.equal(cohortRules.length, 10);
   });
 
   it("keeps weight 0 as an explicit 0 in production (limited-pilot)", async () => {
@@ -133,7 +134,9 @@ describe("the program under the mock engine", () => {
     const after = await planStack(variant("production", { rollback: "true" }));
     const changed = changedResources(before, after);
     assert.deepEqual(changed.filter((r) => !TRAFFIC_TYPES.has(r.type)).map(key), []);
-    assert.ok(changed.some((r) => r.name === "router-web-weighted"));
+    // Production is at 0 % general traffic, so rollback removes the cohort rules and leaves the weighted ones at 100/0.
+    assert.equal(changed.filter((r) => r.name.includes("-cohort-")).length, 14);
+    assert.deepEqual(weightedRule(after, "web"), [100, 0]);
   });
 
   it("no tag or name outside listener rules, state and hooks carries the phase or a weight", async () => {

@@ -1,0 +1,228 @@
+import * as path from "node:path";
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import * as esbuild from "esbuild";
+import { latchParameterName } from "../rollout/state";
+
+export interface AutoRollbackArgs {
+  stack: string;
+  listenerArn: pulumi.Input<string>;
+  /** The ALB: ModifyRule is scoped to its listener rules. */
+  loadBalancerArn: pulumi.Input<string>;
+  targetGroupPairs: { service: string; blue: pulumi.Input<string>; green: pulumi.Input<string> }[];
+  criticalTopicArn: pulumi.Input<string>;
+  /** GuardDuty findings at or above this severity roll back. Default: 7 (high). */
+  guardDutyMinSeverity?: number;
+  /** Default: 14 days. */
+  logRetentionDays?: number;
+}
+
+/** Statement ids of the only two statements allowed `Resource: "*"`: these actions have no resource-level permissions in IAM. */
+export const UNSCOPABLE_STATEMENTS = {
+  DescribeRulesHasNoResourceLevelPermissions: ["elasticloadbalancing:DescribeRules"],
+  XRayHasNoResourceLevelPermissions: ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
+} as const;
+
+let bundled: string | undefined;
+/** The handler bundled with its three SDK clients; built once per process, offline. */
+export function rollbackBundle(): string {
+  bundled ??= esbuild.buildSync({
+    entryPoints: [path.join(__dirname, "..", "lambda", "rollback.ts")],
+    bundle: true,
+    platform: "node",
+    target: "node20",
+    format: "cjs",
+    minify: true,
+    write: false,
+    legalComments: "none",
+  }).outputFiles[0]!.text;
+  return bundled;
+}
+
+/** `arn:...:loadbalancer/app/NAME/ID` -> the ARN pattern of that load balancer's listener rules. */
+export function listenerRuleArnPattern(loadBalancerArn: string): string {
+  return `${loadBalancerArn.replace(":loadbalancer/app/", ":listener-rule/app/")}/*`;
+}
+
+/**
+ * The rollback Lambda with least-privilege IAM, a dead-letter queue and tracing, invoked by
+ * the composite alarm (permission for `lambda.alarms.cloudwatch.amazonaws.com`) and by an
+ * EventBridge rule on high-severity GuardDuty findings.
+ */
+export class AutoRollback extends pulumi.ComponentResource {
+  readonly role: aws.iam.Role;
+  readonly deadLetterQueue: aws.sqs.Queue;
+  readonly function: aws.lambda.Function;
+  readonly functionArn: pulumi.Output<string>;
+  readonly guardDutyRule: aws.cloudwatch.EventRule;
+
+  constructor(name: string, args: AutoRollbackArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("staged-rollout:rollback:AutoRollback", name, {}, opts);
+    const minSeverity = args.guardDutyMinSeverity ?? 7;
+    if (!(minSeverity >= 0 && minSeverity <= 10)) {
+      throw new Error(
+        `AutoRollback: guardDutyMinSeverity is ${minSeverity}; expected 0-10 (GuardDuty's scale)`,
+      );
+    }
+    if (args.targetGroupPairs.length === 0)
+      throw new Error("AutoRollback: targetGroupPairs is empty; expected one pair per service");
+
+    const functionName = `${args.stack}-auto-rollback`;
+    const identity = aws.getCallerIdentityOutput({}, { parent: this });
+    const region = aws.getRegionOutput({}, { parent: this });
+    const latchArn = pulumi.interpolate`arn:aws:ssm:${region.region}:${identity.accountId}:parameter${latchParameterName(args.stack)}`;
+
+    const logs = new aws.cloudwatch.LogGroup(
+      `${name}-logs`,
+      { name: `/aws/lambda/${functionName}`, retentionInDays: args.logRetentionDays ?? 14 },
+      { parent: this },
+    );
+    this.deadLetterQueue = new aws.sqs.Queue(
+      `${name}-dlq`,
+      { sqsManagedSseEnabled: true, messageRetentionSeconds: 1209600 },
+      { parent: this },
+    );
+    this.role = new aws.iam.Role(
+      `${name}-role`,
+      { assumeRolePolicy: aws.iam.assumeRolePolicyForPrincipal({ Service: "lambda.amazonaws.com" }) },
+      { parent: this },
+    );
+    const policy = new aws.iam.RolePolicy(
+      `${name}-policy`,
+      {
+        role: this.role.id,
+        policy: pulumi.jsonStringify({
+          Version: "2012-10-17",
+          Statement: [
+            {
+              Sid: "ModifyThisLoadBalancersRules",
+              Effect: "Allow",
+              Action: ["elasticloadbalancing:ModifyRule"],
+              Resource: [pulumi.output(args.loadBalancerArn).apply(listenerRuleArnPattern)],
+            },
+            {
+              Sid: "DescribeRulesHasNoResourceLevelPermissions",
+              Effect: "Allow",
+              Action: [...UNSCOPABLE_STATEMENTS.DescribeRulesHasNoResourceLevelPermissions],
+              Resource: "*",
+            },
+            { Sid: "WriteLatch", Effect: "Allow", Action: ["ssm:PutParameter"], Resource: [latchArn] },
+            {
+              Sid: "NotifyCritical",
+              Effect: "Allow",
+              Action: ["sns:Publish"],
+              Resource: [args.criticalTopicArn],
+            },
+            {
+              Sid: "DeadLetters",
+              Effect: "Allow",
+              Action: ["sqs:SendMessage"],
+              Resource: [this.deadLetterQueue.arn],
+            },
+            {
+              Sid: "Logs",
+              Effect: "Allow",
+              Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+              Resource: [pulumi.interpolate`${logs.arn}:*`],
+            },
+            {
+              Sid: "XRayHasNoResourceLevelPermissions",
+              Effect: "Allow",
+              Action: [...UNSCOPABLE_STATEMENTS.XRayHasNoResourceLevelPermissions],
+              Resource: "*",
+            },
+          ],
+        }),
+      },
+      { parent: this },
+    );
+
+    this.function = new aws.lambda.Function(
+      `${name}-fn`,
+      {
+        name: functionName,
+        description: `Automatic rollback of ${args.stack}: every listener rule to 100 % blue`,
+        runtime: "nodejs20.x",
+        architectures: ["arm64"],
+        handler: "index.handler",
+        code: new pulumi.asset.AssetArchive({ "index.js": new pulumi.asset.StringAsset(rollbackBundle()) }),
+        role: this.role.arn,
+        timeout: 60,
+        memorySize: 256,
+        // Two rollbacks racing over the same rules would only make noise: one at a time.
+        reservedConcurrentExecutions: 1,
+        tracingConfig: { mode: "Active" },
+        deadLetterConfig: { targetArn: this.deadLetterQueue.arn },
+        environment: {
+          variables: {
+            LISTENER_ARN: args.listenerArn,
+            TARGET_GROUP_PAIRS: pulumi.jsonStringify(
+              args.targetGroupPairs.map((p) => ({ service: p.service, blue: p.blue, green: p.green })),
+            ),
+            LATCH_PARAMETER: latchParameterName(args.stack),
+            TOPIC_ARN: args.criticalTopicArn,
+            STACK: args.stack,
+          },
+        },
+      },
+      { parent: this, dependsOn: [logs, policy] },
+    );
+    this.functionArn = this.function.arn;
+
+    new aws.lambda.FunctionEventInvokeConfig(
+      `${name}-event-invoke`,
+      {
+        functionName: this.function.name,
+        maximumRetryAttempts: 2,
+        maximumEventAgeInSeconds: 300,
+        destinationConfig: { onFailure: { destination: this.deadLetterQueue.arn } },
+      },
+      { parent: this },
+    );
+    new aws.lambda.Permission(
+      `${name}-alarm-permission`,
+      {
+        function: this.function.name,
+        action: "lambda:InvokeFunction",
+        principal: "lambda.alarms.cloudwatch.amazonaws.com",
+        sourceAccount: identity.accountId,
+        sourceArn: pulumi.interpolate`arn:aws:cloudwatch:${region.region}:${identity.accountId}:alarm:${args.stack}-auto-rollback`,
+      },
+      { parent: this },
+    );
+
+    this.guardDutyRule = new aws.cloudwatch.EventRule(
+      `${name}-guardduty-rule`,
+      {
+        description: `GuardDuty findings of severity >= ${minSeverity}: roll ${args.stack} back`,
+        eventPattern: JSON.stringify({
+          source: ["aws.guardduty"],
+          "detail-type": ["GuardDuty Finding"],
+          detail: { severity: [{ numeric: [">=", minSeverity] }] },
+        }),
+      },
+      { parent: this },
+    );
+    new aws.cloudwatch.EventTarget(
+      `${name}-guardduty-target`,
+      {
+        rule: this.guardDutyRule.name,
+        arn: this.function.arn,
+        retryPolicy: { maximumRetryAttempts: 4, maximumEventAgeInSeconds: 300 },
+        deadLetterConfig: { arn: this.deadLetterQueue.arn },
+      },
+      { parent: this },
+    );
+    new aws.lambda.Permission(
+      `${name}-guardduty-permission`,
+      {
+        function: this.function.name,
+        action: "lambda:InvokeFunction",
+        principal: "events.amazonaws.com",
+        sourceArn: this.guardDutyRule.arn,
+      },
+      { parent: this },
+    );
+    this.registerOutputs({ functionArn: this.functionArn });
+  }
+}

@@ -1,0 +1,227 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+
+export interface EnvironmentService {
+  name: string;
+  image: string;
+  port: number;
+  healthCheckPath: string;
+  replicas: number;
+  resources: { cpuRequest: string; cpuLimit: string; memoryRequest: string; memoryLimit: string };
+}
+
+export interface EnvironmentArgs {
+  colour: "blue" | "green";
+  namespace: string;
+  /** The one Kubernetes provider of the stack, built from `rollout:cluster`. */
+  provider: k8s.Provider;
+  services: EnvironmentService[];
+  /** This colour's target group ARN per service, bound with a TargetGroupBinding. */
+  targetGroupArns: Record<string, pulumi.Input<string>>;
+  /** MySQL is shared by both colours. */
+  mysql: {
+    host: pulumi.Input<string>;
+    port: number;
+    database: string;
+    username: string;
+    password: pulumi.Input<string>;
+  };
+  heavydb: { host: string; port: number; database: string; user: string; password: pulumi.Input<string> };
+  /** Green reads HeavyDB read-only during the rollout. Default: true for green, false for blue. */
+  heavydbReadOnly?: boolean;
+  /** Feature flags of this colour. Default: `{gradualExposure: "true", emergencyDisable: "false"}`. */
+  featureFlags?: Record<string, string>;
+}
+
+export const DEFAULT_FEATURE_FLAGS = { gradualExposure: "true", emergencyDisable: "false" } as const;
+
+/**
+ * One colour's workloads: per service a Deployment, a ClusterIP Service, a
+ * PodDisruptionBudget and a TargetGroupBinding to the colour's target group; one Secret of
+ * database credentials and one ConfigMap of feature flags shared by the colour's services.
+ */
+export class Environment extends pulumi.ComponentResource {
+  readonly secret: k8s.core.v1.Secret;
+  readonly featureFlags: k8s.core.v1.ConfigMap;
+  readonly deployments: Record<string, k8s.apps.v1.Deployment> = {};
+  readonly services: Record<string, k8s.core.v1.Service> = {};
+  readonly targetGroupBindings: Record<string, k8s.apiextensions.CustomResource> = {};
+
+  constructor(name: string, args: EnvironmentArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("staged-rollout:workloads:Environment", name, {}, opts);
+    validate(args);
+    const childOpts = { parent: this, provider: args.provider };
+    const readOnly = args.heavydbReadOnly ?? args.colour === "green";
+    const labels = (service: string) => ({
+      app: service,
+      colour: args.colour,
+      "app.kubernetes.io/part-of": "staged-rollout",
+    });
+
+    this.secret = new k8s.core.v1.Secret(
+      `${name}-db-credentials`,
+      {
+        metadata: { name: `${args.colour}-db-credentials`, namespace: args.namespace },
+        type: "Opaque",
+        stringData: {
+          MYSQL_HOST: args.mysql.host,
+          MYSQL_PORT: String(args.mysql.port),
+          MYSQL_DATABASE: args.mysql.database,
+          MYSQL_USER: args.mysql.username,
+          MYSQL_PASSWORD: pulumi.secret(args.mysql.password),
+          HEAVYDB_HOST: args.heavydb.host,
+          HEAVYDB_PORT: String(args.heavydb.port),
+          HEAVYDB_DATABASE: args.heavydb.database,
+          // Only the read-only HeavyDB user is ever handed to pods; the flag makes the app
+          // refuse writes even if that user's grants were too wide.
+          HEAVYDB_USER: args.heavydb.user,
+          HEAVYDB_PASSWORD: pulumi.secret(args.heavydb.password),
+          HEAVYDB_READ_ONLY: readOnly ? "true" : "false",
+        },
+      },
+      childOpts,
+    );
+
+    this.featureFlags = new k8s.core.v1.ConfigMap(
+      `${name}-feature-flags`,
+      {
+        metadata: { name: `${args.colour}-feature-flags`, namespace: args.namespace },
+        data: { ...DEFAULT_FEATURE_FLAGS, ...args.featureFlags },
+      },
+      childOpts,
+    );
+
+    for (const service of args.services) {
+      const workload = `${service.name}-${args.colour}`;
+      const probe = (periodSeconds: number, failureThreshold: number, initialDelaySeconds: number) => ({
+        httpGet: { path: service.healthCheckPath, port: service.port },
+        periodSeconds,
+        failureThreshold,
+        initialDelaySeconds,
+        timeoutSeconds: 3,
+      });
+      this.deployments[service.name] = new k8s.apps.v1.Deployment(
+        `${name}-${service.name}`,
+        {
+          metadata: { name: workload, namespace: args.namespace, labels: labels(service.name) },
+          spec: {
+            replicas: service.replicas,
+            selector: { matchLabels: labels(service.name) },
+            strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+            template: {
+              metadata: { labels: labels(service.name) },
+              spec: {
+                automountServiceAccountToken: false,
+                securityContext: {
+                  runAsNonRoot: true,
+                  runAsUser: 10001,
+                  fsGroup: 10001,
+                  seccompProfile: { type: "RuntimeDefault" },
+                },
+                topologySpreadConstraints: [
+                  {
+                    maxSkew: 1,
+                    topologyKey: "topology.kubernetes.io/zone",
+                    whenUnsatisfiable: "ScheduleAnyway",
+                    labelSelector: { matchLabels: labels(service.name) },
+                  },
+                ],
+                containers: [
+                  {
+                    name: service.name,
+                    image: service.image,
+                    ports: [{ name: "http", containerPort: service.port }],
+                    envFrom: [
+                      { secretRef: { name: this.secret.metadata.name } },
+                      { configMapRef: { name: this.featureFlags.metadata.name } },
+                    ],
+                    env: [{ name: "ROLLOUT_COLOUR", value: args.colour }],
+                    // Readiness drops a pod from the target group within ~10 s; liveness restarts a hung one.
+                    readinessProbe: probe(5, 2, 5),
+                    livenessProbe: probe(10, 3, 15),
+                    resources: {
+                      requests: {
+                        cpu: service.resources.cpuRequest,
+                        memory: service.resources.memoryRequest,
+                      },
+                      limits: { cpu: service.resources.cpuLimit, memory: service.resources.memoryLimit },
+                    },
+                    securityContext: {
+                      runAsNonRoot: true,
+                      allowPrivilegeEscalation: false,
+                      readOnlyRootFilesystem: true,
+                      capabilities: { drop: ["ALL"] },
+                    },
+                    volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
+                  },
+                ],
+                volumes: [{ name: "tmp", emptyDir: {} }],
+              },
+            },
+          },
+        },
+        childOpts,
+      );
+
+      this.services[service.name] = new k8s.core.v1.Service(
+        `${name}-${service.name}-svc`,
+        {
+          metadata: { name: workload, namespace: args.namespace, labels: labels(service.name) },
+          spec: {
+            type: "ClusterIP",
+            selector: labels(service.name),
+            ports: [{ name: "http", port: service.port, targetPort: service.port }],
+          },
+        },
+        childOpts,
+      );
+
+      // One replica may never be evicted; with more, voluntary disruptions take one at a time.
+      new k8s.policy.v1.PodDisruptionBudget(
+        `${name}-${service.name}-pdb`,
+        {
+          metadata: { name: workload, namespace: args.namespace, labels: labels(service.name) },
+          spec: {
+            selector: { matchLabels: labels(service.name) },
+            ...(service.replicas > 1 ? { maxUnavailable: 1 } : { minAvailable: 1 }),
+          },
+        },
+        childOpts,
+      );
+
+      this.targetGroupBindings[service.name] = new k8s.apiextensions.CustomResource(
+        `${name}-${service.name}-tgb`,
+        {
+          apiVersion: "elbv2.k8s.aws/v1beta1",
+          kind: "TargetGroupBinding",
+          metadata: { name: workload, namespace: args.namespace, labels: labels(service.name) },
+          spec: {
+            serviceRef: { name: this.services[service.name]!.metadata.name, port: service.port },
+            targetGroupARN: args.targetGroupArns[service.name]!,
+            targetType: "ip",
+          },
+        },
+        childOpts,
+      );
+    }
+
+    this.registerOutputs({ deployments: Object.keys(this.deployments) });
+  }
+}
+
+function validate(args: EnvironmentArgs): void {
+  if (args.services.length === 0)
+    throw new Error(`Environment ${args.colour}: services is empty; expected at least one`);
+  for (const service of args.services) {
+    if (!args.targetGroupArns[service.name]) {
+      throw new Error(
+        `Environment ${args.colour}: targetGroupArns has no entry for service ${service.name}; pass this colour's target group ARN`,
+      );
+    }
+    if (!Number.isInteger(service.replicas) || service.replicas < 1) {
+      throw new Error(
+        `Environment ${args.colour}: replicas of ${service.name} is ${service.replicas}; expected an integer >= 1`,
+      );
+    }
+  }
+}

@@ -1,0 +1,294 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { ALB_LIMITS, type ServiceTraffic } from "../rollout/traffic";
+
+/** One service behind the router: its path and the ports of its two colours. */
+export interface RoutedService {
+  name: string;
+  /** ALB path pattern, e.g. `/api/*`; `/*` is the catch-all and is evaluated last. */
+  pathPattern: string;
+  healthCheckPath: string;
+  bluePort: number;
+  greenPort: number;
+}
+
+export interface TrafficRouterArgs {
+  vpcId: pulumi.Input<string>;
+  publicSubnetIds: pulumi.Input<string>[];
+  /** ACM certificate of the HTTPS listener. */
+  certificateArn: pulumi.Input<string>;
+  /** CIDRs allowed to reach 443 and 80. */
+  ingressCidrs: string[];
+  /** Security group of the pods: the ALB may only send to it, on the services' ports. */
+  podSecurityGroupId: pulumi.Input<string>;
+  /** Production turns on deletion protection and access logs. */
+  production: boolean;
+  /** Bucket for access logs. Required when `production`. */
+  accessLogsBucket?: string;
+  services: RoutedService[];
+  /** Per-service plan from `planTraffic`, same names as `services`. */
+  traffic: ServiceTraffic[];
+  /**
+   * The automatic-rollback latch: when it resolves true every forward goes 100 % to blue and
+   * cohort rules forward to blue. Default: false.
+   */
+  forceBlue?: pulumi.Input<boolean>;
+  /** Group stickiness of the weighted forward. Default: 3600 s. */
+  stickinessSeconds?: number;
+  /** What listener rules must wait for (the phase's snapshot, the pre-deploy hook). Default: none. */
+  ruleDependsOn?: pulumi.Input<pulumi.Resource>[];
+}
+
+/** TLS 1.3 with TLS 1.2 fallback and only forward-secret AEAD ciphers. */
+export const TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06";
+
+/**
+ * Priorities: services sorted so the catch-all `/*` is last; service i owns the block
+ * i*100+1 .. i*100+99, its cohort rules first (lower number = evaluated first), its
+ * weighted rule at i*100+99. Stable as long as the service list is.
+ */
+const PRIORITY_BLOCK = 100;
+const MAX_PRIORITY = 50000;
+
+function sortedForRouting(services: RoutedService[]): RoutedService[] {
+  const catchAll = (s: RoutedService) => (s.pathPattern === "/*" ? 1 : 0);
+  return [...services].sort((a, b) => catchAll(a) - catchAll(b));
+}
+
+/**
+ * The ALB of a blue/green rollout: HTTPS listener (TLS 1.2+), an HTTP listener that only
+ * redirects, per service a blue and a green target group, a weighted forward with group
+ * stickiness and the cohort rules that send pilot users to green.
+ */
+export class TrafficRouter extends pulumi.ComponentResource {
+  readonly securityGroup: aws.ec2.SecurityGroup;
+  readonly loadBalancer: aws.lb.LoadBalancer;
+  readonly httpsListener: aws.lb.Listener;
+  readonly httpListener: aws.lb.Listener;
+  readonly targetGroups: Record<string, { blue: aws.lb.TargetGroup; green: aws.lb.TargetGroup }> = {};
+  readonly weightedRules: Record<string, aws.lb.ListenerRule> = {};
+  readonly cohortRules: Record<string, aws.lb.ListenerRule[]> = {};
+  readonly dnsName: pulumi.Output<string>;
+  readonly albArnSuffix: pulumi.Output<string>;
+
+  constructor(name: string, args: TrafficRouterArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("staged-rollout:traffic:TrafficRouter", name, {}, opts);
+    validate(args);
+    const stickiness = args.stickinessSeconds ?? 3600;
+    const forceBlue = pulumi.output(args.forceBlue ?? false);
+    const ports = [...new Set(args.services.flatMap((s) => [s.bluePort, s.greenPort]))].sort((a, b) => a - b);
+
+    this.securityGroup = new aws.ec2.SecurityGroup(
+      `${name}-alb-sg`,
+      {
+        vpcId: args.vpcId,
+        description: "ALB of the staged rollout: HTTPS in, service ports out to the pods only",
+        ingress: [443, 80].map((port) => ({
+          protocol: "tcp",
+          fromPort: port,
+          toPort: port,
+          cidrBlocks: args.ingressCidrs,
+          description: port === 80 ? "HTTP (redirected to HTTPS)" : "HTTPS",
+        })),
+        egress: ports.map((port) => ({
+          protocol: "tcp",
+          fromPort: port,
+          toPort: port,
+          securityGroups: [args.podSecurityGroupId],
+          description: `to pods on ${port}`,
+        })),
+      },
+      { parent: this },
+    );
+    ports.forEach(
+      (port) =>
+        new aws.vpc.SecurityGroupIngressRule(
+          `${name}-pods-from-alb-${port}`,
+          {
+            securityGroupId: args.podSecurityGroupId,
+            referencedSecurityGroupId: this.securityGroup.id,
+            ipProtocol: "tcp",
+            fromPort: port,
+            toPort: port,
+            description: `from the rollout ALB on ${port}`,
+          },
+          { parent: this },
+        ),
+    );
+
+    this.loadBalancer = new aws.lb.LoadBalancer(
+      `${name}-alb`,
+      {
+        loadBalancerType: "application",
+        internal: false,
+        subnets: args.publicSubnetIds,
+        securityGroups: [this.securityGroup.id],
+        dropInvalidHeaderFields: true,
+        desyncMitigationMode: "defensive",
+        enableDeletionProtection: args.production,
+        idleTimeout: 60,
+        accessLogs: args.production ? { bucket: args.accessLogsBucket!, enabled: true } : undefined,
+      },
+      { parent: this },
+    );
+
+    this.httpsListener = new aws.lb.Listener(
+      `${name}-https`,
+      {
+        loadBalancerArn: this.loadBalancer.arn,
+        port: 443,
+        protocol: "HTTPS",
+        sslPolicy: TLS_POLICY,
+        certificateArn: args.certificateArn,
+        // Requests no service claims get a 404 rather than landing on either colour.
+        defaultActions: [
+          {
+            type: "fixed-response",
+            fixedResponse: { contentType: "text/plain", messageBody: "no route", statusCode: "404" },
+          },
+        ],
+      },
+      { parent: this },
+    );
+
+    this.httpListener = new aws.lb.Listener(
+      `${name}-http-redirect`,
+      {
+        loadBalancerArn: this.loadBalancer.arn,
+        port: 80,
+        protocol: "HTTP",
+        defaultActions: [
+          { type: "redirect", redirect: { protocol: "HTTPS", port: "443", statusCode: "HTTP_301" } },
+        ],
+      },
+      { parent: this },
+    );
+
+    const trafficByService = new Map(args.traffic.map((t) => [t.service, t]));
+    sortedForRouting(args.services).forEach((service, index) => {
+      const traffic = trafficByService.get(service.name)!;
+      const targetGroup = (colour: "blue" | "green", port: number) =>
+        new aws.lb.TargetGroup(
+          `${name}-${service.name}-${colour}-tg`,
+          {
+            vpcId: args.vpcId,
+            targetType: "ip",
+            protocol: "HTTP",
+            port,
+            // Short drain: a rollback must not wait minutes for connections to green to close.
+            deregistrationDelay: 15,
+            // A dead target leaves rotation after 2 failed checks 10 s apart (~20 s).
+            healthCheck: {
+              enabled: true,
+              path: service.healthCheckPath,
+              protocol: "HTTP",
+              matcher: "200-399",
+              interval: 10,
+              timeout: 5,
+              healthyThreshold: 2,
+              unhealthyThreshold: 2,
+            },
+          },
+          { parent: this },
+        );
+      const blue = targetGroup("blue", service.bluePort);
+      const green = targetGroup("green", service.greenPort);
+      this.targetGroups[service.name] = { blue, green };
+
+      const ruleOpts = { parent: this, dependsOn: args.ruleDependsOn };
+      const pathCondition = { pathPattern: { values: [service.pathPattern] } };
+      this.cohortRules[service.name] = traffic.cohortRoutes.map(
+        (route, i) =>
+          new aws.lb.ListenerRule(
+            `${name}-${service.name}-cohort-${i}`,
+            {
+              listenerArn: this.httpsListener.arn,
+              priority: index * PRIORITY_BLOCK + 1 + i,
+              conditions: [
+                pathCondition,
+                { httpHeader: { httpHeaderName: route.headerName, values: route.values } },
+              ],
+              actions: [
+                {
+                  type: "forward",
+                  targetGroupArn: pulumi
+                    .all([forceBlue, blue.arn, green.arn])
+                    .apply(([b, blueArn, greenArn]) => (b ? blueArn : greenArn)),
+                },
+              ],
+            },
+            ruleOpts,
+          ),
+      );
+
+      // Both weights are always explicit numbers: a weight of 0 that is omitted or falsy is
+      // read back by the provider as "unset" and the ALB treats it as 1 (a known trap).
+      const greenWeight = forceBlue.apply((b) => (b ? 0 : traffic.green));
+      const blueWeight = greenWeight.apply((g) => 100 - g);
+      this.weightedRules[service.name] = new aws.lb.ListenerRule(
+        `${name}-${service.name}-weighted`,
+        {
+          listenerArn: this.httpsListener.arn,
+          priority: index * PRIORITY_BLOCK + PRIORITY_BLOCK - 1,
+          conditions: [pathCondition],
+          actions: [
+            {
+              type: "forward",
+              forward: {
+                targetGroups: [
+                  { arn: blue.arn, weight: blueWeight },
+                  { arn: green.arn, weight: greenWeight },
+                ],
+                stickiness: { enabled: true, duration: stickiness },
+              },
+            },
+          ],
+        },
+        ruleOpts,
+      );
+    });
+
+    this.dnsName = this.loadBalancer.dnsName;
+    this.albArnSuffix = this.loadBalancer.arnSuffix;
+    this.registerOutputs({ dnsName: this.dnsName, albArnSuffix: this.albArnSuffix });
+  }
+}
+
+function validate(args: TrafficRouterArgs): void {
+  const names = args.services.map((s) => s.name);
+  if (names.length === 0) throw new Error("TrafficRouter: services is empty; expected at least one service");
+  const duplicate = names.find((n, i) => names.indexOf(n) !== i);
+  if (duplicate)
+    throw new Error(`TrafficRouter: services has "${duplicate}" twice; service names must be unique`);
+  const planned = args.traffic.map((t) => t.service).sort();
+  if (JSON.stringify(planned) !== JSON.stringify([...names].sort())) {
+    throw new Error(
+      `TrafficRouter: traffic is planned for [${planned.join(", ")}] but services are [${names.join(", ")}]; plan traffic for exactly the services`,
+    );
+  }
+  if (args.production && !args.accessLogsBucket) {
+    throw new Error("TrafficRouter: accessLogsBucket is missing; production load balancers keep access logs");
+  }
+  const stickiness = args.stickinessSeconds ?? 3600;
+  if (!Number.isInteger(stickiness) || stickiness < 1 || stickiness > 604800) {
+    throw new Error(`TrafficRouter: stickinessSeconds is ${stickiness}; expected an integer 1-604800`);
+  }
+  for (const t of args.traffic) {
+    if (t.blue + t.green !== 100 || t.green < 0 || t.blue < 0) {
+      throw new Error(
+        `TrafficRouter: traffic for ${t.service} is ${t.blue}/${t.green}; expected two weights 0-100 summing to 100`,
+      );
+    }
+    if (t.cohortRoutes.length > PRIORITY_BLOCK - 2) {
+      throw new Error(
+        `TrafficRouter: ${t.service} needs ${t.cohortRoutes.length} cohort rules; at most ${PRIORITY_BLOCK - 2} fit its priority block`,
+      );
+    }
+  }
+  const rules = args.traffic.reduce((n, t) => n + 1 + t.cohortRoutes.length, 0);
+  if (rules > ALB_LIMITS.rulesPerListener || args.services.length * PRIORITY_BLOCK > MAX_PRIORITY) {
+    throw new Error(
+      `TrafficRouter: ${rules} listener rules for ${args.services.length} services; the ALB allows ${ALB_LIMITS.rulesPerListener} per listener`,
+    );
+  }
+}

@@ -1,0 +1,264 @@
+import {
+  DescribeRulesCommand,
+  ElasticLoadBalancingV2Client,
+  ModifyRuleCommand,
+  type Action,
+  type Rule,
+} from "@aws-sdk/client-elastic-load-balancing-v2";
+import { PutParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
+import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
+
+/**
+ * The automatic rollback. Invoked by the composite alarm (CloudWatch's Lambda alarm action)
+ * and by EventBridge for GuardDuty findings. It reads the listener's rules, sets every
+ * weighted forward to 100 % blue and points cohort rules at blue, writes the latch that
+ * keeps `pulumi up` on blue, and tells the critical topic what it did.
+ *
+ * Idempotent: rules already on blue are not touched and, when nothing had to change and the
+ * latch exists for this alarm, nothing is written. Throttling is retried with backoff; one
+ * failing rule does not stop the others, and the invocation then fails so Lambda retries it.
+ */
+
+export interface TargetGroupPair {
+  service: string;
+  blue: string;
+  green: string;
+}
+
+export interface RollbackEnv {
+  LISTENER_ARN: string;
+  TARGET_GROUP_PAIRS: string;
+  LATCH_PARAMETER: string;
+  TOPIC_ARN: string;
+  STACK: string;
+}
+
+export interface RollbackDeps {
+  elb: ElasticLoadBalancingV2Client;
+  ssm: SSMClient;
+  sns: SNSClient;
+  env: RollbackEnv;
+  sleep: (ms: number) => Promise<void>;
+  now: () => Date;
+  log: (entry: Record<string, unknown>) => void;
+}
+
+/** CloudWatch alarm Lambda action event (the fields used here). */
+export interface AlarmEvent {
+  source: "aws.cloudwatch";
+  alarmArn?: string;
+  alarmData: { alarmName: string; state: { value: string; reason?: string } };
+}
+
+/** GuardDuty finding through EventBridge (the fields used here). */
+export interface GuardDutyEvent {
+  source: "aws.guardduty";
+  "detail-type": string;
+  detail: { severity: number; type: string; id?: string; title?: string };
+}
+
+export type RollbackEvent = AlarmEvent | GuardDutyEvent;
+
+export interface RuleChange {
+  ruleArn: string;
+  service: string;
+  kind: "weighted" | "cohort";
+}
+
+export interface RollbackResult {
+  alarm: string;
+  reason: string;
+  changed: RuleChange[];
+  failed: { ruleArn: string; error: string }[];
+  latchWritten: boolean;
+}
+
+const THROTTLING = new Set([
+  "ThrottlingException",
+  "Throttling",
+  "TooManyRequestsException",
+  "RequestLimitExceeded",
+]);
+export const MAX_ATTEMPTS = 5;
+const BASE_DELAY_MS = 200;
+
+function isThrottling(error: unknown): boolean {
+  const e = error as { name?: string; $retryable?: { throttling?: boolean } };
+  return THROTTLING.has(e?.name ?? "") || e?.$retryable?.throttling === true;
+}
+
+/** Exponential backoff with full jitter on throttling; anything else fails at once. */
+export async function withRetry<T>(
+  operation: () => Promise<T>,
+  sleep: (ms: number) => Promise<void>,
+  random = Math.random,
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await operation();
+    } catch (error) {
+      if (!isThrottling(error) || attempt >= MAX_ATTEMPTS) throw error;
+      const cap = BASE_DELAY_MS * 2 ** (attempt - 1);
+      await sleep(Math.round(cap / 2 + (random() * cap) / 2));
+    }
+  }
+}
+
+function describeEvent(event: RollbackEvent): { alarm: string; reason: string } {
+  if (event.source === "aws.guardduty") {
+    return {
+      alarm: `guardduty:${event.detail.type}`,
+      reason: `GuardDuty finding severity ${event.detail.severity}: ${event.detail.title ?? event.detail.type}`,
+    };
+  }
+  return {
+    alarm: event.alarmData.alarmName,
+    reason: event.alarmData.state.reason ?? `alarm ${event.alarmData.state.value}`,
+  };
+}
+
+/** The ModifyRule actions that put a rule on blue, or undefined when it already is (or is not ours). */
+export function blueActions(
+  rule: Rule,
+  pairs: TargetGroupPair[],
+): { actions: Action[]; change: Omit<RuleChange, "ruleArn"> } | undefined {
+  if (rule.IsDefault) return undefined;
+  const byGreen = new Map(pairs.map((p) => [p.green, p]));
+  const byBlue = new Map(pairs.map((p) => [p.blue, p]));
+  let change: Omit<RuleChange, "ruleArn"> | undefined;
+  const actions = (rule.Actions ?? []).map((action): Action => {
+    if (action.Type !== "forward") return action;
+    const groups =
+      action.ForwardConfig?.TargetGroups ??
+      (action.TargetGroupArn ? [{ TargetGroupArn: action.TargetGroupArn, Weight: 1 }] : []);
+    const pair = groups
+      .map((g) => byGreen.get(g.TargetGroupArn ?? "") ?? byBlue.get(g.TargetGroupArn ?? ""))
+      .find(Boolean);
+    if (!pair) return action;
+    const greenWeight = groups
+      .filter((g) => g.TargetGroupArn === pair.green)
+      .reduce((n, g) => n + (g.Weight ?? 1), 0);
+    if (greenWeight === 0) return action;
+    const weighted = groups.some((g) => g.TargetGroupArn === pair.blue);
+    change = { service: pair.service, kind: weighted ? "weighted" : "cohort" };
+    const targetGroups = weighted
+      ? [
+          { TargetGroupArn: pair.blue, Weight: 100 },
+          { TargetGroupArn: pair.green, Weight: 0 },
+        ]
+      : [{ TargetGroupArn: pair.blue, Weight: 1 }];
+    return {
+      Type: "forward",
+      Order: action.Order,
+      ForwardConfig: {
+        TargetGroups: targetGroups,
+        TargetGroupStickinessConfig: action.ForwardConfig?.TargetGroupStickinessConfig,
+      },
+    };
+  });
+  return change ? { actions, change } : undefined;
+}
+
+async function allRules(deps: RollbackDeps): Promise<Rule[]> {
+  const rules: Rule[] = [];
+  let marker: string | undefined;
+  do {
+    const page = await withRetry(
+      () => deps.elb.send(new DescribeRulesCommand({ ListenerArn: deps.env.LISTENER_ARN, Marker: marker })),
+      deps.sleep,
+    );
+    rules.push(...(page.Rules ?? []));
+    marker = page.NextMarker;
+  } while (marker);
+  return rules;
+}
+
+export async function rollBack(event: RollbackEvent, deps: RollbackDeps): Promise<RollbackResult> {
+  const { alarm, reason } = describeEvent(event);
+  const pairs = JSON.parse(deps.env.TARGET_GROUP_PAIRS) as TargetGroupPair[];
+  deps.log({ msg: "rollback requested", alarm, reason, stack: deps.env.STACK });
+
+  const changed: RuleChange[] = [];
+  const failed: { ruleArn: string; error: string }[] = [];
+  for (const rule of await allRules(deps)) {
+    const plan = blueActions(rule, pairs);
+    if (!plan) continue;
+    try {
+      await withRetry(
+        () => deps.elb.send(new ModifyRuleCommand({ RuleArn: rule.RuleArn, Actions: plan.actions })),
+        deps.sleep,
+      );
+      changed.push({ ruleArn: rule.RuleArn!, ...plan.change });
+      deps.log({ msg: "rule on blue", rule: rule.RuleArn, ...plan.change });
+    } catch (error) {
+      failed.push({ ruleArn: rule.RuleArn!, error: (error as Error).message });
+      deps.log({ msg: "rule failed", rule: rule.RuleArn, error: (error as Error).message });
+    }
+  }
+
+  // Nothing moved: an earlier invocation already did the work and wrote the latch.
+  const nothingToDo = changed.length === 0 && failed.length === 0;
+  if (nothingToDo) {
+    deps.log({ msg: "already 100 % blue; nothing written", alarm });
+    return { alarm, reason, changed, failed, latchWritten: false };
+  }
+
+  const at = deps.now().toISOString();
+  await withRetry(
+    () =>
+      deps.ssm.send(
+        new PutParameterCommand({
+          Name: deps.env.LATCH_PARAMETER,
+          Type: "String",
+          Overwrite: true,
+          Value: JSON.stringify({ reason, alarm, at }),
+        }),
+      ),
+    deps.sleep,
+  );
+  const lines = [
+    `Automatic rollback of stack ${deps.env.STACK} at ${at}`,
+    `Trigger: ${alarm} - ${reason}`,
+    ...changed.map((c) => `  ${c.service}: ${c.kind} rule -> 100 % blue (${c.ruleArn})`),
+    ...failed.map((f) => `  FAILED ${f.ruleArn}: ${f.error}`),
+    failed.length > 0
+      ? "Some rules could not be changed: the invocation fails and Lambda retries it."
+      : "Every listener rule is on blue.",
+    `pulumi up keeps 100 % blue until the latch is acknowledged: npm run rollout -- resume --stack ${deps.env.STACK}`,
+  ];
+  await withRetry(
+    () =>
+      deps.sns.send(
+        new PublishCommand({
+          TopicArn: deps.env.TOPIC_ARN,
+          Subject:
+            `[${deps.env.STACK}] automatic rollback${failed.length > 0 ? " INCOMPLETE" : ""}: ${alarm}`.slice(
+              0,
+              100,
+            ),
+          Message: lines.join("\n"),
+        }),
+      ),
+    deps.sleep,
+  );
+
+  if (failed.length > 0) {
+    throw new Error(
+      `rollback incomplete: ${failed.length} rule(s) failed: ${failed.map((f) => f.ruleArn).join(", ")}`,
+    );
+  }
+  return { alarm, reason, changed, failed, latchWritten: true };
+}
+
+/** Lambda entry point: clients are created once per container. */
+let clients: Pick<RollbackDeps, "elb" | "ssm" | "sns"> | undefined;
+export async function handler(event: RollbackEvent): Promise<RollbackResult> {
+  clients ??= { elb: new ElasticLoadBalancingV2Client({}), ssm: new SSMClient({}), sns: new SNSClient({}) };
+  return rollBack(event, {
+    ...clients,
+    env: process.env as unknown as RollbackEnv,
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    now: () => new Date(),
+    log: (entry) => console.log(JSON.stringify(entry)),
+  });
+}
