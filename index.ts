@@ -37,7 +37,9 @@ import { planTraffic, type ServiceTraffic } from "./rollout/traffic";
  */
 function readLatch(config: RolloutConfig): pulumi.Output<{ status: LatchStatus; latch?: Latch }> {
   const found = aws.ssm.getParametersByPathOutput({ path: latchPath(config.stack), withDecryption: true });
-  return found.values.apply((values) => {
+  // The provider marks parameter values secret; the latch ({reason, alarm, at}) is not, and
+  // keeping it secret would hide the whole rollout state record from the policy pack.
+  return pulumi.unsecret(found.values).apply((values) => {
     const rawLatch = values[0];
     if (rawLatch === undefined) return { status: "clear" as const };
     let latch: Latch | undefined;
@@ -257,7 +259,8 @@ function main() {
     type: "String",
     tier: "Standard",
     description: `staged-rollout state of stack ${config.stack}`,
-    value: state.apply((s) => JSON.stringify(s)),
+    // Not a secret: phase, weights, decisions and sign-offs are what reviewers must see in diffs.
+    insecureValue: state.apply((s) => JSON.stringify(s)),
   });
 
   return {

@@ -156,11 +156,9 @@ export const RolloutConfigSchema = z
       .strict(),
     database: z
       .object({
-        instanceClass: z
-          .string()
-          .regex(/^db\.[a-z0-9]+\.[a-z0-9]+$/, {
-            message: "expected an instance class such as db.r6g.large",
-          }),
+        instanceClass: z.string().regex(/^db\.[a-z0-9]+\.[a-z0-9]+$/, {
+          message: "expected an instance class such as db.r6g.large",
+        }),
         engineVersion: z.string().default("8.0"),
         allocatedStorageGb: z.number().int().min(20).max(65536).default(100),
         name: z

@@ -1,9 +1,10 @@
 import * as pulumi from "@pulumi/pulumi";
+import { offlinePolicyRunner } from "../policies/offline";
 import { parseRolloutConfig, type RolloutConfig } from "../rollout/config";
 import { triggerLatencies, type TriggerLatency } from "../rollout/gates";
 import { loadStackFile, rolloutKeys, type StackFile } from "../rollout/stackFile";
 import { planTraffic, type ServiceTraffic } from "../rollout/traffic";
-import { ResourceRecorder, type RecordedResource } from "../test/mocks";
+import { ResourceRecorder, type MockOptions, type RecordedResource } from "../test/mocks";
 import program from "../index";
 
 /**
@@ -32,6 +33,28 @@ export interface PlanResult {
   triggers: TriggerLatency[];
 }
 
+/** How the engine serialises a secret value: `{<sig key>: <secret sig>, value}`. */
+const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d";
+const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+
+function isSecretEnvelope(value: unknown): value is { value: unknown } {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    (value as Record<string, unknown>)[SECRET_SIG_KEY] === SECRET_SIG
+  );
+}
+
+/** Replace secret values: `reveal` gives the plaintext (as policies see it), otherwise `[secret]`. */
+export function mapSecrets(value: unknown, reveal: boolean): unknown {
+  if (isSecretEnvelope(value)) return reveal ? mapSecrets(value.value, reveal) : "[secret]";
+  if (Array.isArray(value)) return value.map((v) => mapSecrets(v, reveal));
+  if (typeof value === "object" && value !== null) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, mapSecrets(v, reveal)]));
+  }
+  return value;
+}
+
 /** Runs policies over recorded resources; provided by the policy pack's offline twin. */
 export type PolicyRunner = (resources: RecordedResource[], config: RolloutConfig) => Promise<PlanViolation[]>;
 
@@ -45,18 +68,26 @@ export function usePolicyRunner(runner: PolicyRunner): void {
  * Run the program for one stack file. Throws RolloutInputError (exit 2) before any
  * resource is registered when the config is invalid.
  */
-export async function planStack(stackFile: StackFile): Promise<PlanResult> {
+export async function planStack(
+  stackFile: StackFile,
+  mocks: MockOptions = {},
+  options: { revealSecrets?: boolean } = {},
+): Promise<PlanResult> {
   // Validate first: nothing may be registered for an invalid config.
   const config = parseRolloutConfig(rolloutKeys(stackFile.config), stackFile.stack);
 
-  const recorder = new ResourceRecorder();
+  const recorder = new ResourceRecorder(mocks);
   await pulumi.runtime.setMocks(recorder.mocks(), "staged-rollout", stackFile.stack, false);
   pulumi.runtime.setAllConfig(stackFile.config, stackFile.secretKeys);
   await pulumi.runtime.runInPulumiStack(async () => program());
   await pulumi.runtime.disconnect();
 
   const resources = recorder.resources.filter((r) => r.type !== "pulumi:pulumi:Stack");
-  const violations = policyRunner ? await policyRunner(resources, config) : [];
+  const revealed = resources.map((r) => ({
+    ...r,
+    inputs: mapSecrets(r.inputs, true) as Record<string, unknown>,
+  }));
+  const violations = await (policyRunner ?? offlinePolicyRunner)(revealed, config);
   return {
     stack: stackFile.stack,
     playbook: config.playbookSpec.id,
@@ -71,7 +102,11 @@ export async function planStack(stackFile: StackFile): Promise<PlanResult> {
       rollback: config.rollback,
       services: config.services,
     }),
-    resources: resources.map((r) => ({ type: r.type, name: r.name, inputs: r.inputs })),
+    resources: resources.map((r) => ({
+      type: r.type,
+      name: r.name,
+      inputs: mapSecrets(r.inputs, options.revealSecrets ?? false) as Record<string, unknown>,
+    })),
     violations,
     triggers: triggerLatencies(config.playbookSpec),
   };

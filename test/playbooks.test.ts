@@ -941,7 +941,7 @@ describe(`${TBS}: transition criteria`, () => {
 // Malformed playbooks: the TBS playbook with one field broken. The error must name the exact key
 // path and say what was expected, so whoever edits the YAML can fix it from the message alone.
 
-type Doc = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Doc = Record<string, any>;
 
 const malformed: [name: string, breakIt: (doc: Doc) => void, line: string][] = [
   [

@@ -11,6 +11,9 @@ import { RolloutInputError } from "../rollout/validation";
 import { bufferOutput } from "../scripts/cli";
 import { planStack, type PlanResult } from "../scripts/plan";
 import { runCli } from "../scripts/rollout";
+import * as pulumi from "@pulumi/pulumi";
+import program from "../index";
+import { ResourceRecorder } from "./mocks";
 
 /** The committed stack file with some `rollout:` keys replaced (values as YAML would give them). */
 function variant(stack: string, changes: Record<string, unknown>): StackFile {
@@ -224,9 +227,6 @@ describe("the program under the mock engine", () => {
   }
 
   it("the real program itself validates config before registering anything", async () => {
-    const pulumi = await import("@pulumi/pulumi");
-    const { ResourceRecorder } = await import("./mocks");
-    const program = (await import("../index")).default as unknown as () => unknown;
     const recorder = new ResourceRecorder();
     await pulumi.runtime.setMocks(recorder.mocks(), "staged-rollout", "staging", false);
     const bad = variant("staging", { greenWeight: "150" });

@@ -1,6 +1,20 @@
 import { formatSeconds, table, type Output, EXIT } from "../cli";
 import { hasMandatoryViolation, planStackByName, type PlanResult } from "../plan";
 
+/** "5 rules: X-Pilot-User header (6 users), pilot_user cookie (6 users)". */
+export function describeCohortRoutes(routes: PlanResult["traffic"][number]["cohortRoutes"]): string {
+  if (routes.length === 0) return "-";
+  const users = (match: "header" | "cookie") =>
+    routes.filter((r) => r.match === match).reduce((n, r) => n + r.values.length, 0);
+  const header = routes.find((r) => r.match === "header")?.headerName;
+  const cookie = routes.find((r) => r.match === "cookie")?.values[0]?.replace(/^\*([^=]+)=.*$/, "$1");
+  const parts = [
+    header && `${header} header (${users("header")} users)`,
+    cookie && `${cookie} cookie (${users("cookie")} users)`,
+  ];
+  return `${routes.length} rules: ${parts.filter(Boolean).join(", ")}`;
+}
+
 /** Human rendering of a plan: phase, traffic and cohort routes, resources by type, violations, triggers. */
 export function printPlan(result: PlanResult, out: Output): void {
   out.log(
@@ -15,9 +29,7 @@ export function printPlan(result: PlanResult, out: Output): void {
     t.service,
     `${t.blue} %`,
     `${t.green} %`,
-    t.cohortRoutes.length === 0
-      ? "-"
-      : t.cohortRoutes.map((r) => `${r.match} ${r.headerName}: ${r.values.join(", ")}`).join(" | "),
+    describeCohortRoutes(t.cohortRoutes),
   ]);
   for (const line of table(["service", "blue", "green", "cohort routes -> green"], trafficRows))
     out.log(`  ${line}`);

@@ -1,0 +1,240 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type {
+  EnforcementLevel,
+  PolicyResource,
+  PolicyResourceOptions,
+  ResourceValidation,
+  ResourceValidationArgs,
+  StackValidationArgs,
+} from "@pulumi/policy";
+import type { PlanViolation, PolicyRunner } from "../scripts/plan";
+import { allPolicies } from "./rules/all";
+import { configOf, isUnknownValueError, unknownCheckingProxy, type Policy } from "./rules/util";
+
+/**
+ * The offline twin of `pulumi preview --policy-pack policies`: every policy of the pack over
+ * the resources the program registered under the mock engine, with the arguments the engine
+ * would build (props behind `unknownCheckingProxy`, secrets unwrapped, URNs, config with the
+ * schema defaults and the stack's `policies/config/<stack>.json`). `npm run plan` uses it, so
+ * a refused deploy is visible with no cloud account and no Pulumi CLI.
+ */
+
+export interface OfflineResource {
+  type: string;
+  name: string;
+  inputs: Record<string, unknown>;
+}
+
+export interface OfflineOptions {
+  stack: string;
+  /** Pack config in the `--policy-pack-config` format. Default: policies/config/<stack>.json if it exists. */
+  policyConfig?: Record<string, unknown>;
+}
+
+export const POLICY_CONFIG_DIR = path.join(__dirname, "config");
+
+/** The committed pack config of a stack, or undefined when the stack has none. */
+export function loadPolicyConfig(
+  stack: string,
+  dir: string = POLICY_CONFIG_DIR,
+): Record<string, unknown> | undefined {
+  const file = path.join(dir, `${stack}.json`);
+  if (!fs.existsSync(file)) return undefined;
+  return JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, unknown>;
+}
+
+type ConfigEntry =
+  EnforcementLevel | ({ enforcementLevel?: EnforcementLevel } & Record<string, unknown>) | undefined;
+
+function levelOf(entry: ConfigEntry): EnforcementLevel | undefined {
+  return typeof entry === "string" ? entry : entry?.enforcementLevel;
+}
+
+/**
+ * The engine's resolution: a policy's own config entry, then the pack-wide `all`, then the
+ * policy's declared level (the pack declares none, so the SDK's "advisory" last).
+ */
+export function enforcementLevelOf(policy: Policy, config: Record<string, unknown>): EnforcementLevel {
+  return (
+    levelOf(config[policy.name] as ConfigEntry) ??
+    levelOf(config.all as ConfigEntry) ??
+    policy.enforcementLevel ??
+    "advisory"
+  );
+}
+
+function configPropertiesOf(policy: Policy, config: Record<string, unknown>): Record<string, unknown> {
+  const entry = config[policy.name] as ConfigEntry;
+  const given: Record<string, unknown> = typeof entry === "object" ? { ...entry } : {};
+  delete given.enforcementLevel;
+  return configOf(
+    { getConfig: <T extends object>() => given as T },
+    policy.configSchema ?? { properties: {} },
+  );
+}
+
+const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d";
+const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+
+/** Props as the engine hands them to policies: plain JSON, secrets unwrapped, undefined keys dropped. */
+function enginePlain(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(enginePlain);
+  if (value === null || typeof value !== "object") return value;
+  const record = value as Record<string, unknown>;
+  if (record[SECRET_SIG_KEY] === SECRET_SIG) return enginePlain(record.value);
+  if (Object.getPrototypeOf(value) !== Object.prototype) return value;
+  const out: Record<string, unknown> = {};
+  for (const [key, v] of Object.entries(record)) if (v !== undefined) out[key] = enginePlain(v);
+  return out;
+}
+
+class NotApplicable extends Error {}
+
+const OPTIONS: PolicyResourceOptions = {
+  protect: false,
+  ignoreChanges: [],
+  aliases: [],
+  customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 },
+  additionalSecretOutputs: [],
+};
+
+function urnOf(stack: string, r: OfflineResource): string {
+  return `urn:pulumi:${stack}::staged-rollout::${r.type}::${r.name}`;
+}
+
+function isTypeOf(type: string, resourceClass: unknown): boolean {
+  const cls = resourceClass as { __pulumiType?: unknown; isInstance?: (o: unknown) => boolean };
+  if (typeof cls.__pulumiType === "string") return cls.__pulumiType === type;
+  return typeof cls.isInstance === "function" && cls.isInstance({ __pulumiType: type }) === true;
+}
+
+function pulumiTypeOf(fn: unknown): string | undefined {
+  const type = (fn as { __pulumiType?: unknown }).__pulumiType;
+  return typeof type === "string" && type !== "" ? type : undefined;
+}
+
+interface Run {
+  policy: Policy;
+  level: "mandatory" | "advisory";
+  getConfig: <T extends object>() => T;
+  violations: PlanViolation[];
+}
+
+/** Call one validation; unknown-at-preview and not-applicable outcomes are not violations (nor errors). */
+async function guarded(run: Run, what: string, call: () => Promise<void> | void): Promise<void> {
+  try {
+    await call();
+  } catch (error) {
+    if (isUnknownValueError(error) || error instanceof NotApplicable) return;
+    throw new Error(`policy ${run.policy.name} failed on ${what}: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+}
+
+function resourceArgs(stack: string, r: OfflineResource, run: Run): ResourceValidationArgs {
+  const props = unknownCheckingProxy(enginePlain(r.inputs) as Record<string, unknown>);
+  return {
+    type: r.type,
+    props,
+    urn: urnOf(stack, r),
+    name: r.name,
+    opts: OPTIONS,
+    stackTags: new Map(),
+    isType: (cls) => isTypeOf(r.type, cls),
+    asType: ((cls: unknown) =>
+      isTypeOf(r.type, cls) ? props : undefined) as ResourceValidationArgs["asType"],
+    getConfig: run.getConfig,
+    notApplicable: (reason?: string): never => {
+      throw new NotApplicable(reason);
+    },
+  };
+}
+
+function policyResource(stack: string, r: OfflineResource): PolicyResource {
+  const props = unknownCheckingProxy(enginePlain(r.inputs) as Record<string, unknown>);
+  return {
+    type: r.type,
+    props,
+    urn: urnOf(stack, r),
+    name: r.name,
+    opts: OPTIONS,
+    dependencies: [],
+    propertyDependencies: {},
+    isType: (cls) => isTypeOf(r.type, cls),
+    asType: ((cls: unknown) => (isTypeOf(r.type, cls) ? props : undefined)) as PolicyResource["asType"],
+  };
+}
+
+/** Run every policy of the pack (or `policies`) over recorded resources, the way the engine would. */
+export async function runPoliciesOffline(
+  resources: readonly OfflineResource[],
+  options: OfflineOptions,
+  policies: readonly Policy[] = allPolicies,
+): Promise<PlanViolation[]> {
+  const config = options.policyConfig ?? loadPolicyConfig(options.stack) ?? {};
+  const byUrn = new Map(resources.map((r) => [urnOf(options.stack, r), `${r.type}::${r.name}`]));
+  const violations: PlanViolation[] = [];
+  for (const policy of policies) {
+    const declared = enforcementLevelOf(policy, config);
+    if (declared === "disabled") continue;
+    const properties = configPropertiesOf(policy, config);
+    const run: Run = {
+      policy,
+      // Remediation is not run offline; like the engine, a violation it did not fix is mandatory.
+      level: declared === "advisory" ? "advisory" : "mandatory",
+      getConfig: <T extends object>() => ({ ...properties }) as T,
+      violations,
+    };
+    const report = (resource: string) => (message: string, urn?: string) =>
+      violations.push({
+        policy: policy.name,
+        enforcementLevel: run.level,
+        message,
+        resource: urn ? (byUrn.get(urn) ?? urn) : resource,
+      });
+
+    if ("validateStack" in policy) {
+      const args: StackValidationArgs = {
+        resources: resources.map((r) => policyResource(options.stack, r)),
+        stackTags: new Map(),
+        getConfig: run.getConfig,
+        notApplicable: (reason?: string): never => {
+          throw new NotApplicable(reason);
+        },
+      };
+      await guarded(run, "the stack", () => policy.validateStack(args, report("stack")));
+      continue;
+    }
+    const validations: ResourceValidation[] = Array.isArray(policy.validateResource)
+      ? policy.validateResource
+      : policy.validateResource
+        ? [policy.validateResource]
+        : [];
+    for (const r of resources) {
+      for (const validate of validations) {
+        // The engine's fast path: a validation tagged with a type token sees only that type.
+        const only = pulumiTypeOf(validate);
+        if (only !== undefined && only !== r.type) continue;
+        await guarded(run, `${r.type}::${r.name}`, () =>
+          validate(resourceArgs(options.stack, r, run), report(`${r.type}::${r.name}`)),
+        );
+      }
+    }
+  }
+  return violations;
+}
+
+/** The runner `scripts/plan.ts` calls: the stack's name picks its pack config. */
+export const offlinePolicyRunner: PolicyRunner = (resources, config) =>
+  runPoliciesOffline(resources, { stack: config.stack });
+
+/**
+ * Register the twin with the plan (tests and tools that run `planStack` directly). Loaded
+ * lazily: plan.ts pulls in the whole program, which the policy unit tests do not need.
+ */
+export function registerOfflinePolicies(): void {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  (require("../scripts/plan") as typeof import("../scripts/plan")).usePolicyRunner(offlinePolicyRunner);
+}

@@ -1,0 +1,15 @@
+import { dataPolicies } from "./data";
+import { gatePolicies } from "./gates";
+import { networkPolicies } from "./network";
+import { rolloutPolicies } from "./rollout";
+import { runtimePolicies } from "./runtime";
+import type { Policy } from "./util";
+
+/** Every policy of the pack, by domain. The pack (policies/index.ts), the offline twin and the tests share this list. */
+export const allPolicies: Policy[] = [
+  ...rolloutPolicies,
+  ...gatePolicies,
+  ...dataPolicies,
+  ...networkPolicies,
+  ...runtimePolicies,
+];

@@ -1,0 +1,282 @@
+import * as policySdk from "@pulumi/policy";
+import type {
+  PolicyConfigSchema,
+  PolicyResource,
+  ReportViolation,
+  ResourceValidation,
+  ResourceValidationArgs,
+  ResourceValidationPolicy,
+  StackValidation,
+  StackValidationArgs,
+  StackValidationPolicy,
+} from "@pulumi/policy";
+import { getPhase } from "../../rollout/phases";
+import { loadPlaybook, type Playbook } from "../../rollout/playbook";
+import { RolloutState, STATE_PARAMETER_TYPE, STATE_RESOURCE_NAME } from "../../rollout/state";
+
+/**
+ * Helpers shared by the rule files: resource type tokens, type-filtered validations, the
+ * rollout state record, policy config with defaults, IAM documents and unknown-at-preview
+ * values. Rules stay declarative; everything fiddly lives here once.
+ */
+
+export type { ResourceValidationPolicy, StackValidationPolicy };
+export type Policy = ResourceValidationPolicy | StackValidationPolicy;
+
+/** Pulumi type tokens of the resources the pack inspects. */
+export const TYPES = {
+  listener: "aws:lb/listener:Listener",
+  listenerRule: "aws:lb/listenerRule:ListenerRule",
+  loadBalancer: "aws:lb/loadBalancer:LoadBalancer",
+  targetGroup: "aws:lb/targetGroup:TargetGroup",
+  rdsInstance: "aws:rds/instance:Instance",
+  rdsSnapshot: "aws:rds/snapshot:Snapshot",
+  backupVault: "aws:backup/vault:Vault",
+  backupSelection: "aws:backup/selection:Selection",
+  metricAlarm: "aws:cloudwatch/metricAlarm:MetricAlarm",
+  compositeAlarm: "aws:cloudwatch/compositeAlarm:CompositeAlarm",
+  snsTopic: "aws:sns/topic:Topic",
+  iamRolePolicy: "aws:iam/rolePolicy:RolePolicy",
+  iamPolicy: "aws:iam/policy:Policy",
+  ssmParameter: STATE_PARAMETER_TYPE,
+  k8sSecret: "kubernetes:core/v1:Secret",
+  k8sDeployment: "kubernetes:apps/v1:Deployment",
+} as const;
+
+// ---------------------------------------------------------------------------------------
+// Unknown values at preview
+
+/*
+ * The engine wraps props in `unknownCheckingProxy`: reading a value that is unknown during
+ * `pulumi preview` throws `UnknownValueError`, which the engine turns into an advisory "can't
+ * run this policy during preview" note instead of a violation. Rules therefore read props
+ * normally and let that error escape. Only where a rule has a sound answer without the value
+ * (an ARN that is only compared when known, a key whose presence is what matters) does it use
+ * `known()`, which catches exactly that error and nothing else.
+ */
+// The SDK re-exports these from an internal module whose typings are empty: type them here.
+export const unknownCheckingProxy = policySdk.unknownCheckingProxy as <T extends object>(value: T) => T;
+export const UnknownValueError = policySdk.UnknownValueError as new (...args: never[]) => Error;
+
+export function isUnknownValueError(error: unknown): boolean {
+  return error instanceof UnknownValueError;
+}
+
+/** The value `read` returns, or `undefined` when it is unknown at preview. Other errors propagate. */
+export function known<T>(read: () => T): T | undefined {
+  try {
+    return read();
+  } catch (error) {
+    if (isUnknownValueError(error)) return undefined;
+    throw error;
+  }
+}
+
+/**
+ * Whether `obj` has `key` set to something (known or unknown). Reads the property descriptor,
+ * which the proxy forwards untouched, so an unknown value counts as set instead of throwing.
+ */
+export function isSet(obj: unknown, key: string): boolean {
+  if (obj === null || typeof obj !== "object") return false;
+  const value: unknown = Object.getOwnPropertyDescriptor(obj, key)?.value;
+  return value !== undefined && value !== null && value !== "";
+}
+
+// ---------------------------------------------------------------------------------------
+// Type-filtered validations
+
+type Props = Record<string, unknown>;
+
+/**
+ * A resource validation for one type token. The token is attached the way the SDK's
+ * `validateResourceOfType` attaches it, so the engine skips other types without a call; the
+ * pack does not import @pulumi/aws or @pulumi/kubernetes just to name a type.
+ */
+export function forType(
+  type: string,
+  validate: (props: Props, args: ResourceValidationArgs, report: ReportViolation) => void,
+): ResourceValidation {
+  const fn: ResourceValidation = (args, report) => {
+    if (args.type !== type) return;
+    validate(args.props, args, report);
+  };
+  return Object.assign(fn, { __pulumiType: type });
+}
+
+export function ofType(resources: readonly PolicyResource[], ...types: string[]): PolicyResource[] {
+  return resources.filter((r) => types.includes(r.type));
+}
+
+/** `enabled !== false`-style reads of optional nested objects, tolerant of absent parents. */
+export function field(obj: unknown, ...path: string[]): unknown {
+  let cursor = obj;
+  for (const key of path) {
+    if (cursor === null || typeof cursor !== "object") return undefined;
+    cursor = (cursor as Record<string, unknown>)[key];
+  }
+  return cursor;
+}
+
+export function asArray(value: unknown): unknown[] {
+  if (value === undefined || value === null) return [];
+  return Array.isArray(value) ? value : [value];
+}
+
+// ---------------------------------------------------------------------------------------
+// Policy config
+
+/**
+ * The policy's config: the schema's defaults overlaid with what the engine hands over. The
+ * Pulumi CLI already fills defaults in, but older CLIs and the offline twin may not; a rule
+ * must never see `undefined` for a threshold that has a default.
+ */
+export function configOf<T extends object>(
+  args: { getConfig<C extends object>(): C },
+  schema: PolicyConfigSchema,
+): T {
+  const defaults: Record<string, unknown> = {};
+  for (const [key, definition] of Object.entries(schema.properties)) {
+    if (typeof definition === "object" && definition !== null && "default" in definition) {
+      defaults[key] = definition.default;
+    }
+  }
+  return { ...defaults, ...args.getConfig<Record<string, unknown>>() } as T;
+}
+
+// ---------------------------------------------------------------------------------------
+// The rollout state record
+
+export type StateLookup =
+  | { status: "missing" }
+  | { status: "unknown"; resource: PolicyResource }
+  | { status: "invalid"; resource: PolicyResource; reason: string }
+  | { status: "ok"; resource: PolicyResource; state: RolloutState; playbook: Playbook };
+
+/**
+ * Find the `rollout-state` SSM parameter among the stack's resources and parse its value.
+ * `unknown` when the value cannot be known at preview; `invalid` when it is not a
+ * RolloutState, names a playbook that does not load or a phase the playbook lacks.
+ */
+export function lookupState(resources: readonly PolicyResource[]): StateLookup {
+  const resource = resources.find((r) => r.type === TYPES.ssmParameter && r.name === STATE_RESOURCE_NAME);
+  if (!resource) return { status: "missing" };
+  // The program writes the record as `insecureValue` (it holds nothing secret, and a secret
+  // value would be redacted in diffs); `value` is accepted for hand-written state.
+  const field = isSet(resource.props, "insecureValue") ? "insecureValue" : "value";
+  if (!isSet(resource.props, field)) return { status: "invalid", resource, reason: "it has no value" };
+  const value = known(() => resource.props[field] as unknown);
+  if (value === undefined) return { status: "unknown", resource };
+  if (typeof value !== "string")
+    return { status: "invalid", resource, reason: "its value is not a JSON string" };
+  let json: unknown;
+  try {
+    json = JSON.parse(value);
+  } catch {
+    return { status: "invalid", resource, reason: "its value is not valid JSON" };
+  }
+  const parsed = RolloutState.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    return { status: "invalid", resource, reason: `${issue.path.join(".") || "value"}: ${issue.message}` };
+  }
+  const state = parsed.data;
+  let playbook: Playbook;
+  try {
+    playbook = loadPlaybook(state.playbook);
+  } catch (error) {
+    return { status: "invalid", resource, reason: (error as Error).message };
+  }
+  try {
+    getPhase(playbook, state.phase);
+  } catch (error) {
+    return { status: "invalid", resource, reason: (error as Error).message };
+  }
+  return { status: "ok", resource, state, playbook };
+}
+
+export interface RolloutContext {
+  state: RolloutState;
+  playbook: Playbook;
+  /** The state parameter itself, to attach stack-wide violations to. */
+  stateResource: PolicyResource;
+}
+
+/**
+ * A stack validation that needs the rollout state. Without a readable state it reports
+ * nothing: a missing or malformed state is `rollout-state-recorded`'s to report (once, with
+ * its own fix), and a value unknown at preview would only produce guesses. `productionOnly`
+ * rules also return early outside production, where sign-offs and decisions are advisory.
+ */
+export function withRolloutState(
+  validate: (context: RolloutContext, args: StackValidationArgs, report: ReportViolation) => void,
+  options: { productionOnly?: boolean } = {},
+): StackValidation {
+  return (args, report) => {
+    const found = lookupState(args.resources);
+    if (found.status !== "ok") return;
+    if (options.productionOnly && found.state.tier !== "production") return;
+    validate({ state: found.state, playbook: found.playbook, stateResource: found.resource }, args, report);
+  };
+}
+
+// ---------------------------------------------------------------------------------------
+// ALB actions
+
+export interface ForwardTarget {
+  arn: unknown;
+  weight: number;
+}
+
+/** `forward` blocks of a rule's `actions` or a listener's `defaultActions`. */
+export function forwards(actions: unknown): { targetGroups: ForwardTarget[]; stickiness: unknown }[] {
+  return asArray(actions).flatMap((action) => {
+    const forward = field(action, "forward");
+    if (field(action, "type") !== "forward" || forward === undefined) return [];
+    const targetGroups = asArray(field(forward, "targetGroups")).map((tg) => ({
+      arn: known(() => field(tg, "arn")),
+      weight: Number(field(tg, "weight") ?? 1),
+    }));
+    return [{ targetGroups, stickiness: field(forward, "stickiness") }];
+  });
+}
+
+/** Whether an action list forwards anywhere (single target group or weighted forward). */
+export function forwardsAnywhere(actions: unknown): boolean {
+  return asArray(actions).some((action) => field(action, "type") === "forward");
+}
+
+// ---------------------------------------------------------------------------------------
+// IAM policy documents
+
+export interface Statement {
+  /** `Sid`, or `#<index>` when the statement has none. */
+  label: string;
+  effect: string;
+  actions: string[];
+  notActions: string[];
+  resources: string[];
+}
+
+/** The statements of an IAM policy document given as JSON text or as an object. */
+export function statementsOf(document: unknown): Statement[] {
+  const doc = typeof document === "string" ? (JSON.parse(document) as unknown) : document;
+  return asArray(field(doc, "Statement")).map((statement, index) => {
+    const sid = field(statement, "Sid");
+    return {
+      label: typeof sid === "string" && sid !== "" ? sid : `#${index}`,
+      effect: String(field(statement, "Effect") ?? "Allow"),
+      actions: asArray(field(statement, "Action")).map(String),
+      notActions: asArray(field(statement, "NotAction")).map(String),
+      resources: asArray(field(statement, "Resource")).map(String),
+    };
+  });
+}
+
+/** IAM-style wildcard match (`*` and `?`), case-insensitive like IAM action names. */
+export function wildcardMatch(pattern: string, value: string): boolean {
+  const regex = pattern
+    .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+    .replace(/\*/g, ".*")
+    .replace(/\?/g, ".");
+  return new RegExp(`^${regex}$`, "i").test(value);
+}
