@@ -270,6 +270,7 @@ function main() {
     latch: latch.apply((l) => l.status),
     traffic: effectiveTraffic,
     albDnsName: router.dnsName,
+    albArnSuffix: router.albArnSuffix,
     targetGroupArns: Object.fromEntries(
       config.services.map((s) => [
         s.name,

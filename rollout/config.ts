@@ -171,7 +171,12 @@ export const RolloutConfigSchema = z
           .default("tbs_admin"),
         /** Secret. */
         password: z.string().min(8, { message: "expected a secret of at least 8 characters" }),
-        backupRetentionDays: z.number().int().min(1).max(35).default(14),
+        backupRetentionDays: z
+          .number()
+          .int()
+          .min(7, { message: "expected at least 7 days (point-in-time recovery across a phase)" })
+          .max(35)
+          .default(14),
         /** Default: true in production. Turning it off in production is refused by the policy pack. */
         deletionProtection: z.boolean().optional(),
         /** Default: true in production. */

@@ -1,7 +1,8 @@
 #!/usr/bin/env -S npx tsx
 import { parseArgs } from "node:util";
 import { RolloutInputError } from "../rollout/validation";
-import { consoleOutput, EXIT, type Output } from "./cli";
+import type { CommandContext } from "./backend";
+import { consoleOutput, EXIT, requireFlag, type Output } from "./cli";
 
 /** `npm run rollout -- <command>`: the operator CLI. Exit 0 ok, 1 refused / NO-GO / failed, 2 bad input. */
 
@@ -13,7 +14,7 @@ commands:
   status    phase, weights read from the ALB, alarms, latch, decisions, sign-offs   --stack S
   gates     GO/NO-GO decision for the current transition
             offline: --playbook ID --from PHASE --evidence FILE
-            live:    --stack S [--evidence FILE] [--record]
+            live:    --stack S [--evidence FILE] [--record] [--approver A] [--approver A]
   advance   move to the next phase (needs a recorded GO and, in production, sign-offs)   --stack S
   shift     move greenWeight within the phase's cap, in steps   --stack S --to N [--step K --interval T]
   rollback  100 % blue now and verify through the ALB   --stack S --reason R
@@ -55,13 +56,41 @@ export type CommandHandler = (
  * an offline `gates` or `drill` should not pay for (nor fail on).
  */
 /* eslint-disable @typescript-eslint/no-require-imports */
+const live = () => require("./commands/live") as typeof import("./commands/live");
+
+/** The live context for `--stack`: the Automation API over this project and SDK clients in the stack's region. */
+function liveContext(values: Record<string, unknown>, out: Output): CommandContext {
+  const stack = requireFlag(values, "stack", "a stack name such as staging or production");
+  const { automationBackend, defaultAwsClients } = require("./backend") as typeof import("./backend");
+  const { loadStackFile } = require("../rollout/stackFile") as typeof import("../rollout/stackFile");
+  const region = loadStackFile(stack).config["aws:region"] ?? process.env.AWS_REGION;
+  return {
+    backend: automationBackend(stack),
+    aws: defaultAwsClients(region),
+    out,
+    now: () => new Date(),
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  };
+}
+
 const COMMANDS: Record<string, CommandHandler> = {
   plan: (values, _p, out) =>
     (require("./commands/plan") as typeof import("./commands/plan")).planCommand(values, out),
+  // Offline with --playbook (no cloud needed); live with --stack.
   gates: (values, _p, out) =>
-    (require("./commands/gates") as typeof import("./commands/gates")).gatesOffline(values, out),
+    values.playbook !== undefined || values.stack === undefined
+      ? (require("./commands/gates") as typeof import("./commands/gates")).gatesOffline(values, out)
+      : live().gatesLiveCommand(values, liveContext(values, out)),
   drill: (values, _p, out) =>
-    (require("./commands/drill") as typeof import("./commands/drill")).drillCommand(values, out),
+    values.live
+      ? live().drillLiveCommand(values, liveContext(values, out))
+      : (require("./commands/drill") as typeof import("./commands/drill")).drillCommand(values, out),
+  status: (values, _p, out) => live().statusCommand(values, liveContext(values, out)),
+  advance: (values, _p, out) => live().advanceCommand(values, liveContext(values, out)),
+  shift: (values, _p, out) => live().shiftCommand(values, liveContext(values, out)),
+  rollback: (values, _p, out) => live().rollbackCommand(values, liveContext(values, out)),
+  resume: (values, _p, out) => live().resumeCommand(values, liveContext(values, out)),
+  signoff: (values, positionals, out) => live().signoffCommand(values, positionals, liveContext(values, out)),
 };
 /* eslint-enable @typescript-eslint/no-require-imports */
 

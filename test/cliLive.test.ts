@@ -1,0 +1,560 @@
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { beforeEach, describe, it } from "node:test";
+import { CloudWatchClient, DescribeAlarmsCommand, GetMetricDataCommand } from "@aws-sdk/client-cloudwatch";
+import {
+  DescribeRulesCommand,
+  ElasticLoadBalancingV2Client,
+  type Rule,
+} from "@aws-sdk/client-elastic-load-balancing-v2";
+import { DeleteParameterCommand, GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
+import { mockClient } from "aws-sdk-client-mock";
+import { parseRolloutConfig } from "../rollout/config";
+import { loadStackFile, rolloutKeys } from "../rollout/stackFile";
+import { planTraffic } from "../rollout/traffic";
+import { RolloutInputError } from "../rollout/validation";
+import type { CommandContext, StackBackend } from "../scripts/backend";
+import { bufferOutput } from "../scripts/cli";
+import {
+  advanceCommand,
+  drillLiveCommand,
+  gatesLiveCommand,
+  parseInterval,
+  resumeCommand,
+  rollbackCommand,
+  shiftCommand,
+  shiftSteps,
+  signoffCommand,
+  statusCommand,
+} from "../scripts/commands/live";
+
+const elb = mockClient(ElasticLoadBalancingV2Client);
+const cloudwatch = mockClient(CloudWatchClient);
+const ssm = mockClient(SSMClient);
+
+const TG = (service: string, colour: string) =>
+  `arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/router-${service}-${colour}-tg/abc`;
+const LISTENER = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/alb/1/https";
+
+/** `decisions[3].from`, `signoffs["limited-pilot"]["qaEngineer"].at` -> ["decisions", 3, "from"], ... */
+function pathSegments(key: string): (string | number)[] {
+  const segments: (string | number)[] = [];
+  const re = /^([A-Za-z]\w*)|\.([A-Za-z]\w*)|\[(\d+)\]|\["([^"]+)"\]/g;
+  for (const m of key.matchAll(re))
+    segments.push(m[1] ?? m[2] ?? (m[3] !== undefined ? Number(m[3]) : m[4]!));
+  return segments;
+}
+
+/** An in-memory stack: config as Pulumi stores it, and an `up` that makes the mocked ALB match the config. */
+class FakeBackend implements StackBackend {
+  readonly ups: string[] = [];
+  readonly sets: { entries: Record<string, string>; path: boolean }[] = [];
+  readonly removed: string[] = [];
+  upFails = false;
+  /** Leave green weight behind on `up` (a broken deploy). */
+  albStuckOnGreen = false;
+  constructor(
+    readonly stackName: string,
+    readonly raw: Record<string, string>,
+  ) {}
+  async getRolloutConfig() {
+    return { ...this.raw };
+  }
+  private decoded(key: string): unknown {
+    const v = this.raw[key];
+    return v === undefined ? undefined : JSON.parse(v);
+  }
+  async setConfig(entries: Record<string, string>, options?: { path?: boolean }) {
+    this.sets.push({ entries, path: Boolean(options?.path) });
+    for (const [key, value] of Object.entries(entries)) {
+      if (!options?.path) {
+        this.raw[key] = value;
+        continue;
+      }
+      const [top, ...rest] = pathSegments(key) as [string, ...(string | number)[]];
+      const root = (this.decoded(top) ?? (typeof rest[0] === "number" ? [] : {})) as Record<
+        string | number,
+        unknown
+      >;
+      let cursor = root;
+      rest.forEach((segment, i) => {
+        if (i === rest.length - 1) cursor[segment] = value;
+        else
+          cursor = (cursor[segment] ??= typeof rest[i + 1] === "number" ? [] : {}) as Record<
+            string | number,
+            unknown
+          >;
+      });
+      this.raw[top] = JSON.stringify(root);
+    }
+  }
+  async removeConfig(keys: string[], options?: { path?: boolean }) {
+    for (const key of keys) {
+      this.removed.push(key);
+      const [top, ...rest] = pathSegments(key) as [string, ...(string | number)[]];
+      if (!options?.path || rest.length === 0) {
+        delete this.raw[top];
+        continue;
+      }
+      const root = this.decoded(top) as Record<string | number, unknown>;
+      let cursor = root;
+      rest.slice(0, -1).forEach((s) => (cursor = cursor[s] as Record<string | number, unknown>));
+      delete cursor[rest.at(-1)!];
+      this.raw[top] = JSON.stringify(root);
+    }
+  }
+  async up(onOutput: (line: string) => void) {
+    this.ups.push(`${this.raw.phase}/${this.raw.greenWeight}/${this.raw.rollback}`);
+    onOutput("Updating (fake)");
+    if (this.upFails) return { result: "failed" as const, outputs: OUTPUTS };
+    serveAlb(this.raw, this.stackName, this.albStuckOnGreen);
+    return { result: "succeeded" as const, outputs: OUTPUTS };
+  }
+  async outputs() {
+    return OUTPUTS;
+  }
+}
+
+const OUTPUTS = {
+  httpsListenerArn: LISTENER,
+  targetGroupArns: {
+    web: { blue: TG("web", "blue"), green: TG("web", "green") },
+    api: { blue: TG("api", "blue"), green: TG("api", "green") },
+  },
+  albDnsName: "router-alb-123.eu-west-1.elb.amazonaws.com",
+  albArnSuffix: "app/router-alb/0123456789abcdef",
+};
+
+/** Make DescribeRules answer what the listener would hold for this config. */
+function serveAlb(raw: Record<string, string>, stack: string, stuckOnGreen = false): void {
+  const config = parseRolloutConfig(raw, stack);
+  const plan = planTraffic({
+    playbook: config.playbookSpec,
+    phase: config.phase,
+    greenWeight: config.greenWeight,
+    cohorts: config.cohorts,
+    rollback: config.rollback,
+    services: config.services,
+  });
+  const rules: Rule[] = plan.flatMap((t) => [
+    ...t.cohortRoutes.map((_, i) => ({
+      RuleArn: `${t.service}-cohort-${i}`,
+      Actions: [{ Type: "forward" as const, TargetGroupArn: TG(t.service, "green") }],
+    })),
+    {
+      RuleArn: `${t.service}-weighted`,
+      Actions: [
+        {
+          Type: "forward" as const,
+          ForwardConfig: {
+            TargetGroups: [
+              { TargetGroupArn: TG(t.service, "blue"), Weight: stuckOnGreen ? 50 : t.blue },
+              { TargetGroupArn: TG(t.service, "green"), Weight: stuckOnGreen ? 50 : t.green },
+            ],
+          },
+        },
+      ],
+    },
+  ]);
+  elb
+    .on(DescribeRulesCommand)
+    .resolves({
+      Rules: [{ RuleArn: "default", IsDefault: true, Actions: [{ Type: "fixed-response" }] }, ...rules],
+    });
+}
+
+function setup(stack: "staging" | "production", changes: Record<string, unknown> = {}) {
+  const raw = rolloutKeys(loadStackFile(stack).config);
+  for (const [k, v] of Object.entries(changes)) raw[k] = typeof v === "string" ? v : JSON.stringify(v);
+  const backend = new FakeBackend(stack, raw);
+  serveAlb(raw, stack);
+  const out = bufferOutput();
+  let clock = Date.parse("2026-11-22T10:00:00.000Z");
+  const sleeps: number[] = [];
+  const ctx: CommandContext = {
+    backend,
+    aws: {
+      elb: new ElasticLoadBalancingV2Client({}),
+      cloudwatch: new CloudWatchClient({}),
+      ssm: new SSMClient({}),
+    },
+    out,
+    // Every read of the clock moves it 2 s, so durations are deterministic and non-zero.
+    now: () => new Date((clock += 2000)),
+    sleep: async (ms) => {
+      sleeps.push(ms);
+      clock += ms;
+    },
+  };
+  return { backend, out, ctx, sleeps };
+}
+
+const latch = {
+  reason: "errorRate-critical-web in ALARM",
+  alarm: "production-auto-rollback",
+  at: "2026-11-22T09:00:00.000Z",
+};
+function noAlarms() {
+  cloudwatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [], CompositeAlarms: [] });
+}
+function noLatch() {
+  ssm.on(GetParameterCommand).rejects(Object.assign(new Error("not found"), { name: "ParameterNotFound" }));
+}
+
+beforeEach(() => {
+  elb.reset();
+  cloudwatch.reset();
+  ssm.reset();
+  noAlarms();
+  noLatch();
+});
+
+describe("rollout status", () => {
+  it("reads weights from the ALB, alarms, latch, decisions and sign-offs", async () => {
+    const { ctx, out } = setup("production");
+    assert.equal(await statusCommand({ json: true }, ctx), 0);
+    const status = JSON.parse(out.text());
+    assert.equal(status.phase, "limited-pilot");
+    assert.equal(status.nextPhase, "broader-pilot");
+    assert.deepEqual(status.traffic, [
+      { service: "web", blue: 100, green: 0, cohortRulesToGreen: 7 },
+      { service: "api", blue: 100, green: 0, cohortRulesToGreen: 7 },
+    ]);
+    assert.equal(status.latch, null);
+    assert.deepEqual(status.alarmsInAlarm, []);
+    assert.equal(status.decisions.at(-1).to, "limited-pilot");
+  });
+
+  it("shows a firing alarm and a set latch in the human output", async () => {
+    const { ctx, out } = setup("production");
+    cloudwatch
+      .on(DescribeAlarmsCommand)
+      .resolves({
+        MetricAlarms: [{ AlarmName: "production-errorRate-critical-web" }],
+        CompositeAlarms: [{ AlarmName: "production-auto-rollback" }],
+      });
+    ssm.on(GetParameterCommand).resolves({ Parameter: { Value: JSON.stringify(latch) } });
+    await statusCommand({}, ctx);
+    assert.match(out.text(), /alarms in ALARM: production-auto-rollback, production-errorRate-critical-web/);
+    assert.match(out.text(), /latch: SET by production-auto-rollback at 2026-11-22T09:00:00.000Z/);
+    assert.match(
+      out.text(),
+      /sign-offs for broader-pilot: missing devopsEngineer, qaEngineer, productManager, supportEngineer/,
+    );
+  });
+});
+
+describe("rollout advance", () => {
+  const go = (from: string, to: string) => ({
+    from,
+    to,
+    decision: "GO",
+    at: "2026-11-20T10:00:00Z",
+    by: "dana",
+    evidence: [],
+  });
+
+  it("refuses without a recorded GO, naming the command that records one", async () => {
+    const { ctx, out, backend } = setup("staging", { phase: "limited-pilot", greenWeight: "0" });
+    assert.equal(await advanceCommand({}, ctx), 1);
+    assert.match(
+      out.text(),
+      /no GO decision recorded for limited-pilot -> broader-pilot: `npm run rollout -- gates --stack staging --evidence FILE --record`/,
+    );
+    assert.deepEqual(backend.ups, []);
+  });
+
+  it("refuses in production without the next phase's sign-offs", async () => {
+    const { ctx, out } = setup("production", {
+      decisions: [
+        go("preparation", "internal"),
+        go("internal", "limited-pilot"),
+        go("limited-pilot", "broader-pilot"),
+      ],
+    });
+    assert.equal(await advanceCommand({}, ctx), 1);
+    assert.match(
+      out.text(),
+      /sign-off missing for broader-pilot: supportEngineer \(`npm run rollout -- signoff approve --stack production --role supportEngineer --approver NAME`\)/,
+    );
+  });
+
+  it("refuses while an alarm fires or the latch is set", async () => {
+    const { ctx, out } = setup("staging", {
+      phase: "limited-pilot",
+      greenWeight: "0",
+      decisions: [go("limited-pilot", "broader-pilot")],
+    });
+    cloudwatch
+      .on(DescribeAlarmsCommand)
+      .resolves({ MetricAlarms: [{ AlarmName: "staging-p95ResponseMs-critical-web" }] });
+    ssm.on(GetParameterCommand).resolves({ Parameter: { Value: JSON.stringify(latch) } });
+    assert.equal(await advanceCommand({ json: true }, ctx), 1);
+    const result = JSON.parse(out.text());
+    assert.equal(result.refused, true);
+    assert.equal(result.reasons.length, 2);
+    assert.match(result.reasons[0], /alarms in ALARM: staging-p95ResponseMs-critical-web/);
+    assert.match(result.reasons[1], /latch set by production-auto-rollback/);
+  });
+
+  it("sets the next phase, runs up, verifies the ALB and reports the time", async () => {
+    const { ctx, out, backend } = setup("staging", {
+      phase: "limited-pilot",
+      greenWeight: "0",
+      decisions: [go("limited-pilot", "broader-pilot")],
+    });
+    assert.equal(await advanceCommand({}, ctx), 0);
+    assert.equal(backend.raw.phase, "broader-pilot");
+    assert.deepEqual(backend.ups, ["broader-pilot/0/false"]);
+    assert.match(out.text(), /\[\d\d:\d\d\] advancing staging: limited-pilot -> broader-pilot/);
+    assert.match(out.text(), /now in broader-pilot; traffic verified on the ALB \(\d+ s\)/);
+  });
+
+  it("fails when the ALB does not match the plan after up", async () => {
+    const { ctx, out, backend } = setup("staging", {
+      phase: "limited-pilot",
+      greenWeight: "0",
+      decisions: [go("limited-pilot", "broader-pilot")],
+    });
+    backend.albStuckOnGreen = true;
+    assert.equal(await advanceCommand({}, ctx), 1);
+    assert.match(out.text(), /post-deploy check FAILED: web: ALB sends 50 % to green, expected 0 %/);
+  });
+
+  it("refuses at the last phase", async () => {
+    const { ctx, out } = setup("staging", { phase: "full", greenWeight: "100" });
+    assert.equal(await advanceCommand({}, ctx), 1);
+    assert.match(out.text(), /full is the last phase of tbs-strategy-framework/);
+  });
+});
+
+describe("rollout shift", () => {
+  it("plans steps and intervals", () => {
+    assert.deepEqual(shiftSteps(0, 10, 2), [2, 4, 6, 8, 10]);
+    assert.deepEqual(shiftSteps(0, 10, 3), [3, 6, 9, 10]);
+    assert.deepEqual(shiftSteps(10, 0, 5), [5, 0]);
+    assert.deepEqual(shiftSteps(5, 5, 1), []);
+    assert.deepEqual(
+      [
+        parseInterval("30s"),
+        parseInterval("5m"),
+        parseInterval("1h"),
+        parseInterval("90"),
+        parseInterval(undefined),
+      ],
+      [30, 300, 3600, 90, 300],
+    );
+    assert.throws(
+      () => parseInterval("soon"),
+      /--interval: expected seconds or a duration such as 30s, 5m, 1h, got "soon"/,
+    );
+  });
+
+  it("moves greenWeight in steps, watching alarms between them", async () => {
+    const { ctx, backend, sleeps, out } = setup("staging", { greenWeight: "0" });
+    assert.equal(await shiftCommand({ to: "10", step: "5", interval: "2m" }, ctx), 0);
+    assert.deepEqual(backend.ups, ["broader-pilot/5/false", "broader-pilot/10/false"]);
+    assert.deepEqual(sleeps, [120_000]);
+    assert.equal(
+      cloudwatch.commandCalls(DescribeAlarmsCommand).length,
+      3,
+      "before, between and after the steps",
+    );
+    assert.match(out.text(), /green at 10 %/);
+  });
+
+  it("refuses a weight above the phase's cap", async () => {
+    const { ctx, out, backend } = setup("staging");
+    assert.equal(await shiftCommand({ to: "25" }, ctx), 1);
+    assert.match(out.text(), /25 % is above phase broader-pilot's cap of 10 %/);
+    assert.deepEqual(backend.ups, []);
+  });
+
+  it("refuses while the latch is set", async () => {
+    const { ctx, out } = setup("staging");
+    ssm.on(GetParameterCommand).resolves({ Parameter: { Value: JSON.stringify(latch) } });
+    assert.equal(await shiftCommand({ to: "5" }, ctx), 1);
+    assert.match(out.text(), /automatic rollback latch set/);
+  });
+
+  it("rolls back when a critical alarm fires mid-shift", async () => {
+    const { ctx, backend, out } = setup("staging", { greenWeight: "0" });
+    cloudwatch
+      .on(DescribeAlarmsCommand)
+      .resolvesOnce({ MetricAlarms: [] })
+      .resolves({
+        MetricAlarms: [{ AlarmName: "staging-errorRate-critical-api" }],
+        CompositeAlarms: [{ AlarmName: "staging-auto-rollback" }],
+      });
+    assert.equal(await shiftCommand({ to: "10", step: "5", interval: "1m" }, ctx), 1);
+    assert.deepEqual(backend.ups, ["broader-pilot/5/false", "broader-pilot/5/true"]);
+    assert.equal(backend.raw.rollback, "true");
+    assert.match(
+      out.text(),
+      /critical alarm during the shift: staging-auto-rollback, staging-errorRate-critical-api; rolling back/,
+    );
+  });
+
+  it("names the flag for bad input", async () => {
+    const { ctx } = setup("staging");
+    await assert.rejects(
+      shiftCommand({ to: "ten" }, ctx),
+      new RolloutInputError('--to: expected an integer 0-100, got "ten"'),
+    );
+    await assert.rejects(
+      shiftCommand({ to: "5", step: "0" }, ctx),
+      /--step: expected an integer 1-100, got "0"/,
+    );
+  });
+});
+
+describe("rollout rollback and resume", () => {
+  it("rolls back, verifies every service is blue on the ALB and reports time-to-blue against the limit", async () => {
+    const { ctx, out, backend } = setup("staging");
+    assert.equal(await rollbackCommand({ reason: "p95 above 300 ms", json: true }, ctx), 0);
+    const result = JSON.parse(out.text());
+    assert.equal(result.verified, true);
+    assert.equal(result.limitSeconds, 900);
+    assert.equal(result.withinLimit, true);
+    assert.ok(result.timeToBlueSeconds > 0);
+    assert.equal(backend.raw.rollback, "true");
+  });
+
+  it("fails when the ALB still sends traffic to green", async () => {
+    const { ctx, out, backend } = setup("staging");
+    backend.albStuckOnGreen = true;
+    assert.equal(await rollbackCommand({ reason: "drill" }, ctx), 1);
+    assert.match(out.text(), /NOT on blue: web: 50 % of general traffic still on green/);
+  });
+
+  it("requires a reason", async () => {
+    const { ctx } = setup("staging");
+    await assert.rejects(rollbackCommand({}, ctx), /--reason: expected why you are rolling back/);
+  });
+
+  it("resume acknowledges and clears the latch, without moving traffic", async () => {
+    const { ctx, out, backend } = setup("production");
+    ssm.on(GetParameterCommand).resolves({ Parameter: { Value: JSON.stringify(latch) } });
+    ssm.on(DeleteParameterCommand).resolves({});
+    assert.equal(await resumeCommand({}, ctx), 0);
+    assert.equal(backend.raw.rollbackAcknowledged, latch.at);
+    assert.deepEqual(ssm.commandCalls(DeleteParameterCommand)[0]!.args[0].input, {
+      Name: "/staged-rollout/production/latch/rollback",
+    });
+    assert.deepEqual(backend.ups, []);
+    assert.match(out.text(), /acknowledged the rollback by production-auto-rollback/);
+  });
+
+  it("resume with no latch says so", async () => {
+    const { ctx, out } = setup("production");
+    assert.equal(await resumeCommand({}, ctx), 0);
+    assert.match(out.text(), /no automatic rollback latch on production: nothing to resume/);
+  });
+});
+
+describe("rollout signoff", () => {
+  it("approves the next phase by default, writing exactly the path keys", async () => {
+    const { ctx, backend } = setup("production");
+    assert.equal(
+      await signoffCommand({ role: "supportEngineer", approver: "sam.support" }, ["approve"], ctx),
+      0,
+    );
+    assert.deepEqual(backend.sets, [
+      {
+        entries: {
+          'signoffs["broader-pilot"]["supportEngineer"].approver': "sam.support",
+          'signoffs["broader-pilot"]["supportEngineer"].at': "2026-11-22T10:00:02.000Z",
+        },
+        path: true,
+      },
+    ]);
+    assert.deepEqual(JSON.parse(backend.raw.signoffs!)["broader-pilot"].supportEngineer, {
+      approver: "sam.support",
+      at: "2026-11-22T10:00:02.000Z",
+    });
+  });
+
+  it("revokes an approval", async () => {
+    const { ctx, backend } = setup("production");
+    assert.equal(await signoffCommand({ role: "qaEngineer", phase: "limited-pilot" }, ["revoke"], ctx), 0);
+    assert.deepEqual(backend.removed, ['signoffs["limited-pilot"]["qaEngineer"]']);
+    assert.equal(JSON.parse(backend.raw.signoffs!)["limited-pilot"].qaEngineer, undefined);
+  });
+
+  it("shows each required role with its checklist", async () => {
+    const { ctx, out } = setup("production");
+    await signoffCommand({ phase: "limited-pilot", json: true }, ["status"], ctx);
+    const status = JSON.parse(out.text());
+    assert.equal(status.complete, true);
+    assert.deepEqual(status.required, ["devopsEngineer", "qaEngineer", "productManager"]);
+    assert.ok(status.roles[0].checklist.length > 0);
+  });
+
+  it("names --role and the valid roles for an unknown role", async () => {
+    const { ctx } = setup("production");
+    await assert.rejects(
+      signoffCommand({ role: "ceo", approver: "x" }, ["approve"], ctx),
+      /--role: unknown role "ceo"; expected one of devopsEngineer/,
+    );
+    await assert.rejects(
+      signoffCommand({}, ["sign"], ctx),
+      /signoff: expected approve, revoke or status, got "sign"/,
+    );
+  });
+});
+
+describe("rollout gates --stack (live)", () => {
+  it("merges CloudWatch evidence with the manual file and records the decision", async () => {
+    const { ctx, out, backend } = setup("production");
+    cloudwatch
+      .on(GetMetricDataCommand)
+      .callsFake((input: { MetricDataQueries: { Id: string; ReturnData?: boolean }[] }) => ({
+        MetricDataResults: input.MetricDataQueries.filter((q) => q.ReturnData !== false).map((q) => ({
+          Id: q.Id,
+          // criteria order: userSatisfaction (manual, no query), q1 rowsPerSecond (custom), q2 errorRate (per service)
+          Values: q.Id.startsWith("q1") ? [34000, 35000] : [1.5, 2.5],
+        })),
+      }));
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "ev-")), "week3.yaml");
+    fs.writeFileSync(file, "metrics:\n  userSatisfaction: 84\n  workflowTimeRatio: 1.1\n");
+    assert.equal(await gatesLiveCommand({ evidence: file, record: true, approver: "dana.devops" }, ctx), 0);
+    assert.match(out.text(), /limited-pilot -> broader-pilot: rule 3 of 4/);
+    assert.match(out.text(), /rowsPerSecond: CloudWatch, 14-day average on green/);
+    const decisions = JSON.parse(backend.raw.decisions!);
+    const recorded = decisions.at(-1);
+    assert.deepEqual(
+      [recorded.from, recorded.to, recorded.decision, recorded.by],
+      ["limited-pilot", "broader-pilot", "GO", "dana.devops"],
+    );
+    assert.deepEqual(recorded.evidence.slice(0, 3), [
+      `userSatisfaction = 84 (required >= 80): pass [evidence file ${file}]`,
+      "rowsPerSecond = 34500 (required >= 33573): pass [CloudWatch, 14-day average on green]",
+      "errorRate = 2 (required < 3): pass [CloudWatch, 14-day average on green]",
+    ]);
+    assert.equal(Object.keys(backend.sets[0]!.entries)[0], "decisions[2].from");
+  });
+
+  it("is NO-GO (exit 1) without enough evidence", async () => {
+    const { ctx } = setup("production");
+    cloudwatch.on(GetMetricDataCommand).resolves({ MetricDataResults: [] });
+    assert.equal(await gatesLiveCommand({}, ctx), 1);
+  });
+});
+
+describe("rollout drill --live", () => {
+  it("forces a rollback, measures time-to-blue and restores", async () => {
+    const { ctx, out, backend } = setup("staging");
+    assert.equal(await drillLiveCommand({ json: true }, ctx), 0);
+    const result = JSON.parse(out.text());
+    assert.ok(result.timeToBlueSeconds > 0);
+    assert.equal(result.restored, true);
+    assert.deepEqual(backend.ups, ["broader-pilot/10/true", "broader-pilot/10/false"]);
+  });
+
+  it("refuses production-tier stacks", async () => {
+    const { ctx } = setup("production");
+    await assert.rejects(drillLiveCommand({}, ctx), /--live: stack production is production-tier/);
+  });
+});
