@@ -229,12 +229,3 @@ export async function runPoliciesOffline(
 /** The runner `scripts/plan.ts` calls: the stack's name picks its pack config. */
 export const offlinePolicyRunner: PolicyRunner = (resources, config) =>
   runPoliciesOffline(resources, { stack: config.stack });
-
-/**
- * Register the twin with the plan (tests and tools that run `planStack` directly). Loaded
- * lazily: plan.ts pulls in the whole program, which the policy unit tests do not need.
- */
-export function registerOfflinePolicies(): void {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  (require("../scripts/plan") as typeof import("../scripts/plan")).usePolicyRunner(offlinePolicyRunner);
-}

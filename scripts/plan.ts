@@ -4,7 +4,7 @@ import { parseRolloutConfig, type RolloutConfig } from "../rollout/config";
 import { triggerLatencies, type TriggerLatency } from "../rollout/gates";
 import { loadStackFile, rolloutKeys, type StackFile } from "../rollout/stackFile";
 import { planTraffic, type ServiceTraffic } from "../rollout/traffic";
-import { ResourceRecorder, type MockOptions, type RecordedResource } from "../test/mocks";
+import { ResourceRecorder, type MockOptions, type RecordedResource } from "./mockEngine";
 import program from "../index";
 
 /**
@@ -55,14 +55,8 @@ export function mapSecrets(value: unknown, reveal: boolean): unknown {
   return value;
 }
 
-/** Runs policies over recorded resources; provided by the policy pack's offline twin. */
+/** Runs policies over recorded resources: the policy pack's offline twin (policies/offline.ts). */
 export type PolicyRunner = (resources: RecordedResource[], config: RolloutConfig) => Promise<PlanViolation[]>;
-
-let policyRunner: PolicyRunner | undefined;
-/** The pack registers its offline runner here (see policies/offline.ts). */
-export function usePolicyRunner(runner: PolicyRunner): void {
-  policyRunner = runner;
-}
 
 /**
  * Run the program for one stack file. Throws RolloutInputError (exit 2) before any
@@ -87,7 +81,7 @@ export async function planStack(
     ...r,
     inputs: mapSecrets(r.inputs, true) as Record<string, unknown>,
   }));
-  const violations = await (policyRunner ?? offlinePolicyRunner)(revealed, config);
+  const violations = await offlinePolicyRunner(revealed, config);
   return {
     stack: stackFile.stack,
     playbook: config.playbookSpec.id,

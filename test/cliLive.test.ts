@@ -158,11 +158,9 @@ function serveAlb(raw: Record<string, string>, stack: string, stuckOnGreen = fal
       ],
     },
   ]);
-  elb
-    .on(DescribeRulesCommand)
-    .resolves({
-      Rules: [{ RuleArn: "default", IsDefault: true, Actions: [{ Type: "fixed-response" }] }, ...rules],
-    });
+  elb.on(DescribeRulesCommand).resolves({
+    Rules: [{ RuleArn: "default", IsDefault: true, Actions: [{ Type: "fixed-response" }] }, ...rules],
+  });
 }
 
 function setup(stack: "staging" | "production", changes: Record<string, unknown> = {}) {
@@ -229,12 +227,10 @@ describe("rollout status", () => {
 
   it("shows a firing alarm and a set latch in the human output", async () => {
     const { ctx, out } = setup("production");
-    cloudwatch
-      .on(DescribeAlarmsCommand)
-      .resolves({
-        MetricAlarms: [{ AlarmName: "production-errorRate-critical-web" }],
-        CompositeAlarms: [{ AlarmName: "production-auto-rollback" }],
-      });
+    cloudwatch.on(DescribeAlarmsCommand).resolves({
+      MetricAlarms: [{ AlarmName: "production-errorRate-critical-web" }],
+      CompositeAlarms: [{ AlarmName: "production-auto-rollback" }],
+    });
     ssm.on(GetParameterCommand).resolves({ Parameter: { Value: JSON.stringify(latch) } });
     await statusCommand({}, ctx);
     assert.match(out.text(), /alarms in ALARM: production-auto-rollback, production-errorRate-critical-web/);

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { before, describe, it } from "node:test";
-import { registerOfflinePolicies, runPoliciesOffline } from "../policies/offline";
+import { describe, it } from "node:test";
+import { runPoliciesOffline } from "../policies/offline";
 import type { Decision } from "../rollout/config";
 import { phaseIds, transitionsBefore } from "../rollout/phases";
 import { loadPlaybook } from "../rollout/playbook";
@@ -66,8 +66,6 @@ function describeViolations(violations: PlanViolation[]): string {
     .map((v) => `[${v.enforcementLevel}] ${v.policy} (${v.resource}): ${v.message}`)
     .join("\n");
 }
-
-before(() => registerOfflinePolicies());
 
 describe("the pack over the committed stacks and every phase", () => {
   for (const stack of ["staging", "production"]) {

@@ -101,11 +101,9 @@ describe("rollback Lambda", () => {
   ];
   for (const [blue, green] of startingWeights) {
     it(`puts every rule on blue from ${blue}/${green} in one invocation`, async () => {
-      elb
-        .on(DescribeRulesCommand)
-        .resolves({
-          Rules: [defaultRule, cohort("web", 0), weighted("web", blue, green), weighted("api", blue, green)],
-        });
+      elb.on(DescribeRulesCommand).resolves({
+        Rules: [defaultRule, cohort("web", 0), weighted("web", blue, green), weighted("api", blue, green)],
+      });
       const result = await rollBack(alarmEvent, deps());
       const calls = elb.commandCalls(ModifyRuleCommand).map((c) => c.args[0].input);
       assert.deepEqual(calls, [
@@ -145,11 +143,9 @@ describe("rollback Lambda", () => {
   }
 
   it("writes nothing on a second invocation (already 100 % blue)", async () => {
-    elb
-      .on(DescribeRulesCommand)
-      .resolves({
-        Rules: [defaultRule, cohort("web", 0, "blue"), weighted("web", 100, 0), weighted("api", 100, 0)],
-      });
+    elb.on(DescribeRulesCommand).resolves({
+      Rules: [defaultRule, cohort("web", 0, "blue"), weighted("web", 100, 0), weighted("api", 100, 0)],
+    });
     const result = await rollBack(alarmEvent, deps());
     assert.equal(elb.commandCalls(ModifyRuleCommand).length, 0);
     assert.equal(ssm.commandCalls(PutParameterCommand).length, 0);

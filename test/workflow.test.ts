@@ -1,0 +1,90 @@
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { describe, it } from "node:test";
+import * as yaml from "js-yaml";
+
+/** The CI users get: preview with the policy pack on every PR, staging on main, production behind an approval. */
+
+interface Step {
+  uses?: string;
+  run?: string;
+  with?: Record<string, unknown>;
+}
+interface Job {
+  if?: string;
+  needs?: string | string[];
+  environment?: string;
+  strategy?: { matrix: { stack: string[] } };
+  steps: Step[];
+}
+const workflow = yaml.load(
+  fs.readFileSync(path.join(__dirname, "..", ".github", "workflows", "preview.yml"), "utf8"),
+) as {
+  on: Record<string, unknown>;
+  permissions: Record<string, string>;
+  jobs: Record<string, Job>;
+};
+const pulumiStep = (job: Job) => job.steps.find((s) => s.uses?.startsWith("pulumi/actions@"))!;
+
+describe("GitHub workflow", () => {
+  it("runs on pull requests and on main", () => {
+    assert.deepEqual(Object.keys(workflow.on).sort(), ["pull_request", "push"]);
+    assert.equal(workflow.permissions["pull-requests"], "write");
+  });
+
+  it("runs the tests and both offline plans first", () => {
+    const runs = workflow.jobs.offline!.steps.map((s) => s.run).filter(Boolean);
+    assert.deepEqual(runs, [
+      "npm ci",
+      "npm test",
+      "npm run plan -- --stack staging",
+      "npm run plan -- --stack production",
+    ]);
+  });
+
+  it("previews every stack with the policy pack and its config on pull requests, commenting the diff", () => {
+    const preview = workflow.jobs.preview!;
+    assert.equal(preview.if, "github.event_name == 'pull_request'");
+    assert.deepEqual(preview.strategy!.matrix.stack, ["staging", "production"]);
+    assert.ok(preview.steps.some((s) => s.run === "npm ci"));
+    assert.deepEqual(pulumiStep(preview).with, {
+      command: "preview",
+      "stack-name": "${{ matrix.stack }}",
+      policyPacks: "policies",
+      policyPackConfigs: "policies/config/${{ matrix.stack }}.json",
+      "comment-on-pr": true,
+      diff: true,
+    });
+    for (const stack of preview.strategy!.matrix.stack) {
+      assert.ok(
+        fs.existsSync(path.join(__dirname, "..", "policies", "config", `${stack}.json`)),
+        `policy config for ${stack}`,
+      );
+    }
+  });
+
+  it("deploys staging from main and production only after staging, behind an environment approval", () => {
+    const staging = workflow.jobs["deploy-staging"]!;
+    const production = workflow.jobs["deploy-production"]!;
+    assert.equal(staging.if, "github.event_name == 'push' && github.ref == 'refs/heads/main'");
+    assert.deepEqual(
+      [
+        pulumiStep(staging).with!.command,
+        pulumiStep(staging).with!["stack-name"],
+        pulumiStep(staging).with!.policyPacks,
+      ],
+      ["up", "staging", "policies"],
+    );
+    assert.equal(production.needs, "deploy-staging");
+    assert.equal(production.environment, "production");
+    assert.deepEqual(
+      [
+        pulumiStep(production).with!.command,
+        pulumiStep(production).with!["stack-name"],
+        pulumiStep(production).with!.policyPackConfigs,
+      ],
+      ["up", "production", "policies/config/production.json"],
+    );
+  });
+});
