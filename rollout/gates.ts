@@ -207,13 +207,14 @@ export function triggerLatencies(playbook: Playbook): TriggerLatency[] {
 
 function triggerLatency(trigger: Trigger, gates: Map<string, Gate>, defaultLimit: number): TriggerLatency {
   const limitSeconds = trigger.limitSeconds ?? defaultLimit;
-  const paths: { seconds: number; why: string }[] = [];
+  const paths: { seconds: number; why: string; fix: string }[] = [];
   for (const gateId of trigger.gates) {
     const gate = gates.get(gateId)!;
     if (gate.metric.source === "guardduty") {
       paths.push({
         seconds: GUARDDUTY_PUBLICATION_SECONDS + ROLLBACK_LAMBDA_SECONDS,
         why: `${gateId}: GuardDuty publishes findings to EventBridge up to ${GUARDDUTY_PUBLICATION_SECONDS} s after detection, then the Lambda runs (${ROLLBACK_LAMBDA_SECONDS} s)`,
+        fix: "GuardDuty's own publication delay exceeds the limit; only a detector in the application publishing a 10 s custom metric could meet it",
       });
       continue;
     }
@@ -225,18 +226,24 @@ function triggerLatency(trigger: Trigger, gates: Map<string, Gate>, defaultLimit
     paths.push({
       seconds,
       why: `${gateId}: ${source}, ${critical.evaluationPeriods} x ${critical.periodSeconds} s + ${evaluationCadenceSeconds(critical.periodSeconds)} s evaluation + ${ROLLBACK_LAMBDA_SECONDS} s Lambda`,
+      fix:
+        gate.metric.source === "alb" || gate.metric.source === "container-insights"
+          ? "per-minute AWS metrics cannot be faster; the application must publish a high-resolution (10 s) custom metric for it"
+          : "shorten the gate's sustain window or publish the metric at high resolution (10 s)",
     });
   }
+  // The slowest path bounds the trigger: a breach only that path sees waits that long.
   const worst = paths.reduce((a, b) => (b.seconds > a.seconds ? b : a), {
     seconds: 0,
     why: "no automatic path",
+    fix: "",
   });
   const meets = paths.length > 0 && worst.seconds <= limitSeconds;
   const explanation = meets
     ? worst.why
     : paths.length === 0
       ? "no gate feeds this trigger"
-      : `${worst.why}; a ${limitSeconds} s limit needs ${limitSeconds < 60 ? "high-resolution (10 s) custom metrics or the EventBridge path" : "a shorter window or period"}`;
+      : `${worst.why}; ${worst.fix}`;
   return {
     id: trigger.id,
     name: trigger.name,
