@@ -374,9 +374,15 @@ describe("gates", () => {
     assert.equal(telegramLatency.circuitBreaker!.meets, true);
     assert.equal(telegramLatency.securityBreach!.meets, false);
     assert.equal(telegramLatency.securityBreach!.limitSeconds, 10);
-    assert.match(telegramLatency.securityBreach!.explanation, /GuardDuty publishes findings.*GuardDuty's own publication delay exceeds the limit/);
+    assert.match(
+      telegramLatency.securityBreach!.explanation,
+      /GuardDuty publishes findings.*GuardDuty's own publication delay exceeds the limit/,
+    );
     assert.equal(telegramLatency.criticalError!.meets, false);
-    assert.match(telegramLatency.criticalError!.explanation, /ALB metrics are 60-second.*publish a high-resolution \(10 s\) custom metric/);
+    assert.match(
+      telegramLatency.criticalError!.explanation,
+      /ALB metrics are 60-second.*publish a high-resolution \(10 s\) custom metric/,
+    );
   });
 
   it("compares exactly as the document writes (boundaries)", () => {
