@@ -1,15 +1,23 @@
 /*
  * The CrossGuard pack: `pulumi preview --policy-pack policies` (CI) and `pulumi up --policy-pack policies`.
  *
- * How it resolves. Pulumi starts this directory as a Node.js policy pack (PulumiPolicy.yaml,
- * `runtime: nodejs`; the version comes from ./package.json). Its policy runner registers
- * ts-node (the copy vendored in @pulumi/pulumi, as the repository installs none) with type
- * checking, the TypeScript of the root node_modules and ./tsconfig.json, which extends the
- * root config. The rules import the shared domain relatively (`../rollout/...`), so phase
- * caps, gate thresholds and sign-off roles are the program's own, compiled from source.
- * Every package involved (@pulumi/policy, @pulumi/pulumi, typescript, and zod / js-yaml for
- * rollout/) is hoisted to the root node_modules because policies/ is an npm workspace of
- * the root package: the root `npm ci` is all the pack needs, with no install in policies/.
+ * How it loads. The nodejs language host starts this directory as a policy pack
+ * (PulumiPolicy.yaml, `runtime: nodejs`; the version comes from ./package.json) with its working
+ * directory set here, and resolves `@pulumi/pulumi/cmd/run-policy-pack` from it. That runner
+ * registers ts-node with type checking, preferring the `ts-node` and `typescript` it can
+ * require over the old copies vendored in @pulumi/pulumi: here the root devDependencies
+ * (ts-node 10, TypeScript 5.9). Its compiler options are Pulumi's defaults overlaid with
+ * ./tsconfig.json, which extends the root config. So the pack needs the root `npm ci` with dev
+ * dependencies (`npm ci --omit=dev` leaves it with the vendored TypeScript 3.8, which cannot
+ * compile it). policies/ is an npm workspace of the root package, so @pulumi/policy,
+ * @pulumi/pulumi, ts-node, typescript and zod / js-yaml (for rollout/) are all hoisted to the
+ * root node_modules: nothing is installed in policies/. test/policyPackLoad.test.ts loads the
+ * rules through that runner.
+ *
+ * The rules import the shared domain relatively (`../rollout/...`), so phase caps, gate
+ * thresholds and sign-off roles are the program's own, compiled from source. For the same
+ * reason `pulumi policy publish` cannot ship this directory as it is: it packs policies/ only,
+ * without ../rollout. Run the pack from a checkout of the repository (CI does).
  *
  * This file only builds the pack. Constructing a PolicyPack starts a gRPC server and reads
  * ./package.json, so tests import `allPolicies` from ./rules/all instead, and `npm run plan`

@@ -9,6 +9,7 @@ import { httpsTls12 } from "../policies/rules/network";
 import { unknownCheckingProxy, UnknownValueError } from "../policies/rules/util";
 import { autoRollbackAlarms, playbookAlarms, type AlarmSpec } from "../rollout/gates";
 import { loadPlaybook } from "../rollout/playbook";
+import { requiredRoles } from "../rollout/signoff";
 import type { RolloutState } from "../rollout/state";
 
 /*
@@ -304,6 +305,17 @@ async function messages(
   return violations.filter((v) => v.policy === policy).map((v) => v.message);
 }
 
+/** Every sign-off the playbook requires for `phase`, recorded. */
+function approvalsFor(phase: string): RolloutState["signoffs"] {
+  const roles = requiredRoles(tbs, phase);
+  if (roles.length === 0) return {};
+  return {
+    [phase]: Object.fromEntries(
+      roles.map((r) => [r, { approver: `${r}.person`, at: "2026-11-02T15:00:00Z" }]),
+    ),
+  };
+}
+
 function withState(tier: Tier, change: (state: RolloutState) => void): OfflineResource[] {
   const state = baseState(tier);
   change(state);
@@ -343,6 +355,7 @@ describe("the happy worlds", () => {
       const resources = withState("staging", (s) => {
         s.phase = phase.id;
         s.greenWeight = phase.trafficCapPercent;
+        s.signoffs = approvalsFor(phase.id);
       }).filter((r) => phase.cohortRouting || !r.name.includes("-cohort-"));
       assert.deepEqual(
         await runPoliciesOffline(resources, { stack: "staging", policyConfig: {} }),
@@ -486,7 +499,7 @@ describe("rollout rules", () => {
     assert.deepEqual(await messages(policy, staging, "staging"), [], "production only");
   });
 
-  it("rollout-signoffs-complete: every required role in production", async () => {
+  it("rollout-signoffs-complete: every required role, in production and in staging", async () => {
     const policy = "rollout-signoffs-complete";
     const missing = withState("production", (s) => {
       delete s.signoffs["limited-pilot"]!.qaEngineer;
@@ -496,8 +509,51 @@ describe("rollout rules", () => {
       "phase limited-pilot needs sign-off from qaEngineer, productManager before it takes effect in production; " +
         "each approves with `npm run rollout -- signoff approve --stack production --phase limited-pilot --role <role> --approver <name>`",
     ]);
+    // A staging-tier state is checked too; the staging pack config makes it advisory (see the offline twin tests).
     const staging = withState("staging", (s) => (s.signoffs = {}));
-    assert.deepEqual(await messages(policy, staging, "staging"), [], "production only");
+    assert.deepEqual(await messages(policy, staging, "staging"), [
+      "phase limited-pilot needs sign-off from devopsEngineer, qaEngineer, productManager before it takes effect in staging; " +
+        "each approves with `npm run rollout -- signoff approve --stack staging --phase limited-pilot --role <role> --approver <name>`",
+    ]);
+  });
+
+  it("rollout-state-recorded: the pack config's requiredTier refuses a state of another tier", async () => {
+    const policy = "rollout-state-recorded";
+    const config = { [policy]: { requiredTier: "production" } };
+    // The production stack relabelled staging, with everything the production-only checks would catch.
+    const relabelled = withState("production", (s) => {
+      s.tier = "staging";
+      s.decisions = [];
+      s.alarmActionsEnabled = false;
+    }).map((r) =>
+      r.type === "aws:rds/instance:Instance"
+        ? { ...r, inputs: { ...r.inputs, deletionProtection: false } }
+        : r.type.startsWith("aws:cloudwatch/")
+          ? { ...r, inputs: { ...r.inputs, actionsEnabled: false } }
+          : r,
+    );
+    const violations = await runPoliciesOffline(without(relabelled, "data-selection"), {
+      stack: "production",
+      policyConfig: config,
+    });
+    assert.deepEqual(
+      violations.map((v) => [v.policy, v.enforcementLevel, v.message]),
+      [
+        [
+          policy,
+          "mandatory",
+          "the rollout state records tier staging, but this stack's policy pack config requires tier production (rollout-state-recorded.requiredTier), " +
+            "and with tier staging the checks of GO decisions, RDS deletion protection, the backup plan and alarm actions do not run; " +
+            "run `pulumi config set rollout:tier production` (without rollout:tier a stack named production is production, any other staging)",
+        ],
+      ],
+    );
+    // The default ("any") and a matching tier say nothing.
+    assert.deepEqual(await messages(policy, relabelled), []);
+    assert.deepEqual(
+      (await runPoliciesOffline(world(), { stack: "production", policyConfig: config })).map((v) => v.policy),
+      [],
+    );
   });
 
   it("rollout-phase-snapshot-present: a snapshot named for the phase", async () => {
@@ -1054,9 +1110,11 @@ describe("the offline twin", () => {
   });
 
   it("reads policies/config/<stack>.json when no config is given", async () => {
+    // A staging-tier state with no sign-offs and no decisions: sign-offs are advisory in staging,
+    // GO decisions are checked on production-tier states only.
     const staging = withState("staging", (s) => {
-      s.tier = "production"; // a production-tier state checked under the staging pack config
       s.signoffs = {};
+      s.decisions = [];
     });
     const violations = await runPoliciesOffline(staging, { stack: "staging" });
     assert.deepEqual(

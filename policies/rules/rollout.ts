@@ -1,7 +1,9 @@
 import { allowsCohortRouting, latestDecision, missingGoDecisions, trafficCap } from "../../rollout/phases";
 import { missingSignoffs } from "../../rollout/signoff";
 import { stateParameterName } from "../../rollout/state";
+import type { PolicyConfigSchema } from "@pulumi/policy";
 import {
+  configOf,
   field,
   forwards,
   forwardsAnywhere,
@@ -89,6 +91,13 @@ export const cohortsOnlyInPilotPhases: StackValidationPolicy = {
   }),
 };
 
+/*
+ * GO decisions are checked on production-tier states only. The issue asks that "every earlier
+ * transition of a production phase has a recorded GO decision"; a staging rehearsal moves
+ * between phases without the decision ceremony (Pulumi.staging.yaml records none), so checking
+ * it there would only print the same advisory notes on every plan. The production pack config
+ * pins the tier (rollout-state-recorded.requiredTier), so the production stack cannot opt out.
+ */
 export const goDecisionsRecorded: StackValidationPolicy = {
   name: "rollout-go-decisions-recorded",
   description:
@@ -117,23 +126,22 @@ export const goDecisionsRecorded: StackValidationPolicy = {
 
 export const signoffsComplete: StackValidationPolicy = {
   name: "rollout-signoffs-complete",
-  description: "In production, every role the playbook requires for the current phase has approved it.",
+  description:
+    "Every role the playbook requires for the current phase has approved it (mandatory in production, advisory in staging through the pack config).",
   enforcementLevel: "mandatory",
   remediationSteps:
     "Each missing role reviews its checklist (`npm run rollout -- signoff status --stack <stack>`) and approves: " +
     "`npm run rollout -- signoff approve --stack <stack> --phase <phase> --role <role> --approver <name>`.",
-  validateStack: withRolloutState(
-    ({ state, playbook, stateResource }, _args, report) => {
-      const missing = missingSignoffs(playbook, state.phase, state.signoffs);
-      if (missing.length === 0) return;
-      report(
-        `phase ${state.phase} needs sign-off from ${missing.join(", ")} before it takes effect in production; ` +
-          `each approves with \`npm run rollout -- signoff approve --stack ${state.stack} --phase ${state.phase} --role <role> --approver <name>\``,
-        stateResource.urn,
-      );
-    },
-    { productionOnly: true },
-  ),
+  // Every tier: the pack config decides how much it matters (policies/config/<stack>.json).
+  validateStack: withRolloutState(({ state, playbook, stateResource }, _args, report) => {
+    const missing = missingSignoffs(playbook, state.phase, state.signoffs);
+    if (missing.length === 0) return;
+    report(
+      `phase ${state.phase} needs sign-off from ${missing.join(", ")} before it takes effect in ${state.tier}; ` +
+        `each approves with \`npm run rollout -- signoff approve --stack ${state.stack} --phase ${state.phase} --role <role> --approver <name>\``,
+      stateResource.urn,
+    );
+  }),
 };
 
 export const phaseSnapshotPresent: StackValidationPolicy = {
@@ -161,18 +169,38 @@ export const phaseSnapshotPresent: StackValidationPolicy = {
   }),
 };
 
+/** The production-only checks a state whose tier is not production skips (see withRolloutState). */
+const PRODUCTION_TIER_CHECKS = "GO decisions, RDS deletion protection, the backup plan and alarm actions";
+
+const stateSchema: PolicyConfigSchema = {
+  properties: {
+    // "any" accepts either tier; the production pack config sets "production".
+    requiredTier: { type: "string", enum: ["any", "production", "staging"], default: "any" },
+  },
+};
+
 export const stateRecorded: StackValidationPolicy = {
   name: "rollout-state-recorded",
   description:
-    "The rollout-state SSM parameter exists and holds a RolloutState naming a known playbook and phase; every other rollout rule reads it.",
+    "The rollout-state SSM parameter exists and holds a RolloutState naming a known playbook and phase, of the tier the pack config requires (requiredTier); every other rollout rule reads it.",
   enforcementLevel: "mandatory",
+  configSchema: stateSchema,
   remediationSteps:
     "Keep the aws.ssm.Parameter `rollout-state` that index.ts registers from the stack config; fix rollout:playbook or " +
-    "rollout:phase if the state names an unknown one.",
+    "rollout:phase if the state names an unknown one, and rollout:tier if it is not the tier the stack's pack config requires.",
   validateStack: (args, report) => {
     const found = lookupState(args.resources);
     switch (found.status) {
       case "ok": {
+        const { requiredTier } = configOf<{ requiredTier: string }>(args, stateSchema);
+        if (requiredTier !== "any" && found.state.tier !== requiredTier) {
+          report(
+            `the rollout state records tier ${found.state.tier}, but this stack's policy pack config requires tier ${requiredTier} ` +
+              `(rollout-state-recorded.requiredTier), and with tier ${found.state.tier} the checks of ${PRODUCTION_TIER_CHECKS} do not run; ` +
+              `run \`pulumi config set rollout:tier ${requiredTier}\` (without rollout:tier a stack named production is production, any other staging)`,
+            found.resource.urn,
+          );
+        }
         // The rollback Lambda and the CLI find the record by its parameter name.
         const expected = stateParameterName(found.state.stack);
         const name = known(() => found.resource.props.name as unknown);

@@ -205,7 +205,11 @@ export interface RolloutContext {
  * A stack validation that needs the rollout state. Without a readable state it reports
  * nothing: a missing or malformed state is `rollout-state-recorded`'s to report (once, with
  * its own fix), and a value unknown at preview would only produce guesses. `productionOnly`
- * rules also return early outside production, where sign-offs and decisions are advisory.
+ * rules return early when the state's tier is not production: those checks (GO decisions,
+ * deletion protection, the backup plan, alarm actions) have no meaning for a rehearsal stack.
+ * The tier alone must not switch them off on the production stack, so the production pack
+ * config pins it: `rollout-state-recorded`'s `requiredTier` turns a production stack whose
+ * state says `tier: staging` into a mandatory violation.
  */
 export function withRolloutState(
   validate: (context: RolloutContext, args: StackValidationArgs, report: ReportViolation) => void,
