@@ -2,6 +2,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as yaml from "js-yaml";
 import { z } from "zod";
+import { alarmPeriod } from "./gates";
 import { parseOrThrow, RolloutInputError } from "./validation";
 
 /**
@@ -32,6 +33,15 @@ export type Severity = z.infer<typeof Severity>;
 export const MissingData = z.enum(["missing", "notBreaching", "breaching", "ignore"]);
 export type MissingData = z.infer<typeof MissingData>;
 
+/** CloudWatch accepts alarm periods of 10 or 30 s (high resolution) or whole minutes up to a day. */
+const CLOUDWATCH_PERIOD = "expected 10, 30 or a multiple of 60 up to 86400 (seconds)";
+function isCloudWatchPeriod(seconds: number): boolean {
+  return seconds === 10 || seconds === 30 || (seconds > 0 && seconds <= 86400 && seconds % 60 === 0);
+}
+/** CloudWatch evaluates at most one day of datapoints, and at most an hour of 10 s or 30 s ones. */
+const MAX_WINDOW_SECONDS = 86400;
+const MAX_HIGH_RESOLUTION_WINDOW_SECONDS = 3600;
+
 /** Where a gate's measurement comes from; decides the CloudWatch metric (see gates.ts). */
 export const GateMetric = z.discriminatedUnion("source", [
   z
@@ -56,9 +66,10 @@ export const GateMetric = z.discriminatedUnion("source", [
         .string()
         .regex(/^[A-Za-z][A-Za-z0-9]*$/, { message: "expected a metric name such as RowsPerSecond" }),
       statistic: z.enum(["Average", "Sum", "Maximum", "Minimum", "SampleCount", "p95", "p99"]),
-      /** 10 or 30 for high-resolution metrics (needed for limits under a minute). Default: 60. */
+      /** 10 or 30 for high-resolution metrics (needed for limits under a minute), else a multiple of 60. Default: 60. */
       periodSeconds: z
-        .union([z.literal(10), z.literal(30), z.literal(60)], { message: "expected 10, 30 or 60 (seconds)" })
+        .number({ message: CLOUDWATCH_PERIOD })
+        .refine(isCloudWatchPeriod, { message: CLOUDWATCH_PERIOD })
         .optional(),
     })
     .strict(),
@@ -94,7 +105,7 @@ export const GateLevel = z
   .strict();
 export type GateLevel = z.infer<typeof GateLevel>;
 
-export const Gate = z
+const GateShape = z
   .object({
     id: camelCaseId,
     name: z.string().min(1),
@@ -117,11 +128,63 @@ export const Gate = z
     missingData: MissingData,
     description: z.string().optional(),
   })
-  .strict()
-  .refine((gate) => gate.warning !== undefined || gate.critical !== undefined, {
-    message: "expected a warning or a critical level",
-  });
+  .strict();
+export const Gate = GateShape.superRefine((gate, ctx) => checkGateLevels(gate, ctx));
 export type Gate = z.infer<typeof Gate>;
+
+/**
+ * A gate needs a level; its warning must come before its critical level in the direction of
+ * the breach; and every alarmed level's sustain window must be one CloudWatch can evaluate
+ * with the period gates.ts derives from it (a window it cannot express would be silently
+ * rounded, or refused by AWS at deploy time).
+ */
+function checkGateLevels(gate: z.infer<typeof GateShape>, ctx: z.RefinementCtx): void {
+  if (gate.warning === undefined && gate.critical === undefined) {
+    ctx.addIssue({ code: "custom", path: [], message: "expected a warning or a critical level" });
+    return;
+  }
+  if (gate.warning && gate.critical) {
+    const worse =
+      gate.breachWhen === "above"
+        ? gate.warning.threshold > gate.critical.threshold
+        : gate.warning.threshold < gate.critical.threshold;
+    if (worse)
+      ctx.addIssue({
+        code: "custom",
+        path: ["warning", "threshold"],
+        message: `expected a warning threshold ${gate.breachWhen === "above" ? "at most" : "at least"} the critical threshold (${gate.critical.threshold}): the gate breaches ${gate.breachWhen} it, so the warning must fire first`,
+      });
+  }
+  const metricPeriod = metricPeriodSeconds(gate.metric);
+  if (metricPeriod === undefined) return;
+  for (const level of ["warning", "critical"] as const) {
+    const sustain = gate[level]?.sustainSeconds;
+    if (sustain === undefined) continue;
+    const problem = sustainProblem(metricPeriod, sustain);
+    if (problem) ctx.addIssue({ code: "custom", path: [level, "sustainSeconds"], message: problem });
+  }
+}
+
+/** The metric's own period, as gates.ts alarms it; undefined for gates without a CloudWatch alarm. */
+function metricPeriodSeconds(metric: GateMetric): number | undefined {
+  if (metric.source === "manual" || metric.source === "guardduty") return undefined;
+  return metric.source === "custom" ? (metric.periodSeconds ?? 60) : 60;
+}
+
+/** Why CloudWatch cannot evaluate `sustainSeconds` over a metric of `metricPeriod`, or undefined. */
+export function sustainProblem(metricPeriod: number, sustainSeconds: number): string | undefined {
+  const period = alarmPeriod(metricPeriod, sustainSeconds);
+  if (!isCloudWatchPeriod(period))
+    return `expected a window CloudWatch can alarm on: 10, 30 or a multiple of 60 seconds (this one would need a ${period} s period)`;
+  if (sustainSeconds % period !== 0)
+    return `expected a multiple of the alarm period (${period} s), or the alarm would wait ${Math.ceil(sustainSeconds / period) * period} s`;
+  const limit = period < 60 ? MAX_HIGH_RESOLUTION_WINDOW_SECONDS : MAX_WINDOW_SECONDS;
+  if (sustainSeconds > limit)
+    return period < 60
+      ? `expected at most ${limit} s: CloudWatch evaluates at most an hour of ${period} s datapoints`
+      : `expected at most ${limit} s: CloudWatch evaluates at most one day`;
+  return undefined;
+}
 
 export const Criterion = z
   .object({
@@ -155,7 +218,13 @@ export const Transition = z
   });
 export type Transition = z.infer<typeof Transition>;
 
-const Range = z.object({ min: z.number().int().nonnegative(), max: z.number().int().nonnegative() }).strict();
+const Range = z
+  .object({ min: z.number().int().nonnegative(), max: z.number().int().nonnegative() })
+  .strict()
+  .superRefine((range, ctx) => {
+    if (range.min > range.max)
+      ctx.addIssue({ code: "custom", path: ["max"], message: `expected at least min (${range.min})` });
+  });
 
 export const Phase = z
   .object({
@@ -262,7 +331,10 @@ export const Playbook = z
             z.object({ id: camelCaseId, name: z.string(), checklist: z.array(z.string()).min(1) }).strict(),
           )
           .min(1),
-        /** Roles whose approval a phase needs before it takes effect in production. */
+        /**
+         * Roles whose approval a phase needs before it takes effect in production. Every phase
+         * is a key (`[]` where none is needed), so a forgotten phase is an error, not a free pass.
+         */
         requiredByPhase: z.record(kebabCaseId, z.array(camelCaseId)),
       })
       .strict(),
@@ -289,18 +361,51 @@ export const Playbook = z
   .superRefine((playbook, ctx) => checkReferences(playbook, ctx));
 export type Playbook = z.infer<typeof Playbook>;
 
-/** Cross-references zod cannot express per field: unknown gate ids, unknown phases, duplicates. */
+/** Cross-references zod cannot express per field: unknown ids, duplicates, limits between sections. */
 function checkReferences(playbook: z.infer<typeof Playbook>, ctx: z.RefinementCtx): void {
   const phaseIds = playbook.phases.map((p) => p.id);
   const gateIds = playbook.gates.map((g) => g.id);
   const roleIds = playbook.signoff.roles.map((r) => r.id);
   const report = (path: (string | number)[], message: string) =>
     ctx.addIssue({ code: "custom", path, message });
+  const gateList = `(${gateIds.join(", ")})`;
+  const limit = playbook.rollback.limitSeconds;
 
-  const duplicates = (ids: string[]) => ids.filter((id, i) => ids.indexOf(id) !== i);
-  for (const id of duplicates(phaseIds)) report(["phases"], `expected unique phase ids, "${id}" repeats`);
-  for (const id of duplicates(gateIds)) report(["gates"], `expected unique gate ids, "${id}" repeats`);
+  /** Reports the second and later occurrences of an id at `path(index)`. */
+  const unique = (ids: string[], what: string, path: (index: number) => (string | number)[]) =>
+    ids.forEach((id, i) => {
+      const first = ids.indexOf(id);
+      if (first !== i) report(path(i), `expected unique ${what}, "${id}" repeats (first at index ${first})`);
+    });
 
+  for (const id of phaseIds.filter((id, i) => phaseIds.indexOf(id) !== i))
+    report(["phases"], `expected unique phase ids, "${id}" repeats`);
+  for (const id of gateIds.filter((id, i) => gateIds.indexOf(id) !== i))
+    report(["gates"], `expected unique gate ids, "${id}" repeats`);
+  unique(roleIds, "role ids", (i) => ["signoff", "roles", i, "id"]);
+  unique(
+    playbook.rollback.triggers.map((t) => t.id),
+    "trigger ids",
+    (i) => ["rollback", "triggers", i, "id"],
+  );
+  unique(
+    playbook.successCriteria.map((c) => c.id),
+    "success criterion ids",
+    (i) => ["successCriteria", i, "id"],
+  );
+
+  playbook.phases.forEach((phase, i) =>
+    phase.rollbackTriggers.forEach((trigger, j) => {
+      if (trigger.gate !== undefined && !gateIds.includes(trigger.gate))
+        report(["phases", i, "rollbackTriggers", j, "gate"], `expected a gate id ${gateList}`);
+    }),
+  );
+
+  unique(
+    playbook.transitions.map((t) => t.from),
+    "transition sources (one transition out of each phase)",
+    (i) => ["transitions", i, "from"],
+  );
   playbook.transitions.forEach((t, i) => {
     const from = phaseIds.indexOf(t.from);
     if (from < 0) report(["transitions", i, "from"], `expected one of ${phaseIds.join(", ")}`);
@@ -309,19 +414,47 @@ function checkReferences(playbook: z.infer<typeof Playbook>, ctx: z.RefinementCt
         ["transitions", i, "to"],
         `expected the phase after ${t.from} (${phaseIds[from + 1] ?? "none"})`,
       );
+    unique(
+      t.criteria.map((c) => c.id),
+      "criterion ids within a transition",
+      (j) => ["transitions", i, "criteria", j, "id"],
+    );
   });
-  playbook.rollback.triggers.forEach((trigger, i) =>
+
+  playbook.rollback.triggers.forEach((trigger, i) => {
     trigger.gates.forEach((gate, j) => {
       if (!gateIds.includes(gate))
-        report(["rollback", "triggers", i, "gates", j], `expected a gate id (${gateIds.join(", ")})`);
-    }),
-  );
+        report(["rollback", "triggers", i, "gates", j], `expected a gate id ${gateList}`);
+    });
+    if (trigger.limitSeconds !== undefined && trigger.limitSeconds > limit)
+      report(
+        ["rollback", "triggers", i, "limitSeconds"],
+        `expected at most rollback.limitSeconds (${limit}): a trigger cannot promise a slower rollback than the playbook`,
+      );
+  });
+  playbook.rollback.procedure.forEach((block, i) => {
+    if (block.fromMinute !== undefined && block.toMinute !== undefined && block.fromMinute > block.toMinute)
+      report(["rollback", "procedure", i, "toMinute"], `expected at least fromMinute (${block.fromMinute})`);
+    if (block.toMinute !== undefined && block.toMinute * 60 > limit)
+      report(
+        ["rollback", "procedure", i, "toMinute"],
+        `expected at most ${limit / 60} (rollback.limitSeconds ${limit})`,
+      );
+  });
   playbook.responseMatrix.forEach((row, i) =>
     row.gates.forEach((gate, j) => {
-      if (!gateIds.includes(gate)) report(["responseMatrix", i, "gates", j], `expected a gate id`);
+      if (!gateIds.includes(gate))
+        report(["responseMatrix", i, "gates", j], `expected a gate id ${gateList}`);
     }),
   );
-  for (const [phase, roles] of Object.entries(playbook.signoff.requiredByPhase)) {
+
+  const required = playbook.signoff.requiredByPhase;
+  for (const phase of phaseIds.filter((id) => !(id in required)))
+    report(
+      ["signoff", "requiredByPhase", phase],
+      `expected the list of role ids phase ${phase} needs (write [] when it needs none)`,
+    );
+  for (const [phase, roles] of Object.entries(required)) {
     if (!phaseIds.includes(phase))
       report(["signoff", "requiredByPhase", phase], `expected a phase id (${phaseIds.join(", ")})`);
     roles.forEach((role, j) => {

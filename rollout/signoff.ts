@@ -1,12 +1,22 @@
 import type { RolloutConfig } from "./config";
+import { phaseIndex } from "./phases";
 import type { Playbook } from "./playbook";
 
 /** Sign-off roles a phase needs in production, and which are still missing. */
 
 export type Signoffs = RolloutConfig["signoffs"];
 
+/**
+ * The roles `phaseId` needs. Throws for a phase the playbook does not list (the schema makes
+ * every phase a key), so an unknown phase never passes as "no sign-off needed".
+ */
 export function requiredRoles(playbook: Playbook, phaseId: string): string[] {
-  return playbook.signoff.requiredByPhase[phaseId] ?? [];
+  const roles = playbook.signoff.requiredByPhase[phaseId];
+  if (roles === undefined) {
+    phaseIndex(playbook, phaseId);
+    throw new Error(`playbook ${playbook.id} has no signoff.requiredByPhase.${phaseId}`);
+  }
+  return roles;
 }
 
 export function missingSignoffs(playbook: Playbook, phaseId: string, signoffs: Signoffs): string[] {
