@@ -7,7 +7,7 @@ import { allPolicies } from "../policies/rules/all";
 import { alarmRuleNames } from "../policies/rules/gates";
 import { httpsTls12 } from "../policies/rules/network";
 import { unknownCheckingProxy, UnknownValueError } from "../policies/rules/util";
-import { autoRollbackAlarms, playbookAlarms, type AlarmSpec } from "../rollout/gates";
+import { autoRollbackAlarms, isPerService, playbookAlarms, type AlarmSpec } from "../rollout/gates";
 import { loadPlaybook } from "../rollout/playbook";
 import { requiredRoles } from "../rollout/signoff";
 import type { RolloutState } from "../rollout/state";
@@ -72,7 +72,7 @@ function baseState(tier: Tier): RolloutState {
 }
 
 function alarmName(spec: AlarmSpec, stack: string): string {
-  return spec.metric.kind === "custom" ? `${stack}-${spec.key}` : `${stack}-${spec.key}-web`;
+  return isPerService(spec) ? `${stack}-${spec.key}-web` : `${stack}-${spec.key}`;
 }
 
 function alarmResource(spec: AlarmSpec, stack: string): OfflineResource {
@@ -621,12 +621,18 @@ describe("gate rules", () => {
   }
 
   it("gates-auto-rollback-alarms-match-playbook: a missing datapointsToAlarm means every period", async () => {
-    const resources = edit(world(), `gates-${rows.key}-web`, (i) => delete i.datapointsToAlarm);
-    const expected = rows.datapointsToAlarm === rows.evaluationPeriods ? [] : ["datapointsToAlarm"];
-    assert.equal(
-      (await messages("gates-auto-rollback-alarms-match-playbook", resources)).length,
-      expected.length,
-    );
+    const policy = "gates-auto-rollback-alarms-match-playbook";
+    // The playbook's spec alarms on every evaluated period, so leaving datapointsToAlarm unset is the same alarm.
+    assert.equal(rows.datapointsToAlarm, rows.evaluationPeriods);
+    const unset = edit(world(), `gates-${rows.key}-web`, (i) => delete i.datapointsToAlarm);
+    assert.deepEqual(await messages(policy, unset), []);
+    // Unset with more evaluation periods alarms on 15 of 15: both differ from the playbook.
+    const longer = edit(unset, `gates-${rows.key}-web`, (i) => (i.evaluationPeriods = 15));
+    const hint = `(${rows.description}); derive the alarm from the playbook's alarm spec ${rows.key} instead of editing it`;
+    assert.deepEqual(await messages(policy, longer), [
+      `alarm production-${rows.key} has evaluationPeriods 15, but playbook tbs-strategy-framework requires ${rows.evaluationPeriods} ${hint}`,
+      `alarm production-${rows.key} has datapointsToAlarm unset, but playbook tbs-strategy-framework requires ${rows.datapointsToAlarm} ${hint}`,
+    ]);
   });
 
   it("gates-composite-covers-auto-rollback: missing, extra and absent", async () => {
@@ -654,6 +660,13 @@ describe("gate rules", () => {
     assert.deepEqual(await messages(policy, without(world(), "gates-auto-rollback")), [
       `no composite auto-rollback alarm: expected a CloudWatch CompositeAlarm production-auto-rollback whose rule ORs the ${autoRollbackAlarms(tbs).length} ` +
         "auto-rollback alarms of playbook tbs-strategy-framework, with the rollback Lambda as its action",
+    ]);
+    // A composite under another name is not the rollback trigger, whatever its rule covers.
+    const renamed = edit(world(), "gates-auto-rollback", (i) => (i.alarmName = "production-everything"));
+    assert.deepEqual(await messages(policy, renamed), [
+      `no composite auto-rollback alarm: expected a CloudWatch CompositeAlarm production-auto-rollback whose rule ORs the ${autoRollbackAlarms(tbs).length} ` +
+        "auto-rollback alarms of playbook tbs-strategy-framework, with the rollback Lambda as its action " +
+        '(found only production-everything; name it compositeAlarmName("production"))',
     ]);
   });
 

@@ -1,5 +1,11 @@
 import type { PolicyResource } from "@pulumi/policy";
-import { autoRollbackAlarms, type AlarmSpec } from "../../rollout/gates";
+import {
+  alarmName,
+  autoRollbackAlarms,
+  compositeAlarmName,
+  isPerService,
+  type AlarmSpec,
+} from "../../rollout/gates";
 import type { RolloutState } from "../../rollout/state";
 import {
   asArray,
@@ -15,27 +21,19 @@ import {
 
 /**
  * Gate rules: the CloudWatch alarms that roll back automatically are exactly the playbook's,
- * the composite alarm watches all of them, and in production nobody has muted them.
+ * the composite alarm watches all of them, and in production nobody has muted them. Alarm
+ * names come from rollout/gates.ts, the functions the QualityGates component names them with.
  */
 
-/** ALB and Container Insights metrics are per service (green's target group, the service's pods). */
-function isPerService(spec: AlarmSpec): boolean {
-  return spec.metric.kind !== "custom";
-}
-
-/** The alarm names a spec expands to: `<stack>-<key>-<service>` per service, `<stack>-<key>` app-wide. */
-export function expectedAlarmNames(spec: AlarmSpec, state: RolloutState): string[] {
+/** The alarm names a spec expands to on this stack: one per service where the metric is per service. */
+function expectedAlarmNames(spec: AlarmSpec, state: RolloutState): string[] {
   return isPerService(spec)
-    ? state.services.map((s) => `${state.stack}-${spec.key}-${s.service}`)
-    : [`${state.stack}-${spec.key}`];
-}
-
-export function compositeAlarmName(stack: string): string {
-  return `${stack}-auto-rollback`;
+    ? state.services.map((s) => alarmName(state.stack, spec, s.service))
+    : [alarmName(state.stack, spec)];
 }
 
 /** A resource's physical alarm name, or its Pulumi name when the physical name is not set or not known. */
-function alarmName(resource: PolicyResource, key: "name" | "alarmName"): string {
+function physicalAlarmName(resource: PolicyResource, key: "name" | "alarmName"): string {
   const name = known(() => resource.props[key] as unknown);
   return typeof name === "string" && name !== "" ? name : resource.name;
 }
@@ -58,7 +56,9 @@ export const autoRollbackAlarmsMatchPlaybook: StackValidationPolicy = {
     "Build alarms from rollout/gates.ts alarmSpecs (the QualityGates component does) instead of editing them by hand; " +
     "change a threshold or window in the playbook YAML, where it is written once.",
   validateStack: withRolloutState(({ state, playbook }, args, report) => {
-    const alarms = new Map(ofType(args.resources, TYPES.metricAlarm).map((r) => [alarmName(r, "name"), r]));
+    const alarms = new Map(
+      ofType(args.resources, TYPES.metricAlarm).map((r) => [physicalAlarmName(r, "name"), r]),
+    );
     for (const spec of autoRollbackAlarms(playbook)) {
       for (const name of expectedAlarmNames(spec, state)) {
         const alarm = alarms.get(name);
@@ -134,16 +134,22 @@ export const compositeCoversAutoRollback: StackValidationPolicy = {
     const expected = autoRollbackAlarms(playbook).flatMap((spec) => expectedAlarmNames(spec, state));
     const wantedName = compositeAlarmName(state.stack);
     const composites = ofType(args.resources, TYPES.compositeAlarm);
-    const composite = composites.find((c) => alarmName(c, "alarmName") === wantedName) ?? composites[0];
+    // Only the composite of that name is what the rollback Lambda and the CLI watch: another
+    // composite, whatever its rule, is not the auto-rollback trigger.
+    const composite = composites.find((c) => physicalAlarmName(c, "alarmName") === wantedName);
     if (!composite) {
       if (expected.length === 0) return;
+      const others = composites.map((c) => physicalAlarmName(c, "alarmName"));
       report(
         `no composite auto-rollback alarm: expected a CloudWatch CompositeAlarm ${wantedName} whose rule ORs the ${expected.length} ` +
-          `auto-rollback alarms of playbook ${playbook.id}, with the rollback Lambda as its action`,
+          `auto-rollback alarms of playbook ${playbook.id}, with the rollback Lambda as its action` +
+          (others.length > 0
+            ? ` (found only ${others.join(", ")}; name it compositeAlarmName("${state.stack}"))`
+            : ""),
       );
       return;
     }
-    const name = alarmName(composite, "alarmName");
+    const name = wantedName;
     const named = alarmRuleNames(String(composite.props.alarmRule ?? ""));
     const missing = expected.filter((n) => !named.includes(n));
     const extra = named.filter((n) => !expected.includes(n));
@@ -184,7 +190,7 @@ export const alarmActionsEnabled: StackValidationPolicy = {
         );
       }
       for (const alarm of alarms) {
-        const name = alarmName(alarm, alarm.type === TYPES.compositeAlarm ? "alarmName" : "name");
+        const name = physicalAlarmName(alarm, alarm.type === TYPES.compositeAlarm ? "alarmName" : "name");
         if (muted.includes(alarm)) {
           if (state.alarmActionsEnabled) {
             report(
