@@ -27,6 +27,8 @@ const GREEN_TG = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgrou
 const DB_ARN = "arn:aws:rds:eu-west-1:123456789012:db:data-db";
 const TOPIC = "arn:aws:sns:eu-west-1:123456789012:alerts-critical";
 const ROLLBACK_FN = "arn:aws:lambda:eu-west-1:123456789012:function:auto-rollback";
+const BACKUP_SERVICE_POLICY = "arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup";
+const BACKUP_RESTORES_POLICY = "arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForRestores";
 
 type Tier = "production" | "staging";
 
@@ -250,9 +252,31 @@ function world(tier: Tier = "production", state: RolloutState = baseState(tier))
     },
     { type: "aws:sns/topic:Topic", name: "alerts-critical", inputs: { kmsMasterKeyId: "alias/aws/sns" } },
     {
+      type: "aws:iam/role:Role",
+      name: "auto-rollback-role",
+      inputs: {
+        assumeRolePolicy: JSON.stringify({
+          Version: "2012-10-17",
+          Statement: [
+            { Effect: "Allow", Action: "sts:AssumeRole", Principal: { Service: "lambda.amazonaws.com" } },
+          ],
+        }),
+      },
+    },
+    {
       type: "aws:iam/rolePolicy:RolePolicy",
       name: "auto-rollback-policy",
       inputs: { policy: JSON.stringify(rolePolicy) },
+    },
+    {
+      type: "aws:iam/role:Role",
+      name: "data-backup-role",
+      inputs: { managedPolicyArns: [BACKUP_SERVICE_POLICY] },
+    },
+    {
+      type: "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+      name: "data-backup-restores",
+      inputs: { role: "data-backup-role", policyArn: BACKUP_RESTORES_POLICY },
     },
     {
       type: "kubernetes:core/v1:Secret",
@@ -993,6 +1017,83 @@ describe("runtime rules", () => {
       assert.deepEqual(await messages(policy, edit(world(), resource, change)), expected);
     });
   }
+
+  it("runtime-lambda-iam-least-privilege: a standalone IAM policy, a role's inline policies, managed policies and attachments", async () => {
+    const policy = "runtime-lambda-iam-least-privilege";
+    const tooBroad = JSON.stringify({
+      Version: "2012-10-17",
+      Statement: [
+        {
+          Sid: "AllOfSsm",
+          Effect: "Allow",
+          Action: "ssm:*",
+          Resource: "arn:aws:ssm:eu-west-1:123456789012:parameter/x",
+        },
+      ],
+    });
+    const standalone = [
+      ...world(),
+      { type: "aws:iam/policy:Policy", name: "rollback-extra", inputs: { policy: tooBroad } },
+    ];
+    assert.deepEqual(await messages(policy, standalone), [
+      "IAM policy rollback-extra statement AllOfSsm allows ssm:*; name the actions the function calls instead of a wildcard",
+    ]);
+    const inline = edit(
+      world(),
+      "auto-rollback-role",
+      (i) => (i.inlinePolicies = [{ name: "extra", policy: tooBroad }]),
+    );
+    assert.deepEqual(await messages(policy, inline), [
+      "role auto-rollback-role inline policy extra statement AllOfSsm allows ssm:*; name the actions the function calls instead of a wildcard",
+    ]);
+    const advice =
+      "which grants far more than the role needs; detach it and grant the exact actions in an aws.iam.RolePolicy scoped to the resources it touches";
+    const managed = edit(
+      world(),
+      "auto-rollback-role",
+      (i) =>
+        (i.managedPolicyArns = [
+          "arn:aws:iam::aws:policy/AdministratorAccess",
+          "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
+          "arn:aws:iam::aws:policy/PowerUserAccess",
+        ]),
+    );
+    assert.deepEqual(await messages(policy, managed), [
+      `role auto-rollback-role attaches the managed policy arn:aws:iam::aws:policy/AdministratorAccess (deniedManagedPolicies: arn:*:iam::aws:policy/AdministratorAccess), ${advice}`,
+      `role auto-rollback-role attaches the managed policy arn:aws:iam::aws:policy/PowerUserAccess (deniedManagedPolicies: arn:*:iam::aws:policy/PowerUserAccess), ${advice}`,
+    ]);
+    const attached = edit(
+      world(),
+      "data-backup-restores",
+      (i) => (i.policyArn = "arn:aws:iam::aws:policy/AmazonSSMFullAccess"),
+    );
+    assert.deepEqual(await messages(policy, attached), [
+      `role policy attachment data-backup-restores attaches the managed policy arn:aws:iam::aws:policy/AmazonSSMFullAccess (deniedManagedPolicies: arn:*:iam::aws:policy/*FullAccess), ${advice}`,
+    ]);
+    // The deny-list is configurable: here the backup role's own service policy is refused too.
+    const violations = await runPoliciesOffline(world(), {
+      stack: "production",
+      policyConfig: {
+        [policy]: { deniedManagedPolicies: ["arn:aws:iam::aws:policy/service-role/AWSBackup*"] },
+      },
+    });
+    assert.deepEqual(
+      violations.map((v) => v.message),
+      [
+        `role data-backup-role attaches the managed policy ${BACKUP_SERVICE_POLICY} (deniedManagedPolicies: arn:aws:iam::aws:policy/service-role/AWSBackup*), ${advice}`,
+        `role policy attachment data-backup-restores attaches the managed policy ${BACKUP_RESTORES_POLICY} (deniedManagedPolicies: arn:aws:iam::aws:policy/service-role/AWSBackup*), ${advice}`,
+      ],
+    );
+    // Managed policy ARNs unknown at preview are skipped; the known ones are still checked.
+    const partlyUnknown = edit(
+      world(),
+      "auto-rollback-role",
+      (i) => (i.managedPolicyArns = [UNKNOWN, "arn:aws:iam::aws:policy/AmazonS3FullAccess"]),
+    );
+    assert.deepEqual(await messages(policy, partlyUnknown), [
+      `role auto-rollback-role attaches the managed policy arn:aws:iam::aws:policy/AmazonS3FullAccess (deniedManagedPolicies: arn:*:iam::aws:policy/*FullAccess), ${advice}`,
+    ]);
+  });
 
   it("runtime-green-heavydb-read-only: base64 data, and a blue secret is not green's", async () => {
     const policy = "runtime-green-heavydb-read-only";

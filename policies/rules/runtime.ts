@@ -11,6 +11,7 @@ import {
   forType,
   isSet,
   isUnknownValueError,
+  known,
   statementsOf,
   TYPES,
   wildcardMatch,
@@ -34,11 +35,28 @@ export const RESOURCE_WILDCARD_ACTIONS = [
   "xray:PutTelemetryRecords",
 ];
 
+/**
+ * AWS managed policies too broad for any role of the stack: full administrator and power-user
+ * access, and every service's `*FullAccess`. Patterns match the policy ARN (IAM wildcards, any
+ * partition and path).
+ */
+export const DENIED_MANAGED_POLICIES = [
+  "arn:*:iam::aws:policy/AdministratorAccess",
+  "arn:*:iam::aws:policy/PowerUserAccess",
+  "arn:*:iam::aws:policy/*FullAccess",
+];
+
 const iamSchema: PolicyConfigSchema = {
   properties: {
     resourceWildcardActions: { type: "array", items: { type: "string" }, default: RESOURCE_WILDCARD_ACTIONS },
+    deniedManagedPolicies: { type: "array", items: { type: "string" }, default: DENIED_MANAGED_POLICIES },
   },
 };
+
+interface IamConfig {
+  resourceWildcardActions: string[];
+  deniedManagedPolicies: string[];
+}
 
 /** Whether a statement's action (itself possibly a wildcard) is covered by an allow-list entry. */
 function allowedOnAnyResource(action: string, allowList: readonly string[]): boolean {
@@ -48,43 +66,95 @@ function allowedOnAnyResource(action: string, allowList: readonly string[]): boo
   );
 }
 
-function checkDocument(kind: string, args: ResourceValidationArgs, report: ReportViolation): void {
-  const { resourceWildcardActions } = configOf<{ resourceWildcardActions: string[] }>(args, iamSchema);
-  for (const statement of statementsOf(args.props.policy)) {
+/** Report the over-broad statements of one policy document; `where` names it in the messages. */
+function checkDocument(where: string, document: unknown, config: IamConfig, report: ReportViolation): void {
+  const { resourceWildcardActions } = config;
+  for (const statement of statementsOf(document)) {
     if (statement.effect !== "Allow") continue;
-    const where = `${kind} ${args.name} statement ${statement.label}`;
+    const at = `${where} statement ${statement.label}`;
     if (statement.notActions.length > 0) {
       report(
-        `${where} uses NotAction, which allows every other action; list the actions it needs in Action instead`,
+        `${at} uses NotAction, which allows every other action; list the actions it needs in Action instead`,
       );
     }
     for (const action of statement.actions) {
       if (action === "*" || /^[^:]+:\*$/.test(action)) {
-        report(`${where} allows ${action}; name the actions the function calls instead of a wildcard`);
+        report(`${at} allows ${action}; name the actions the function calls instead of a wildcard`);
       }
     }
     if (!statement.resources.includes("*")) continue;
     const unscoped = statement.actions.filter((a) => !allowedOnAnyResource(a, resourceWildcardActions));
     if (unscoped.length === 0) continue;
     report(
-      `${where} grants ${unscoped.join(", ")} on Resource "*"; scope it to the ARNs it touches ` +
+      `${at} grants ${unscoped.join(", ")} on Resource "*"; scope it to the ARNs it touches ` +
         `(only ${resourceWildcardActions.join(", ")} may use "*": AWS has no resource-level permissions for them)`,
     );
   }
 }
 
+/** Report a managed policy ARN that matches the deny-list; ARNs unknown at preview are skipped. */
+function checkManagedPolicy(where: string, arn: unknown, config: IamConfig, report: ReportViolation): void {
+  if (typeof arn !== "string") return;
+  const denied = config.deniedManagedPolicies.find((pattern) => wildcardMatch(pattern, arn));
+  if (denied === undefined) return;
+  report(
+    `${where} attaches the managed policy ${arn} (deniedManagedPolicies: ${denied}), which grants far more than the role needs; ` +
+      "detach it and grant the exact actions in an aws.iam.RolePolicy scoped to the resources it touches",
+  );
+}
+
+/** Entries of a list prop, each read on its own so that one unknown entry does not hide the others. */
+function knownEntries(props: Record<string, unknown>, key: string): unknown[] {
+  if (!isSet(props, key)) return [];
+  const list = known(() => props[key] as unknown);
+  if (!Array.isArray(list)) return [];
+  // Index by index: Array methods would read every element through the proxy and throw on the first unknown.
+  const entries: unknown[] = [];
+  for (let i = 0; i < list.length; i++) entries.push(known(() => list[i] as unknown));
+  return entries;
+}
+
+const iamConfig = (args: ResourceValidationArgs) => configOf<IamConfig>(args, iamSchema);
+
 export const lambdaIamLeastPrivilege: ResourceValidationPolicy = {
   name: "runtime-lambda-iam-least-privilege",
   description:
-    'IAM policies grant no "*" or "service:*" actions, and Resource "*" only for actions without resource-level permissions (resourceWildcardActions).',
+    'IAM policies, role inline policies and attached managed policies grant no "*" or "service:*" actions, Resource "*" only for actions without resource-level permissions (resourceWildcardActions), and no broad AWS managed policy (deniedManagedPolicies).',
   enforcementLevel: "mandatory",
   configSchema: iamSchema,
   remediationSteps:
     "List the exact actions the function calls and scope Resource to the listener, rule and parameter ARNs; keep " +
-    'Resource "*" for elasticloadbalancing:Describe* and X-Ray uploads only, each in its own documented statement.',
+    'Resource "*" for elasticloadbalancing:Describe* and X-Ray uploads only, each in its own documented statement. ' +
+    "Attach no AdministratorAccess, PowerUserAccess or *FullAccess managed policy.",
   validateResource: [
-    forType(TYPES.iamRolePolicy, (_props, args, report) => checkDocument("role policy", args, report)),
-    forType(TYPES.iamPolicy, (_props, args, report) => checkDocument("IAM policy", args, report)),
+    forType(TYPES.iamRolePolicy, (props, args, report) =>
+      checkDocument(`role policy ${args.name}`, props.policy, iamConfig(args), report),
+    ),
+    forType(TYPES.iamPolicy, (props, args, report) =>
+      checkDocument(`IAM policy ${args.name}`, props.policy, iamConfig(args), report),
+    ),
+    // A role's own inline policies and managed policy ARNs: two validations, so that an inline
+    // document unknown at preview does not hide the managed policies.
+    forType(TYPES.iamRole, (props, args, report) => {
+      for (const inline of asArray(props.inlinePolicies)) {
+        const name = String(known(() => field(inline, "name")) ?? "?");
+        checkDocument(
+          `role ${args.name} inline policy ${name}`,
+          field(inline, "policy"),
+          iamConfig(args),
+          report,
+        );
+      }
+    }),
+    forType(TYPES.iamRole, (props, args, report) => {
+      for (const arn of knownEntries(props, "managedPolicyArns")) {
+        checkManagedPolicy(`role ${args.name}`, arn, iamConfig(args), report);
+      }
+    }),
+    forType(TYPES.iamRolePolicyAttachment, (props, args, report) => {
+      const arn = isSet(props, "policyArn") ? known(() => props.policyArn as unknown) : undefined;
+      checkManagedPolicy(`role policy attachment ${args.name}`, arn, iamConfig(args), report);
+    }),
   ] satisfies ResourceValidation[],
 };
 
