@@ -5,7 +5,10 @@ import {
   type Rule,
 } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { parseRolloutConfig, type RolloutConfig } from "../rollout/config";
+import { alarmNames, compositeAlarmName, playbookAlarms } from "../rollout/gates";
 import { Latch, latchParameterName } from "../rollout/state";
 import { PROJECT_ROOT } from "../rollout/stackFile";
 import type { Output } from "./cli";
@@ -22,7 +25,7 @@ export interface StackBackend {
   /** `pulumi config set [--path] rollout:<key> <value>` for each entry. */
   setConfig(entries: Record<string, string>, options?: { path?: boolean }): Promise<void>;
   removeConfig(keys: string[], options?: { path?: boolean }): Promise<void>;
-  /** `pulumi up`, streaming its output. */
+  /** `pulumi up --refresh` with the policy pack, streaming its output line by line. */
   up(
     onOutput: (line: string) => void,
   ): Promise<{ result: "succeeded" | "failed"; outputs: Record<string, unknown> }>;
@@ -43,42 +46,150 @@ export interface CommandContext {
   sleep: (ms: number) => Promise<void>;
 }
 
-/** The Automation API over the project directory (needs the Pulumi CLI on PATH, as `pulumi up` does). */
-export function automationBackend(stackName: string, workDir: string = PROJECT_ROOT): StackBackend {
+/**
+ * The environment cannot do what the command needs (no Pulumi CLI, no such stack, no AWS
+ * credentials): exit 1 with this one-line message, not a stack trace, and not exit 2, which
+ * is for bad input.
+ */
+export class RolloutEnvironmentError extends Error {
+  override name = "RolloutEnvironmentError";
+}
+
+/** What the backend uses of an Automation API `Stack` (a fake one in tests). */
+export interface AutomationStack {
+  getAllConfig(): Promise<Record<string, { value: string; secret?: boolean }>>;
+  setAllConfig(config: Record<string, { value: string }>, path?: boolean): Promise<void>;
+  removeAllConfig(keys: string[], path?: boolean): Promise<void>;
+  up(options: {
+    onOutput: (text: string) => void;
+    refresh: boolean;
+    policyPacks: string[];
+    policyPackConfigs: string[];
+  }): Promise<{ summary: { result: string }; outputs: Record<string, { value: unknown }> }>;
+  outputs(): Promise<Record<string, { value: unknown }>>;
+}
+
+export type SelectStack = (args: { stackName: string; workDir: string }) => Promise<AutomationStack>;
+
+const selectLocalStack: SelectStack = async (args) => {
   // Loaded on first use: importing the automation module is slow and needs nothing offline.
-  const stack = (async () => {
-    const { LocalWorkspace } = await import("@pulumi/pulumi/automation/index.js");
-    return LocalWorkspace.selectStack({ stackName, workDir });
-  })();
+  const { LocalWorkspace } = await import("@pulumi/pulumi/automation/index.js");
+  return LocalWorkspace.selectStack(args);
+};
+
+/** The Automation API's failures that mean "this machine cannot reach the stack", as one line. */
+export function environmentError(error: unknown, stackName: string, workDir: string): Error {
+  const text = String((error as { message?: string })?.message ?? error);
+  if (/pulumi.*(not found|ENOENT)|ENOENT.*pulumi|could not find.*pulumi|Failed to run command/i.test(text))
+    return new RolloutEnvironmentError(
+      "the Pulumi CLI was not found on PATH: live commands run `pulumi` through the Automation API; install the Pulumi CLI and log in to the stack's backend",
+    );
+  if (/no stack named|stack .* not found/i.test(text))
+    return new RolloutEnvironmentError(
+      `no stack named "${stackName}" in ${workDir} on the current Pulumi backend: \`pulumi login\` to the backend that holds it, or \`pulumi stack ls\` to see the stacks there`,
+    );
+  return error instanceof Error ? error : new Error(text);
+}
+
+/** `Pulumi.<stack>.yaml`'s policy pack config, when the repo has one for this stack. */
+export function policyPackOptions(
+  stackName: string,
+  workDir: string,
+): { policyPacks: string[]; policyPackConfigs: string[] } {
+  const config = path.join(workDir, "policies", "config", `${stackName}.json`);
+  return {
+    policyPacks: [path.join(workDir, "policies")],
+    policyPackConfigs: fs.existsSync(config) ? [config] : [],
+  };
+}
+
+/** Calls `onLine` once per complete line of a stream that arrives in arbitrary chunks. */
+export function lineBuffer(onLine: (line: string) => void): { write(text: string): void; flush(): void } {
+  let pending = "";
+  return {
+    write(text) {
+      const parts = (pending + text).split("\n");
+      pending = parts.pop()!;
+      for (const line of parts) if (line.trim() !== "") onLine(line.replace(/\r$/, ""));
+    },
+    flush() {
+      if (pending.trim() !== "") onLine(pending);
+      pending = "";
+    },
+  };
+}
+
+/**
+ * The Automation API over the project directory (needs the Pulumi CLI on PATH, as `pulumi up`
+ * does). The stack is selected on first use, once: creating the backend does nothing, so a
+ * command that rejects its flags never touches Pulumi.
+ *
+ * Every `up` refreshes first: the rollback Lambda moves listener weights outside Pulumi, and
+ * without a refresh Pulumi would believe green still has its configured weight and change
+ * nothing. Every `up` runs the repo's policy pack with the stack's policy config, as the
+ * README's plain `pulumi up --policy-pack policies --policy-pack-config ...` does.
+ */
+export function automationBackend(
+  stackName: string,
+  workDir: string = PROJECT_ROOT,
+  selectStack: SelectStack = selectLocalStack,
+): StackBackend {
+  let selected: Promise<AutomationStack> | undefined;
+  const stack = async () => {
+    selected ??= selectStack({ stackName, workDir });
+    try {
+      return await selected;
+    } catch (error) {
+      selected = undefined;
+      throw environmentError(error, stackName, workDir);
+    }
+  };
   const ns = (key: string) => `rollout:${key}`;
+  const values = (outputs: Record<string, { value: unknown }>) =>
+    Object.fromEntries(Object.entries(outputs).map(([k, v]) => [k, v.value]));
   return {
     stackName,
     async getRolloutConfig() {
-      const all = await (await stack).getAllConfig();
+      const all = await (await stack()).getAllConfig();
       const raw: Record<string, string> = {};
       for (const [key, { value }] of Object.entries(all))
-        if (key.startsWith("rollout:")) raw[key.slice(8)] = value;
+        if (key.startsWith("rollout:")) raw[key.slice("rollout:".length)] = value;
       return raw;
     },
     async setConfig(entries, options) {
       const config = Object.fromEntries(Object.entries(entries).map(([k, value]) => [ns(k), { value }]));
-      await (await stack).setAllConfig(config, options?.path);
+      await (await stack()).setAllConfig(config, options?.path ?? false);
     },
     async removeConfig(keys, options) {
-      await (await stack).removeAllConfig(keys.map(ns), options?.path);
+      await (await stack()).removeAllConfig(keys.map(ns), options?.path ?? false);
     },
     async up(onOutput) {
-      const result = await (
-        await stack
-      ).up({ onOutput: (text) => text.split("\n").filter(Boolean).forEach(onOutput) });
-      return {
-        result: result.summary.result === "succeeded" ? "succeeded" : "failed",
-        outputs: Object.fromEntries(Object.entries(result.outputs).map(([k, v]) => [k, v.value])),
-      };
+      const selected = await stack();
+      const lines = lineBuffer(onOutput);
+      try {
+        const result = await selected.up({
+          onOutput: lines.write,
+          refresh: true,
+          ...policyPackOptions(stackName, workDir),
+        });
+        return {
+          result: result.summary.result === "succeeded" ? "succeeded" : "failed",
+          outputs: values(result.outputs),
+        };
+      } catch (error) {
+        // The Automation API throws on a failed update; its output was streamed above.
+        lines.flush();
+        const message = String((error as Error).message ?? error)
+          .split("\n")
+          .find((l) => /error:/i.test(l));
+        onOutput(`up failed${message ? `: ${message.trim()}` : ""}`);
+        return { result: "failed", outputs: {} };
+      } finally {
+        lines.flush();
+      }
     },
     async outputs() {
-      const outputs = await (await stack).outputs();
-      return Object.fromEntries(Object.entries(outputs).map(([k, v]) => [k, v.value]));
+      return values(await (await stack()).outputs());
     },
   };
 }
@@ -159,31 +270,56 @@ export async function readAlbTraffic(
   });
 }
 
-/** Names of this stack's alarms in ALARM (metric and composite). */
-export async function firingAlarms(aws: AwsClients, stack: string): Promise<string[]> {
-  const names: string[] = [];
+/** This stack's alarms by exact name (a prefix would also match `staging-2-...`): gate level or the composite. */
+export function stackAlarms(config: RolloutConfig): Map<string, "critical" | "warning" | "composite"> {
+  const services = config.services.map((s) => s.name);
+  const alarms = new Map<string, "critical" | "warning" | "composite">();
+  for (const spec of playbookAlarms(config.playbookSpec))
+    for (const name of alarmNames(config.stack, [spec], services)) alarms.set(name, spec.level);
+  alarms.set(compositeAlarmName(config.stack), "composite");
+  return alarms;
+}
+
+export interface AlarmState {
+  name: string;
+  state: string;
+}
+
+/** This stack's alarms (metric and composite) and their states; only those in `state` when given. */
+export async function alarmStates(
+  aws: AwsClients,
+  config: RolloutConfig,
+  state?: StateValue,
+): Promise<AlarmState[]> {
+  const ours = stackAlarms(config);
+  const found: AlarmState[] = [];
   let token: string | undefined;
   do {
     const page = await aws.cloudwatch.send(
       new DescribeAlarmsCommand({
-        AlarmNamePrefix: `${stack}-`,
-        StateValue: StateValue.ALARM,
+        AlarmNamePrefix: `${config.stack}-`,
+        ...(state ? { StateValue: state } : {}),
         AlarmTypes: ["MetricAlarm", "CompositeAlarm"],
         NextToken: token,
       }),
     );
-    names.push(
-      ...(page.MetricAlarms ?? []).map((a) => a.AlarmName!),
-      ...(page.CompositeAlarms ?? []).map((a) => a.AlarmName!),
-    );
+    for (const a of [...(page.MetricAlarms ?? []), ...(page.CompositeAlarms ?? [])])
+      if (a.AlarmName && ours.has(a.AlarmName))
+        found.push({ name: a.AlarmName, state: a.StateValue ?? state ?? "UNKNOWN" });
     token = page.NextToken;
   } while (token);
-  return names.sort();
+  return found.sort((x, y) => x.name.localeCompare(y.name));
+}
+
+/** Names of this stack's alarms in ALARM (metric and composite). */
+export async function firingAlarms(aws: AwsClients, config: RolloutConfig): Promise<string[]> {
+  return (await alarmStates(aws, config, StateValue.ALARM)).map((a) => a.name);
 }
 
 /** Alarms whose firing means "roll back now": the composite and every critical level. */
-export function criticalAlarms(names: string[], stack: string): string[] {
-  return names.filter((n) => n === `${stack}-auto-rollback` || /-critical(-|$)/.test(n));
+export function criticalAlarms(names: string[], config: RolloutConfig): string[] {
+  const ours = stackAlarms(config);
+  return names.filter((n) => ours.get(n) === "critical" || ours.get(n) === "composite");
 }
 
 /** The automatic-rollback latch, or undefined when none is set. */

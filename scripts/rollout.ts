@@ -14,15 +14,22 @@ commands:
   status    phase, weights read from the ALB, alarms, latch, decisions, sign-offs   --stack S
   gates     GO/NO-GO decision for the current transition
             offline: --playbook ID --from PHASE --evidence FILE
-            live:    --stack S [--evidence FILE] [--record] [--approver A] [--approver A]
+            live:    --stack S [--evidence FILE] [--record] [--approver A]
   advance   move to the next phase (needs a recorded GO and, in production, sign-offs)   --stack S
   shift     move greenWeight within the phase's cap, in steps   --stack S --to N [--step K --interval T]
   rollback  100 % blue now and verify through the ALB   --stack S --reason R
-  resume    acknowledge an automatic rollback and clear its latch   --stack S
-  drill     replay a metric timeline through the gates   --scenario FILE | --live --stack staging
+            end a rollback once green is fixed (rollout:rollback false, verified)   --stack S --clear
+  resume    acknowledge an automatic rollback and clear its latch (traffic stays on blue
+            until \`shift\` or \`rollback --clear\`)   --stack S
+  drill     replay a metric timeline through the gates   --scenario FILE
+            live: force a rollback, time it to blue, restore   --live --stack staging
+            (staging-tier only; green must already carry traffic - it does not advance a
+            phase, which would need a GO decision a drill must not fake)
   signoff   approve|revoke|status   --stack S --role R --approver A [--phase P]
 
-every command takes --json for machine-readable output.
+every command takes --json for machine-readable output (use \`npm run -s rollout -- ...\`
+so npm's banner stays off stdout). live commands refresh before each \`up\` and run it with
+the policy pack (policies/, policies/config/<stack>.json).
 exit codes: 0 ok, 1 refused / NO-GO / failed, 2 bad input.`;
 
 const FLAGS = {
@@ -37,6 +44,7 @@ const FLAGS = {
   step: { type: "string" },
   interval: { type: "string" },
   reason: { type: "string" },
+  clear: { type: "boolean" },
   scenario: { type: "string" },
   live: { type: "boolean" },
   role: { type: "string" },
@@ -49,6 +57,7 @@ export type CommandHandler = (
   values: Record<string, unknown>,
   positionals: string[],
   out: Output,
+  liveContext: (values: Record<string, unknown>) => CommandContext,
 ) => Promise<number> | number;
 
 /*
@@ -58,9 +67,14 @@ export type CommandHandler = (
 /* eslint-disable @typescript-eslint/no-require-imports */
 const live = () => require("./commands/live") as typeof import("./commands/live");
 
-/** The live context for `--stack`: the Automation API over this project and SDK clients in the stack's region. */
-function liveContext(values: Record<string, unknown>, out: Output): CommandContext {
-  const stack = requireFlag(values, "stack", "a stack name such as staging or production");
+export type LiveContextFactory = (stack: string, out: Output) => CommandContext;
+
+/**
+ * The live context for `--stack`: the Automation API over this project and SDK clients in the
+ * stack's region. Creating it touches neither Pulumi nor AWS: the stack is selected on the
+ * backend's first call, after the command has checked its flags.
+ */
+const defaultLiveContext: LiveContextFactory = (stack, out) => {
   const { automationBackend, defaultAwsClients } = require("./backend") as typeof import("./backend");
   const { loadStackFile } = require("../rollout/stackFile") as typeof import("../rollout/stackFile");
   const region = loadStackFile(stack).config["aws:region"] ?? process.env.AWS_REGION;
@@ -71,30 +85,36 @@ function liveContext(values: Record<string, unknown>, out: Output): CommandConte
     now: () => new Date(),
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
   };
-}
+};
 
 const COMMANDS: Record<string, CommandHandler> = {
   plan: (values, _p, out) =>
     (require("./commands/plan") as typeof import("./commands/plan")).planCommand(values, out),
   // Offline with --playbook (no cloud needed); live with --stack.
-  gates: (values, _p, out) =>
+  gates: (values, _p, out, liveContext) =>
     values.playbook !== undefined || values.stack === undefined
       ? (require("./commands/gates") as typeof import("./commands/gates")).gatesOffline(values, out)
-      : live().gatesLiveCommand(values, liveContext(values, out)),
-  drill: (values, _p, out) =>
+      : live().gatesLiveCommand(values, liveContext(values)),
+  drill: (values, _p, out, liveContext) =>
     values.live
-      ? live().drillLiveCommand(values, liveContext(values, out))
+      ? live().drillLiveCommand(values, liveContext(values))
       : (require("./commands/drill") as typeof import("./commands/drill")).drillCommand(values, out),
-  status: (values, _p, out) => live().statusCommand(values, liveContext(values, out)),
-  advance: (values, _p, out) => live().advanceCommand(values, liveContext(values, out)),
-  shift: (values, _p, out) => live().shiftCommand(values, liveContext(values, out)),
-  rollback: (values, _p, out) => live().rollbackCommand(values, liveContext(values, out)),
-  resume: (values, _p, out) => live().resumeCommand(values, liveContext(values, out)),
-  signoff: (values, positionals, out) => live().signoffCommand(values, positionals, liveContext(values, out)),
+  status: (values, _p, _out, liveContext) => live().statusCommand(values, liveContext(values)),
+  advance: (values, _p, _out, liveContext) => live().advanceCommand(values, liveContext(values)),
+  shift: (values, _p, _out, liveContext) => live().shiftCommand(values, liveContext(values)),
+  rollback: (values, _p, _out, liveContext) => live().rollbackCommand(values, liveContext(values)),
+  resume: (values, _p, _out, liveContext) => live().resumeCommand(values, liveContext(values)),
+  signoff: (values, positionals, _out, liveContext) =>
+    live().signoffCommand(values, positionals, liveContext(values)),
 };
 /* eslint-enable @typescript-eslint/no-require-imports */
 
-export async function runCli(argv: string[], out: Output = consoleOutput): Promise<number> {
+/** Runs one command; `makeLiveContext` is replaced in tests by fakes of Pulumi and AWS. */
+export async function runCli(
+  argv: string[],
+  out: Output = consoleOutput,
+  makeLiveContext: LiveContextFactory = defaultLiveContext,
+): Promise<number> {
   let parsed;
   try {
     parsed = parseArgs({ args: argv, options: FLAGS, allowPositionals: true, strict: true });
@@ -114,14 +134,20 @@ export async function runCli(argv: string[], out: Output = consoleOutput): Promi
     );
     return EXIT.badInput;
   }
+  const liveContext = (values: Record<string, unknown>) =>
+    makeLiveContext(requireFlag(values, "stack", "a stack name such as staging or production"), out);
   try {
-    return await handler(parsed.values, rest, out);
+    return await handler(parsed.values, rest, out, liveContext);
   } catch (error) {
     if (error instanceof RolloutInputError) {
       out.error(`error: ${error.message}`);
       return EXIT.badInput;
     }
-    out.error(`failed: ${(error as Error).stack ?? String(error)}`);
+    // An environment failure (no Pulumi CLI, no stack, AWS refused): one line, exit 1. The
+    // trace is for bugs: ROLLOUT_DEBUG=1 prints it.
+    const message = error instanceof Error ? error.message : String(error);
+    out.error(`error: ${message.split("\n")[0]}`);
+    if (process.env.ROLLOUT_DEBUG && error instanceof Error && error.stack) out.error(error.stack);
     return EXIT.refused;
   }
 }

@@ -228,16 +228,29 @@ describe("rollout status", () => {
   it("shows a firing alarm and a set latch in the human output", async () => {
     const { ctx, out } = setup("production");
     cloudwatch.on(DescribeAlarmsCommand).resolves({
-      MetricAlarms: [{ AlarmName: "production-errorRate-critical-web" }],
-      CompositeAlarms: [{ AlarmName: "production-auto-rollback" }],
+      MetricAlarms: [
+        { AlarmName: "production-errorRate-critical-web", StateValue: "ALARM" },
+        { AlarmName: "production-errorRate-warning-web", StateValue: "OK" },
+        // Another stack whose name starts with this one's: not ours.
+        { AlarmName: "production-2-errorRate-critical-web", StateValue: "ALARM" },
+      ],
+      CompositeAlarms: [{ AlarmName: "production-auto-rollback", StateValue: "ALARM" }],
     });
     ssm.on(GetParameterCommand).resolves({ Parameter: { Value: JSON.stringify(latch) } });
     await statusCommand({}, ctx);
-    assert.match(out.text(), /alarms in ALARM: production-auto-rollback, production-errorRate-critical-web/);
+    assert.match(out.text(), /\nalarms: 2 ALARM, 1 OK, 0 INSUFFICIENT_DATA\n/);
+    assert.match(
+      out.text(),
+      /alarms in ALARM: production-auto-rollback, production-errorRate-critical-web\n/,
+    );
     assert.match(out.text(), /latch: SET by production-auto-rollback at 2026-11-22T09:00:00.000Z/);
     assert.match(
       out.text(),
-      /sign-offs for broader-pilot: missing devopsEngineer, qaEngineer, productManager, supportEngineer/,
+      /sign-offs for limited-pilot: devopsEngineer by dana.devops at 2026-11-02T15:00:00Z; qaEngineer by quinn.qa at 2026-11-02T15:05:00Z; productManager by /,
+    );
+    assert.match(
+      out.text(),
+      /sign-offs for broader-pilot: devopsEngineer MISSING; qaEngineer MISSING; productManager MISSING; supportEngineer MISSING/,
     );
   });
 });
@@ -352,13 +365,13 @@ describe("rollout shift", () => {
     const { ctx, backend, sleeps, out } = setup("staging", { greenWeight: "0" });
     assert.equal(await shiftCommand({ to: "10", step: "5", interval: "2m" }, ctx), 0);
     assert.deepEqual(backend.ups, ["broader-pilot/5/false", "broader-pilot/10/false"]);
-    assert.deepEqual(sleeps, [120_000]);
+    assert.deepEqual(sleeps, [60_000, 60_000], "the 2 min interval, watched once a minute");
     assert.equal(
       cloudwatch.commandCalls(DescribeAlarmsCommand).length,
-      3,
-      "before, between and after the steps",
+      5,
+      "before; after step 1 at 0, 60 and 120 s; after step 2",
     );
-    assert.match(out.text(), /green at 10 %/);
+    assert.match(out.text(), /green at 10 %, verified on the ALB/);
   });
 
   it("refuses a weight above the phase's cap", async () => {
@@ -510,14 +523,18 @@ describe("rollout gates --stack (live)", () => {
         MetricDataResults: input.MetricDataQueries.filter((q) => q.ReturnData !== false).map((q) => ({
           Id: q.Id,
           // criteria order: userSatisfaction (manual, no query), q1 rowsPerSecond (custom), q2 errorRate (per service)
-          Values: q.Id.startsWith("q1") ? [34000, 35000] : [1.5, 2.5],
+          // errorRate: 5xx sums [3, 1] over request sums [100, 100] = 2 %.
+          Values: q.Id.startsWith("q1") ? [34000, 35000] : q.Id.endsWith("e") ? [3, 1] : [100, 100],
         })),
       }));
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "ev-")), "week3.yaml");
     fs.writeFileSync(file, "metrics:\n  userSatisfaction: 84\n  workflowTimeRatio: 1.1\n");
     assert.equal(await gatesLiveCommand({ evidence: file, record: true, approver: "dana.devops" }, ctx), 0);
     assert.match(out.text(), /limited-pilot -> broader-pilot: rule 3 of 4/);
-    assert.match(out.text(), /rowsPerSecond: CloudWatch, 14-day average on green/);
+    assert.match(
+      out.text(),
+      /rowsPerSecond: CloudWatch on green since the GO into limited-pilot at 2026-11-02T16:00:00Z/,
+    );
     const decisions = JSON.parse(backend.raw.decisions!);
     const recorded = decisions.at(-1);
     assert.deepEqual(
@@ -526,8 +543,8 @@ describe("rollout gates --stack (live)", () => {
     );
     assert.deepEqual(recorded.evidence.slice(0, 3), [
       `userSatisfaction = 84 (required >= 80): pass [evidence file ${file}]`,
-      "rowsPerSecond = 34500 (required >= 33573): pass [CloudWatch, 14-day average on green]",
-      "errorRate = 2 (required < 3): pass [CloudWatch, 14-day average on green]",
+      "rowsPerSecond = 34500 (required >= 33573): pass [CloudWatch on green since the GO into limited-pilot at 2026-11-02T16:00:00Z]",
+      "errorRate = 2 (required < 3): pass [CloudWatch on green since the GO into limited-pilot at 2026-11-02T16:00:00Z]",
     ]);
     assert.equal(Object.keys(backend.sets[0]!.entries)[0], "decisions[2].from");
   });
@@ -550,7 +567,12 @@ describe("rollout drill --live", () => {
   });
 
   it("refuses production-tier stacks", async () => {
-    const { ctx } = setup("production");
-    await assert.rejects(drillLiveCommand({}, ctx), /--live: stack production is production-tier/);
+    const { ctx, out, backend } = setup("production");
+    assert.equal(await drillLiveCommand({}, ctx), 1, "refused, not bad input");
+    assert.match(
+      out.text(),
+      /drill --live refused:\n  - stack production is production-tier; live drills run on staging-tier stacks only/,
+    );
+    assert.deepEqual(backend.ups, []);
   });
 });

@@ -1,7 +1,14 @@
 import { GetMetricDataCommand, type MetricDataQuery } from "@aws-sdk/client-cloudwatch";
 import { DeleteParameterCommand as DeleteParameterCommand } from "@aws-sdk/client-ssm";
 import type { RolloutConfig } from "../../rollout/config";
-import { alarmSpecs, type AlarmSpec, type DecisionResult } from "../../rollout/gates";
+import {
+  alarmSpecs,
+  customMetricNamespace,
+  isPerService,
+  workloadName,
+  type AlarmSpec,
+  type DecisionResult,
+} from "../../rollout/gates";
 import { loadEvidence } from "../../rollout/evidence";
 import { getPhase, latestDecision, nextPhase, transitionFrom, trafficCap } from "../../rollout/phases";
 import { missingSignoffs, requiredRoles, roleChecklist } from "../../rollout/signoff";
@@ -10,6 +17,7 @@ import { planTraffic } from "../../rollout/traffic";
 import { RolloutInputError } from "../../rollout/validation";
 import { EXIT, formatSeconds, requireFlag, table } from "../cli";
 import {
+  alarmStates,
   criticalAlarms,
   firingAlarms,
   loadLiveConfig,
@@ -17,6 +25,7 @@ import {
   readAlbTraffic,
   readLatch,
   runUp,
+  type AlarmState,
   type CommandContext,
   type LiveTraffic,
 } from "../backend";
@@ -51,14 +60,22 @@ function trafficTable(ctx: CommandContext, traffic: LiveTraffic[]): void {
 
 // ---------------------------------------------------------------------------------------- status
 
+/** `{ALARM: 1, OK: 20, INSUFFICIENT_DATA: 3}`, in that order. */
+function stateCounts(alarms: AlarmState[]): Record<string, number> {
+  const counts: Record<string, number> = { ALARM: 0, OK: 0, INSUFFICIENT_DATA: 0 };
+  for (const a of alarms) counts[a.state] = (counts[a.state] ?? 0) + 1;
+  return counts;
+}
+
 export async function statusCommand(flags: Flags, ctx: CommandContext): Promise<number> {
   const config = await loadLiveConfig(ctx.backend);
   const outputs = await ctx.backend.outputs();
-  const [traffic, firing, latch] = await Promise.all([
+  const [traffic, alarms, latch] = await Promise.all([
     readAlbTraffic(ctx.aws, outputs),
-    firingAlarms(ctx.aws, config.stack),
+    alarmStates(ctx.aws, config),
     readLatch(ctx.aws, config.stack),
   ]);
+  const firing = alarms.filter((a) => a.state === "ALARM").map((a) => a.name);
   const next = nextPhase(config.playbookSpec, config.phase);
   const status = {
     stack: config.stack,
@@ -70,6 +87,7 @@ export async function statusCommand(flags: Flags, ctx: CommandContext): Promise<
     rollback: config.rollback,
     traffic,
     alarmsInAlarm: firing,
+    alarmStates: stateCounts(alarms),
     latch: latch ?? null,
     decisions: config.decisions.slice(-3),
     signoffs: {
@@ -87,15 +105,24 @@ export async function statusCommand(flags: Flags, ctx: CommandContext): Promise<
     );
     ctx.out.log("traffic, read from the ALB:");
     trafficTable(ctx, traffic);
-    ctx.out.log(firing.length === 0 ? "alarms: none in ALARM" : `alarms in ALARM: ${firing.join(", ")}`);
+    ctx.out.log(
+      `alarms: ${Object.entries(status.alarmStates)
+        .map(([state, n]) => `${n} ${state}`)
+        .join(", ")}`,
+    );
+    if (firing.length > 0) ctx.out.log(`alarms in ALARM: ${firing.join(", ")}`);
     ctx.out.log(latch ? `latch: SET by ${latch.alarm} at ${latch.at} (${latch.reason})` : "latch: clear");
     for (const d of status.decisions)
       ctx.out.log(`decision: ${d.from} -> ${d.to} ${d.decision} by ${d.by} at ${d.at}`);
-    if (next) {
-      const missing = missingSignoffs(config.playbookSpec, next.id, config.signoffs);
-      ctx.out.log(
-        `sign-offs for ${next.id}: ${missing.length === 0 ? "complete" : `missing ${missing.join(", ")}`}`,
+    for (const phase of [config.phase, ...(next ? [next.id] : [])]) {
+      const approvals = config.signoffs[phase] ?? {};
+      const required = requiredRoles(config.playbookSpec, phase);
+      const parts = required.map((role) =>
+        approvals[role]
+          ? `${role} by ${approvals[role].approver} at ${approvals[role].at}`
+          : `${role} MISSING`,
       );
+      ctx.out.log(`sign-offs for ${phase}: ${parts.length === 0 ? "none required" : parts.join("; ")}`);
     }
     ctx.out.log(`ALB: ${String(outputs.albDnsName ?? "-")}`);
   });
@@ -104,7 +131,13 @@ export async function statusCommand(flags: Flags, ctx: CommandContext): Promise<
 
 // ------------------------------------------------------------------------------------- gates live
 
-const MAX_EVIDENCE_DAYS = 14;
+/** Hourly datapoints: a phase lasts days to weeks, and 1-hour data is kept for 455 days. */
+const EVIDENCE_PERIOD_SECONDS = 3600;
+
+/** Factor from the alarm's CloudWatch unit to the playbook's (TargetResponseTime is seconds, gates say ms). */
+function playbookUnitScale(spec: AlarmSpec): number {
+  return spec.metric.kind === "alb" && spec.metric.metricName === "TargetResponseTime" ? 1000 : 1;
+}
 
 /** One CloudWatch query per alarm metric: the gate's value on green over the window. */
 function evidenceQuery(
@@ -114,7 +147,6 @@ function evidenceQuery(
   outputs: Record<string, unknown>,
   service?: string,
 ): MetricDataQuery[] {
-  const period = 3600;
   const groups = (outputs.targetGroupArns ?? {}) as Record<string, { green: string }>;
   const tgSuffix = service ? groups[service]!.green.replace(/^.*:(targetgroup\/.*)$/, "$1") : "";
   const albSuffix = String(outputs.albArnSuffix ?? "");
@@ -122,81 +154,45 @@ function evidenceQuery(
     { Name: "LoadBalancer", Value: albSuffix },
     { Name: "TargetGroup", Value: tgSuffix },
   ];
+  const stat = (Namespace: string, MetricName: string, Dimensions: typeof alb, Stat: string, Id = id) => ({
+    Id,
+    MetricStat: { Metric: { Namespace, MetricName, Dimensions }, Period: EVIDENCE_PERIOD_SECONDS, Stat },
+    ReturnData: true,
+  });
   const m = spec.metric;
   switch (m.kind) {
     case "alb-error-rate":
+      // Both sums come back: the rate is total 5xx / total requests over the window, not an
+      // average of hourly rates (a quiet hour with one error would weigh as much as a busy one).
       return [
-        {
-          Id: `${id}e`,
-          MetricStat: {
-            Metric: {
-              Namespace: "AWS/ApplicationELB",
-              MetricName: "HTTPCode_Target_5XX_Count",
-              Dimensions: alb,
-            },
-            Period: period,
-            Stat: "Sum",
-          },
-          ReturnData: false,
-        },
-        {
-          Id: `${id}r`,
-          MetricStat: {
-            Metric: { Namespace: "AWS/ApplicationELB", MetricName: "RequestCount", Dimensions: alb },
-            Period: period,
-            Stat: "Sum",
-          },
-          ReturnData: false,
-        },
-        { Id: id, Expression: `${id}e / ${id}r * 100`, ReturnData: true },
+        stat("AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", alb, "Sum", `${id}e`),
+        stat("AWS/ApplicationELB", "RequestCount", alb, "Sum", `${id}r`),
       ];
     case "alb":
-      return [
-        {
-          Id: id,
-          MetricStat: {
-            Metric: { Namespace: "AWS/ApplicationELB", MetricName: m.metricName, Dimensions: alb },
-            Period: period,
-            Stat: m.extendedStatistic ?? m.statistic,
-          },
-          ReturnData: true,
-        },
-      ];
+      return [stat("AWS/ApplicationELB", m.metricName, alb, m.extendedStatistic ?? m.statistic ?? "Average")];
     case "container-insights":
       return [
-        {
-          Id: id,
-          MetricStat: {
-            Metric: {
-              Namespace: "ContainerInsights",
-              MetricName: m.metricName,
-              Dimensions: [
+        stat(
+          "ContainerInsights",
+          m.metricName,
+          service
+            ? [
                 { Name: "ClusterName", Value: config.cluster.name },
                 { Name: "Namespace", Value: config.cluster.namespace },
-                { Name: "Service", Value: `${service}-green` },
-              ],
-            },
-            Period: period,
-            Stat: m.statistic,
-          },
-          ReturnData: true,
-        },
+                { Name: "Service", Value: workloadName(service, "green") },
+              ]
+            : [{ Name: "ClusterName", Value: config.cluster.name }],
+          m.statistic,
+        ),
       ];
     case "custom":
       return [
-        {
-          Id: id,
-          MetricStat: {
-            Metric: {
-              Namespace: `StagedRollout/${config.stack}`,
-              MetricName: m.metricName,
-              Dimensions: [{ Name: "Colour", Value: "green" }],
-            },
-            Period: period,
-            Stat: m.extendedStatistic ?? m.statistic,
-          },
-          ReturnData: true,
-        },
+        stat(
+          customMetricNamespace(config.stack),
+          m.metricName,
+          [{ Name: "Colour", Value: "green" }],
+          m.extendedStatistic ?? m.statistic ?? "Average",
+        ),
       ];
   }
 }
@@ -206,49 +202,96 @@ interface Evidence {
   source: string;
 }
 
-/** Evidence for the transition's criteria that CloudWatch can give: the worst service's window average. */
+/**
+ * The evidence window: from the GO decision that entered the current phase (its `at`) to
+ * now; without one, the phase's planned duration back from now.
+ */
+export function evidenceWindow(config: RolloutConfig, now: Date): { start: Date; end: Date; since: string } {
+  const entered = config.decisions
+    .filter((d) => d.to === config.phase && d.decision === "GO")
+    .sort((a, b) => Date.parse(a.at) - Date.parse(b.at))
+    .at(-1);
+  if (entered && Date.parse(entered.at) < now.getTime())
+    return {
+      start: new Date(entered.at),
+      end: now,
+      since: `since the GO into ${config.phase} at ${entered.at}`,
+    };
+  const days = getPhase(config.playbookSpec, config.phase).durationDays;
+  return {
+    start: new Date(now.getTime() - days * 86400_000),
+    end: now,
+    since: `over the last ${days} days (phase ${config.phase}'s duration; no GO into it recorded)`,
+  };
+}
+
+/** Every page of one GetMetricData request, values merged per query id. */
+async function metricData(
+  ctx: CommandContext,
+  queries: MetricDataQuery[],
+  start: Date,
+  end: Date,
+): Promise<Map<string, number[]>> {
+  const values = new Map<string, number[]>();
+  let token: string | undefined;
+  do {
+    const page = await ctx.aws.cloudwatch.send(
+      new GetMetricDataCommand({
+        MetricDataQueries: queries,
+        StartTime: start,
+        EndTime: end,
+        NextToken: token,
+      }),
+    );
+    for (const r of page.MetricDataResults ?? [])
+      values.set(r.Id!, [...(values.get(r.Id!) ?? []), ...(r.Values ?? [])]);
+    token = page.NextToken;
+  } while (token);
+  return values;
+}
+
+const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
+
+/** Evidence for the transition's criteria that CloudWatch can give: the worst service's value over the window. */
 async function cloudWatchEvidence(
   ctx: CommandContext,
   config: RolloutConfig,
   criteria: string[],
   outputs: Record<string, unknown>,
 ): Promise<Record<string, Evidence>> {
-  const days = Math.min(getPhase(config.playbookSpec, config.phase).durationDays, MAX_EVIDENCE_DAYS);
-  const end = ctx.now();
-  const start = new Date(end.getTime() - days * 86400_000);
+  const { start, end, since } = evidenceWindow(config, ctx.now());
   const services = config.services.map((s) => s.name);
-  const wanted: { criterion: string; spec: AlarmSpec; scale: number; queryIds: string[] }[] = [];
+  const wanted: { criterion: string; spec: AlarmSpec; queryIds: string[] }[] = [];
   const queries: MetricDataQuery[] = [];
   criteria.forEach((criterion, i) => {
     const gate = config.playbookSpec.gates.find((g) => g.id === criterion);
     const spec = gate ? alarmSpecs(gate)[0] : undefined;
     if (!gate || !spec) return;
-    const perService = spec.metric.kind !== "custom";
-    const ids = (perService ? services : [undefined]).map((service, j) => {
+    const ids = (isPerService(spec) ? services : [undefined]).map((service, j) => {
       const id = `q${i}_${j}`;
       queries.push(...evidenceQuery(spec, id, config, outputs, service));
       return id;
     });
-    // The alarm works in CloudWatch units (seconds for latency); evidence is in the playbook's.
-    wanted.push({ criterion, spec, scale: spec.playbookThreshold / (spec.threshold || 1), queryIds: ids });
+    wanted.push({ criterion, spec, queryIds: ids });
   });
   if (queries.length === 0) return {};
-  const result = await ctx.aws.cloudwatch.send(
-    new GetMetricDataCommand({ MetricDataQueries: queries, StartTime: start, EndTime: end }),
-  );
-  const byId = new Map((result.MetricDataResults ?? []).map((r) => [r.Id!, r.Values ?? []]));
+  const byId = await metricData(ctx, queries, start, end);
   const evidence: Record<string, Evidence> = {};
   for (const w of wanted) {
-    const averages = w.queryIds
-      .map((id) => byId.get(id) ?? [])
-      .filter((v) => v.length > 0)
-      .map((v) => v.reduce((a, b) => a + b, 0) / v.length);
-    if (averages.length === 0) continue;
+    const perService = w.queryIds.flatMap((id): number[] => {
+      if (w.spec.metric.kind === "alb-error-rate") {
+        const requests = sum(byId.get(`${id}r`) ?? []);
+        return requests > 0 ? [(100 * sum(byId.get(`${id}e`) ?? [])) / requests] : [];
+      }
+      const v = byId.get(id) ?? [];
+      return v.length > 0 ? [sum(v) / v.length] : [];
+    });
+    if (perService.length === 0) continue;
     const worst =
-      w.spec.comparison === "GreaterThanThreshold" ? Math.max(...averages) : Math.min(...averages);
+      w.spec.comparison === "GreaterThanThreshold" ? Math.max(...perService) : Math.min(...perService);
     evidence[w.criterion] = {
-      value: Math.round(worst * w.scale * 1000) / 1000,
-      source: `CloudWatch, ${days}-day average on green`,
+      value: Math.round(worst * playbookUnitScale(w.spec) * 1000) / 1000,
+      source: `CloudWatch on green ${since}`,
     };
   }
   return evidence;
@@ -317,7 +360,7 @@ export async function gatesLiveCommand(flags: Flags, ctx: CommandContext): Promi
 
 async function unhealthyReasons(ctx: CommandContext, config: RolloutConfig): Promise<string[]> {
   const [firing, latch] = await Promise.all([
-    firingAlarms(ctx.aws, config.stack),
+    firingAlarms(ctx.aws, config),
     readLatch(ctx.aws, config.stack),
   ]);
   const reasons: string[] = [];
@@ -332,21 +375,23 @@ async function unhealthyReasons(ctx: CommandContext, config: RolloutConfig): Pro
   return reasons;
 }
 
+function rollbackSetReason(config: RolloutConfig): string {
+  return `rollout:rollback is true: once green is fixed, \`npm run rollout -- rollback --clear --stack ${config.stack}\``;
+}
+
 /** Traffic on the ALB equals the plan for the config (what `up` should have produced). */
 async function verifyTraffic(
   ctx: CommandContext,
   config: RolloutConfig,
-  phase: string,
-  greenWeight: number,
-  rollback: boolean,
+  change: { phase?: string; greenWeight?: number; rollback?: boolean },
   outputs: Record<string, unknown>,
 ): Promise<string[]> {
   const expected = planTraffic({
     playbook: config.playbookSpec,
-    phase,
-    greenWeight,
+    phase: change.phase ?? config.phase,
+    greenWeight: change.greenWeight ?? config.greenWeight,
     cohorts: config.cohorts,
-    rollback,
+    rollback: change.rollback ?? config.rollback,
     services: config.services,
   });
   const live = await readAlbTraffic(ctx.aws, outputs);
@@ -362,6 +407,49 @@ async function verifyTraffic(
       );
     return problems;
   });
+}
+
+const elapsedSeconds = (ctx: CommandContext, start: Date) => (ctx.now().getTime() - start.getTime()) / 1000;
+
+/**
+ * `pulumi up` failed: put back the config values the command had changed (when `restore` is
+ * given), say what the ALB serves now, and fail with one line. Exit 1.
+ */
+async function upFailed(
+  ctx: CommandContext,
+  flags: Flags,
+  command: string,
+  start: Date,
+  error: Error,
+  restore: { entries: Record<string, string>; what: string } | { kept: string },
+): Promise<number> {
+  const say = progress(ctx, start, Boolean(flags.json));
+  let config: string;
+  if ("entries" in restore) {
+    try {
+      await ctx.backend.setConfig(restore.entries);
+      config = `restored ${restore.what}`;
+    } catch (restoreError) {
+      config = `could NOT restore ${restore.what}: ${(restoreError as Error).message}`;
+    }
+  } else config = restore.kept;
+  let traffic: LiveTraffic[] | null = null;
+  try {
+    traffic = await readAlbTraffic(ctx.aws, await ctx.backend.outputs());
+  } catch {
+    // The failure is already being reported; an unreadable ALB is said below.
+  }
+  const seconds = elapsedSeconds(ctx, start);
+  emit(ctx, flags, { command, failed: true, error: error.message, config, traffic, seconds }, () => {
+    say(`${command} FAILED after ${formatSeconds(seconds)}: ${error.message}`);
+    say(`config: ${config}`);
+    if (traffic) {
+      say("the ALB serves now:");
+      trafficTable(ctx, traffic);
+    } else say("the ALB could not be read: check `npm run rollout -- status` before retrying");
+  });
+  ctx.out.error(`error: ${command}: ${error.message}`);
+  return EXIT.refused;
 }
 
 export async function advanceCommand(flags: Flags, ctx: CommandContext): Promise<number> {
@@ -384,15 +472,24 @@ export async function advanceCommand(flags: Flags, ctx: CommandContext): Promise
       );
     }
   }
+  if (config.rollback) reasons.push(rollbackSetReason(config));
   reasons.push(...(await unhealthyReasons(ctx, config)));
   if (reasons.length > 0) return refuse(ctx, flags, "advance", reasons);
 
   const say = progress(ctx, start, Boolean(flags.json));
   say(`advancing ${config.stack}: ${config.phase} -> ${next.id}`);
   await ctx.backend.setConfig({ phase: next.id });
-  const outputs = await runUp(ctx, start, `phase ${next.id}`, Boolean(flags.json));
-  const problems = await verifyTraffic(ctx, config, next.id, config.greenWeight, config.rollback, outputs);
-  const seconds = (ctx.now().getTime() - start.getTime()) / 1000;
+  let outputs: Record<string, unknown>;
+  try {
+    outputs = await runUp(ctx, start, `phase ${next.id}`, Boolean(flags.json));
+  } catch (error) {
+    return upFailed(ctx, flags, "advance", start, error as Error, {
+      entries: { phase: config.phase },
+      what: `rollout:phase to ${config.phase}`,
+    });
+  }
+  const problems = await verifyTraffic(ctx, config, { phase: next.id }, outputs);
+  const seconds = elapsedSeconds(ctx, start);
   emit(
     ctx,
     flags,
@@ -448,58 +545,161 @@ export function shiftSteps(from: number, to: number, step: number): number[] {
   return steps;
 }
 
+/** How often `shift` reads alarm states while it waits between steps: CloudWatch evaluates once a minute. */
+export const ALARM_POLL_SECONDS = 60;
+
+/**
+ * Watch the stack's alarms for `seconds` (at least one read): the critical ones firing, as
+ * soon as one does, and the warnings seen on the way.
+ */
+async function watchAlarms(
+  ctx: CommandContext,
+  config: RolloutConfig,
+  seconds: number,
+  say: (line: string) => void,
+): Promise<{ critical: string[]; warnings: string[] }> {
+  const warnings = new Set<string>();
+  let waited = 0;
+  for (;;) {
+    const firing = await firingAlarms(ctx.aws, config);
+    const critical = criticalAlarms(firing, config);
+    if (critical.length > 0) return { critical, warnings: [...warnings] };
+    for (const w of firing.filter((n) => !warnings.has(n))) {
+      warnings.add(w);
+      say(`warning alarm in ALARM: ${w} (not a rollback trigger; the shift goes on)`);
+    }
+    if (waited >= seconds) return { critical: [], warnings: [...warnings] };
+    const wait = Math.min(ALARM_POLL_SECONDS, seconds - waited);
+    await ctx.sleep(wait * 1000);
+    waited += wait;
+  }
+}
+
+/** The green weight the ALB serves now: the lowest service's going up, the highest going down. */
+function servedGreen(traffic: LiveTraffic[], to: number, configured: number): number {
+  const weights = traffic.map((t) => t.green);
+  if (weights.length === 0) return configured;
+  return Math.max(...weights) > to ? Math.max(...weights) : Math.min(...weights);
+}
+
 export async function shiftCommand(flags: Flags, ctx: CommandContext): Promise<number> {
   const start = ctx.now();
   const to = parseInteger("to", flags.to, 0, 100);
-  const config = await loadLiveConfig(ctx.backend);
-  const step =
-    flags.step === undefined
-      ? Math.max(1, Math.abs(to - config.greenWeight))
-      : parseInteger("step", flags.step, 1, 100);
+  const stepFlag = flags.step === undefined ? undefined : parseInteger("step", flags.step, 1, 100);
   const interval = parseInterval(flags.interval);
+  const config = await loadLiveConfig(ctx.backend);
   const cap = trafficCap(config.playbookSpec, config.phase);
   const reasons: string[] = [];
   if (to > cap)
     reasons.push(`${to} % is above phase ${config.phase}'s cap of ${cap} % (advance to a later phase first)`);
-  if (config.rollback)
-    reasons.push(
-      `rollout:rollback is true: \`pulumi config set rollout:rollback false\` once green is fixed`,
-    );
+  if (config.rollback) reasons.push(rollbackSetReason(config));
   reasons.push(...(await unhealthyReasons(ctx, config)));
   if (reasons.length > 0) return refuse(ctx, flags, "shift", reasons);
 
-  const steps = shiftSteps(config.greenWeight, to, step);
-  const say = progress(ctx, start, Boolean(flags.json));
+  const json = Boolean(flags.json);
+  const say = progress(ctx, start, json);
+  // Steps start from what the ALB serves, not the config: after an automatic rollback the
+  // Lambda has put green at 0 % while rollout:greenWeight still says otherwise.
+  const from = servedGreen(
+    await readAlbTraffic(ctx.aws, await ctx.backend.outputs()),
+    to,
+    config.greenWeight,
+  );
+  if (from !== config.greenWeight)
+    say(
+      `the ALB serves ${from} % to green; rollout:greenWeight says ${config.greenWeight} %: shifting from ${from} %`,
+    );
+  const steps = shiftSteps(from, to, stepFlag ?? Math.max(1, Math.abs(to - from)));
   const applied: number[] = [];
-  if (steps.length === 0) say(`green is already at ${to} %`);
+  const warnings = new Set<string>();
+  if (steps.length === 0) say(`green is already at ${to} % on the ALB`);
   for (const [i, weight] of steps.entries()) {
     say(`step ${i + 1}/${steps.length}: greenWeight ${weight} %`);
     await ctx.backend.setConfig({ greenWeight: String(weight) });
-    await runUp(ctx, start, `greenWeight ${weight}`, Boolean(flags.json));
-    applied.push(weight);
-    if (i < steps.length - 1) {
-      say(`watching alarms for ${formatSeconds(interval)} before the next step`);
-      await ctx.sleep(interval * 1000);
+    let outputs: Record<string, unknown>;
+    try {
+      outputs = await runUp(ctx, start, `greenWeight ${weight}`, json);
+    } catch (error) {
+      const previous = applied.at(-1) ?? config.greenWeight;
+      return upFailed(ctx, flags, "shift", start, error as Error, {
+        entries: { greenWeight: String(previous) },
+        what: `rollout:greenWeight to ${previous} %`,
+      });
     }
-    const critical = criticalAlarms(await firingAlarms(ctx.aws, config.stack), config.stack);
-    if (critical.length > 0) {
-      say(`critical alarm during the shift: ${critical.join(", ")}; rolling back`);
-      await ctx.backend.setConfig({ rollback: "true" });
-      await runUp(ctx, start, "rollback after a critical alarm", Boolean(flags.json));
-      emit(
-        ctx,
-        flags,
-        { command: "shift", completed: false, applied, rolledBack: true, alarms: critical },
-        () => say("shift aborted; every service is back on blue"),
+    const problems = await verifyTraffic(ctx, config, { greenWeight: weight }, outputs);
+    if (problems.length > 0) {
+      for (const p of problems) say(`traffic check FAILED: ${p}`);
+      emit(ctx, flags, { command: "shift", completed: false, applied, problems }, () =>
+        say(`shift stopped at step ${i + 1}: the ALB does not serve ${weight} % to green`),
       );
       return EXIT.refused;
     }
+    applied.push(weight);
+    const last = i === steps.length - 1;
+    if (!last) say(`watching alarms for ${formatSeconds(interval)} before the next step`);
+    const watched = await watchAlarms(ctx, config, last ? 0 : interval, say);
+    watched.warnings.forEach((w) => warnings.add(w));
+    if (watched.critical.length > 0)
+      return shiftRollback(ctx, flags, config, start, applied, watched.critical);
   }
-  const seconds = (ctx.now().getTime() - start.getTime()) / 1000;
-  emit(ctx, flags, { command: "shift", completed: true, applied, to, seconds }, () =>
-    say(`green at ${to} % (${formatSeconds(seconds)})`),
+  const seconds = elapsedSeconds(ctx, start);
+  emit(
+    ctx,
+    flags,
+    { command: "shift", completed: true, from, applied, to, warnings: [...warnings], seconds },
+    () => say(`green at ${to} %, verified on the ALB (${formatSeconds(seconds)})`),
   );
   return EXIT.ok;
+}
+
+/** A critical alarm fired mid-shift: roll back, confirm every service is blue, report time-to-blue. */
+async function shiftRollback(
+  ctx: CommandContext,
+  flags: Flags,
+  config: RolloutConfig,
+  start: Date,
+  applied: number[],
+  critical: string[],
+): Promise<number> {
+  const say = progress(ctx, start, Boolean(flags.json));
+  const detected = ctx.now();
+  say(`critical alarm during the shift: ${critical.join(", ")}; rolling back`);
+  await ctx.backend.setConfig({ rollback: "true" });
+  let problems: string[];
+  try {
+    problems = await blueProblems(
+      ctx,
+      await runUp(ctx, start, "rollback after a critical alarm", Boolean(flags.json)),
+    );
+  } catch (error) {
+    return upFailed(ctx, flags, "shift", start, error as Error, {
+      kept: "rollout:rollback stays true (the auto-rollback Lambda also moves the ALB to blue)",
+    });
+  }
+  const timeToBlue = elapsedSeconds(ctx, detected);
+  emit(
+    ctx,
+    flags,
+    {
+      command: "shift",
+      completed: false,
+      applied,
+      rolledBack: true,
+      alarms: critical,
+      verifiedBlue: problems.length === 0,
+      problems,
+      timeToBlueSeconds: timeToBlue,
+    },
+    () => {
+      for (const p of problems) say(`NOT on blue: ${p}`);
+      say(
+        problems.length === 0
+          ? `shift aborted; every service is 100 % blue (verified on the ALB) ${formatSeconds(timeToBlue)} after the alarm was seen`
+          : "shift aborted, but the ALB is NOT all blue",
+      );
+    },
+  );
+  return EXIT.refused;
 }
 
 // --------------------------------------------------------------------------------- rollback/resume
@@ -516,15 +716,23 @@ async function blueProblems(ctx: CommandContext, outputs: Record<string, unknown
 }
 
 export async function rollbackCommand(flags: Flags, ctx: CommandContext): Promise<number> {
+  if (flags.clear) return clearRollback(flags, ctx);
   const reason = requireFlag(flags, "reason", "why you are rolling back (kept in the output and the log)");
   const start = ctx.now();
   const config = await loadLiveConfig(ctx.backend);
   const say = progress(ctx, start, Boolean(flags.json));
   say(`rolling back ${config.stack}: ${reason}`);
   await ctx.backend.setConfig({ rollback: "true" });
-  const outputs = await runUp(ctx, start, "rollback", Boolean(flags.json));
+  let outputs: Record<string, unknown>;
+  try {
+    outputs = await runUp(ctx, start, "rollback", Boolean(flags.json));
+  } catch (error) {
+    return upFailed(ctx, flags, "rollback", start, error as Error, {
+      kept: "rollout:rollback stays true; retry, or move the listener rules to blue in the console",
+    });
+  }
   const problems = await blueProblems(ctx, outputs);
-  const seconds = (ctx.now().getTime() - start.getTime()) / 1000;
+  const seconds = elapsedSeconds(ctx, start);
   const limit = config.playbookSpec.rollback.limitSeconds;
   emit(
     ctx,
@@ -550,9 +758,60 @@ export async function rollbackCommand(flags: Flags, ctx: CommandContext): Promis
 }
 
 /**
+ * `rollback --clear`: green is fixed; set `rollout:rollback` false, `up` (with refresh) and
+ * verify the ALB serves the config's plan again. Refused while alarms fire or the latch is set.
+ */
+async function clearRollback(flags: Flags, ctx: CommandContext): Promise<number> {
+  if (flags.reason !== undefined)
+    throw new RolloutInputError(
+      `--clear: takes no --reason (got ${JSON.stringify(flags.reason)}); it ends a rollback`,
+    );
+  const start = ctx.now();
+  const config = await loadLiveConfig(ctx.backend);
+  if (!config.rollback) {
+    emit(ctx, flags, { command: "rollback", cleared: false, rollback: false }, () =>
+      ctx.out.log(`rollout:rollback is already false on ${config.stack}: nothing to clear`),
+    );
+    return EXIT.ok;
+  }
+  const reasons = await unhealthyReasons(ctx, config);
+  if (reasons.length > 0) return refuse(ctx, flags, "rollback --clear", reasons);
+  const say = progress(ctx, start, Boolean(flags.json));
+  say(
+    `clearing rollout:rollback on ${config.stack}: back to ${config.phase} at greenWeight ${config.greenWeight} %`,
+  );
+  await ctx.backend.setConfig({ rollback: "false" });
+  let outputs: Record<string, unknown>;
+  try {
+    outputs = await runUp(ctx, start, "rollback cleared", Boolean(flags.json));
+  } catch (error) {
+    return upFailed(ctx, flags, "rollback --clear", start, error as Error, {
+      entries: { rollback: "true" },
+      what: "rollout:rollback to true",
+    });
+  }
+  const problems = await verifyTraffic(ctx, config, { rollback: false }, outputs);
+  const seconds = elapsedSeconds(ctx, start);
+  emit(
+    ctx,
+    flags,
+    { command: "rollback", cleared: true, verified: problems.length === 0, problems, seconds },
+    () => {
+      for (const p of problems) say(`traffic check FAILED: ${p}`);
+      if (problems.length === 0)
+        say(
+          `rollback cleared; the ALB serves the plan for ${config.phase} at ${config.greenWeight} % (${formatSeconds(seconds)})`,
+        );
+    },
+  );
+  return problems.length === 0 ? EXIT.ok : EXIT.refused;
+}
+
+/**
  * Acknowledge an automatic rollback: record the latch's time in config (audit trail) and
- * delete the latch. Traffic does not move here: the next `pulumi up` (or `shift`) restores
- * the configured weight, which the operator should lower first if green is still suspect.
+ * delete the latch. Traffic does not move here: the Lambda set the listener to blue outside
+ * Pulumi, so green stays at 0 % until a `shift` (which refreshes and starts from what the ALB
+ * serves) brings it back, in steps the operator chooses.
  */
 export async function resumeCommand(flags: Flags, ctx: CommandContext): Promise<number> {
   const config = await loadLiveConfig(ctx.backend);
@@ -565,14 +824,21 @@ export async function resumeCommand(flags: Flags, ctx: CommandContext): Promise<
   }
   await ctx.backend.setConfig({ rollbackAcknowledged: latch.at });
   await ctx.aws.ssm.send(new DeleteParameterCommand({ Name: latchParameterName(config.stack) }));
-  emit(ctx, flags, { command: "resume", latch, acknowledged: latch.at }, () => {
+  const traffic = await readAlbTraffic(ctx.aws, await ctx.backend.outputs());
+  const green = Math.max(0, ...traffic.map((t) => t.green));
+  const next = config.rollback
+    ? `npm run rollout -- rollback --clear --stack ${config.stack}`
+    : `npm run rollout -- shift --stack ${config.stack} --to ${config.greenWeight} --step K --interval T`;
+  emit(ctx, flags, { command: "resume", latch, acknowledged: latch.at, greenOnAlb: green, next }, () => {
     ctx.out.log(
       `acknowledged the rollback by ${latch.alarm} at ${latch.at} (${latch.reason}) and cleared the latch`,
     );
     ctx.out.log(
-      `green is still at 0 % until the next \`pulumi up\`, which restores rollout:greenWeight (${config.greenWeight} %);`,
+      `the ALB serves ${green} % to green; rollout:greenWeight is ${config.greenWeight} %. Traffic moves only with: \`${next}\``,
     );
-    ctx.out.log(`lower it first if needed: \`npm run rollout -- shift --stack ${config.stack} --to N\``);
+    ctx.out.log(
+      "(a plain `pulumi up` without --refresh changes nothing: Pulumi's state still holds the weights from before the Lambda)",
+    );
   });
   return EXIT.ok;
 }
@@ -590,6 +856,11 @@ export async function signoffCommand(
       `signoff: expected approve, revoke or status, got ${action === undefined ? "nothing" : JSON.stringify(action)}`,
     );
   }
+  // Flags first: a typo never reaches Pulumi.
+  const roleFlag =
+    action === "status" ? undefined : requireFlag(flags, "role", "a role id such as qaEngineer");
+  const approver =
+    action === "approve" ? requireFlag(flags, "approver", "the name of the person approving") : undefined;
   const config = await loadLiveConfig(ctx.backend);
   const playbook = config.playbookSpec;
   const phase =
@@ -622,20 +893,21 @@ export async function signoffCommand(
     });
     return EXIT.ok;
   }
-  const role = requireFlag(flags, "role", `a role of ${playbook.id}`);
+  const role = roleFlag!;
   const roles = playbook.signoff.roles.map((r) => r.id);
   if (!roles.includes(role))
     throw new RolloutInputError(`--role: unknown role "${role}"; expected one of ${roles.join(", ")}`);
   if (action === "approve") {
-    const approver = requireFlag(flags, "approver", "the name of the person approving");
     const at = ctx.now().toISOString();
     await ctx.backend.setConfig(
-      { [`${key(role)}.approver`]: approver, [`${key(role)}.at`]: at },
+      { [`${key(role)}.approver`]: approver!, [`${key(role)}.at`]: at },
       { path: true },
     );
-    emit(ctx, flags, { command: "signoff", action, phase, role, approver, at }, () =>
-      ctx.out.log(`${role} approved ${phase} (${approver}, ${at})`),
-    );
+    const checklist = roleChecklist(playbook, role)?.checklist ?? [];
+    emit(ctx, flags, { command: "signoff", action, phase, role, approver, at, checklist }, () => {
+      ctx.out.log(`${role} approved ${phase} (${approver}, ${at}), attesting:`);
+      for (const item of checklist) ctx.out.log(`  [x] ${item}`);
+    });
   } else {
     if (!config.signoffs[phase]?.[role]) {
       emit(ctx, flags, { command: "signoff", action, phase, role, changed: false }, () =>
@@ -653,50 +925,80 @@ export async function signoffCommand(
 
 // ------------------------------------------------------------------------------------- drill live
 
+/** How often a live drill reads the ALB while it waits for blue. */
+export const DRILL_POLL_SECONDS = 5;
+
 /**
  * A real rollback drill on a staging-tier stack: force a rollback, poll the ALB until every
- * service is blue (measured time-to-blue), restore the previous config and verify it. It does
- * not advance a phase: that needs a GO decision, and a drill must not manufacture one.
+ * service is blue (measured time-to-blue), restore the previous config and verify it.
+ *
+ * It does not advance a phase first, as issue 6's outline has it: advancing needs a recorded
+ * GO decision, and a drill must not manufacture one. Instead it needs green to carry traffic
+ * already (a weight or cohort rules); with none, the time to blue would measure nothing, so it
+ * refuses and names the `shift` that gives green a small weight.
  */
 export async function drillLiveCommand(flags: Flags, ctx: CommandContext): Promise<number> {
   const config = await loadLiveConfig(ctx.backend);
-  if (config.isProduction) {
-    throw new RolloutInputError(
-      `--live: stack ${config.stack} is production-tier; live drills run on staging-tier stacks only`,
-    );
-  }
-  const start = ctx.now();
-  const say = progress(ctx, start, Boolean(flags.json));
+  if (config.isProduction)
+    return refuse(ctx, flags, "drill --live", [
+      `stack ${config.stack} is production-tier; live drills run on staging-tier stacks only`,
+    ]);
   const outputs = await ctx.backend.outputs();
   const before = await readAlbTraffic(ctx.aws, outputs);
+  const reasons = await unhealthyReasons(ctx, config);
+  if (config.rollback) reasons.push(rollbackSetReason(config));
+  if (before.every((t) => t.green === 0 && t.cohortRulesToGreen === 0))
+    reasons.push(
+      `green carries no traffic on ${config.stack}'s ALB, so time-to-blue would measure nothing: give it a small weight first (\`npm run rollout -- shift --stack ${config.stack} --to 5\`)`,
+    );
+  if (reasons.length > 0) return refuse(ctx, flags, "drill --live", reasons);
+
+  const json = Boolean(flags.json);
+  const start = ctx.now();
+  const say = progress(ctx, start, json);
+  const limit = config.playbookSpec.rollback.limitSeconds;
   say(`drill on ${config.stack}: forcing a rollback`);
   await ctx.backend.setConfig({ rollback: "true" });
   let timeToBlue: number | undefined;
+  let failure: Error | undefined;
   try {
-    await runUp(ctx, start, "drill rollback", Boolean(flags.json));
-    const limit = config.playbookSpec.rollback.limitSeconds;
-    while ((ctx.now().getTime() - start.getTime()) / 1000 <= limit) {
+    await runUp(ctx, start, "drill rollback", json);
+    // At least one look, however long `up` took: the time is reported even when over the limit.
+    for (;;) {
       if ((await blueProblems(ctx, outputs)).length === 0) {
-        timeToBlue = (ctx.now().getTime() - start.getTime()) / 1000;
+        timeToBlue = elapsedSeconds(ctx, start);
         break;
       }
-      await ctx.sleep(5000);
+      if (elapsedSeconds(ctx, start) > limit) break;
+      await ctx.sleep(DRILL_POLL_SECONDS * 1000);
     }
-  } finally {
-    say("restoring the previous configuration");
-    await ctx.backend.setConfig({ rollback: String(config.rollback) });
-    await runUp(ctx, start, "drill restore", Boolean(flags.json));
+  } catch (error) {
+    failure = error as Error;
   }
-  const restored = await verifyTraffic(
-    ctx,
-    config,
-    config.phase,
-    config.greenWeight,
-    config.rollback,
-    outputs,
-  );
-  const limit = config.playbookSpec.rollback.limitSeconds;
-  const ok = timeToBlue !== undefined && restored.length === 0;
+  const waited = elapsedSeconds(ctx, start);
+  say("restoring the previous configuration");
+  let restoreError: Error | undefined;
+  let restored: string[] = [];
+  try {
+    await ctx.backend.setConfig({ rollback: String(config.rollback) });
+    restored = await verifyTraffic(ctx, config, {}, await runUp(ctx, start, "drill restore", json));
+  } catch (error) {
+    restoreError = error as Error;
+  }
+  if (failure || restoreError) {
+    const errors = [
+      failure && `forced rollback: ${failure.message}`,
+      restoreError && `restore: ${restoreError.message}`,
+    ]
+      .filter(Boolean)
+      .join("; ");
+    return upFailed(ctx, flags, "drill --live", start, new Error(errors), {
+      kept: restoreError
+        ? `rollout:rollback may still be true: check \`npm run rollout -- status --stack ${config.stack}\``
+        : `rollout:rollback restored to ${config.rollback}`,
+    });
+  }
+  const ok = timeToBlue !== undefined && timeToBlue <= limit && restored.length === 0;
   emit(
     ctx,
     flags,
@@ -705,15 +1007,17 @@ export async function drillLiveCommand(flags: Flags, ctx: CommandContext): Promi
       live: true,
       before,
       timeToBlueSeconds: timeToBlue ?? null,
+      waitedSeconds: waited,
       limitSeconds: limit,
+      withinLimit: timeToBlue !== undefined && timeToBlue <= limit,
       restored: restored.length === 0,
       problems: restored,
     },
     () => {
       say(
         timeToBlue === undefined
-          ? `NOT blue within the ${formatSeconds(limit)} limit`
-          : `time to blue: ${formatSeconds(timeToBlue)} (limit ${formatSeconds(limit)})`,
+          ? `NOT blue after ${formatSeconds(waited)} (limit ${formatSeconds(limit)})`
+          : `time to blue: ${formatSeconds(timeToBlue)} (limit ${formatSeconds(limit)})${timeToBlue <= limit ? "" : " - OVER the limit"}`,
       );
       for (const p of restored) say(`restore check FAILED: ${p}`);
       if (restored.length === 0) say("previous traffic restored and verified");
