@@ -1,7 +1,8 @@
+import * as net from "node:net";
 import { z } from "zod";
 import { loadPlaybook, type Playbook } from "./playbook";
 import { cohortLimitProblems } from "./traffic";
-import { parseOrThrow, RolloutInputError } from "./validation";
+import { closest, describeReceived, describeZodError, RolloutInputError } from "./validation";
 
 /**
  * The stack config (`rollout:*` in Pulumi.<stack>.yaml) and the one function that turns raw
@@ -83,9 +84,21 @@ export const CohortConfig = z
   .strict();
 export type CohortConfig = z.infer<typeof CohortConfig>;
 
+const ISO_8601 = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
+const ISO_TIME_MESSAGE = "expected an ISO-8601 time such as 2026-11-02T15:00:00Z";
 const isoTime = z
-  .string()
-  .refine((s) => !Number.isNaN(Date.parse(s)), { message: "expected an ISO-8601 time" });
+  .string({ message: ISO_TIME_MESSAGE })
+  .refine((s) => ISO_8601.test(s) && !Number.isNaN(Date.parse(s)), { message: ISO_TIME_MESSAGE });
+
+/** `203.0.113.0/24` or `2001:db8::/32`: an address and a prefix length that fits it. */
+function isCidr(value: string): boolean {
+  const match = /^([^/]+)\/(\d{1,3})$/.exec(value);
+  if (!match) return false;
+  const prefix = Number(match[2]);
+  if (net.isIPv4(match[1]!)) return prefix <= 32;
+  if (net.isIPv6(match[1]!)) return prefix <= 128;
+  return false;
+}
 
 export const Decision = z
   .object({
@@ -103,13 +116,21 @@ export type Decision = z.infer<typeof Decision>;
 export const Signoff = z.object({ approver: z.string().min(1), at: isoTime }).strict();
 export type Signoff = z.infer<typeof Signoff>;
 
+const DATABASE_NAME =
+  "expected a MySQL database name such as tbs (a letter, then letters, digits or _, at most 64)";
+const DATABASE_USER =
+  "expected a MySQL user name such as tbs_admin (a letter, then letters, digits or _, at most 16)";
+const FLAG_NAME = /^[a-z][A-Za-z0-9]{0,62}$/;
+
+const CIDR_MESSAGE = "expected an IPv4 or IPv6 CIDR such as 203.0.113.0/24 or 2001:db8::/32";
+
 const arn = (service: string) =>
   z.string().regex(new RegExp(`^arn:aws[a-z-]*:${service}:`), { message: `expected an ${service} ARN` });
 
 export const RolloutConfigSchema = z
   .object({
     playbook: nonEmpty("a playbook id such as tbs-strategy-framework"),
-    /** Whether this stack is production: decides protections and which policies are mandatory. Default: true when the stack is named production. */
+    /** `production` or `staging`: decides protections and which policies are mandatory. Default: `production` for the stack named production, `staging` for every other stack. */
     tier: z.enum(["production", "staging"]),
     phase: nonEmpty("a phase id of the playbook"),
     greenWeight: z
@@ -119,8 +140,8 @@ export const RolloutConfigSchema = z
       .max(100, { message: "expected an integer 0-100" })
       .default(0),
     rollback: z.boolean({ message: "expected true or false" }).default(false),
-    /** Acknowledges an automatic rollback's latch (the time it was written); see `rollout resume`. */
-    rollbackAcknowledged: z.string().optional(),
+    /** Acknowledges an automatic rollback's latch (the ISO-8601 time it was written); see `rollout resume`. */
+    rollbackAcknowledged: isoTime.optional(),
     cohorts: CohortConfig.optional(),
     /** Group stickiness of the weighted forward. Default: 3600 s. */
     stickinessSeconds: z.number().int().min(1).max(604800).default(3600),
@@ -135,8 +156,10 @@ export const RolloutConfigSchema = z
           .array(z.string().regex(/^subnet-[0-9a-f]+$/, { message: "expected a subnet id" }))
           .min(2),
         certificateArn: arn("acm"),
-        /** CIDRs allowed to reach the ALB. Default: the internet. */
-        ingressCidrs: z.array(z.string()).default(["0.0.0.0/0"]),
+        /** IPv4 or IPv6 CIDRs allowed to reach the ALB. Default: the internet. */
+        ingressCidrs: z
+          .array(z.string({ message: CIDR_MESSAGE }).refine(isCidr, { message: CIDR_MESSAGE }))
+          .default(["0.0.0.0/0"]),
         /** Bucket for ALB access logs; required in production. */
         accessLogsBucket: z.string().optional(),
       })
@@ -145,8 +168,11 @@ export const RolloutConfigSchema = z
       .object({
         name: nonEmpty("the EKS cluster name"),
         namespace: z
-          .string()
-          .regex(/^[a-z0-9-]{1,63}$/)
+          .string({ message: "expected a Kubernetes namespace such as staged-rollout" })
+          .regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, {
+            message:
+              "expected a Kubernetes namespace such as staged-rollout (lowercase letters, digits and -, at most 63)",
+          })
           .default("staged-rollout"),
         /** Kubeconfig (secret). Default: the ambient kubeconfig of whoever runs pulumi. */
         kubeconfig: z.string().optional(),
@@ -162,12 +188,12 @@ export const RolloutConfigSchema = z
         engineVersion: z.string().default("8.0"),
         allocatedStorageGb: z.number().int().min(20).max(65536).default(100),
         name: z
-          .string()
-          .regex(/^[A-Za-z][A-Za-z0-9_]{0,63}$/)
+          .string({ message: DATABASE_NAME })
+          .regex(/^[A-Za-z][A-Za-z0-9_]{0,63}$/, { message: DATABASE_NAME })
           .default("tbs"),
         username: z
-          .string()
-          .regex(/^[A-Za-z][A-Za-z0-9_]{0,15}$/)
+          .string({ message: DATABASE_USER })
+          .regex(/^[A-Za-z][A-Za-z0-9_]{0,15}$/, { message: DATABASE_USER })
           .default("tbs_admin"),
         /** Secret. */
         password: z.string().min(8, { message: "expected a secret of at least 8 characters" }),
@@ -215,6 +241,19 @@ export const RolloutConfigSchema = z
     decisions: z.array(Decision).default([]),
     /** Default: true. False mutes every alarm (refused in production by the policy pack). */
     alarmActionsEnabled: z.boolean({ message: "expected true or false" }).default(true),
+    /**
+     * Per-flag overrides of green's feature-flag ConfigMap (gradual exposure, emergency
+     * disable): `{<flagName>: true|false}`. Default: none.
+     */
+    featureFlags: z
+      .record(
+        z.string().regex(FLAG_NAME, {
+          message: "expected a camelCase flag name such as newDashboard (at most 63 characters)",
+        }),
+        z.boolean({ message: "expected true or false" }),
+        { message: "expected an object of flag name -> true or false" },
+      )
+      .default({}),
   })
   .strict();
 
@@ -234,27 +273,6 @@ export const SECRET_PATHS = ["database.password", "heavydb.readOnlyPassword", "c
 
 /** Keys of the `rollout` namespace; anything else in the namespace is refused as a typo. */
 export const CONFIG_KEYS = Object.keys(RolloutConfigSchema.shape) as (keyof ParsedConfig)[];
-
-/** The known key within edit distance 2 of a typo, if any. */
-function closest(word: string, candidates: readonly string[]): string | undefined {
-  const distance = (a: string, b: string): number => {
-    const row = Array.from({ length: b.length + 1 }, (_, j) => j);
-    for (let i = 1; i <= a.length; i++) {
-      let previous = row[0]!;
-      row[0] = i;
-      for (let j = 1; j <= b.length; j++) {
-        const current = row[j]!;
-        row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
-        previous = current;
-      }
-    }
-    return row[b.length]!;
-  };
-  const ranked = candidates
-    .map((c) => ({ c, d: distance(word.toLowerCase(), c.toLowerCase()) }))
-    .sort((x, y) => x.d - y.d);
-  return ranked[0] && ranked[0].d <= 2 ? ranked[0].c : undefined;
-}
 
 /**
  * Values as Pulumi hands them over: strings, with objects, arrays, numbers and booleans
@@ -279,24 +297,35 @@ function decodeConfigValue(raw: unknown): unknown {
  * RolloutInputError naming `rollout:<key path>`, the value and what is expected.
  */
 export function parseRolloutConfig(raw: Record<string, unknown>, stack: string): RolloutConfig {
+  const context = `invalid stack config for stack "${stack}"`;
+  function refuse(problems: string[]): never {
+    throw new RolloutInputError(`${context}:\n  ${problems.join("\n  ")}`, problems);
+  }
+  if (raw === null || typeof raw !== "object" || Array.isArray(raw))
+    refuse([`rollout: expected an object of rollout:* keys, got ${describeReceived(raw)}`]);
+
   const decoded: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(raw)) decoded[key] = decodeConfigValue(value);
   if (decoded.tier === undefined) decoded.tier = stack === "production" ? "production" : "staging";
 
-  const unknownKeys = Object.keys(decoded).filter((key) => !(CONFIG_KEYS as string[]).includes(key));
-  if (unknownKeys.length > 0) {
-    const lines = unknownKeys.map((key) => {
-      const suggestion = closest(key, CONFIG_KEYS);
-      return `rollout:${key}: unknown config key${suggestion ? `; did you mean rollout:${suggestion}?` : `; expected one of ${CONFIG_KEYS.join(", ")}`}`;
-    });
-    throw new RolloutInputError(`invalid stack config for stack "${stack}":\n  ${lines.join("\n  ")}`, lines);
+  // A misspelt key is reported together with every other problem, not instead of them.
+  const keyProblems: string[] = [];
+  const known: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(decoded)) {
+    if ((CONFIG_KEYS as string[]).includes(key)) {
+      known[key] = value;
+      continue;
+    }
+    const suggestion = closest(key, CONFIG_KEYS);
+    keyProblems.push(
+      `rollout:${key}: unknown config key${suggestion ? `; did you mean rollout:${suggestion}?` : `; expected one of ${CONFIG_KEYS.join(", ")}`}`,
+    );
   }
-  const parsed = parseOrThrow(
-    RolloutConfigSchema,
-    decoded,
-    "rollout:",
-    `invalid stack config for stack "${stack}"`,
-  );
+  const result = RolloutConfigSchema.safeParse(known);
+  if (!result.success)
+    refuse([...keyProblems, ...describeZodError(result.error, known, "rollout:", SECRET_PATHS)]);
+  if (keyProblems.length > 0) refuse(keyProblems);
+  const parsed = result.data;
 
   let playbookSpec: Playbook;
   try {
@@ -319,18 +348,24 @@ export function parseRolloutConfig(raw: Record<string, unknown>, stack: string):
         `rollout:services[${i}].name: expected a unique service name, got ${JSON.stringify(name)}`,
       );
   });
-  for (const phase of Object.keys(parsed.signoffs)) {
+  const roleIds = playbookSpec.signoff.roles.map((r) => r.id);
+  /** `<key>: expected <what> (<ids>), got "<typo>"; did you mean <id>?` */
+  const unknownId = (key: string, what: string, ids: string[], got: string) => {
+    const suggestion = closest(got, ids);
+    return `${key}: expected ${what} of playbook ${playbookSpec.id} (${ids.join(", ")}), got ${JSON.stringify(got)}${suggestion ? `; did you mean ${suggestion}?` : ""}`;
+  };
+  for (const [phase, approvals] of Object.entries(parsed.signoffs)) {
     if (!phaseIds.includes(phase))
-      problems.push(
-        `rollout:signoffs.${phase}: expected a phase id (${phaseIds.join(", ")}), got ${JSON.stringify(phase)}`,
-      );
+      problems.push(unknownId(`rollout:signoffs.${phase}`, "a phase id", phaseIds, phase));
+    for (const role of Object.keys(approvals)) {
+      if (!roleIds.includes(role))
+        problems.push(unknownId(`rollout:signoffs.${phase}.${role}`, "a sign-off role", roleIds, role));
+    }
   }
   parsed.decisions.forEach((d, i) => {
     for (const key of ["from", "to"] as const) {
       if (!phaseIds.includes(d[key]))
-        problems.push(
-          `rollout:decisions[${i}].${key}: expected a phase id (${phaseIds.join(", ")}), got ${JSON.stringify(d[key])}`,
-        );
+        problems.push(unknownId(`rollout:decisions[${i}].${key}`, "a phase id", phaseIds, d[key]));
     }
   });
   problems.push(...cohortLimitProblems(parsed.cohorts, parsed.services));
@@ -340,12 +375,7 @@ export function parseRolloutConfig(raw: Record<string, unknown>, stack: string):
       `rollout:network.accessLogsBucket: expected a bucket name for ALB access logs in production, got nothing`,
     );
   }
-  if (problems.length > 0) {
-    throw new RolloutInputError(
-      `invalid stack config for stack "${stack}":\n  ${problems.join("\n  ")}`,
-      problems,
-    );
-  }
+  if (problems.length > 0) refuse(problems);
 
   return {
     ...parsed,

@@ -15,9 +15,14 @@ export class RolloutInputError extends Error {
   }
 }
 
-function describeReceived(value: unknown): string {
+/** Printed instead of the value of a secret config key, so error messages never leak one. */
+export const REDACTED = "[secret]";
+
+/** How a received value reads in a message: strings quoted, NaN as NaN, long JSON shortened. */
+export function describeReceived(value: unknown): string {
   if (value === undefined) return "nothing";
   if (typeof value === "string") return JSON.stringify(value);
+  if (typeof value === "number" && !Number.isFinite(value)) return String(value);
   const json = JSON.stringify(value);
   return json.length > 80 ? `${json.slice(0, 77)}...` : json;
 }
@@ -40,42 +45,113 @@ export function formatPath(path: readonly PropertyKey[]): string {
     .join("");
 }
 
+/** Edit distance between two words (case-insensitive), for "did you mean" suggestions. */
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let previous = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const current = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
+      previous = current;
+    }
+  }
+  return row[b.length]!;
+}
+
+/** The candidate within edit distance 2 of a typo, if any (the nearest one). */
+export function closest(word: string, candidates: readonly string[]): string | undefined {
+  const ranked = candidates
+    .map((c) => ({ c, d: editDistance(word.toLowerCase(), c.toLowerCase()) }))
+    .sort((x, y) => x.d - y.d);
+  return ranked[0] && ranked[0].d <= 2 ? ranked[0].c : undefined;
+}
+
+/**
+ * Whether the value at `path` may hold a secret: the path is a secret key or lies inside one
+ * (`database.password.secure`), or it is an unknown key that looks like a misspelt secret key
+ * beside it (`database.pasword`), whose value is just as secret.
+ */
+function isSecret(path: string, secretPaths: readonly string[], unknownKey = false): boolean {
+  if (
+    secretPaths.some(
+      (secret) => path === secret || path.startsWith(`${secret}.`) || path.startsWith(`${secret}[`),
+    )
+  )
+    return true;
+  if (!unknownKey) return false;
+  const cut = path.lastIndexOf(".");
+  const parent = cut < 0 ? "" : path.slice(0, cut);
+  const siblings = secretPaths
+    .filter(
+      (secret) => (secret.lastIndexOf(".") < 0 ? "" : secret.slice(0, secret.lastIndexOf("."))) === parent,
+    )
+    .map((secret) => secret.slice(secret.lastIndexOf(".") + 1));
+  return closest(path.slice(cut + 1), siblings) !== undefined;
+}
+
+/** Every value as `expected one of a, b, c`, whichever zod construct listed them. */
+function oneOf(values: readonly unknown[]): string {
+  const names = values.map(String);
+  return names.length === 1 ? `expected ${names[0]}` : `expected one of ${names.join(", ")}`;
+}
+
 /** Zod's stock messages ("Invalid input: expected number, received string") reduced to "expected number". */
-function expectation(message: string): string {
-  const stock = /expected (.*?)(?:, received .*)?$/i.exec(message);
-  if (stock?.[1]) return `expected ${stock[1]}`;
-  if (/^unrecognized key/i.test(message)) return `unknown key (${message.replace(/^[^"]*/, "")})`;
+function expectation(issue: z.core.$ZodIssue): string {
+  const message = issue.message;
+  const stock = /^Invalid/.test(message);
+  if (stock && issue.code === "invalid_value") return oneOf(issue.values);
+  if (stock && issue.code === "invalid_union" && "options" in issue && Array.isArray(issue.options))
+    return oneOf(issue.options);
+  const stockText = /expected (.*?)(?:, received .*)?$/i.exec(message);
+  if (stockText?.[1]) return `expected ${stockText[1]}`;
   return message.startsWith("expected ") ? message : `expected ${message}`;
 }
 
 /**
  * One line per problem: `<prefix><path>: expected <what>, got <value>`. The "expected" part
- * comes from the schema's own message where it has one, so messages say what to write.
+ * comes from the schema's own message where it has one, so messages say what to write. Values
+ * under `secretPaths` (dotted paths without the prefix) are printed as [secret]. A problem with
+ * the whole input is reported at the prefix without its separator (`rollout`), or at `document`.
  */
-export function describeZodError(error: z.ZodError, input: unknown, prefix: string): string[] {
+export function describeZodError(
+  error: z.ZodError,
+  input: unknown,
+  prefix: string,
+  secretPaths: readonly string[] = [],
+): string[] {
+  const received = (path: readonly PropertyKey[], unknownKey = false) =>
+    isSecret(formatPath(path), secretPaths, unknownKey) ? REDACTED : describeReceived(valueAt(input, path));
   return error.issues.flatMap((issue) => {
     if (issue.code === "unrecognized_keys") {
       return issue.keys.map((key) => {
-        const where = `${prefix}${formatPath([...issue.path, key])}`;
-        return `${where}: unknown key (a typo?), got ${describeReceived(valueAt(input, [...issue.path, key]))}`;
+        const path = [...issue.path, key];
+        return `${prefix}${formatPath(path)}: unknown key (a typo?), got ${received(path, true)}`;
       });
     }
     const path = formatPath(issue.path);
-    const where = path ? `${prefix}${path}` : prefix.replace(/[:.]$/, "");
-    const received = describeReceived(valueAt(input, issue.path));
-    return `${where}: ${expectation(issue.message)}, got ${received}`;
+    const where = path ? `${prefix}${path}` : prefix.replace(/[:.]$/, "") || "document";
+    if (issue.code === "invalid_key") {
+      // A bad record key: what is wrong is the key itself, so the key is what was received.
+      const inner = issue.issues[0];
+      const key = issue.path.at(-1);
+      return `${where}: ${inner ? expectation(inner) : "expected a valid key"}, got the key ${describeReceived(String(key))}`;
+    }
+    return `${where}: ${expectation(issue)}, got ${received(issue.path)}`;
   });
 }
 
-/** Parse with a schema, or throw a RolloutInputError naming every bad key. */
+/** Parse with a schema, or throw a RolloutInputError naming every bad key (secrets redacted). */
 export function parseOrThrow<S extends z.ZodType>(
   schema: S,
   input: unknown,
   prefix: string,
   context: string,
+  secretPaths: readonly string[] = [],
 ): z.output<S> {
   const result = schema.safeParse(input);
   if (result.success) return result.data;
-  const lines = describeZodError(result.error, input, prefix);
+  const lines = describeZodError(result.error, input, prefix, secretPaths);
   throw new RolloutInputError(`${context}:\n  ${lines.join("\n  ")}`, lines);
 }

@@ -4,6 +4,10 @@ import { parseRolloutConfig } from "../rollout/config";
 import { loadStackFile, rolloutKeys } from "../rollout/stackFile";
 import { RolloutInputError } from "../rollout/validation";
 
+const TBS_PHASES = "preparation, internal, limited-pilot, broader-pilot, readiness, full";
+const TBS_ROLES =
+  "devopsEngineer, qaEngineer, productManager, supportEngineer, engineeringManager, seniorDeveloper";
+
 /** The committed staging stack as decoded objects, to derive malformed variants from. */
 function stagingConfig(): Record<string, unknown> {
   const raw = rolloutKeys(loadStackFile("staging").config);
@@ -74,6 +78,102 @@ describe("stack config", () => {
   });
 
   const malformed: [string, (c: Record<string, any>) => void, string][] = [
+    [
+      "bad cluster namespace",
+      (c) => (c.cluster.namespace = "Bad_NS"),
+      'rollout:cluster.namespace: expected a Kubernetes namespace such as staged-rollout (lowercase letters, digits and -, at most 63), got "Bad_NS"',
+    ],
+    [
+      "namespace ending in a dash",
+      (c) => (c.cluster.namespace = "tbs-"),
+      'rollout:cluster.namespace: expected a Kubernetes namespace such as staged-rollout (lowercase letters, digits and -, at most 63), got "tbs-"',
+    ],
+    [
+      "bad database name",
+      (c) => (c.database.name = "1tbs"),
+      'rollout:database.name: expected a MySQL database name such as tbs (a letter, then letters, digits or _, at most 64), got "1tbs"',
+    ],
+    [
+      "bad database user name",
+      (c) => (c.database.username = "tbs-admin"),
+      'rollout:database.username: expected a MySQL user name such as tbs_admin (a letter, then letters, digits or _, at most 16), got "tbs-admin"',
+    ],
+    [
+      "database user name not a string",
+      (c) => (c.database.username = 7),
+      "rollout:database.username: expected a MySQL user name such as tbs_admin (a letter, then letters, digits or _, at most 16), got 7",
+    ],
+    ["weight NaN", (c) => (c.greenWeight = NaN), "rollout:greenWeight: expected an integer 0-100, got NaN"],
+    [
+      "unknown tier",
+      (c) => (c.tier = "prod"),
+      'rollout:tier: expected one of production, staging, got "prod"',
+    ],
+    [
+      "unknown alert severity",
+      (c) => (c.alerts.https[0].severities = ["page"]),
+      'rollout:alerts.https[0].severities[0]: expected one of critical, warning, info, got "page"',
+    ],
+    [
+      "a non-string HeavyDB password (value not printed)",
+      (c) => (c.heavydb.readOnlyPassword = 12345678),
+      "rollout:heavydb.readOnlyPassword: expected string, got [secret]",
+    ],
+    [
+      "a kubeconfig object (value not printed)",
+      (c) => (c.cluster.kubeconfig = { secure: "apiVersion: v1" }),
+      "rollout:cluster.kubeconfig: expected string, got [secret]",
+    ],
+    [
+      "ingress CIDR prefix too long for IPv4",
+      (c) => (c.network.ingressCidrs = ["203.0.113.0/24", "10.0.0.0/33"]),
+      'rollout:network.ingressCidrs[1]: expected an IPv4 or IPv6 CIDR such as 203.0.113.0/24 or 2001:db8::/32, got "10.0.0.0/33"',
+    ],
+    [
+      "ingress CIDR without a prefix",
+      (c) => (c.network.ingressCidrs = ["10.0.0.1"]),
+      'rollout:network.ingressCidrs[0]: expected an IPv4 or IPv6 CIDR such as 203.0.113.0/24 or 2001:db8::/32, got "10.0.0.1"',
+    ],
+    [
+      "ingress CIDR prefix too long for IPv6",
+      (c) => (c.network.ingressCidrs = ["2001:db8::/129"]),
+      'rollout:network.ingressCidrs[0]: expected an IPv4 or IPv6 CIDR such as 203.0.113.0/24 or 2001:db8::/32, got "2001:db8::/129"',
+    ],
+    [
+      "ingress CIDR that is a host name",
+      (c) => (c.network.ingressCidrs = ["office.example.com/24"]),
+      'rollout:network.ingressCidrs[0]: expected an IPv4 or IPv6 CIDR such as 203.0.113.0/24 or 2001:db8::/32, got "office.example.com/24"',
+    ],
+    [
+      "rollbackAcknowledged not a time",
+      (c) => (c.rollbackAcknowledged = "yesterday"),
+      'rollout:rollbackAcknowledged: expected an ISO-8601 time such as 2026-11-02T15:00:00Z, got "yesterday"',
+    ],
+    [
+      "rollbackAcknowledged in an RFC 2822 date (parseable, not ISO-8601)",
+      (c) => (c.rollbackAcknowledged = "Fri, 20 Nov 2026 10:00:00 GMT"),
+      'rollout:rollbackAcknowledged: expected an ISO-8601 time such as 2026-11-02T15:00:00Z, got "Fri, 20 Nov 2026 10:00:00 GMT"',
+    ],
+    [
+      "feature flag name not camelCase",
+      (c) => (c.featureFlags = { "new-dashboard": true }),
+      'rollout:featureFlags.new-dashboard: expected a camelCase flag name such as newDashboard (at most 63 characters), got the key "new-dashboard"',
+    ],
+    [
+      "feature flag name of 64 characters",
+      (c) => (c.featureFlags = { [`f${"x".repeat(63)}`]: true }),
+      `rollout:featureFlags.f${"x".repeat(63)}: expected a camelCase flag name such as newDashboard (at most 63 characters), got the key "f${"x".repeat(63)}"`,
+    ],
+    [
+      "feature flag value not boolean",
+      (c) => (c.featureFlags = { newDashboard: "yes" }),
+      'rollout:featureFlags.newDashboard: expected true or false, got "yes"',
+    ],
+    [
+      "feature flags as a list",
+      (c) => (c.featureFlags = ["newDashboard"]),
+      'rollout:featureFlags: expected an object of flag name -> true or false, got ["newDashboard"]',
+    ],
     [
       "non-numeric green port",
       (c) => (c.services[1].green.port = "three"),
@@ -170,7 +270,7 @@ describe("stack config", () => {
     [
       "short db password",
       (c) => (c.database.password = "short"),
-      'rollout:database.password: expected a secret of at least 8 characters, got "short"',
+      "rollout:database.password: expected a secret of at least 8 characters, got [secret]",
     ],
     [
       "bad instance class",
@@ -195,7 +295,7 @@ describe("stack config", () => {
     [
       "unknown nested key",
       (c) => (c.database.pasword = "x"),
-      'rollout:database.pasword: unknown key (a typo?), got "x"',
+      "rollout:database.pasword: unknown key (a typo?), got [secret]",
     ],
     [
       "decision for unknown phase",
@@ -203,7 +303,7 @@ describe("stack config", () => {
         (c.decisions = [
           { from: "internal", to: "pilot", decision: "GO", at: "2026-01-01T00:00:00Z", by: "x" },
         ]),
-      'rollout:decisions[0].to: expected a phase id (preparation, internal, limited-pilot, broader-pilot, readiness, full), got "pilot"',
+      'rollout:decisions[0].to: expected a phase id of playbook tbs-strategy-framework (preparation, internal, limited-pilot, broader-pilot, readiness, full), got "pilot"',
     ],
     [
       "decision bad verdict",
@@ -211,17 +311,32 @@ describe("stack config", () => {
         (c.decisions = [
           { from: "internal", to: "limited-pilot", decision: "MAYBE", at: "2026-01-01T00:00:00Z", by: "x" },
         ]),
-      "rollout:decisions[0].decision",
+      'rollout:decisions[0].decision: expected one of GO, NO-GO, got "MAYBE"',
     ],
     [
       "signoff for unknown phase",
       (c) => (c.signoffs = { pilot: { qaEngineer: { approver: "q", at: "2026-01-01T00:00:00Z" } } }),
-      "rollout:signoffs.pilot: expected a phase id",
+      `rollout:signoffs.pilot: expected a phase id of playbook tbs-strategy-framework (${TBS_PHASES}), got "pilot"`,
+    ],
+    [
+      "signoff for a misspelt phase, with the closest phase",
+      (c) => (c.signoffs = { internl: { qaEngineer: { approver: "q", at: "2026-01-01T00:00:00Z" } } }),
+      `rollout:signoffs.internl: expected a phase id of playbook tbs-strategy-framework (${TBS_PHASES}), got "internl"; did you mean internal?`,
+    ],
+    [
+      "signoff by a misspelt role, with the closest role",
+      (c) => (c.signoffs = { internal: { qaEnginer: { approver: "q", at: "2026-01-01T00:00:00Z" } } }),
+      `rollout:signoffs.internal.qaEnginer: expected a sign-off role of playbook tbs-strategy-framework (${TBS_ROLES}), got "qaEnginer"; did you mean qaEngineer?`,
+    ],
+    [
+      "signoff by a role the playbook does not have",
+      (c) => (c.signoffs = { internal: { cto: { approver: "c", at: "2026-01-01T00:00:00Z" } } }),
+      `rollout:signoffs.internal.cto: expected a sign-off role of playbook tbs-strategy-framework (${TBS_ROLES}), got "cto"`,
     ],
     [
       "signoff bad time",
       (c) => (c.signoffs = { internal: { qaEngineer: { approver: "q", at: "yesterday" } } }),
-      'rollout:signoffs.internal.qaEngineer.at: expected an ISO-8601 time, got "yesterday"',
+      'rollout:signoffs.internal.qaEngineer.at: expected an ISO-8601 time such as 2026-11-02T15:00:00Z, got "yesterday"',
     ],
     [
       "alarmActionsEnabled not boolean",
@@ -268,5 +383,105 @@ describe("stack config", () => {
     })();
     assert.ok(error);
     assert.equal(error.issues.length, 2);
+  });
+
+  it("reports a misspelt top-level key together with every other problem", () => {
+    const message = refusal((c) => {
+      c.greenWieght = 10;
+      c.rollback = "yes";
+      c.services[0].blue.port = 0;
+    });
+    assert.equal(
+      message,
+      [
+        'invalid stack config for stack "staging":',
+        "  rollout:greenWieght: unknown config key; did you mean rollout:greenWeight?",
+        '  rollout:rollback: expected true or false, got "yes"',
+        "  rollout:services[0].blue.port: expected an integer 1-65535, got 0",
+      ].join("\n"),
+    );
+  });
+
+  it("still refuses a misspelt key when everything else is valid", () => {
+    assert.equal(
+      refusal((c) => (c.stickinesSeconds = 60)),
+      'invalid stack config for stack "staging":\n  rollout:stickinesSeconds: unknown config key; did you mean rollout:stickinessSeconds?',
+    );
+  });
+
+  for (const [name, raw, got] of [
+    ["null", null, "null"],
+    ["a list", ["phase"], '["phase"]'],
+    ["a string", "phase: internal", '"phase: internal"'],
+  ] as const) {
+    it(`refuses a config that is ${name}, at the document root`, () => {
+      assert.throws(
+        () => parseRolloutConfig(raw as unknown as Record<string, unknown>, "staging"),
+        (error: unknown) =>
+          error instanceof RolloutInputError &&
+          error.message ===
+            `invalid stack config for stack "staging":\n  rollout: expected an object of rollout:* keys, got ${got}`,
+      );
+    });
+  }
+
+  it("never prints a secret value, whatever is wrong with it", () => {
+    for (const [mutate, where] of [
+      [(c: Record<string, any>) => (c.database.password = "hunter2"), "rollout:database.password"],
+      [
+        (c: Record<string, any>) => (c.database.password = { secure: "hunter2" }),
+        "rollout:database.password",
+      ],
+      [(c: Record<string, any>) => (c.heavydb.readOnlyPassword = ""), "rollout:heavydb.readOnlyPassword"],
+      [(c: Record<string, any>) => (c.database.passwrd = "hunter2"), "rollout:database.passwrd"],
+    ] as const) {
+      const message = refusal(mutate);
+      assert.ok(message.includes(`${where}: `), message);
+      assert.ok(message.includes("got [secret]"), message);
+      assert.ok(!message.includes("hunter2"), message);
+    }
+  });
+
+  it("accepts IPv4 and IPv6 ingress CIDRs, ISO-8601 acknowledgements and feature flags", () => {
+    const config = stagingConfig();
+    const parsed = parseRolloutConfig(
+      {
+        ...config,
+        network: {
+          ...(config.network as object),
+          ingressCidrs: ["203.0.113.0/24", "2001:db8::/32", "0.0.0.0/0"],
+        },
+        rollbackAcknowledged: "2026-11-20T10:00:00Z",
+        featureFlags: JSON.stringify({ newDashboard: true, legacyExport: false }),
+      },
+      "staging",
+    );
+    assert.deepEqual(parsed.network.ingressCidrs, ["203.0.113.0/24", "2001:db8::/32", "0.0.0.0/0"]);
+    assert.equal(parsed.rollbackAcknowledged, "2026-11-20T10:00:00Z");
+    assert.deepEqual(parsed.featureFlags, { newDashboard: true, legacyExport: false });
+  });
+
+  it("defaults featureFlags to no overrides", () => {
+    const { featureFlags: _, ...config } = stagingConfig();
+    assert.deepEqual(parseRolloutConfig(config, "staging").featureFlags, {});
+  });
+
+  it("suggests nothing when no role is close to the typo", () => {
+    const message = refusal(
+      (c) => (c.signoffs = { internal: { cto: { approver: "c", at: "2026-01-01T00:00:00Z" } } }),
+    );
+    assert.ok(message.endsWith(`(${TBS_ROLES}), got "cto"`), message);
+  });
+
+  it("accepts sign-offs by the playbook's roles for its phases", () => {
+    const at = "2026-11-02T15:00:00Z";
+    const parsed = parseRolloutConfig(
+      {
+        ...stagingConfig(),
+        signoffs: { internal: { devopsEngineer: { approver: "d", at }, qaEngineer: { approver: "q", at } } },
+      },
+      "staging",
+    );
+    assert.deepEqual(Object.keys(parsed.signoffs.internal ?? {}), ["devopsEngineer", "qaEngineer"]);
   });
 });

@@ -1355,12 +1355,12 @@ const malformed: [name: string, breakIt: (doc: Doc) => void, line: string][] = [
   [
     "an unknown gate action",
     (doc) => (doc.gates[0].critical.action = "page"),
-    'gates[0].critical.action: expected one of "auto-rollback"|"alert"|"scale"|"phase-hold"|"review", got "page"',
+    'gates[0].critical.action: expected one of auto-rollback, alert, scale, phase-hold, review, got "page"',
   ],
   [
     "an unknown metric source",
     (doc) => (doc.gates[0].metric.source = "prometheus"),
-    "gates[0].metric.source: expected 'alb' | 'container-insights' | 'custom' | 'manual' | 'guardduty', got \"prometheus\"",
+    'gates[0].metric.source: expected one of alb, container-insights, custom, manual, guardduty, got "prometheus"',
   ],
   [
     "a transition to a non-adjacent phase",
@@ -1405,12 +1405,12 @@ const malformed: [name: string, breakIt: (doc: Doc) => void, line: string][] = [
   [
     "an unknown decision rule",
     (doc) => (doc.transitions[2].rule = { type: "majority" }),
-    "transitions[2].rule.type: expected 'all' | 'atLeast', got \"majority\"",
+    'transitions[2].rule.type: expected one of all, atLeast, got "majority"',
   ],
   [
     "an unknown comparator",
     (doc) => (doc.transitions[1].criteria[1].op = "<<"),
-    'transitions[1].criteria[1].op: expected one of ">="|">"|"<="|"<"|"=", got "<<"',
+    'transitions[1].criteria[1].op: expected one of >=, >, <=, <, =, got "<<"',
   ],
   [
     "a gate id that is not camelCase",
@@ -1430,7 +1430,7 @@ const malformed: [name: string, breakIt: (doc: Doc) => void, line: string][] = [
   [
     "an unknown missingData treatment",
     (doc) => (doc.gates[0].missingData = "treatAsZero"),
-    'gates[0].missingData: expected one of "missing"|"notBreaching"|"breaching"|"ignore", got "treatAsZero"',
+    'gates[0].missingData: expected one of missing, notBreaching, breaching, ignore, got "treatAsZero"',
   ],
   [
     "a gate with neither a warning nor a critical level",
