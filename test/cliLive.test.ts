@@ -53,6 +53,10 @@ class FakeBackend implements StackBackend {
   readonly sets: { entries: Record<string, string>; path: boolean }[] = [];
   readonly removed: string[] = [];
   upFails = false;
+  /** 1-based numbers of the `up` calls that fail (the others succeed). */
+  failingUps: number[] = [];
+  /** Called on every `up` before it returns (to move the test clock). */
+  onUp: () => void = () => {};
   /** Leave green weight behind on `up` (a broken deploy). */
   albStuckOnGreen = false;
   constructor(
@@ -108,7 +112,9 @@ class FakeBackend implements StackBackend {
   async up(onOutput: (line: string) => void) {
     this.ups.push(`${this.raw.phase}/${this.raw.greenWeight}/${this.raw.rollback}`);
     onOutput("Updating (fake)");
-    if (this.upFails) return { result: "failed" as const, outputs: OUTPUTS };
+    this.onUp();
+    if (this.upFails || this.failingUps.includes(this.ups.length))
+      return { result: "failed" as const, outputs: OUTPUTS };
     serveAlb(this.raw, this.stackName, this.albStuckOnGreen);
     return { result: "succeeded" as const, outputs: OUTPUTS };
   }
@@ -186,7 +192,8 @@ function setup(stack: "staging" | "production", changes: Record<string, unknown>
       clock += ms;
     },
   };
-  return { backend, out, ctx, sleeps };
+  const advanceClock = (ms: number) => (clock += ms);
+  return { backend, out, ctx, sleeps, advanceClock };
 }
 
 const latch = {
@@ -571,8 +578,391 @@ describe("rollout drill --live", () => {
     assert.equal(await drillLiveCommand({}, ctx), 1, "refused, not bad input");
     assert.match(
       out.text(),
-      /drill --live refused:\n  - stack production is production-tier; live drills run on staging-tier stacks only/,
+      /drill --live refused:\n {2}- stack production is production-tier; live drills run on staging-tier stacks only/,
     );
     assert.deepEqual(backend.ups, []);
+  });
+});
+
+const firing = (...names: string[]) => ({
+  MetricAlarms: names
+    .filter((n) => !n.endsWith("auto-rollback"))
+    .map((AlarmName) => ({ AlarmName, StateValue: "ALARM" as const })),
+  CompositeAlarms: names
+    .filter((n) => n.endsWith("auto-rollback"))
+    .map((AlarmName) => ({ AlarmName, StateValue: "ALARM" as const })),
+});
+const goDecision = (from: string, to: string) => ({
+  from,
+  to,
+  decision: "GO",
+  at: "2026-11-20T10:00:00Z",
+  by: "dana",
+  evidence: [],
+});
+
+describe("rollout status (more)", () => {
+  it("JSON: every alarm state counted, this stack's alarms only, sign-offs with approvers", async () => {
+    const { ctx, out } = setup("production");
+    cloudwatch.on(DescribeAlarmsCommand).resolves({
+      MetricAlarms: [
+        { AlarmName: "production-errorRate-warning-api", StateValue: "ALARM" },
+        { AlarmName: "production-errorRate-critical-api", StateValue: "INSUFFICIENT_DATA" },
+        { AlarmName: "production-2-errorRate-critical-api", StateValue: "ALARM" },
+      ],
+    });
+    assert.equal(await statusCommand({ json: true }, ctx), 0);
+    const status = JSON.parse(out.text());
+    assert.deepEqual(status.alarmsInAlarm, ["production-errorRate-warning-api"]);
+    assert.deepEqual(status.alarmStates, { ALARM: 1, OK: 0, INSUFFICIENT_DATA: 1 });
+    assert.deepEqual(status.signoffs.phase.devopsEngineer, {
+      approver: "dana.devops",
+      at: "2026-11-02T15:00:00Z",
+    });
+    assert.deepEqual(status.signoffs.next, {});
+    assert.equal(status.outputs.albDnsName, "router-alb-123.eu-west-1.elb.amazonaws.com");
+    assert.equal(cloudwatch.commandCalls(DescribeAlarmsCommand)[0]!.args[0].input.StateValue, undefined);
+  });
+});
+
+describe("rollout advance (safety)", () => {
+  it("refuses while rollout:rollback is true, naming rollback --clear", async () => {
+    const { ctx, out, backend } = setup("staging", {
+      phase: "limited-pilot",
+      greenWeight: "0",
+      rollback: "true",
+      decisions: [goDecision("limited-pilot", "broader-pilot")],
+    });
+    assert.equal(await advanceCommand({}, ctx), 1);
+    assert.match(
+      out.text(),
+      /rollout:rollback is true: once green is fixed, `npm run rollout -- rollback --clear --stack staging`/,
+    );
+    assert.deepEqual(backend.ups, []);
+  });
+
+  it("when up fails: restores rollout:phase, says what the ALB serves and the time, exit 1", async () => {
+    const { ctx, out, backend } = setup("staging", {
+      phase: "limited-pilot",
+      greenWeight: "0",
+      decisions: [goDecision("limited-pilot", "broader-pilot")],
+    });
+    backend.upFails = true;
+    assert.equal(await advanceCommand({}, ctx), 1);
+    assert.equal(backend.raw.phase, "limited-pilot");
+    assert.deepEqual(
+      backend.sets.map((s) => s.entries),
+      [{ phase: "broader-pilot" }, { phase: "limited-pilot" }],
+    );
+    assert.match(out.text(), /advance FAILED after \d+ s: pulumi up failed \(phase broader-pilot\)/);
+    assert.match(out.text(), /config: restored rollout:phase to limited-pilot/);
+    assert.match(out.text(), /the ALB serves now:\n {2}service/);
+    assert.deepEqual(out.errors, [
+      "error: advance: pulumi up failed (phase broader-pilot); see the output above",
+    ]);
+  });
+});
+
+describe("rollout shift (more)", () => {
+  it("refuses while rollout:rollback is true", async () => {
+    const { ctx, out, backend } = setup("staging", { rollback: "true" });
+    assert.equal(await shiftCommand({ to: "5" }, ctx), 1);
+    assert.match(out.text(), /rollout:rollback is true/);
+    assert.deepEqual(backend.ups, []);
+  });
+
+  it("starts from the weight the ALB serves, not the config (after an automatic rollback)", async () => {
+    const { ctx, out, backend } = setup("staging", { greenWeight: "10" });
+    serveAlb({ ...backend.raw, rollback: "true" }, "staging"); // the Lambda moved it outside Pulumi
+    assert.equal(await shiftCommand({ to: "10", step: "5", interval: "60" }, ctx), 0);
+    assert.deepEqual(backend.ups, ["broader-pilot/5/false", "broader-pilot/10/false"]);
+    assert.match(out.text(), /the ALB serves 0 % to green; rollout:greenWeight says 10 %: shifting from 0 %/);
+  });
+
+  it("shifts down too", async () => {
+    const { ctx, backend } = setup("staging", { greenWeight: "10" });
+    assert.equal(await shiftCommand({ to: "0", step: "5", interval: "0" }, ctx), 0);
+    assert.deepEqual(backend.ups, ["broader-pilot/5/false", "broader-pilot/0/false"]);
+  });
+
+  it("goes on with only a warning alarm firing, and says so", async () => {
+    const { ctx, out, backend } = setup("staging", { greenWeight: "0" });
+    cloudwatch
+      .on(DescribeAlarmsCommand)
+      .resolvesOnce({ MetricAlarms: [] })
+      .resolves(firing("staging-errorRate-warning-web"));
+    assert.equal(await shiftCommand({ to: "10", step: "5", interval: "1m", json: true }, ctx), 0);
+    assert.deepEqual(backend.ups, ["broader-pilot/5/false", "broader-pilot/10/false"]);
+    assert.deepEqual(JSON.parse(out.text()).warnings, ["staging-errorRate-warning-web"]);
+    assert.equal(
+      out.errors.filter((l) =>
+        / warning alarm in ALARM: staging-errorRate-warning-web \(not a rollback trigger; the shift goes on\)$/.test(
+          l,
+        ),
+      ).length,
+      1,
+      "said once, not at every poll",
+    );
+  });
+
+  it("a critical alarm during the interval stops the wait at once, and the rollback is verified blue", async () => {
+    const { ctx, backend, out, sleeps } = setup("staging", { greenWeight: "0" });
+    cloudwatch
+      .on(DescribeAlarmsCommand)
+      .resolvesOnce({ MetricAlarms: [] }) // before
+      .resolvesOnce({ MetricAlarms: [] }) // right after step 1
+      .resolves(firing("staging-errorRate-critical-api")); // a minute into the interval
+    assert.equal(await shiftCommand({ to: "10", step: "5", interval: "10m", json: true }, ctx), 1);
+    assert.deepEqual(sleeps, [60_000], "not the whole 10 minutes");
+    assert.deepEqual(backend.ups, ["broader-pilot/5/false", "broader-pilot/5/true"]);
+    const result = JSON.parse(out.text());
+    assert.equal(result.rolledBack, true);
+    assert.equal(result.verifiedBlue, true);
+    assert.deepEqual(result.alarms, ["staging-errorRate-critical-api"]);
+    assert.ok(result.timeToBlueSeconds > 0);
+  });
+
+  it("stops when the ALB does not serve the step's weight", async () => {
+    const { ctx, out, backend } = setup("staging", { greenWeight: "0" });
+    backend.albStuckOnGreen = true;
+    assert.equal(await shiftCommand({ to: "10", step: "5", interval: "0" }, ctx), 1);
+    assert.deepEqual(backend.ups, ["broader-pilot/5/false"]);
+    assert.match(out.text(), /traffic check FAILED: web: ALB sends 50 % to green, expected 5 %/);
+  });
+
+  it("when up fails: restores the last weight that was applied", async () => {
+    const { ctx, out, backend } = setup("staging", { greenWeight: "0" });
+    backend.failingUps = [2];
+    assert.equal(await shiftCommand({ to: "10", step: "5", interval: "0" }, ctx), 1);
+    assert.equal(backend.raw.greenWeight, "5");
+    assert.match(out.text(), /shift FAILED after \d+ s: pulumi up failed \(greenWeight 10\)/);
+    assert.match(out.text(), /config: restored rollout:greenWeight to 5 %/);
+  });
+});
+
+describe("rollout rollback (more)", () => {
+  it("reports a time over the playbook's limit as withinLimit false", async () => {
+    const { ctx, out, backend, advanceClock } = setup("staging");
+    backend.onUp = () => advanceClock(1000_000);
+    assert.equal(await rollbackCommand({ reason: "slow", json: true }, ctx), 0);
+    const result = JSON.parse(out.text());
+    assert.equal(result.withinLimit, false);
+    assert.ok(result.timeToBlueSeconds > 1000);
+  });
+
+  it("when up fails: rollout:rollback stays true, exit 1 with one line", async () => {
+    const { ctx, out, backend } = setup("staging");
+    backend.upFails = true;
+    assert.equal(await rollbackCommand({ reason: "p95" }, ctx), 1);
+    assert.equal(backend.raw.rollback, "true");
+    assert.match(out.text(), /config: rollout:rollback stays true/);
+    assert.deepEqual(out.errors, ["error: rollback: pulumi up failed (rollback); see the output above"]);
+  });
+
+  it("--clear sets rollback false, runs up and verifies the ALB serves the plan again", async () => {
+    const { ctx, out, backend } = setup("staging", { rollback: "true" });
+    assert.equal(await rollbackCommand({ clear: true }, ctx), 0);
+    assert.equal(backend.raw.rollback, "false");
+    assert.deepEqual(backend.ups, ["broader-pilot/10/false"]);
+    assert.match(out.text(), /rollback cleared; the ALB serves the plan for broader-pilot at 10 %/);
+  });
+
+  it("--clear refuses while the latch is set, and does nothing when rollback is already false", async () => {
+    const first = setup("staging", { rollback: "true" });
+    ssm.on(GetParameterCommand).resolves({ Parameter: { Value: JSON.stringify(latch) } });
+    assert.equal(await rollbackCommand({ clear: true }, first.ctx), 1);
+    assert.match(first.out.text(), /rollback --clear refused:\n {2}- automatic rollback latch set/);
+    assert.deepEqual(first.backend.ups, []);
+    noLatch();
+    const second = setup("staging");
+    assert.equal(await rollbackCommand({ clear: true }, second.ctx), 0);
+    assert.match(second.out.text(), /rollout:rollback is already false on staging: nothing to clear/);
+    assert.deepEqual(second.backend.ups, []);
+  });
+
+  it("resume says what the ALB serves and which command moves traffic", async () => {
+    const { ctx, out, backend } = setup("production");
+    serveAlb({ ...backend.raw, rollback: "true" }, "production");
+    ssm.on(GetParameterCommand).resolves({ Parameter: { Value: JSON.stringify(latch) } });
+    ssm.on(DeleteParameterCommand).resolves({});
+    assert.equal(await resumeCommand({}, ctx), 0);
+    assert.match(
+      out.text(),
+      /the ALB serves 0 % to green; rollout:greenWeight is 0 %. Traffic moves only with: `npm run rollout -- shift --stack production --to 0 --step K --interval T`/,
+    );
+  });
+});
+
+describe("rollout signoff approve", () => {
+  it("shows the role's checklist it attests", async () => {
+    const { ctx, out } = setup("production");
+    assert.equal(
+      await signoffCommand(
+        { role: "supportEngineer", approver: "sam.support", json: true },
+        ["approve"],
+        ctx,
+      ),
+      0,
+    );
+    const result = JSON.parse(out.text());
+    assert.ok(result.checklist.length > 0);
+    assert.deepEqual(result.checklist, loadStackFileChecklist("supportEngineer"));
+  });
+
+  it("checks --role and --approver before reading the stack", async () => {
+    const { ctx, backend } = setup("production");
+    let reads = 0;
+    backend.getRolloutConfig = async () => {
+      reads += 1;
+      return { ...backend.raw };
+    };
+    await assert.rejects(
+      signoffCommand({ role: "qaEngineer" }, ["approve"], ctx),
+      /--approver: expected the name of the person approving, got nothing/,
+    );
+    await assert.rejects(
+      signoffCommand({}, ["revoke"], ctx),
+      /--role: expected a role id such as qaEngineer/,
+    );
+    assert.equal(reads, 0);
+  });
+});
+
+function loadStackFileChecklist(role: string): string[] {
+  const config = parseRolloutConfig(rolloutKeys(loadStackFile("production").config), "production");
+  return config.playbookSpec.signoff.roles.find((r) => r.id === role)!.checklist;
+}
+
+describe("rollout gates --stack (window and sums)", () => {
+  it("asks GetMetricData from the GO into the phase to now, hourly, per service, and follows NextToken", async () => {
+    const { ctx } = setup("production");
+    cloudwatch
+      .on(GetMetricDataCommand)
+      .resolvesOnce({ MetricDataResults: [{ Id: "q2_0e", Values: [3] }], NextToken: "page2" })
+      .resolves({
+        MetricDataResults: [
+          { Id: "q2_0e", Values: [1] },
+          { Id: "q2_0r", Values: [100, 100] },
+        ],
+      });
+    await gatesLiveCommand({ json: true }, ctx);
+    const calls = cloudwatch.commandCalls(GetMetricDataCommand);
+    assert.equal(calls.length, 2);
+    const input = calls[0]!.args[0].input;
+    assert.deepEqual(input.StartTime, new Date("2026-11-02T16:00:00Z"));
+    assert.equal(calls[1]!.args[0].input.NextToken, "page2");
+    const errors5xx = input.MetricDataQueries!.find((q) => q.Id === "q2_0e")!;
+    assert.deepEqual(errors5xx.MetricStat, {
+      Metric: {
+        Namespace: "AWS/ApplicationELB",
+        MetricName: "HTTPCode_Target_5XX_Count",
+        Dimensions: [
+          { Name: "LoadBalancer", Value: "app/router-alb/0123456789abcdef" },
+          { Name: "TargetGroup", Value: "targetgroup/router-web-green-tg/abc" },
+        ],
+      },
+      Period: 3600,
+      Stat: "Sum",
+    });
+    const rows = input.MetricDataQueries!.find((q) => q.Id === "q1_0")!;
+    assert.equal(rows.MetricStat!.Metric!.Namespace, "StagedRollout/production");
+  });
+
+  it("error rate is total 5xx over total requests, not an average of hourly rates", async () => {
+    const { ctx, out } = setup("production");
+    // Hour 1: 1 error in 1 request (100 %); hour 2: 0 in 999. Weighted: 0.1 %; averaged: 50 %.
+    cloudwatch.on(GetMetricDataCommand).resolves({
+      MetricDataResults: [
+        { Id: "q2_0e", Values: [1, 0] },
+        { Id: "q2_0r", Values: [1, 999] },
+      ],
+    });
+    await gatesLiveCommand({ json: true }, ctx);
+    const errorRate = JSON.parse(out.text()).results.find((r: { id: string }) => r.id === "errorRate");
+    assert.equal(errorRate.value, 0.1);
+  });
+
+  it("a value in the evidence file overrides CloudWatch's; --record on NO-GO records NO-GO", async () => {
+    const { ctx, out, backend } = setup("production");
+    cloudwatch.on(GetMetricDataCommand).resolves({
+      MetricDataResults: [
+        { Id: "q2_0e", Values: [1] },
+        { Id: "q2_0r", Values: [100] },
+      ],
+    });
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "ev-")), "nogo.yaml");
+    fs.writeFileSync(file, "metrics:\n  errorRate: 4\n");
+    assert.equal(
+      await gatesLiveCommand({ evidence: file, record: true, approver: "dana", json: true }, ctx),
+      1,
+    );
+    const result = JSON.parse(out.text());
+    assert.equal(result.results.find((r: { id: string }) => r.id === "errorRate").value, 4);
+    assert.equal(result.sources.errorRate, `evidence file ${file}`);
+    const recorded = JSON.parse(backend.raw.decisions!).at(-1);
+    assert.deepEqual(
+      [recorded.from, recorded.to, recorded.decision],
+      ["limited-pilot", "broader-pilot", "NO-GO"],
+    );
+  });
+});
+
+describe("rollout drill --live (refusals and failures)", () => {
+  it("refuses when green carries no traffic, naming the shift that gives it some", async () => {
+    // Preparation routes no cohort to green, and the weight is 0.
+    const { ctx, out, backend } = setup("staging", { phase: "preparation", greenWeight: "0" });
+    assert.equal(await drillLiveCommand({}, ctx), 1);
+    assert.match(
+      out.text(),
+      /green carries no traffic on staging's ALB, so time-to-blue would measure nothing: give it a small weight first \(`npm run rollout -- shift --stack staging --to 5`\)/,
+    );
+    assert.deepEqual(backend.ups, []);
+  });
+
+  it("refuses while an alarm fires or the latch is set", async () => {
+    const { ctx, out, backend } = setup("staging");
+    cloudwatch.on(DescribeAlarmsCommand).resolves(firing("staging-errorRate-warning-web"));
+    ssm.on(GetParameterCommand).resolves({ Parameter: { Value: JSON.stringify(latch) } });
+    assert.equal(await drillLiveCommand({ json: true }, ctx), 1);
+    assert.equal(JSON.parse(out.text()).reasons.length, 2);
+    assert.deepEqual(backend.ups, []);
+  });
+
+  it("reports the time even when the forced up alone is over the limit", async () => {
+    const { ctx, out, backend, advanceClock } = setup("staging");
+    backend.onUp = () => advanceClock(1000_000);
+    assert.equal(await drillLiveCommand({ json: true }, ctx), 1);
+    const result = JSON.parse(out.text());
+    assert.ok(result.timeToBlueSeconds > 1000);
+    assert.equal(result.withinLimit, false);
+    assert.equal(result.restored, true);
+  });
+
+  it("not blue within the limit: polls, restores, exit 1", async () => {
+    const { ctx, out, backend, sleeps } = setup("staging");
+    backend.albStuckOnGreen = true;
+    assert.equal(await drillLiveCommand({ json: true }, ctx), 1);
+    const result = JSON.parse(out.text());
+    assert.equal(result.timeToBlueSeconds, null);
+    assert.ok(result.waitedSeconds > 900);
+    assert.ok(sleeps.length > 100 && sleeps.every((ms) => ms === 5000));
+    assert.deepEqual(backend.ups, ["broader-pilot/10/true", "broader-pilot/10/false"]);
+  });
+
+  it("a failing forced up still restores; a failing restore does not hide the first error", async () => {
+    const first = setup("staging");
+    first.backend.failingUps = [1];
+    assert.equal(await drillLiveCommand({}, first.ctx), 1);
+    assert.equal(first.backend.raw.rollback, "false");
+    assert.deepEqual(first.out.errors, [
+      "error: drill --live: forced rollback: pulumi up failed (drill rollback); see the output above",
+    ]);
+    const second = setup("staging");
+    second.backend.upFails = true;
+    assert.equal(await drillLiveCommand({}, second.ctx), 1);
+    assert.deepEqual(second.out.errors, [
+      "error: drill --live: forced rollback: pulumi up failed (drill rollback); see the output above; restore: pulumi up failed (drill restore); see the output above",
+    ]);
+    assert.match(second.out.text(), /rollout:rollback may still be true/);
   });
 });

@@ -550,25 +550,25 @@ export const ALARM_POLL_SECONDS = 60;
 
 /**
  * Watch the stack's alarms for `seconds` (at least one read): the critical ones firing, as
- * soon as one does, and the warnings seen on the way.
+ * soon as one does. Each warning is said once and added to `warnings`.
  */
 async function watchAlarms(
   ctx: CommandContext,
   config: RolloutConfig,
   seconds: number,
   say: (line: string) => void,
-): Promise<{ critical: string[]; warnings: string[] }> {
-  const warnings = new Set<string>();
+  warnings: Set<string>,
+): Promise<string[]> {
   let waited = 0;
   for (;;) {
     const firing = await firingAlarms(ctx.aws, config);
     const critical = criticalAlarms(firing, config);
-    if (critical.length > 0) return { critical, warnings: [...warnings] };
+    if (critical.length > 0) return critical;
     for (const w of firing.filter((n) => !warnings.has(n))) {
       warnings.add(w);
       say(`warning alarm in ALARM: ${w} (not a rollback trigger; the shift goes on)`);
     }
-    if (waited >= seconds) return { critical: [], warnings: [...warnings] };
+    if (waited >= seconds) return [];
     const wait = Math.min(ALARM_POLL_SECONDS, seconds - waited);
     await ctx.sleep(wait * 1000);
     waited += wait;
@@ -637,10 +637,8 @@ export async function shiftCommand(flags: Flags, ctx: CommandContext): Promise<n
     applied.push(weight);
     const last = i === steps.length - 1;
     if (!last) say(`watching alarms for ${formatSeconds(interval)} before the next step`);
-    const watched = await watchAlarms(ctx, config, last ? 0 : interval, say);
-    watched.warnings.forEach((w) => warnings.add(w));
-    if (watched.critical.length > 0)
-      return shiftRollback(ctx, flags, config, start, applied, watched.critical);
+    const critical = await watchAlarms(ctx, config, last ? 0 : interval, say, warnings);
+    if (critical.length > 0) return shiftRollback(ctx, flags, config, start, applied, critical);
   }
   const seconds = elapsedSeconds(ctx, start);
   emit(
