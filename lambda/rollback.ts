@@ -5,18 +5,29 @@ import {
   type Action,
   type Rule,
 } from "@aws-sdk/client-elastic-load-balancing-v2";
-import { PutParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
+import {
+  GetParameterCommand,
+  PutParameterCommand,
+  SSMClient,
+  type GetParameterCommandOutput,
+} from "@aws-sdk/client-ssm";
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 
 /**
  * The automatic rollback. Invoked by the composite alarm (CloudWatch's Lambda alarm action)
  * and by EventBridge for GuardDuty findings. It reads the listener's rules, sets every
  * weighted forward to 100 % blue and points cohort rules at blue, writes the latch that
- * keeps `pulumi up` on blue, and tells the critical topic what it did.
+ * keeps `pulumi up` on blue, and tells the critical topic what it did, naming the gate
+ * alarms that fired.
  *
- * Idempotent: rules already on blue are not touched and, when nothing had to change and the
- * latch exists for this alarm, nothing is written. Throttling is retried with backoff; one
- * failing rule does not stop the others, and the invocation then fails so Lambda retries it.
+ * Idempotent: rules already on blue are not touched, and when nothing had to change and a
+ * complete latch exists, nothing is written. Throttling is retried with backoff; one failing
+ * rule does not stop the others, and the invocation then fails so Lambda retries it.
+ *
+ * A retry must finish what a failed attempt left undone, although it finds every rule
+ * already blue. So the latch is written first, marked "notification pending", then the
+ * notification is published, then the mark is removed. A retry that finds no latch, or a
+ * pending one, completes both; at worst people get the notification twice, never zero times.
  */
 
 export interface TargetGroupPair {
@@ -47,7 +58,11 @@ export interface RollbackDeps {
 export interface AlarmEvent {
   source: "aws.cloudwatch";
   alarmArn?: string;
-  alarmData: { alarmName: string; state: { value: string; reason?: string } };
+  alarmData: {
+    alarmName: string;
+    /** `reasonData` of a composite alarm is a JSON string: `{"triggeringAlarms": [{arn, state: {value, timestamp}}]}`. */
+    state: { value: string; reason?: string; reasonData?: string; timestamp?: string };
+  };
 }
 
 /** GuardDuty finding through EventBridge (the fields used here). */
@@ -71,7 +86,18 @@ export interface RollbackResult {
   changed: RuleChange[];
   failed: { ruleArn: string; error: string }[];
   latchWritten: boolean;
+  notified: boolean;
 }
+
+/** The latch `{reason, alarm, at}` the program reads (rollout/state.ts `Latch`). */
+export interface LatchRecord {
+  reason: string;
+  alarm: string;
+  at: string;
+}
+
+/** Appended to the latch's reason until the notification is out: a retry then knows to send it. */
+export const NOTIFICATION_PENDING = " [notification pending]";
 
 const THROTTLING = new Set([
   "ThrottlingException",
@@ -104,6 +130,24 @@ export async function withRetry<T>(
   }
 }
 
+/** Names of the alarms that put a composite alarm in ALARM, from its `state.reasonData`. */
+export function triggeringAlarms(event: AlarmEvent): string[] {
+  const raw = event.alarmData.state.reasonData;
+  if (!raw) return [];
+  let data: { triggeringAlarms?: { arn?: string; state?: { value?: string } }[] };
+  try {
+    data = JSON.parse(raw) as typeof data;
+  } catch {
+    return [];
+  }
+  return (data.triggeringAlarms ?? [])
+    .filter((a) => a.arn && (a.state?.value ?? "ALARM") === "ALARM")
+    .map((a) => {
+      const at = a.arn!.indexOf(":alarm:");
+      return at >= 0 ? a.arn!.slice(at + ":alarm:".length) : a.arn!;
+    });
+}
+
 function describeEvent(event: RollbackEvent): { alarm: string; reason: string } {
   if (event.source === "aws.guardduty") {
     return {
@@ -111,9 +155,12 @@ function describeEvent(event: RollbackEvent): { alarm: string; reason: string } 
       reason: `GuardDuty finding severity ${event.detail.severity}: ${event.detail.title ?? event.detail.type}`,
     };
   }
+  const { alarmName, state } = event.alarmData;
+  const gates = triggeringAlarms(event);
   return {
-    alarm: event.alarmData.alarmName,
-    reason: event.alarmData.state.reason ?? `alarm ${event.alarmData.state.value}`,
+    // The gate alarms are what people must look at; the composite only says "one of them".
+    alarm: gates.length > 0 ? gates.join(", ") : alarmName,
+    reason: `${alarmName} ${state.value}: ${state.reason ?? "no reason given"}`,
   };
 }
 
@@ -173,6 +220,81 @@ async function allRules(deps: RollbackDeps): Promise<Rule[]> {
   return rules;
 }
 
+async function readLatch(deps: RollbackDeps): Promise<LatchRecord | undefined> {
+  let found: GetParameterCommandOutput;
+  try {
+    found = await withRetry(
+      () => deps.ssm.send(new GetParameterCommand({ Name: deps.env.LATCH_PARAMETER })),
+      deps.sleep,
+    );
+  } catch (error) {
+    if ((error as Error).name === "ParameterNotFound") return undefined;
+    throw error;
+  }
+  try {
+    return JSON.parse(found.Parameter?.Value ?? "") as LatchRecord;
+  } catch {
+    // The program treats an unreadable latch as set; it is not this function's to overwrite.
+    return { reason: "unreadable latch parameter", alarm: "unknown", at: "unknown" };
+  }
+}
+
+async function writeLatch(deps: RollbackDeps, latch: LatchRecord): Promise<void> {
+  await withRetry(
+    () =>
+      deps.ssm.send(
+        new PutParameterCommand({
+          Name: deps.env.LATCH_PARAMETER,
+          Type: "String",
+          Overwrite: true,
+          Value: JSON.stringify(latch),
+        }),
+      ),
+    deps.sleep,
+  );
+}
+
+function subjectAlarms(alarms: string): string {
+  const names = alarms.split(", ");
+  return names.length > 1 ? `${names[0]} and ${names.length - 1} more` : alarms;
+}
+
+async function notify(
+  deps: RollbackDeps,
+  latch: LatchRecord,
+  changed: RuleChange[],
+  failed: { ruleArn: string; error: string }[],
+): Promise<void> {
+  const lines = [
+    `Automatic rollback of stack ${deps.env.STACK} at ${latch.at}`,
+    `Trigger: ${latch.alarm} - ${latch.reason}`,
+    ...changed.map((c) => `  ${c.service}: ${c.kind} rule -> 100 % blue (${c.ruleArn})`),
+    ...failed.map((f) => `  FAILED ${f.ruleArn}: ${f.error}`),
+    failed.length > 0
+      ? "Some rules could not be changed: the invocation fails and Lambda retries it."
+      : changed.length > 0
+        ? "Every listener rule is on blue."
+        : "Every listener rule was already on blue (an earlier attempt moved them); this completes the latch and this notification.",
+    `pulumi up keeps 100 % blue until the latch is acknowledged: npm run rollout -- resume --stack ${deps.env.STACK}`,
+  ];
+  await withRetry(
+    () =>
+      deps.sns.send(
+        new PublishCommand({
+          TopicArn: deps.env.TOPIC_ARN,
+          // SNS caps subjects at 100 characters: name the first alarm, count the rest (the message lists all).
+          Subject:
+            `[${deps.env.STACK}] automatic rollback${failed.length > 0 ? " INCOMPLETE" : ""}: ${subjectAlarms(latch.alarm)}`.slice(
+              0,
+              100,
+            ),
+          Message: lines.join("\n"),
+        }),
+      ),
+    deps.sleep,
+  );
+}
+
 export async function rollBack(event: RollbackEvent, deps: RollbackDeps): Promise<RollbackResult> {
   const { alarm, reason } = describeEvent(event);
   const pairs = JSON.parse(deps.env.TARGET_GROUP_PAIRS) as TargetGroupPair[];
@@ -196,58 +318,29 @@ export async function rollBack(event: RollbackEvent, deps: RollbackDeps): Promis
     }
   }
 
-  // Nothing moved: an earlier invocation already did the work and wrote the latch.
-  const nothingToDo = changed.length === 0 && failed.length === 0;
-  if (nothingToDo) {
-    deps.log({ msg: "already 100 % blue; nothing written", alarm });
-    return { alarm, reason, changed, failed, latchWritten: false };
+  let latch: LatchRecord = { reason, alarm, at: deps.now().toISOString() };
+  if (changed.length === 0 && failed.length === 0) {
+    // Every rule is already blue: done, unless an earlier attempt moved them and then failed
+    // before the latch or the notification was complete.
+    const existing = await readLatch(deps);
+    if (existing && !existing.reason.endsWith(NOTIFICATION_PENDING)) {
+      deps.log({ msg: "already 100 % blue and latched; nothing written", alarm, latch: existing });
+      return { alarm, reason, changed, failed, latchWritten: false, notified: false };
+    }
+    if (existing) latch = { ...existing, reason: existing.reason.slice(0, -NOTIFICATION_PENDING.length) };
+    deps.log({ msg: existing ? "completing a pending notification" : "repairing a missing latch", latch });
   }
 
-  const at = deps.now().toISOString();
-  await withRetry(
-    () =>
-      deps.ssm.send(
-        new PutParameterCommand({
-          Name: deps.env.LATCH_PARAMETER,
-          Type: "String",
-          Overwrite: true,
-          Value: JSON.stringify({ reason, alarm, at }),
-        }),
-      ),
-    deps.sleep,
-  );
-  const lines = [
-    `Automatic rollback of stack ${deps.env.STACK} at ${at}`,
-    `Trigger: ${alarm} - ${reason}`,
-    ...changed.map((c) => `  ${c.service}: ${c.kind} rule -> 100 % blue (${c.ruleArn})`),
-    ...failed.map((f) => `  FAILED ${f.ruleArn}: ${f.error}`),
-    failed.length > 0
-      ? "Some rules could not be changed: the invocation fails and Lambda retries it."
-      : "Every listener rule is on blue.",
-    `pulumi up keeps 100 % blue until the latch is acknowledged: npm run rollout -- resume --stack ${deps.env.STACK}`,
-  ];
-  await withRetry(
-    () =>
-      deps.sns.send(
-        new PublishCommand({
-          TopicArn: deps.env.TOPIC_ARN,
-          Subject:
-            `[${deps.env.STACK}] automatic rollback${failed.length > 0 ? " INCOMPLETE" : ""}: ${alarm}`.slice(
-              0,
-              100,
-            ),
-          Message: lines.join("\n"),
-        }),
-      ),
-    deps.sleep,
-  );
+  await writeLatch(deps, { ...latch, reason: `${latch.reason}${NOTIFICATION_PENDING}` });
+  await notify(deps, latch, changed, failed);
+  await writeLatch(deps, latch);
 
   if (failed.length > 0) {
     throw new Error(
       `rollback incomplete: ${failed.length} rule(s) failed: ${failed.map((f) => f.ruleArn).join(", ")}`,
     );
   }
-  return { alarm, reason, changed, failed, latchWritten: true };
+  return { alarm: latch.alarm, reason: latch.reason, changed, failed, latchWritten: true, notified: true };
 }
 
 /** Lambda entry point: clients are created once per container. */

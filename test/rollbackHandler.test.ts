@@ -6,10 +6,16 @@ import {
   ModifyRuleCommand,
   type Rule,
 } from "@aws-sdk/client-elastic-load-balancing-v2";
-import { PutParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
+import { GetParameterCommand, PutParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { mockClient } from "aws-sdk-client-mock";
-import { MAX_ATTEMPTS, rollBack, type RollbackDeps, type RollbackEvent } from "../lambda/rollback";
+import {
+  MAX_ATTEMPTS,
+  NOTIFICATION_PENDING,
+  rollBack,
+  type RollbackDeps,
+  type RollbackEvent,
+} from "../lambda/rollback";
 
 const elb = mockClient(ElasticLoadBalancingV2Client);
 const ssm = mockClient(SSMClient);
@@ -53,14 +59,41 @@ const defaultRule: Rule = {
   Actions: [{ Type: "fixed-response" }],
 };
 
+/**
+ * The composite alarm's Lambda action event as CloudWatch sends it (shape of AWS's documented
+ * example): `state.reasonData` is a JSON string naming the triggering alarms.
+ */
+const TRIGGERED_AT = "2026-11-22T09:59:41.208+0000";
 const alarmEvent: RollbackEvent = {
   source: "aws.cloudwatch",
   alarmArn: "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:production-auto-rollback",
   alarmData: {
     alarmName: "production-auto-rollback",
-    state: { value: "ALARM", reason: "production-errorRate-critical-web in ALARM" },
+    state: {
+      value: "ALARM",
+      reason:
+        "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:production-errorRate-critical-web transitioned to ALARM at Sunday 22 November, 2026 09:59:41 UTC",
+      reasonData: JSON.stringify({
+        triggeringAlarms: [
+          {
+            arn: "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:production-errorRate-critical-web",
+            state: { value: "ALARM", timestamp: TRIGGERED_AT },
+          },
+          {
+            arn: "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:production-p95ResponseMs-critical-web",
+            state: { value: "ALARM", timestamp: TRIGGERED_AT },
+          },
+        ],
+      }),
+      timestamp: "2026-11-22T09:59:41.214+0000",
+    },
   },
-};
+} as RollbackEvent;
+const TRIGGERING = "production-errorRate-critical-web, production-p95ResponseMs-critical-web";
+const REASON =
+  "production-auto-rollback ALARM: arn:aws:cloudwatch:eu-west-1:123456789012:alarm:production-errorRate-critical-web transitioned to ALARM at Sunday 22 November, 2026 09:59:41 UTC";
+const LATCH = { reason: REASON, alarm: TRIGGERING, at: "2026-11-22T10:00:00.000Z" };
+const notFound = () => Object.assign(new Error("parameter not found"), { name: "ParameterNotFound" });
 
 let sleeps: number[];
 function deps(): RollbackDeps {
@@ -89,6 +122,7 @@ beforeEach(() => {
   ssm.reset();
   sns.reset();
   ssm.on(PutParameterCommand).resolves({});
+  ssm.on(GetParameterCommand).rejects(notFound());
   sns.on(PublishCommand).resolves({ MessageId: "m" });
   elb.on(ModifyRuleCommand).resolves({});
 });
@@ -142,11 +176,16 @@ describe("rollback Lambda", () => {
     });
   }
 
-  it("writes nothing on a second invocation (already 100 % blue)", async () => {
+  it("writes nothing on a second invocation (already 100 % blue, latch complete)", async () => {
     elb.on(DescribeRulesCommand).resolves({
       Rules: [defaultRule, cohort("web", 0, "blue"), weighted("web", 100, 0), weighted("api", 100, 0)],
     });
+    ssm.on(GetParameterCommand).resolves({ Parameter: { Value: JSON.stringify(LATCH) } });
     const result = await rollBack(alarmEvent, deps());
+    assert.deepEqual(
+      ssm.commandCalls(GetParameterCommand).map((c) => c.args[0].input),
+      [{ Name: "/staged-rollout/production/latch/rollback" }],
+    );
     assert.equal(elb.commandCalls(ModifyRuleCommand).length, 0);
     assert.equal(ssm.commandCalls(PutParameterCommand).length, 0);
     assert.equal(sns.commandCalls(PublishCommand).length, 0);
@@ -184,31 +223,77 @@ describe("rollback Lambda", () => {
       elb.commandCalls(ModifyRuleCommand).map((c) => c.args[0].input.RuleArn),
       [RULE("web-weighted"), RULE("api-weighted")],
     );
-    assert.equal(ssm.commandCalls(PutParameterCommand).length, 1);
+    // Pending latch, then the complete one once the notification is out.
+    assert.deepEqual(
+      ssm.commandCalls(PutParameterCommand).map((c) => JSON.parse(c.args[0].input.Value!).reason),
+      [`${REASON}${NOTIFICATION_PENDING}`, REASON],
+    );
     const message = sns.commandCalls(PublishCommand)[0]!.args[0].input;
     assert.match(message.Subject!, /INCOMPLETE/);
     assert.match(message.Message!, /FAILED .*web-weighted: rule is locked/);
   });
 
-  it("records the alarm's name in the latch and the notification", async () => {
+  it("records the triggering gate alarms in the latch and the notification", async () => {
     elb.on(DescribeRulesCommand).resolves({ Rules: [weighted("api", 75, 25)] });
-    await rollBack(alarmEvent, deps());
-    const put = ssm.commandCalls(PutParameterCommand)[0]!.args[0].input;
-    assert.equal(put.Name, "/staged-rollout/production/latch/rollback");
-    assert.equal(put.Overwrite, true);
-    assert.deepEqual(JSON.parse(put.Value!), {
-      reason: "production-errorRate-critical-web in ALARM",
+    const result = await rollBack(alarmEvent, deps());
+    const puts = ssm.commandCalls(PutParameterCommand).map((c) => c.args[0].input);
+    assert.deepEqual(
+      puts.map((p) => [p.Name, p.Type, p.Overwrite]),
+      [
+        ["/staged-rollout/production/latch/rollback", "String", true],
+        ["/staged-rollout/production/latch/rollback", "String", true],
+      ],
+    );
+    assert.deepEqual(JSON.parse(puts[0]!.Value!), { ...LATCH, reason: `${REASON}${NOTIFICATION_PENDING}` });
+    assert.deepEqual(JSON.parse(puts[1]!.Value!), LATCH);
+    const published = sns.commandCalls(PublishCommand).map((c) => c.args[0].input);
+    assert.equal(published.length, 1);
+    assert.equal(published[0]!.TopicArn, "arn:aws:sns:eu-west-1:123456789012:critical");
+    assert.equal(
+      published[0]!.Subject,
+      "[production] automatic rollback: production-errorRate-critical-web and 1 more",
+    );
+    assert.equal(
+      published[0]!.Message,
+      [
+        "Automatic rollback of stack production at 2026-11-22T10:00:00.000Z",
+        `Trigger: ${TRIGGERING} - ${REASON}`,
+        `  api: weighted rule -> 100 % blue (${RULE("api-weighted")})`,
+        "Every listener rule is on blue.",
+        "pulumi up keeps 100 % blue until the latch is acknowledged: npm run rollout -- resume --stack production",
+      ].join("\n"),
+    );
+    assert.deepEqual([result.alarm, result.latchWritten, result.notified], [TRIGGERING, true, true]);
+  });
+
+  it("falls back to the composite's name when the event carries no reasonData", async () => {
+    elb.on(DescribeRulesCommand).resolves({ Rules: [weighted("api", 75, 25)] });
+    const bare = {
+      source: "aws.cloudwatch",
+      alarmData: { alarmName: "production-auto-rollback", state: { value: "ALARM" } },
+    } as RollbackEvent;
+    const result = await rollBack(bare, deps());
+    assert.deepEqual(JSON.parse(ssm.commandCalls(PutParameterCommand)[1]!.args[0].input.Value!), {
+      reason: "production-auto-rollback ALARM: no reason given",
       alarm: "production-auto-rollback",
       at: "2026-11-22T10:00:00.000Z",
     });
-    const published = sns.commandCalls(PublishCommand)[0]!.args[0].input;
-    assert.equal(published.TopicArn, "arn:aws:sns:eu-west-1:123456789012:critical");
-    assert.equal(published.Subject, "[production] automatic rollback: production-auto-rollback");
-    assert.match(
-      published.Message!,
-      /Trigger: production-auto-rollback - production-errorRate-critical-web in ALARM/,
+    assert.equal(result.alarm, "production-auto-rollback");
+  });
+
+  it("retries a throttled DescribeRules", async () => {
+    elb
+      .on(DescribeRulesCommand)
+      .rejectsOnce(throttle())
+      .rejectsOnce(throttle())
+      .resolves({ Rules: [weighted("web", 90, 10)] });
+    const result = await rollBack(alarmEvent, deps());
+    assert.equal(elb.commandCalls(DescribeRulesCommand).length, 3);
+    assert.equal(sleeps.length, 2);
+    assert.deepEqual(
+      result.changed.map((c) => c.ruleArn),
+      [RULE("web-weighted")],
     );
-    assert.match(published.Message!, /api: weighted rule -> 100 % blue/);
   });
 
   it("names GuardDuty findings as guardduty:<type>", async () => {
@@ -225,8 +310,8 @@ describe("rollback Lambda", () => {
     const result = await rollBack(finding, deps());
     assert.equal(result.alarm, "guardduty:UnauthorizedAccess:EC2/SSHBruteForce");
     assert.match(
-      JSON.parse(ssm.commandCalls(PutParameterCommand)[0]!.args[0].input.Value!).reason,
-      /severity 8.2: SSH brute force/,
+      JSON.parse(ssm.commandCalls(PutParameterCommand)[1]!.args[0].input.Value!).reason,
+      /^GuardDuty finding severity 8.2: SSH brute force against a node$/,
     );
   });
 
@@ -249,5 +334,85 @@ describe("rollback Lambda", () => {
       result.changed.map((c) => c.ruleArn),
       [RULE("api-weighted")],
     );
+  });
+});
+
+/**
+ * One listener, one latch parameter and one topic that keep their state across invocations,
+ * so a retry sees what the failed attempt left behind.
+ */
+function statefulAws() {
+  let rules = [cohort("web", 0), weighted("web", 80, 20), weighted("api", 80, 20)];
+  const parameters = new Map<string, string>();
+  elb.on(DescribeRulesCommand).callsFake(() => ({ Rules: rules }));
+  elb.on(ModifyRuleCommand).callsFake((input: { RuleArn: string; Actions: Rule["Actions"] }) => {
+    rules = rules.map((r) => (r.RuleArn === input.RuleArn ? { ...r, Actions: input.Actions } : r));
+    return {};
+  });
+  ssm.on(GetParameterCommand).callsFake((input: { Name: string }) => {
+    const value = parameters.get(input.Name);
+    if (value === undefined) throw notFound();
+    return { Parameter: { Name: input.Name, Value: value } };
+  });
+  ssm.on(PutParameterCommand).callsFake((input: { Name: string; Value: string }) => {
+    parameters.set(input.Name, input.Value);
+    return { Version: 1 };
+  });
+  return {
+    parameters,
+    latch: () => JSON.parse(parameters.get("/staged-rollout/production/latch/rollback")!),
+  };
+}
+
+describe("rollback Lambda: a retry completes what a failed attempt left undone", () => {
+  it("publish failed after the rules moved: the retry notifies and completes the latch", async () => {
+    const aws = statefulAws();
+    sns.on(PublishCommand).rejectsOnce(new Error("KMS key is disabled")).resolves({ MessageId: "m" });
+
+    await assert.rejects(rollBack(alarmEvent, deps()), /KMS key is disabled/);
+    assert.equal(elb.commandCalls(ModifyRuleCommand).length, 3);
+    // The latch already keeps pulumi up on blue, marked as not yet notified.
+    assert.deepEqual(aws.latch(), { ...LATCH, reason: `${REASON}${NOTIFICATION_PENDING}` });
+
+    const retry = await rollBack(alarmEvent, { ...deps(), now: () => new Date("2026-11-22T10:01:00.000Z") });
+    assert.equal(elb.commandCalls(ModifyRuleCommand).length, 3, "the retry moves no rule");
+    assert.deepEqual(retry.changed, []);
+    assert.deepEqual([retry.latchWritten, retry.notified], [true, true]);
+    // The latch keeps the first attempt's time: acknowledging it means acknowledging that rollback.
+    assert.deepEqual(aws.latch(), LATCH);
+    const published = sns.commandCalls(PublishCommand).map((c) => c.args[0].input);
+    assert.equal(published.length, 2);
+    assert.equal(
+      published[1]!.Subject,
+      "[production] automatic rollback: production-errorRate-critical-web and 1 more",
+    );
+    assert.match(published[1]!.Message!, /already on blue \(an earlier attempt moved them\)/);
+
+    const third = await rollBack(alarmEvent, deps());
+    assert.deepEqual([third.latchWritten, third.notified], [false, false]);
+    assert.equal(sns.commandCalls(PublishCommand).length, 2, "a complete latch means nothing more to send");
+  });
+
+  it("latch write failed after the rules moved: the retry writes the latch and notifies", async () => {
+    const aws = statefulAws();
+    ssm
+      .on(PutParameterCommand)
+      .rejectsOnce(Object.assign(new Error("access denied"), { name: "AccessDeniedException" }));
+
+    await assert.rejects(rollBack(alarmEvent, deps()), /access denied/);
+    assert.equal(elb.commandCalls(ModifyRuleCommand).length, 3);
+    assert.equal(aws.parameters.size, 0);
+    assert.equal(sns.commandCalls(PublishCommand).length, 0);
+
+    // The stateful fake answers from here on.
+    ssm.on(PutParameterCommand).callsFake((input: { Name: string; Value: string }) => {
+      aws.parameters.set(input.Name, input.Value);
+      return { Version: 1 };
+    });
+    const retry = await rollBack(alarmEvent, deps());
+    assert.deepEqual(retry.changed, []);
+    assert.deepEqual([retry.latchWritten, retry.notified], [true, true]);
+    assert.deepEqual(aws.latch(), LATCH);
+    assert.equal(sns.commandCalls(PublishCommand).length, 1);
   });
 });
