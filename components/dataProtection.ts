@@ -2,6 +2,8 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 
 export interface DataProtectionArgs {
+  /** Stack name: part of the snapshot identifiers, so stacks sharing an account never clash. */
+  stack: string;
   /** Production adds Multi-AZ defaults, longer backup lifecycles and Pulumi `protect`. */
   production: boolean;
   vpcId: pulumi.Input<string>;
@@ -21,21 +23,38 @@ export interface DataProtectionArgs {
   multiAz: boolean;
   /** The phase about to take effect: a snapshot named for it is taken first. */
   phase: string;
-  /** Distinguishes re-entries of a phase (the time of the GO decision that opened it). Default: "initial". */
-  phaseEntryId?: string;
+  /**
+   * Distinguishes entries into the phase, as `yyyymmddhhmm`: the time of the GO decision that
+   * opened it, or (no decision recorded, as in staging rehearsals) the time of the deploy
+   * that entered it. Kept as the snapshot was created: later deploys do not rename it.
+   */
+  phaseEntryId: string;
 }
 
 /** The minimum the rollout documents' point-in-time recovery needs. */
 export const MIN_BACKUP_RETENTION_DAYS = 7;
 
-/** RDS snapshot identifiers: letters, digits, single hyphens, starting with a letter, at most 255. */
-export function snapshotIdentifier(phase: string, entryId: string): string {
-  return `before-${phase}-${entryId}`
+/**
+ * An RDS snapshot identifier from its parts: letters, digits and single hyphens, not ending
+ * with a hyphen, at most 255 characters. The first part is a literal word, so it starts with
+ * a letter whatever the stack is called.
+ */
+export function rdsSnapshotIdentifier(first: string, ...rest: string[]): string {
+  return [first, ...rest]
+    .join("-")
     .toLowerCase()
     .replace(/[^a-z0-9-]/g, "-")
     .replace(/-+/g, "-")
-    .replace(/-$/, "")
-    .slice(0, 255);
+    .slice(0, 255)
+    .replace(/-+$/, "");
+}
+
+/**
+ * The snapshot taken before a phase: `before-<phase>-<stack>-<entry>` (the policy pack finds
+ * it by the `before-<phase>-` prefix).
+ */
+export function snapshotIdentifier(stack: string, phase: string, entryId: string): string {
+  return rdsSnapshotIdentifier("before", phase, stack, entryId);
 }
 
 /**
@@ -60,6 +79,11 @@ export class DataProtection extends pulumi.ComponentResource {
         `DataProtection: backupRetentionDays is ${args.backupRetentionDays}; expected at least ${MIN_BACKUP_RETENTION_DAYS} days for point-in-time recovery`,
       );
     }
+    if (!/^[0-9]{12}$/.test(args.phaseEntryId)) {
+      throw new Error(
+        `DataProtection: phaseEntryId is ${JSON.stringify(args.phaseEntryId)}; expected yyyymmddhhmm (the time the phase was entered)`,
+      );
+    }
     if (!/^[a-z][a-z0-9-]*$/.test(args.phase)) {
       throw new Error(
         `DataProtection: phase is ${JSON.stringify(args.phase)}; expected a kebab-case phase id`,
@@ -73,7 +97,9 @@ export class DataProtection extends pulumi.ComponentResource {
         enableKeyRotation: true,
         deletionWindowInDays: 30,
       },
-      { parent: this },
+      // Retained snapshots and backups are encrypted with this key: deleting it (even with the
+      // stack) would leave them unrestorable, so it outlives the stack and production protects it.
+      { parent: this, retainOnDelete: true, protect: args.production },
     );
     new aws.kms.Alias(
       `${name}-kms-alias`,
@@ -127,7 +153,7 @@ export class DataProtection extends pulumi.ComponentResource {
         backupRetentionPeriod: args.backupRetentionDays,
         backupWindow: "02:00-03:00",
         skipFinalSnapshot: false,
-        finalSnapshotIdentifier: "staged-rollout-mysql-final",
+        finalSnapshotIdentifier: rdsSnapshotIdentifier("staged-rollout", args.stack, "mysql-final"),
         copyTagsToSnapshot: true,
         autoMinorVersionUpgrade: true,
         iamDatabaseAuthenticationEnabled: true,
@@ -173,14 +199,17 @@ export class DataProtection extends pulumi.ComponentResource {
     );
 
     // Named for the phase so moving to the next phase takes a new one; retained on delete so
-    // leaving a phase never deletes its restore point.
+    // leaving a phase never deletes its restore point. The identifier carries the entry into
+    // the phase because the retained snapshot of an earlier entry (a staging rehearsal run
+    // again) still holds its identifier; ignoreChanges keeps it once created, so an entry
+    // stamped with the deploy's time is not renamed (replaced) by every later deploy.
     this.phaseSnapshot = new aws.rds.Snapshot(
       `${name}-snapshot-${args.phase}`,
       {
         dbInstanceIdentifier: this.instance.identifier,
-        dbSnapshotIdentifier: snapshotIdentifier(args.phase, args.phaseEntryId ?? "initial"),
+        dbSnapshotIdentifier: snapshotIdentifier(args.stack, args.phase, args.phaseEntryId),
       },
-      { parent: this, retainOnDelete: true },
+      { parent: this, retainOnDelete: true, ignoreChanges: ["dbSnapshotIdentifier"] },
     );
 
     this.endpoint = this.instance.endpoint;

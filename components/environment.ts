@@ -1,3 +1,5 @@
+import { createHash } from "node:crypto";
+import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 
@@ -29,11 +31,64 @@ export interface EnvironmentArgs {
   heavydb: { host: string; port: number; database: string; user: string; password: pulumi.Input<string> };
   /** Green reads HeavyDB read-only during the rollout. Default: true for green, false for blue. */
   heavydbReadOnly?: boolean;
-  /** Feature flags of this colour. Default: `{gradualExposure: "true", emergencyDisable: "false"}`. */
-  featureFlags?: Record<string, string>;
+  /**
+   * Feature flag overrides of this colour, merged over DEFAULT_FEATURE_FLAGS. Default: none
+   * (`{gradualExposure: "true", emergencyDisable: "false"}`).
+   */
+  featureFlags?: Record<string, string | boolean>;
+  /** What this colour's workloads wait for (the phase's snapshot). Default: none. */
+  dependsOn?: pulumi.Input<pulumi.Resource>[];
 }
 
 export const DEFAULT_FEATURE_FLAGS = { gradualExposure: "true", emergencyDisable: "false" } as const;
+
+/** Pod template annotation carrying a checksum of the flags ConfigMap's data. */
+export const FLAGS_CHECKSUM_ANNOTATION = "staged-rollout/feature-flags-checksum";
+
+/** The flags ConfigMap's data: defaults, then overrides, as strings, keys sorted. */
+export function featureFlagData(overrides: Record<string, string | boolean> = {}): Record<string, string> {
+  const merged: Record<string, string> = { ...DEFAULT_FEATURE_FLAGS };
+  for (const [key, value] of Object.entries(overrides)) merged[key] = String(value);
+  return Object.fromEntries(Object.entries(merged).sort(([a], [b]) => a.localeCompare(b)));
+}
+
+/**
+ * Kubeconfig for the EKS cluster named in `rollout:cluster.name`, as pulumi-eks builds it:
+ * endpoint and CA from the cluster itself, a token from `aws eks get-token` at each use. It
+ * pins the provider to that cluster whatever context the deployer's kubeconfig has current.
+ */
+export function eksKubeconfig(clusterName: string, region: pulumi.Input<string>): pulumi.Output<string> {
+  const cluster = aws.eks.getClusterOutput({ name: clusterName });
+  return pulumi
+    .all([cluster.endpoint, cluster.certificateAuthorities, region])
+    .apply(([endpoint, authorities, awsRegion]) =>
+      JSON.stringify({
+        apiVersion: "v1",
+        kind: "Config",
+        clusters: [
+          {
+            name: clusterName,
+            cluster: { server: endpoint, "certificate-authority-data": authorities[0]!.data },
+          },
+        ],
+        contexts: [{ name: clusterName, context: { cluster: clusterName, user: clusterName } }],
+        "current-context": clusterName,
+        users: [
+          {
+            name: clusterName,
+            user: {
+              exec: {
+                apiVersion: "client.authentication.k8s.io/v1beta1",
+                command: "aws",
+                args: ["eks", "get-token", "--cluster-name", clusterName, "--region", awsRegion],
+                interactiveMode: "Never",
+              },
+            },
+          },
+        ],
+      }),
+    );
+}
 
 /**
  * One colour's workloads: per service a Deployment, a ClusterIP Service, a
@@ -50,7 +105,7 @@ export class Environment extends pulumi.ComponentResource {
   constructor(name: string, args: EnvironmentArgs, opts?: pulumi.ComponentResourceOptions) {
     super("staged-rollout:workloads:Environment", name, {}, opts);
     validate(args);
-    const childOpts = { parent: this, provider: args.provider };
+    const childOpts = { parent: this, provider: args.provider, dependsOn: args.dependsOn };
     const readOnly = args.heavydbReadOnly ?? args.colour === "green";
     const labels = (service: string) => ({
       app: service,
@@ -82,11 +137,15 @@ export class Environment extends pulumi.ComponentResource {
       childOpts,
     );
 
+    const flags = featureFlagData(args.featureFlags);
+    // Pods read the flags through envFrom, only at start: the checksum in the pod template
+    // rolls them when a flag changes, so an emergency disable reaches running pods.
+    const flagsChecksum = createHash("sha256").update(JSON.stringify(flags)).digest("hex");
     this.featureFlags = new k8s.core.v1.ConfigMap(
       `${name}-feature-flags`,
       {
         metadata: { name: `${args.colour}-feature-flags`, namespace: args.namespace },
-        data: { ...DEFAULT_FEATURE_FLAGS, ...args.featureFlags },
+        data: flags,
       },
       childOpts,
     );
@@ -109,7 +168,10 @@ export class Environment extends pulumi.ComponentResource {
             selector: { matchLabels: labels(service.name) },
             strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
             template: {
-              metadata: { labels: labels(service.name) },
+              metadata: {
+                labels: labels(service.name),
+                annotations: { [FLAGS_CHECKSUM_ANNOTATION]: flagsChecksum },
+              },
               spec: {
                 automountServiceAccountToken: false,
                 securityContext: {

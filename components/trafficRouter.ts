@@ -1,6 +1,12 @@
+import { createHash } from "node:crypto";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { ALB_LIMITS, type ServiceTraffic } from "../rollout/traffic";
+import {
+  ALB_LIMITS,
+  MAX_COHORT_RULES_PER_SERVICE,
+  SERVICE_PRIORITY_BLOCK,
+  type ServiceTraffic,
+} from "../rollout/traffic";
 
 /** One service behind the router: its path and the ports of its two colours. */
 export interface RoutedService {
@@ -13,6 +19,8 @@ export interface RoutedService {
 }
 
 export interface TrafficRouterArgs {
+  /** Stack name: part of the target groups' AWS names, so stacks sharing an account never clash. */
+  stack: string;
   vpcId: pulumi.Input<string>;
   publicSubnetIds: pulumi.Input<string>[];
   /** ACM certificate of the HTTPS listener. */
@@ -33,22 +41,57 @@ export interface TrafficRouterArgs {
    * cohort rules forward to blue. Default: false.
    */
   forceBlue?: pulumi.Input<boolean>;
+  /**
+   * Rollback requested in config (`rollout:rollback`). With it, or with the latch set, the
+   * weighted forwards drop group stickiness so clients holding a stickiness cookie for green
+   * cannot stay there. Default: false.
+   */
+  rollback?: boolean;
   /** Group stickiness of the weighted forward. Default: 3600 s. */
   stickinessSeconds?: number;
   /** What listener rules must wait for (the phase's snapshot, the pre-deploy hook). Default: none. */
   ruleDependsOn?: pulumi.Input<pulumi.Resource>[];
 }
 
-/** TLS 1.3 with TLS 1.2 fallback and only forward-secret AEAD ciphers. */
-export const TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06";
+/**
+ * TLS 1.3 with a TLS 1.2 fallback restricted ("Res") to forward-secret AEAD ciphers
+ * (ECDHE with AES-GCM); the non-Res policy would still offer CBC and non-ECDHE suites.
+ */
+export const TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-Res-2021-06";
 
 /**
  * Priorities: services sorted so the catch-all `/*` is last; service i owns the block
- * i*100+1 .. i*100+99, its cohort rules first (lower number = evaluated first), its
- * weighted rule at i*100+99. Stable as long as the service list is.
+ * i*SERVICE_PRIORITY_BLOCK+1 .. +99, its cohort rules first (lower number = evaluated
+ * first), its weighted rule last. Stable as long as the service list is.
  */
-const PRIORITY_BLOCK = 100;
 const MAX_PRIORITY = 50000;
+/** AWS limit on target group names (letters, digits, hyphens; no leading or trailing hyphen). */
+export const TARGET_GROUP_NAME_MAX = 32;
+
+/**
+ * The AWS name of a service's target group: `<stack>-<service>-<colour>` cut to fit 32
+ * characters, then a 7-character hash. The hash covers the whole identity and the port, so
+ * a truncated name stays unique, and a port change (which replaces the target group) gets a
+ * new name that lets Pulumi create the replacement before deleting the old one.
+ */
+export function targetGroupName(
+  stack: string,
+  service: string,
+  colour: "blue" | "green",
+  port: number,
+): string {
+  const hash = createHash("sha256")
+    .update(JSON.stringify([stack, service, colour, port]))
+    .digest("hex")
+    .slice(0, 7);
+  const readable = `${stack}-${service}-${colour}`
+    .toLowerCase()
+    .replace(/[^a-z0-9-]/g, "-")
+    .replace(/-+/g, "-")
+    .slice(0, TARGET_GROUP_NAME_MAX - hash.length - 1)
+    .replace(/^-+|-+$/g, "");
+  return `${readable}-${hash}`;
+}
 
 function sortedForRouting(services: RoutedService[]): RoutedService[] {
   const catchAll = (s: RoutedService) => (s.pathPattern === "/*" ? 1 : 0);
@@ -76,6 +119,7 @@ export class TrafficRouter extends pulumi.ComponentResource {
     validate(args);
     const stickiness = args.stickinessSeconds ?? 3600;
     const forceBlue = pulumi.output(args.forceBlue ?? false);
+    const rollingBack = forceBlue.apply((latched) => latched || (args.rollback ?? false));
     const ports = [...new Set(args.services.flatMap((s) => [s.bluePort, s.greenPort]))].sort((a, b) => a - b);
 
     this.securityGroup = new aws.ec2.SecurityGroup(
@@ -171,6 +215,7 @@ export class TrafficRouter extends pulumi.ComponentResource {
         new aws.lb.TargetGroup(
           `${name}-${service.name}-${colour}-tg`,
           {
+            name: targetGroupName(args.stack, service.name, colour, port),
             vpcId: args.vpcId,
             targetType: "ip",
             protocol: "HTTP",
@@ -203,7 +248,7 @@ export class TrafficRouter extends pulumi.ComponentResource {
             `${name}-${service.name}-cohort-${i}`,
             {
               listenerArn: this.httpsListener.arn,
-              priority: index * PRIORITY_BLOCK + 1 + i,
+              priority: index * SERVICE_PRIORITY_BLOCK + 1 + i,
               conditions: [
                 pathCondition,
                 { httpHeader: { httpHeaderName: route.headerName, values: route.values } },
@@ -229,7 +274,7 @@ export class TrafficRouter extends pulumi.ComponentResource {
         `${name}-${service.name}-weighted`,
         {
           listenerArn: this.httpsListener.arn,
-          priority: index * PRIORITY_BLOCK + PRIORITY_BLOCK - 1,
+          priority: index * SERVICE_PRIORITY_BLOCK + SERVICE_PRIORITY_BLOCK - 1,
           conditions: [pathCondition],
           actions: [
             {
@@ -239,7 +284,9 @@ export class TrafficRouter extends pulumi.ComponentResource {
                   { arn: blue.arn, weight: blueWeight },
                   { arn: green.arn, weight: greenWeight },
                 ],
-                stickiness: { enabled: true, duration: stickiness },
+                // Group stickiness outlives a weight change: a client whose cookie names green
+                // would stay on green for its duration even at weight 0. Rolling back drops it.
+                stickiness: { enabled: rollingBack.apply((off) => !off), duration: stickiness },
               },
             },
           ],
@@ -279,14 +326,14 @@ function validate(args: TrafficRouterArgs): void {
         `TrafficRouter: traffic for ${t.service} is ${t.blue}/${t.green}; expected two weights 0-100 summing to 100`,
       );
     }
-    if (t.cohortRoutes.length > PRIORITY_BLOCK - 2) {
+    if (t.cohortRoutes.length > MAX_COHORT_RULES_PER_SERVICE) {
       throw new Error(
-        `TrafficRouter: ${t.service} needs ${t.cohortRoutes.length} cohort rules; at most ${PRIORITY_BLOCK - 2} fit its priority block`,
+        `TrafficRouter: ${t.service} needs ${t.cohortRoutes.length} cohort rules; at most ${MAX_COHORT_RULES_PER_SERVICE} fit its priority block`,
       );
     }
   }
   const rules = args.traffic.reduce((n, t) => n + 1 + t.cohortRoutes.length, 0);
-  if (rules > ALB_LIMITS.rulesPerListener || args.services.length * PRIORITY_BLOCK > MAX_PRIORITY) {
+  if (rules > ALB_LIMITS.rulesPerListener || args.services.length * SERVICE_PRIORITY_BLOCK > MAX_PRIORITY) {
     throw new Error(
       `TrafficRouter: ${rules} listener rules for ${args.services.length} services; the ALB allows ${ALB_LIMITS.rulesPerListener} per listener`,
     );

@@ -15,6 +15,16 @@ export const ALB_LIMITS = {
   rulesPerListener: 100,
 } as const;
 
+/**
+ * Listener rule priorities: service i (in routing order) owns the block
+ * i*SERVICE_PRIORITY_BLOCK+1 .. i*SERVICE_PRIORITY_BLOCK+99, its cohort rules first, its
+ * weighted rule last. Validation and the router share this so a cohort that cannot fit a
+ * block is refused as config (exit 2) before anything is registered.
+ */
+export const SERVICE_PRIORITY_BLOCK = 100;
+/** Cohort rules one service can hold: its block minus the weighted rule and the unused last slot. */
+export const MAX_COHORT_RULES_PER_SERVICE = SERVICE_PRIORITY_BLOCK - 2;
+
 /** One listener rule that sends matching users to green. */
 export interface CohortRoute {
   /** `header`: the cohort header equals one of the values; `cookie`: the Cookie header matches. */
@@ -115,7 +125,15 @@ export function cohortLimitProblems(
       }
     }
   }
-  const rules = services.reduce((total, s) => total + 1 + cohortRoutesFor(cohorts, s.pathPattern).length, 0);
+  const routesPerService = services.map((s) => cohortRoutesFor(cohorts, s.pathPattern).length);
+  services.forEach((service, i) => {
+    if (routesPerService[i]! > MAX_COHORT_RULES_PER_SERVICE) {
+      problems.push(
+        `rollout:cohorts: ${cohorts.users.length} users need ${routesPerService[i]} cohort rules for service ${service.name}, expected at most ${MAX_COHORT_RULES_PER_SERVICE} (one service's block of listener rule priorities); shrink the cohort${cohorts.cookie ? " or drop cookie matching" : ""}`,
+      );
+    }
+  });
+  const rules = routesPerService.reduce((total, n) => total + 1 + n, 0);
   if (rules > ALB_LIMITS.rulesPerListener) {
     problems.push(
       `rollout:cohorts: ${cohorts.users.length} users across ${services.length} services need ${rules} listener rules, expected at most ${ALB_LIMITS.rulesPerListener} (the ALB limit per listener); shrink the cohort${cohorts.cookie ? " or drop cookie matching" : ""}`,

@@ -4,7 +4,12 @@ import { parseRolloutConfig, type RolloutConfig } from "../rollout/config";
 import { triggerLatencies, type TriggerLatency } from "../rollout/gates";
 import { loadStackFile, rolloutKeys, type StackFile } from "../rollout/stackFile";
 import { planTraffic, type ServiceTraffic } from "../rollout/traffic";
-import { ResourceRecorder, type MockOptions, type RecordedResource } from "./mockEngine";
+import {
+  ResourceRecorder,
+  type MockOptions,
+  type RecordedOptions,
+  type RecordedResource,
+} from "./mockEngine";
 import program from "../index";
 
 /**
@@ -28,7 +33,7 @@ export interface PlanResult {
   /** Offline, the rollback latch in SSM cannot be read. */
   latch: "unknown";
   traffic: ServiceTraffic[];
-  resources: { type: string; name: string; inputs: Record<string, unknown> }[];
+  resources: { type: string; name: string; inputs: Record<string, unknown>; options: RecordedOptions }[];
   violations: PlanViolation[];
   triggers: TriggerLatency[];
 }
@@ -65,15 +70,16 @@ export type PolicyRunner = (resources: RecordedResource[], config: RolloutConfig
 export async function planStack(
   stackFile: StackFile,
   mocks: MockOptions = {},
-  options: { revealSecrets?: boolean } = {},
+  options: { revealSecrets?: boolean; now?: Date } = {},
 ): Promise<PlanResult> {
   // Validate first: nothing may be registered for an invalid config.
   const config = parseRolloutConfig(rolloutKeys(stackFile.config), stackFile.stack);
 
   const recorder = new ResourceRecorder(mocks);
   await pulumi.runtime.setMocks(recorder.mocks(), "staged-rollout", stackFile.stack, false);
+  recorder.captureOptions();
   pulumi.runtime.setAllConfig(stackFile.config, stackFile.secretKeys);
-  await pulumi.runtime.runInPulumiStack(async () => program());
+  await pulumi.runtime.runInPulumiStack(async () => program({ now: options.now }));
   await pulumi.runtime.disconnect();
 
   const resources = recorder.resources.filter((r) => r.type !== "pulumi:pulumi:Stack");
@@ -100,6 +106,7 @@ export async function planStack(
       type: r.type,
       name: r.name,
       inputs: mapSecrets(r.inputs, options.revealSecrets ?? false) as Record<string, unknown>,
+      options: r.options!,
     })),
     violations,
     triggers: triggerLatencies(config.playbookSpec),

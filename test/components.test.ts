@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
+import { createHash } from "node:crypto";
+import { FLAGS_CHECKSUM_ANNOTATION } from "../components/environment";
 import { loadStackFile, type StackFile } from "../rollout/stackFile";
 import { planStack, type PlanResult } from "../scripts/plan";
 
@@ -9,6 +11,12 @@ import { planStack, type PlanResult } from "../scripts/plan";
  */
 
 type Resource = PlanResult["resources"][number];
+/** The deploy's clock in every plan here, so staging's snapshot identifier is fixed. */
+const NOW = new Date("2026-11-20T09:30:00Z");
+const plan = (file: StackFile, mocks = {}, options: { revealSecrets?: boolean } = {}) =>
+  planStack(file, mocks, { now: NOW, ...options });
+const TG_ARN = (name: string) =>
+  `arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/${name}/0123456789abcdef`;
 let staging: PlanResult;
 let production: PlanResult;
 
@@ -19,21 +27,27 @@ function named(result: PlanResult, name: string): Resource {
 }
 const ofType = (result: PlanResult, type: string) => result.resources.filter((r) => r.type === type);
 const inputs = (result: PlanResult, name: string) => named(result, name).inputs as Record<string, any>;
+const options = (result: PlanResult, name: string) => named(result, name).options;
 
-function withConfig(stack: string, changes: Record<string, string>): StackFile {
+function withConfig(stack: string, changes: Record<string, string | object>): StackFile {
   const file = loadStackFile(stack);
   return {
     ...file,
     config: {
       ...file.config,
-      ...Object.fromEntries(Object.entries(changes).map(([k, v]) => [`rollout:${k}`, v])),
+      ...Object.fromEntries(
+        Object.entries(changes).map(([k, v]) => [
+          `rollout:${k}`,
+          typeof v === "string" ? v : JSON.stringify(v),
+        ]),
+      ),
     },
   };
 }
 
 before(async () => {
-  staging = await planStack(loadStackFile("staging"));
-  production = await planStack(loadStackFile("production"));
+  staging = await plan(loadStackFile("staging"));
+  production = await plan(loadStackFile("production"));
 });
 
 describe("TrafficRouter", () => {
@@ -47,11 +61,37 @@ describe("TrafficRouter", () => {
     );
     assert.deepEqual(
       ofType(staging, "aws:lb/targetGroup:TargetGroup")
-        .map((r) => r.name)
+        .map((r) => [r.name, r.inputs.name])
         .sort(),
-      ["router-api-blue-tg", "router-api-green-tg", "router-web-blue-tg", "router-web-green-tg"],
+      [
+        ["router-api-blue-tg", "staging-api-blue-f5336d2"],
+        ["router-api-green-tg", "staging-api-green-7203db1"],
+        ["router-web-blue-tg", "staging-web-blue-7db9026"],
+        ["router-web-green-tg", "staging-web-green-8ab0239"],
+      ],
     );
     assert.equal(ofType(staging, "aws:lb/listenerRule:ListenerRule").length, 12);
+  });
+
+  it("names target groups within AWS's 32 characters for the longest service name config accepts", async () => {
+    const longName = "abcdefghijklmnopqrstu"; // 21 characters, the most rollout:services[].name allows
+    const services = JSON.parse(loadStackFile("production").config["rollout:services"]!) as {
+      name: string;
+    }[];
+    services[0]!.name = longName;
+    const result = await plan(withConfig("production", { services }));
+    const names = ofType(result, "aws:lb/targetGroup:TargetGroup")
+      .map((r) => r.inputs.name as string)
+      .sort();
+    assert.deepEqual(names, [
+      "production-abcdefghijklm-41a294a",
+      "production-abcdefghijklm-83ed375",
+      "production-api-blue-26f0f5e",
+      "production-api-green-18cbce3",
+    ]);
+    for (const name of names) assert.ok(name.length <= 32, `${name} is ${name.length} characters`);
+    // The load balancer's auto-name (resource name + 8) fits too; the mock engine refuses longer ones.
+    assert.equal(inputs(result, "router-alb").name, undefined);
   });
 
   it("hardens the ALB: invalid headers dropped, defensive desync mitigation; deletion protection and logs in production only", () => {
@@ -68,7 +108,7 @@ describe("TrafficRouter", () => {
   it("terminates TLS 1.2+ on 443 and only redirects on 80", () => {
     const https = inputs(staging, "router-https");
     assert.equal(https.protocol, "HTTPS");
-    assert.equal(https.sslPolicy, "ELBSecurityPolicy-TLS13-1-2-2021-06");
+    assert.equal(https.sslPolicy, "ELBSecurityPolicy-TLS13-1-2-Res-2021-06");
     assert.equal(
       https.certificateArn,
       "arn:aws:acm:eu-west-1:123456789012:certificate/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b",
@@ -110,8 +150,11 @@ describe("TrafficRouter", () => {
       prod.actions[0].forward.targetGroups.map((t: { weight: number }) => t.weight),
       [100, 0],
     );
-    assert.match(prod.actions[0].forward.targetGroups[0].arn, /targetgroup\/router-api-blue-tg/);
-    assert.match(prod.actions[0].forward.targetGroups[1].arn, /targetgroup\/router-api-green-tg/);
+    assert.deepEqual(
+      prod.actions[0].forward.targetGroups.map((t: { arn: string }) => t.arn),
+      [TG_ARN("production-api-blue-26f0f5e"), TG_ARN("production-api-green-18cbce3")],
+    );
+    assert.deepEqual(prod.actions[0].forward.stickiness, { enabled: true, duration: 3600 });
   });
 
   it("evaluates cohort rules before the service's weighted rule and the catch-all last", () => {
@@ -137,7 +180,7 @@ describe("TrafficRouter", () => {
         httpHeader: { httpHeaderName: "X-Pilot-User", values: ["devops.lead", "qa.lead", "product.manager"] },
       },
     ]);
-    assert.match(header.actions[0].targetGroupArn, /router-web-green-tg/);
+    assert.equal(header.actions[0].targetGroupArn, TG_ARN("staging-web-green-8ab0239"));
     const cookie = inputs(staging, "router-web-cohort-2");
     assert.deepEqual(cookie.conditions[1], {
       httpHeader: { httpHeaderName: "Cookie", values: ["*pilot_user=devops.lead*", "*pilot_user=qa.lead*"] },
@@ -146,7 +189,7 @@ describe("TrafficRouter", () => {
 
   it("honours the rollback latch: 100 % blue and cohort rules to blue, when config has not acknowledged it", async () => {
     const latch = { reason: "error rate", alarm: "staging-auto-rollback", at: "2026-11-20T10:00:00.000Z" };
-    const latched = await planStack(loadStackFile("staging"), {
+    const latched = await plan(loadStackFile("staging"), {
       latchParameters: [{ name: "/staged-rollout/staging/latch/rollback", value: JSON.stringify(latch) }],
     });
     assert.deepEqual(
@@ -155,9 +198,17 @@ describe("TrafficRouter", () => {
       ),
       [100, 0],
     );
-    assert.match(inputs(latched, "router-web-cohort-0").actions[0].targetGroupArn, /router-web-blue-tg/);
+    // Sticky clients must not stay on green: the latch turns group stickiness off too.
+    assert.deepEqual(inputs(latched, "router-web-weighted").actions[0].forward.stickiness, {
+      enabled: false,
+      duration: 3600,
+    });
+    assert.equal(
+      inputs(latched, "router-web-cohort-0").actions[0].targetGroupArn,
+      TG_ARN("staging-web-blue-7db9026"),
+    );
     assert.equal(JSON.parse(inputs(latched, "rollout-state").insecureValue).latch, "set");
-    const acknowledged = await planStack(withConfig("staging", { rollbackAcknowledged: latch.at }), {
+    const acknowledged = await plan(withConfig("staging", { rollbackAcknowledged: latch.at }), {
       latchParameters: [{ name: "/staged-rollout/staging/latch/rollback", value: JSON.stringify(latch) }],
     });
     assert.deepEqual(
@@ -166,7 +217,46 @@ describe("TrafficRouter", () => {
       ),
       [90, 10],
     );
+    assert.deepEqual(inputs(acknowledged, "router-web-weighted").actions[0].forward.stickiness, {
+      enabled: true,
+      duration: 3600,
+    });
     assert.equal(JSON.parse(inputs(acknowledged, "rollout-state").insecureValue).latch, "acknowledged");
+  });
+
+  it("rollback: true turns group stickiness off on every weighted forward, and changes only listener rules there", async () => {
+    const rolledBack = await plan(withConfig("staging", { rollback: "true" }));
+    for (const service of ["web", "api"]) {
+      const forward = inputs(rolledBack, `router-${service}-weighted`).actions[0].forward;
+      assert.deepEqual(forward.stickiness, { enabled: false, duration: 3600 });
+      assert.deepEqual(
+        forward.targetGroups.map((t: { weight: number }) => t.weight),
+        [100, 0],
+      );
+    }
+    const routerTypes = (result: PlanResult) =>
+      result.resources
+        .filter((r) => r.name.startsWith("router-") && r.type !== "aws:lb/listenerRule:ListenerRule")
+        .map((r) => JSON.stringify(r));
+    assert.deepEqual(routerTypes(rolledBack), routerTypes(staging));
+  });
+
+  it("refuses a cohort that overflows one service's block of rule priorities as config, before registering anything", async () => {
+    const oneService = (users: number) =>
+      withConfig("production", {
+        services: [JSON.parse(loadStackFile("production").config["rollout:services"]!)[0]],
+        cohorts: { header: "X-Pilot-User", users: Array.from({ length: users }, (_, i) => `u${i}`) },
+      });
+    // 294 users = 98 header rules of 3: the largest cohort one service's block holds.
+    const fits = await plan(oneService(294));
+    assert.equal(ofType(fits, "aws:lb/listenerRule:ListenerRule").length, 99);
+    assert.equal(inputs(fits, "router-web-cohort-97").priority, 98);
+    assert.equal(inputs(fits, "router-web-weighted").priority, 99);
+    await assert.rejects(plan(oneService(295)), {
+      name: "RolloutInputError",
+      message:
+        /rollout:cohorts: 295 users need 99 cohort rules for service web, expected at most 98 \(one service's block of listener rule priorities\); shrink the cohort$/m,
+    });
   });
 });
 
@@ -232,15 +322,16 @@ describe("Environment", () => {
     assert.equal(green.apiVersion, "elbv2.k8s.aws/v1beta1");
     assert.equal(green.kind, "TargetGroupBinding");
     assert.deepEqual(green.spec.serviceRef, { name: "api-green", port: 8000 });
-    assert.match(green.spec.targetGroupARN, /targetgroup\/router-api-green-tg\//);
+    assert.equal(green.spec.targetGroupARN, TG_ARN("staging-api-green-7203db1"));
+    assert.equal(green.spec.targetGroupARN, TG_ARN(inputs(staging, "router-api-green-tg").name));
     assert.equal(green.spec.targetType, "ip");
-    assert.match(inputs(staging, "blue-api-tgb").spec.targetGroupARN, /targetgroup\/router-api-blue-tg\//);
+    assert.equal(inputs(staging, "blue-api-tgb").spec.targetGroupARN, TG_ARN("staging-api-blue-f5336d2"));
   });
 
   it("gives green read-only HeavyDB and both colours MySQL credentials from secrets", async () => {
     // The engine marks the whole stringData secret; the plan shows it as [secret].
     assert.equal(inputs(staging, "green-db-credentials").stringData, "[secret]");
-    const revealed = await planStack(loadStackFile("staging"), {}, { revealSecrets: true });
+    const revealed = await plan(loadStackFile("staging"), {}, { revealSecrets: true });
     const green = inputs(revealed, "green-db-credentials").stringData;
     const blue = inputs(revealed, "blue-db-credentials").stringData;
     assert.equal(green.HEAVYDB_READ_ONLY, "true");
@@ -251,6 +342,67 @@ describe("Environment", () => {
     assert.deepEqual(inputs(staging, "green-feature-flags").data, {
       gradualExposure: "true",
       emergencyDisable: "false",
+    });
+  });
+
+  it("merges rollout:featureFlags over green's defaults and rolls green's pods when a flag changes", async () => {
+    const checksum = (data: Record<string, string>) =>
+      createHash("sha256").update(JSON.stringify(data)).digest("hex");
+    const annotations = (result: PlanResult, name: string) =>
+      inputs(result, name).spec.template.metadata.annotations;
+    const defaults = { emergencyDisable: "false", gradualExposure: "true" };
+    assert.deepEqual(annotations(staging, "green-web"), { [FLAGS_CHECKSUM_ANNOTATION]: checksum(defaults) });
+    assert.equal(checksum(defaults), "8adbaab946dc1788e361121e00a718b0f3989dccc8ae2048f918cbce6d321379");
+
+    const disabled = await plan(
+      withConfig("staging", { featureFlags: { emergencyDisable: true, newDashboard: false } }),
+    );
+    const overridden = { emergencyDisable: "true", gradualExposure: "true", newDashboard: "false" };
+    assert.deepEqual(inputs(disabled, "green-feature-flags").data, overridden);
+    assert.deepEqual(annotations(disabled, "green-web"), {
+      [FLAGS_CHECKSUM_ANNOTATION]: checksum(overridden),
+    });
+    assert.deepEqual(annotations(disabled, "green-api"), {
+      [FLAGS_CHECKSUM_ANNOTATION]: checksum(overridden),
+    });
+    // Overrides are green's: blue keeps its defaults and its pods stay put.
+    assert.deepEqual(inputs(disabled, "blue-feature-flags").data, defaults);
+    assert.deepEqual(annotations(disabled, "blue-web"), { [FLAGS_CHECKSUM_ANNOTATION]: checksum(defaults) });
+  });
+
+  it("builds the Kubernetes provider for the EKS cluster named in rollout:cluster.name, not the ambient context", async () => {
+    // Staging gives no kubeconfig secret; production's secret kubeconfig is used as given.
+    assert.equal(inputs(production, "k8s").kubeconfig, "[secret]");
+    const revealed = await plan(loadStackFile("staging"), {}, { revealSecrets: true });
+    const provider = named(revealed, "k8s");
+    assert.equal(provider.type, "pulumi:providers:kubernetes");
+    assert.equal(provider.inputs.namespace, "tbs");
+    const endpoint =
+      "https://" +
+      createHash("sha256").update("tbs-staging").digest("hex").slice(0, 32).toUpperCase() +
+      ".gr7.eu-west-1.eks.amazonaws.com";
+    const ca = Buffer.from(
+      "-----BEGIN CERTIFICATE-----\nmock CA of tbs-staging\n-----END CERTIFICATE-----\n",
+    ).toString("base64");
+    assert.deepEqual(JSON.parse(provider.inputs.kubeconfig as string), {
+      apiVersion: "v1",
+      kind: "Config",
+      clusters: [{ name: "tbs-staging", cluster: { server: endpoint, "certificate-authority-data": ca } }],
+      contexts: [{ name: "tbs-staging", context: { cluster: "tbs-staging", user: "tbs-staging" } }],
+      "current-context": "tbs-staging",
+      users: [
+        {
+          name: "tbs-staging",
+          user: {
+            exec: {
+              apiVersion: "client.authentication.k8s.io/v1beta1",
+              command: "aws",
+              args: ["eks", "get-token", "--cluster-name", "tbs-staging", "--region", "eu-west-1"],
+              interactiveMode: "Never",
+            },
+          },
+        },
+      ],
     });
   });
 
@@ -275,7 +427,10 @@ describe("DataProtection", () => {
     assert.equal(prod.backupRetentionPeriod, 14);
     assert.equal(prod.skipFinalSnapshot, false);
     assert.equal(prod.password, "[secret]");
-    assert.match(prod.kmsKeyId, /^arn:aws:kms:/);
+    assert.equal(prod.kmsKeyId, "arn:aws:kms:eu-west-1:123456789012:data-kms");
+    assert.equal(prod.dbSubnetGroupName, "data-db-subnets-7eebe46");
+    assert.equal(prod.finalSnapshotIdentifier, "staged-rollout-production-mysql-final");
+    assert.equal(inputs(staging, "data-mysql").finalSnapshotIdentifier, "staged-rollout-staging-mysql-final");
     const stage = inputs(staging, "data-mysql");
     assert.equal(stage.multiAz, false);
     assert.equal(stage.deletionProtection, false);
@@ -283,25 +438,93 @@ describe("DataProtection", () => {
   });
 
   it("keeps backups in a vault with a customer-managed key, in a plan that selects the database", () => {
-    assert.match(inputs(production, "data-backup-vault").kmsKeyArn, /^arn:aws:kms:/);
-    const plan = inputs(production, "data-backup-plan");
-    assert.equal(plan.rules[0].enableContinuousBackup, true);
-    assert.equal(plan.rules[0].lifecycle.deleteAfter, 35);
+    assert.equal(
+      inputs(production, "data-backup-vault").kmsKeyArn,
+      "arn:aws:kms:eu-west-1:123456789012:data-kms",
+    );
+    const backupPlan = inputs(production, "data-backup-plan");
+    assert.equal(backupPlan.rules[0].targetVaultName, "data-backup-vault-0947f23");
+    assert.equal(backupPlan.rules[0].enableContinuousBackup, true);
+    assert.equal(backupPlan.rules[0].lifecycle.deleteAfter, 35);
     assert.deepEqual(inputs(production, "data-backup-selection").resources, [
-      inputs(production, "data-mysql").arn ?? "arn:aws:rds:eu-west-1:123456789012:data-mysql",
+      "arn:aws:rds:eu-west-1:123456789012:db:data-mysql-8d8dc84",
     ]);
   });
 
-  it("takes one snapshot named for the phase, stamped with the GO decision that opened it", () => {
+  it("protects the database in production and keeps the key and snapshots whatever happens to the stack", () => {
+    const opts = (result: PlanResult, name: string) => {
+      const { protect, retainOnDelete, ignoreChanges } = options(result, name);
+      return { protect, retainOnDelete, ignoreChanges };
+    };
+    assert.deepEqual(opts(production, "data-mysql"), {
+      protect: true,
+      retainOnDelete: false,
+      ignoreChanges: [],
+    });
+    assert.deepEqual(opts(staging, "data-mysql"), {
+      protect: false,
+      retainOnDelete: false,
+      ignoreChanges: [],
+    });
+    assert.deepEqual(opts(production, "data-kms"), {
+      protect: true,
+      retainOnDelete: true,
+      ignoreChanges: [],
+    });
+    assert.deepEqual(opts(staging, "data-kms"), { protect: false, retainOnDelete: true, ignoreChanges: [] });
+    for (const [result, phase] of [
+      [production, "limited-pilot"],
+      [staging, "broader-pilot"],
+    ] as const) {
+      assert.deepEqual(opts(result, `data-snapshot-${phase}`), {
+        protect: false,
+        retainOnDelete: true,
+        ignoreChanges: ["dbSnapshotIdentifier"],
+      });
+    }
+  });
+
+  it("makes the phase's traffic rules and green's workloads wait for the phase's snapshot", () => {
+    for (const [result, phase] of [
+      [production, "limited-pilot"],
+      [staging, "broader-pilot"],
+    ] as const) {
+      const snapshot = `data-snapshot-${phase}`;
+      const rules = ofType(result, "aws:lb/listenerRule:ListenerRule");
+      assert.ok(rules.length > 0);
+      for (const rule of rules) {
+        assert.ok(
+          options(result, rule.name).dependsOn.includes(snapshot),
+          `${rule.name} waits for ${snapshot}`,
+        );
+        assert.ok(
+          options(result, rule.name).dependsOn.includes("hooks-pre-deploy"),
+          `${rule.name} waits for the pre-deploy hook`,
+        );
+      }
+      const greenWorkloads = result.resources.filter(
+        (r) => r.type.startsWith("kubernetes:") && r.name.startsWith("green-"),
+      );
+      assert.equal(greenWorkloads.length, 10);
+      for (const r of greenWorkloads)
+        assert.ok(options(result, r.name).dependsOn.includes(snapshot), `${r.name} waits for ${snapshot}`);
+      // Blue is the running version: it does not wait for the rollout's snapshots.
+      assert.ok(!options(result, "blue-web").dependsOn.includes(snapshot));
+    }
+  });
+
+  it("takes one snapshot named for the phase and stack, stamped with the GO decision that opened it or the deploy's time", () => {
     const snapshots = ofType(production, "aws:rds/snapshot:Snapshot");
     assert.deepEqual(
       snapshots.map((s) => s.name),
       ["data-snapshot-limited-pilot"],
     );
-    assert.equal(snapshots[0]!.inputs.dbSnapshotIdentifier, "before-limited-pilot-202611021600");
+    assert.equal(snapshots[0]!.inputs.dbSnapshotIdentifier, "before-limited-pilot-production-202611021600");
+    assert.equal(snapshots[0]!.inputs.dbInstanceIdentifier, "data-mysql-8d8dc84");
+    // Staging records no GO decision: each entry into the phase is stamped with its deploy's time.
     assert.equal(
       ofType(staging, "aws:rds/snapshot:Snapshot")[0]!.inputs.dbSnapshotIdentifier,
-      "before-broader-pilot-initial",
+      "before-broader-pilot-staging-202611200930",
     );
   });
 });
@@ -312,14 +535,15 @@ describe("DeployHooks", () => {
     assert.deepEqual(hooks.map((h) => h.name).sort(), ["hooks-post-deploy", "hooks-pre-deploy"]);
     const pre = inputs(staging, "hooks-pre-deploy");
     assert.equal(pre.create, "bash scripts/hooks/pre-deploy.sh");
-    assert.equal(pre.environment.SNAPSHOT_ID, "before-broader-pilot-initial");
+    assert.equal(pre.environment.SNAPSHOT_ID, "before-broader-pilot-staging-202611200930");
     assert.deepEqual(pre.triggers, [
       JSON.stringify({
         phase: "broader-pilot",
         rollback: false,
+        latch: "clear",
         traffic: [
-          ["web", 10],
-          ["api", 10],
+          ["web", 10, 5],
+          ["api", 10, 5],
         ],
       }),
     ]);
@@ -327,7 +551,7 @@ describe("DeployHooks", () => {
     assert.equal(post.environment.CHECKS, "web:/healthz api:/api/health");
     assert.equal(post.environment.COHORT_HEADER, "X-Pilot-User");
     assert.equal(post.environment.COHORT_USER, "devops.lead");
-    const rolledBack = await planStack(withConfig("staging", { rollback: "true" }));
+    const rolledBack = await plan(withConfig("staging", { rollback: "true" }));
     assert.deepEqual(
       ofType(rolledBack, "command:local:Command")
         .map((h) => h.name)

@@ -1,3 +1,5 @@
+import * as path from "node:path";
+import { RolloutInputError } from "../../rollout/validation";
 import { formatSeconds, table, type Output, EXIT } from "../cli";
 import { hasMandatoryViolation, planStackByName, type PlanResult } from "../plan";
 
@@ -59,10 +61,25 @@ export function printPlan(result: PlanResult, out: Output): void {
   }
 }
 
+/**
+ * The stack a plan is for: `--stack`, else the name in a `Pulumi.<stack>.yaml` config file,
+ * else `staging`. A config file with any other name needs `--stack`: the stack decides
+ * production protections, so it is never guessed.
+ */
+export function planStackName(stackFlag: unknown, configFile: string | undefined): string {
+  if (typeof stackFlag === "string") return stackFlag;
+  if (configFile === undefined) return "staging";
+  const fromName = /^Pulumi\.([^.]+)\.yaml$/.exec(path.basename(configFile));
+  if (fromName) return fromName[1]!;
+  throw new RolloutInputError(
+    `--stack: required with --config-file ${configFile}, whose name is not Pulumi.<stack>.yaml; expected e.g. --stack production`,
+  );
+}
+
 /** `rollout plan [--stack NAME] [--config-file PATH] [--json]`. */
 export async function planCommand(values: Record<string, unknown>, out: Output): Promise<number> {
-  const stack = typeof values.stack === "string" ? values.stack : "staging";
   const configFile = typeof values["config-file"] === "string" ? values["config-file"] : undefined;
+  const stack = planStackName(values.stack, configFile);
   const result = await planStackByName(stack, configFile);
   if (values.json) out.log(JSON.stringify(result, null, 2));
   else printPlan(result, out);
