@@ -5,11 +5,16 @@ import { parseOrThrow, RolloutInputError } from "./validation";
 
 /** Evidence for a GO/NO-GO decision: `metrics: {<criterionId>: number}`, in YAML or JSON. */
 export const EvidenceFile = z
-  .object({
-    metrics: z.record(z.string(), z.number({ message: "expected a number" })),
-    /** Free text kept with a recorded decision. */
-    notes: z.string().optional(),
-  })
+  .object(
+    {
+      metrics: z.record(z.string(), z.number({ message: "expected a number" }), {
+        message: "expected an object of criterion id -> number",
+      }),
+      /** Free text kept with a recorded decision. */
+      notes: z.string({ message: "expected text" }).optional(),
+    },
+    { message: "expected an object with metrics: {<criterionId>: number}" },
+  )
   .strict();
 export type EvidenceFile = z.infer<typeof EvidenceFile>;
 

@@ -277,86 +277,89 @@ export type Trigger = z.infer<typeof Trigger>;
 const Threshold = z.object({ op: Comparator, value: z.number(), unit: z.string().optional() }).strict();
 
 export const Playbook = z
-  .object({
-    id: kebabCaseId,
-    name: z.string().min(1),
-    source: z.string().min(1),
-    product: z.string().optional(),
-    /** Phase order is the order of this list. */
-    phases: z.array(Phase).min(2),
-    gates: z.array(Gate).min(1),
-    transitions: z.array(Transition).default([]),
-    rollback: z
-      .object({
-        limitSeconds: z.number().int().positive(),
-        triggers: z.array(Trigger).min(1),
-        procedure: z
-          .array(
-            z
-              .object({
-                name: z.string(),
-                fromMinute: z.number().nonnegative().optional(),
-                toMinute: z.number().nonnegative().optional(),
-                steps: z.array(z.string()).min(1),
-              })
-              .strict(),
-          )
-          .default([]),
-      })
-      .strict(),
-    responseMatrix: z
-      .array(
-        z
-          .object({
-            metric: z.string(),
-            gates: z.array(camelCaseId).min(1),
-            warning: Threshold,
-            critical: Threshold,
-            action: z.string(),
-          })
-          .strict(),
-      )
-      .default([]),
-    successCriteria: z
-      .array(
-        Criterion.extend({
-          category: z.enum(["deployment", "technical", "business", "operational"]),
-        }).strict(),
-      )
-      .default([]),
-    signoff: z
-      .object({
-        roles: z
-          .array(
-            z.object({ id: camelCaseId, name: z.string(), checklist: z.array(z.string()).min(1) }).strict(),
-          )
-          .min(1),
-        /**
-         * Roles whose approval a phase needs before it takes effect in production. Every phase
-         * is a key (`[]` where none is needed), so a forgotten phase is an error, not a free pass.
-         */
-        requiredByPhase: z.record(kebabCaseId, z.array(camelCaseId)),
-      })
-      .strict(),
-    /** Everything else the document specifies that people act on: on-call, escalation, reviews. */
-    operations: z
-      .array(
-        z
-          .object({
-            name: z.string(),
-            items: z.array(
+  .object(
+    {
+      id: kebabCaseId,
+      name: z.string().min(1),
+      source: z.string().min(1),
+      product: z.string().optional(),
+      /** Phase order is the order of this list. */
+      phases: z.array(Phase).min(2),
+      gates: z.array(Gate).min(1),
+      transitions: z.array(Transition).default([]),
+      rollback: z
+        .object({
+          limitSeconds: z.number().int().positive(),
+          triggers: z.array(Trigger).min(1),
+          procedure: z
+            .array(
               z
                 .object({
-                  description: z.string(),
-                  withinMinutes: z.number().positive().optional(),
+                  name: z.string(),
+                  fromMinute: z.number().nonnegative().optional(),
+                  toMinute: z.number().nonnegative().optional(),
+                  steps: z.array(z.string()).min(1),
                 })
                 .strict(),
-            ),
-          })
-          .strict(),
-      )
-      .default([]),
-  })
+            )
+            .default([]),
+        })
+        .strict(),
+      responseMatrix: z
+        .array(
+          z
+            .object({
+              metric: z.string(),
+              gates: z.array(camelCaseId).min(1),
+              warning: Threshold,
+              critical: Threshold,
+              action: z.string(),
+            })
+            .strict(),
+        )
+        .default([]),
+      successCriteria: z
+        .array(
+          Criterion.extend({
+            category: z.enum(["deployment", "technical", "business", "operational"]),
+          }).strict(),
+        )
+        .default([]),
+      signoff: z
+        .object({
+          roles: z
+            .array(
+              z.object({ id: camelCaseId, name: z.string(), checklist: z.array(z.string()).min(1) }).strict(),
+            )
+            .min(1),
+          /**
+           * Roles whose approval a phase needs before it takes effect in production. Every phase
+           * is a key (`[]` where none is needed), so a forgotten phase is an error, not a free pass.
+           */
+          requiredByPhase: z.record(kebabCaseId, z.array(camelCaseId)),
+        })
+        .strict(),
+      /** Everything else the document specifies that people act on: on-call, escalation, reviews. */
+      operations: z
+        .array(
+          z
+            .object({
+              name: z.string(),
+              items: z.array(
+                z
+                  .object({
+                    description: z.string(),
+                    withinMinutes: z.number().positive().optional(),
+                  })
+                  .strict(),
+              ),
+            })
+            .strict(),
+        )
+        .default([]),
+    },
+    { message: "expected a playbook: an object with id, name, source, phases, gates, rollback and signoff" },
+  )
   .strict()
   .superRefine((playbook, ctx) => checkReferences(playbook, ctx));
 export type Playbook = z.infer<typeof Playbook>;

@@ -1,6 +1,10 @@
 import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { describe, it } from "node:test";
 import fc from "fast-check";
+import { z } from "zod";
 import type { Decision } from "../rollout/config";
 import {
   alarmPeriod,
@@ -13,21 +17,32 @@ import {
   triggerLatencies,
   unknownEvidence,
 } from "../rollout/gates";
+import { loadEvidence } from "../rollout/evidence";
 import {
   allowsCohortRouting,
   classifyMove,
+  getPhase,
   latestDecision,
   missingGoDecisions,
   nextPhase,
   phaseIds,
+  phaseIndex,
   trafficCap,
   transitionFrom,
   transitionsBefore,
 } from "../rollout/phases";
-import { loadPlaybook } from "../rollout/playbook";
+import { loadPlaybook, sustainProblem } from "../rollout/playbook";
 import { missingSignoffs, requiredRoles, roleChecklist, signoffsComplete } from "../rollout/signoff";
 import { latchStatus } from "../rollout/state";
 import { ALB_LIMITS, cohortLimitProblems, cohortRoutesFor, planTraffic } from "../rollout/traffic";
+import {
+  closest,
+  describeReceived,
+  describeZodError,
+  formatPath,
+  parseOrThrow,
+  RolloutInputError,
+} from "../rollout/validation";
 
 const tbs = loadPlaybook("tbs-strategy-framework");
 const telegram = loadPlaybook("telegram-money-bot");
@@ -468,9 +483,34 @@ describe("sign-offs and latch", () => {
     assert.deepEqual(missingSignoffs(tbs, "limited-pilot", signoffs), ["qaEngineer", "productManager"]);
     assert.equal(signoffsComplete(tbs, "limited-pilot", signoffs), false);
     assert.equal(signoffsComplete(tbs, "preparation", {}), true);
-    assert.equal(requiredRoles(telegram, "production-deployment").length, 7);
-    assert.ok(roleChecklist(telegram, "securityOfficer")!.checklist.length > 0);
+    assert.deepEqual(requiredRoles(telegram, "production-deployment"), [
+      "technicalLead",
+      "productManager",
+      "securityOfficer",
+      "operationsManager",
+      "businessOwner",
+      "qaLead",
+      "devopsEngineer",
+    ]);
+    assert.deepEqual(roleChecklist(telegram, "securityOfficer"), {
+      name: "Security Officer",
+      checklist: ["Security audit", "Authentication", "Encryption"],
+    });
     assert.equal(roleChecklist(telegram, "nobody"), undefined);
+  });
+
+  it("requiredRoles refuses a phase the playbook does not have instead of requiring nobody", () => {
+    assert.throws(
+      () => requiredRoles(tbs, "pilot"),
+      /^Error: unknown phase "pilot" in playbook tbs-strategy-framework: expected one of preparation, internal/,
+    );
+    assert.throws(() => missingSignoffs(tbs, "pilot", {}), /unknown phase "pilot"/);
+    // A hand-built playbook without the phase's entry (the schema refuses one) fails closed too.
+    const partial = { ...tbs, signoff: { ...tbs.signoff, requiredByPhase: { preparation: [] } } };
+    assert.throws(
+      () => signoffsComplete(partial, "internal", {}),
+      /^Error: playbook tbs-strategy-framework has no signoff\.requiredByPhase\.internal$/,
+    );
   });
 
   it("keeps blue while a latch is set and not acknowledged", () => {
@@ -479,5 +519,355 @@ describe("sign-offs and latch", () => {
     assert.equal(latchStatus(latch, undefined), "set");
     assert.equal(latchStatus(latch, "2026-11-19T00:00:00Z"), "set");
     assert.equal(latchStatus(latch, latch.at), "acknowledged");
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Every TBS transition on its exact thresholds: one criterion moved to (or just past) its
+// boundary, the others passing. `≥` passes on the boundary, `<` and `>` fail on it.
+
+describe("TBS GO/NO-GO on every boundary", () => {
+  const passing: Record<string, Record<string, number>> = {
+    preparation: {
+      infrastructureTested: 1,
+      monitoringIntegrated: 1,
+      pilotUsersSelected: 1,
+      trainingMaterialsReviewed: 1,
+      rollbackDrillPassed: 1,
+      emergencyTeamAssigned: 1,
+      stakeholderCommunicationActivated: 1,
+    },
+    internal: {
+      rowsPerSecond: 37303,
+      errorRate: 0.99,
+      criticalBugs: 0,
+      featureParity: 100,
+      dataDiscrepancies: 0,
+    },
+    "limited-pilot": { userSatisfaction: 80, rowsPerSecond: 33573, errorRate: 2.99, workflowTimeRatio: 1.2 },
+    "broader-pilot": {
+      concurrentUsers: 20,
+      p95ResponseMs: 299.99,
+      errorRate: 4.99,
+      userAdoption: 85.01,
+      cpuUtilization: 84.99,
+      memoryUtilization: 89.99,
+    },
+    readiness: {
+      rowsPerSecond: 37303,
+      errorRate: 4.99,
+      p95ResponseMs: 299.99,
+      trainingCompletion: 95.01,
+      operationalReadiness: 1,
+      riskMitigation: 1,
+    },
+  };
+
+  it("the passing evidence of each transition is GO with every criterion passed", () => {
+    for (const [from, evidence] of Object.entries(passing)) {
+      const result = decide(transitionFrom(tbs, from)!, evidence);
+      assert.deepEqual(
+        [result.decision, result.passed, result.total],
+        ["GO", result.total, result.total],
+        from,
+      );
+      assert.deepEqual(
+        Object.keys(evidence),
+        transitionFrom(tbs, from)!.criteria.map((c) => c.id),
+        from,
+      );
+    }
+  });
+
+  const table: [from: string, id: string, value: number, pass: boolean][] = [
+    ["preparation", "trainingMaterialsReviewed", 0, false],
+    ["preparation", "stakeholderCommunicationActivated", 0, false],
+    ["preparation", "rollbackDrillPassed", 0, false],
+    ["internal", "rowsPerSecond", 37303, true],
+    ["internal", "rowsPerSecond", 37302.99, false],
+    ["internal", "errorRate", 1, false],
+    ["internal", "errorRate", 0.99, true],
+    ["internal", "criticalBugs", 0, true],
+    ["internal", "criticalBugs", 1, false],
+    ["internal", "featureParity", 100, true],
+    ["internal", "featureParity", 99.9, false],
+    ["internal", "dataDiscrepancies", 1, false],
+    ["limited-pilot", "userSatisfaction", 80, true],
+    ["limited-pilot", "userSatisfaction", 79.99, false],
+    ["limited-pilot", "rowsPerSecond", 33573, true],
+    ["limited-pilot", "rowsPerSecond", 33572, false],
+    ["limited-pilot", "errorRate", 3, false],
+    ["limited-pilot", "errorRate", 2.99, true],
+    ["limited-pilot", "workflowTimeRatio", 1.2, true],
+    ["limited-pilot", "workflowTimeRatio", 1.21, false],
+    ["broader-pilot", "concurrentUsers", 20, true],
+    ["broader-pilot", "concurrentUsers", 19, false],
+    ["broader-pilot", "p95ResponseMs", 300, false],
+    ["broader-pilot", "p95ResponseMs", 299.99, true],
+    ["broader-pilot", "errorRate", 5, false],
+    ["broader-pilot", "userAdoption", 85, false],
+    ["broader-pilot", "userAdoption", 85.01, true],
+    ["broader-pilot", "cpuUtilization", 85, false],
+    ["broader-pilot", "memoryUtilization", 90, false],
+    ["readiness", "rowsPerSecond", 37303, true],
+    ["readiness", "rowsPerSecond", 37302, false],
+    ["readiness", "errorRate", 5, false],
+    ["readiness", "p95ResponseMs", 300, false],
+    ["readiness", "trainingCompletion", 95, false],
+    ["readiness", "trainingCompletion", 95.01, true],
+    ["readiness", "operationalReadiness", 0, false],
+    ["readiness", "riskMitigation", 0, false],
+  ];
+  for (const [from, id, value, pass] of table) {
+    it(`${from}: ${id} = ${value} ${pass ? "passes" : "fails"}`, () => {
+      const transition = transitionFrom(tbs, from)!;
+      const result = decide(transition, { ...passing[from], [id]: value });
+      const criterion = result.results.find((r) => r.id === id)!;
+      assert.equal(criterion.pass, pass);
+      assert.equal(criterion.reason, pass ? "ok" : `${value} is not ${criterion.op} ${criterion.threshold}`);
+      // One failure is NO-GO under ALL; the 3-of-4 rule tolerates exactly one.
+      const decision = pass || transition.rule.type === "atLeast" ? "GO" : "NO-GO";
+      assert.deepEqual([result.decision, result.passed], [decision, result.total - (pass ? 0 : 1)]);
+    });
+  }
+
+  it("limited-pilot: 2 of 4 is NO-GO, whichever two fail", () => {
+    const ids = Object.keys(passing["limited-pilot"]!);
+    const failing: Record<string, number> = {
+      userSatisfaction: 79,
+      rowsPerSecond: 33572,
+      errorRate: 3,
+      workflowTimeRatio: 1.21,
+    };
+    for (const a of ids)
+      for (const b of ids.filter((id) => id > a)) {
+        const result = decide(transitionFrom(tbs, "limited-pilot")!, {
+          ...passing["limited-pilot"],
+          [a]: failing[a]!,
+          [b]: failing[b]!,
+        });
+        assert.deepEqual([result.decision, result.passed, result.required], ["NO-GO", 2, 3], `${a} + ${b}`);
+      }
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Helpers of rollout/validation.ts, rollout/evidence.ts and phase lookups.
+
+describe("validation helpers", () => {
+  it("formatPath (table)", () => {
+    const table: [PropertyKey[], string][] = [
+      [[], ""],
+      [["phase"], "phase"],
+      [["services", 1, "green", "port"], "services[1].green.port"],
+      [[0, "id"], "[0].id"],
+      [["signoffs", "limited-pilot", "qaEngineer"], "signoffs.limited-pilot.qaEngineer"],
+      [["metrics", "errorRate", 2, "at"], "metrics.errorRate[2].at"],
+    ];
+    for (const [path, expected] of table) assert.equal(formatPath(path), expected, JSON.stringify(path));
+  });
+
+  it("describeReceived (table)", () => {
+    const table: [unknown, string][] = [
+      [undefined, "nothing"],
+      [null, "null"],
+      ["three", '"three"'],
+      [NaN, "NaN"],
+      [Infinity, "Infinity"],
+      [12.5, "12.5"],
+      [false, "false"],
+      [[1, 2], "[1,2]"],
+      [{ a: "x".repeat(100) }, `{"a":"${"x".repeat(71)}...`],
+    ];
+    for (const [value, expected] of table) assert.equal(describeReceived(value), expected, String(value));
+  });
+
+  it("closest suggests within edit distance 2, case-insensitively (table)", () => {
+    const keys = ["greenWeight", "phase", "playbook", "rollback"];
+    const table: [string, string | undefined][] = [
+      ["greenWieght", "greenWeight"],
+      ["GREENWEIGHT", "greenWeight"],
+      ["phse", "phase"],
+      ["plybok", "playbook"],
+      ["rollbak", "rollback"],
+      ["weight", undefined],
+      ["", undefined],
+    ];
+    for (const [word, expected] of table) assert.equal(closest(word, keys), expected, word);
+    assert.equal(closest("x", []), undefined);
+  });
+
+  const Schema = z
+    .object({
+      port: z.number({ message: "expected an integer 1-65535" }),
+      mode: z.enum(["fast", "safe"]),
+      secret: z.string().min(8),
+      tags: z.record(z.string().regex(/^[a-z]+$/, { message: "expected a lowercase tag" }), z.boolean()),
+    })
+    .strict();
+
+  it("describeZodError: one line per problem, enums listed, secrets and bad keys described (table)", () => {
+    const table: [unknown, string, string[]][] = [
+      [
+        { port: "x", mode: "slow", secret: "short", tags: {} },
+        "rollout:",
+        [
+          'rollout:port: expected an integer 1-65535, got "x"',
+          'rollout:mode: expected one of fast, safe, got "slow"',
+          "rollout:secret: expected string to have >=8 characters, got [secret]",
+        ],
+      ],
+      [
+        { port: NaN, mode: "fast", secret: "longenough", tags: { Bad: true }, extra: 1 },
+        "",
+        [
+          "port: expected an integer 1-65535, got NaN",
+          'tags.Bad: expected a lowercase tag, got the key "Bad"',
+          "extra: unknown key (a typo?), got 1",
+        ],
+      ],
+      [[1], "rollout:", ["rollout: expected object, got [1]"]],
+      ["text", "", ['document: expected object, got "text"']],
+    ];
+    for (const [input, prefix, lines] of table) {
+      const result = Schema.safeParse(input);
+      assert.ok(!result.success);
+      assert.deepEqual(
+        describeZodError(result.error, input, prefix, ["secret"]),
+        lines,
+        JSON.stringify(input),
+      );
+    }
+  });
+
+  it("parseOrThrow returns the parsed value or throws every line under its context", () => {
+    assert.deepEqual(
+      parseOrThrow(Schema, { port: 1, mode: "safe", secret: "12345678", tags: {} }, "", "ctx"),
+      {
+        port: 1,
+        mode: "safe",
+        secret: "12345678",
+        tags: {},
+      },
+    );
+    assert.throws(
+      () =>
+        parseOrThrow(Schema, { port: 1, mode: "x", secret: 5, tags: {} }, "cfg:", "bad input", ["secret"]),
+      (error: unknown) => {
+        assert.ok(error instanceof RolloutInputError);
+        assert.equal(
+          error.message,
+          'bad input:\n  cfg:mode: expected one of fast, safe, got "x"\n  cfg:secret: expected string, got [secret]',
+        );
+        assert.deepEqual(error.issues, [
+          'cfg:mode: expected one of fast, safe, got "x"',
+          "cfg:secret: expected string, got [secret]",
+        ]);
+        return true;
+      },
+    );
+  });
+
+  it("sustainProblem: windows CloudWatch can and cannot evaluate (table)", () => {
+    const table: [metricPeriod: number, sustain: number, problem: string | undefined][] = [
+      [60, 60, undefined],
+      [60, 300, undefined],
+      [60, 600, undefined],
+      [60, 86400, undefined],
+      [10, 10, undefined],
+      [30, 30, undefined],
+      [10, 3600, undefined],
+      [60, 30, undefined],
+      [
+        60,
+        45,
+        "expected a window CloudWatch can alarm on: 10, 30 or a multiple of 60 seconds (this one would need a 45 s period)",
+      ],
+      [60, 90, "expected a multiple of the alarm period (60 s), or the alarm would wait 120 s"],
+      [10, 25, "expected a multiple of the alarm period (10 s), or the alarm would wait 30 s"],
+      [60, 90000, "expected at most 86400 s: CloudWatch evaluates at most one day"],
+      [60, 86460, "expected at most 86400 s: CloudWatch evaluates at most one day"],
+      [10, 3610, "expected at most 3600 s: CloudWatch evaluates at most an hour of 10 s datapoints"],
+      [30, 3630, "expected at most 3600 s: CloudWatch evaluates at most an hour of 30 s datapoints"],
+    ];
+    for (const [metricPeriod, sustain, problem] of table)
+      assert.equal(sustainProblem(metricPeriod, sustain), problem, `${metricPeriod}/${sustain}`);
+  });
+});
+
+describe("evidence files", () => {
+  const write = (name: string, content: string) => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "evidence-")), name);
+    fs.writeFileSync(file, content);
+    return file;
+  };
+
+  it("loadEvidence reads YAML and JSON (table)", () => {
+    const table: [string, string, unknown][] = [
+      ["e.yaml", "metrics:\n  errorRate: 0.5\n", { metrics: { errorRate: 0.5 } }],
+      [
+        "e.json",
+        '{"metrics": {"errorRate": 1}, "notes": "weekly review"}',
+        { metrics: { errorRate: 1 }, notes: "weekly review" },
+      ],
+      ["e.yaml", "metrics: {}\n", { metrics: {} }],
+    ];
+    for (const [name, content, expected] of table)
+      assert.deepEqual(loadEvidence(write(name, content)), expected, content);
+  });
+
+  it("loadEvidence refuses bad files with the reason (table)", () => {
+    const missing = path.join(os.tmpdir(), "no-such-evidence.yaml");
+    const table: [string, RegExp][] = [
+      [missing, new RegExp(`^--evidence: no such file ${missing}$`)],
+      [write("e.yaml", "metrics: [1, 2\n"), /^--evidence: .*e\.yaml is not valid YAML or JSON: /],
+      [
+        write("e.yaml", "metrics:\n  errorRate: high\n"),
+        /^--evidence: .*e\.yaml is malformed:\n {2}metrics\.errorRate: expected a number, got "high"$/,
+      ],
+      [
+        write("e.yaml", "metric:\n  errorRate: 1\n"),
+        /\n {2}metrics: expected an object of criterion id -> number, got nothing\n {2}metric: unknown key \(a typo\?\), got \{"errorRate":1\}$/,
+      ],
+      [write("e.yaml", "notes: 5\nmetrics: {}\n"), /\n {2}notes: expected text, got 5$/],
+      [
+        write("e.yaml", "- errorRate\n"),
+        /\n {2}document: expected an object with metrics: \{<criterionId>: number\}, got \["errorRate"\]$/,
+      ],
+      [write("e.yaml", ""), /is not valid YAML or JSON: expected a document, but the input is empty$/],
+    ];
+    for (const [file, message] of table)
+      assert.throws(
+        () => loadEvidence(file),
+        (error: unknown) => error instanceof RolloutInputError && message.test(error.message),
+        file,
+      );
+  });
+});
+
+describe("phase lookups", () => {
+  it("phaseIndex and getPhase (table)", () => {
+    const table: [typeof tbs, string, number, string][] = [
+      [tbs, "preparation", 0, "Pre-Deployment Preparation (Week 0)"],
+      [tbs, "readiness", 4, "Phase 4: Production Readiness Assessment (Week 8)"],
+      [tbs, "full", 5, "Full Production Rollout"],
+      [telegram, "staging-deployment", 1, "Phase 2: Staging Deployment (Week 2)"],
+      [telegram, "post-deployment", 3, "Phase 4: Post-Deployment (Week 4)"],
+    ];
+    for (const [playbook, id, index, name] of table) {
+      assert.equal(phaseIndex(playbook, id), index, id);
+      assert.equal(getPhase(playbook, id).name, name, id);
+    }
+  });
+
+  it("phaseIndex and getPhase name the unknown phase and the known ones", () => {
+    for (const lookup of [phaseIndex, getPhase])
+      assert.throws(
+        () => lookup(telegram, "canary"),
+        (error: unknown) =>
+          error instanceof Error &&
+          error.message ===
+            'unknown phase "canary" in playbook telegram-money-bot: expected one of preparation, staging-deployment, production-deployment, post-deployment',
+      );
   });
 });

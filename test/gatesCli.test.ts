@@ -71,6 +71,91 @@ describe("rollout gates (offline)", () => {
     );
   });
 
+  // Boundaries through the CLI: the same table the domain tests decide, end to end.
+  const boundaries: [
+    from: string,
+    metrics: Record<string, number>,
+    code: number,
+    line: RegExp,
+    decision: string,
+  ][] = [
+    [
+      "broader-pilot",
+      {
+        concurrentUsers: 20,
+        p95ResponseMs: 299.99,
+        errorRate: 4.99,
+        userAdoption: 85.01,
+        cpuUtilization: 84.99,
+        memoryUtilization: 89.99,
+      },
+      0,
+      /concurrentUsers\s+20\s+>= 20 users\s+pass/,
+      "decision: GO (6 of 6 passed, 6 required)",
+    ],
+    [
+      "broader-pilot",
+      {
+        concurrentUsers: 20,
+        p95ResponseMs: 299.99,
+        errorRate: 4.99,
+        userAdoption: 85,
+        cpuUtilization: 84.99,
+        memoryUtilization: 89.99,
+      },
+      1,
+      /userAdoption\s+85\s+> 85 %\s+FAIL\s+85 is not > 85/,
+      "decision: NO-GO (5 of 6 passed, 6 required)",
+    ],
+    [
+      "broader-pilot",
+      {
+        concurrentUsers: 20,
+        p95ResponseMs: 300,
+        errorRate: 4.99,
+        userAdoption: 86,
+        cpuUtilization: 84.99,
+        memoryUtilization: 89.99,
+      },
+      1,
+      /p95ResponseMs\s+300\s+< 300 ms\s+FAIL\s+300 is not < 300/,
+      "decision: NO-GO (5 of 6 passed, 6 required)",
+    ],
+    [
+      "readiness",
+      {
+        rowsPerSecond: 37303,
+        errorRate: 4.99,
+        p95ResponseMs: 299,
+        trainingCompletion: 95,
+        operationalReadiness: 1,
+        riskMitigation: 1,
+      },
+      1,
+      /trainingCompletion\s+95\s+> 95 %\s+FAIL\s+95 is not > 95/,
+      "decision: NO-GO (5 of 6 passed, 6 required)",
+    ],
+    [
+      "limited-pilot",
+      { userSatisfaction: 79.99, rowsPerSecond: 33573, errorRate: 3, workflowTimeRatio: 1.2 },
+      1,
+      /errorRate\s+3\s+< 3 %\s+FAIL\s+3 is not < 3/,
+      "decision: NO-GO (2 of 4 passed, 3 required)",
+    ],
+  ];
+  for (const [from, metrics, code, line, decision] of boundaries) {
+    it(`${from} on its boundaries: ${decision} (exit ${code})`, async () => {
+      const result = await gates(
+        "tbs-strategy-framework",
+        from,
+        evidenceFile(JSON.stringify({ metrics }), "json"),
+      );
+      assert.equal(result.code, code);
+      assert.match(result.out.text(), line);
+      assert.equal(result.out.lines.at(-1), decision);
+    });
+  }
+
   it("fails a criterion with no evidence (NO-GO, exit 1)", async () => {
     const file = evidenceFile("metrics:\n  rowsPerSecond: 40000\n  errorRate: 0.1\n");
     const { code, out } = await gates("tbs-strategy-framework", "internal", file);
@@ -129,7 +214,12 @@ describe("rollout gates (offline)", () => {
     for (const [content, message] of [
       ["metrics:\n  errorRate: high\n", /metrics\.errorRate: expected a number, got "high"/],
       ["metrics: [1, 2\n", /is not valid YAML or JSON/],
-      ["values:\n  errorRate: 1\n", /metrics: expected record/],
+      ["values:\n  errorRate: 1\n", /metrics: expected an object of criterion id -> number, got nothing/],
+      ["values:\n  errorRate: 1\n", /values: unknown key \(a typo\?\), got \{"errorRate":1\}/],
+      [
+        "- errorRate\n",
+        /document: expected an object with metrics: \{<criterionId>: number\}, got \["errorRate"\]/,
+      ],
     ] as const) {
       const { code, out } = await gates("tbs-strategy-framework", "internal", evidenceFile(content));
       assert.equal(code, 2, content);
@@ -160,5 +250,6 @@ describe("rollout gates (offline)", () => {
     assert.equal(await runCli(["deploy"], out), 2);
     assert.match(out.errors[0]!, /unknown command "deploy"/);
     assert.equal(await runCli(["gates", "--frm", "internal"], out), 2);
+    assert.match(out.errors[1]!, /^Unknown option '--frm'\./);
   });
 });
