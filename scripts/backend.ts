@@ -194,11 +194,21 @@ export function automationBackend(
   };
 }
 
+/** SDK v3 clients, each made on first use (a command refused for its flags makes none). */
 export function defaultAwsClients(region?: string): AwsClients {
+  let elb: ElasticLoadBalancingV2Client | undefined;
+  let cloudwatch: CloudWatchClient | undefined;
+  let ssm: SSMClient | undefined;
   return {
-    elb: new ElasticLoadBalancingV2Client({ region }),
-    cloudwatch: new CloudWatchClient({ region }),
-    ssm: new SSMClient({ region }),
+    get elb() {
+      return (elb ??= new ElasticLoadBalancingV2Client({ region }));
+    },
+    get cloudwatch() {
+      return (cloudwatch ??= new CloudWatchClient({ region }));
+    },
+    get ssm() {
+      return (ssm ??= new SSMClient({ region }));
+    },
   };
 }
 

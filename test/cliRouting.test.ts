@@ -1,0 +1,180 @@
+import assert from "node:assert/strict";
+import { beforeEach, describe, it } from "node:test";
+import { CloudWatchClient, DescribeAlarmsCommand } from "@aws-sdk/client-cloudwatch";
+import {
+  DescribeRulesCommand,
+  ElasticLoadBalancingV2Client,
+} from "@aws-sdk/client-elastic-load-balancing-v2";
+import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
+import { mockClient } from "aws-sdk-client-mock";
+import { loadStackFile } from "../rollout/stackFile";
+import { automationBackend, type AutomationStack, type SelectStack } from "../scripts/backend";
+import { bufferOutput } from "../scripts/cli";
+import { runCli, type LiveContextFactory } from "../scripts/rollout";
+
+/**
+ * `runCli` end to end for the live commands: flags checked before Pulumi is touched, the
+ * environment's failures as one line with exit 1, and each command reaching its handler
+ * through the real Automation API backend over a fake stack.
+ */
+
+const elb = mockClient(ElasticLoadBalancingV2Client);
+const cloudwatch = mockClient(CloudWatchClient);
+const ssm = mockClient(SSMClient);
+
+beforeEach(() => {
+  elb.reset();
+  cloudwatch.reset();
+  ssm.reset();
+  elb.on(DescribeRulesCommand).resolves({ Rules: [] });
+  cloudwatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [], CompositeAlarms: [] });
+  ssm.on(GetParameterCommand).rejects(Object.assign(new Error("not found"), { name: "ParameterNotFound" }));
+});
+
+/** A stack holding Pulumi.staging.yaml's config; `selected` counts how often the backend selected it. */
+function harness(select?: SelectStack) {
+  const config = loadStackFile("staging").config;
+  const stack: AutomationStack = {
+    getAllConfig: async () => Object.fromEntries(Object.entries(config).map(([k, value]) => [k, { value }])),
+    setAllConfig: async () => {},
+    removeAllConfig: async () => {},
+    up: async () => ({ summary: { result: "succeeded" }, outputs: {} }),
+    outputs: async () => ({
+      httpsListenerArn: { value: "arn:listener" },
+      targetGroupArns: { value: {} },
+    }),
+  };
+  const counts = { contexts: 0, selected: 0 };
+  const factory: LiveContextFactory = (stackName, out) => {
+    counts.contexts += 1;
+    return {
+      backend: automationBackend(stackName, "/repo", async (args) => {
+        counts.selected += 1;
+        return select ? select(args) : stack;
+      }),
+      aws: {
+        elb: new ElasticLoadBalancingV2Client({}),
+        cloudwatch: new CloudWatchClient({}),
+        ssm: new SSMClient({}),
+      },
+      out,
+      now: () => new Date("2026-11-22T10:00:00Z"),
+      sleep: async () => {},
+    };
+  };
+  return { factory, counts };
+}
+
+describe("runCli: bad input exits 2 before Pulumi is touched", () => {
+  const cases: [string, string][] = [
+    ["signoff bogus --stack staging", 'error: signoff: expected approve, revoke or status, got "bogus"'],
+    [
+      "rollback --stack staging",
+      "error: --reason: expected why you are rolling back (kept in the output and the log), got nothing",
+    ],
+    [
+      "rollback --stack staging --clear --reason x",
+      'error: --clear: takes no --reason (got "x"); it ends a rollback',
+    ],
+    ["shift --stack staging --to ten", 'error: --to: expected an integer 0-100, got "ten"'],
+    ["shift --stack staging --to 5 --step 0", 'error: --step: expected an integer 1-100, got "0"'],
+    [
+      "shift --stack staging --to 5 --interval soon",
+      'error: --interval: expected seconds or a duration such as 30s, 5m, 1h, got "soon"',
+    ],
+    ["signoff approve --stack staging", "error: --role: expected a role id such as qaEngineer, got nothing"],
+    [
+      "signoff approve --stack staging --role qaEngineer",
+      "error: --approver: expected the name of the person approving, got nothing",
+    ],
+    ["status", "error: --stack: expected a stack name such as staging or production, got nothing"],
+  ];
+  for (const [args, message] of cases) {
+    it(args, async () => {
+      // Selecting would fail loudly: it must not happen at all.
+      const { factory, counts } = harness(async () => {
+        throw new Error("code: 255 stderr: error: no stack named 'staging' found");
+      });
+      const out = bufferOutput();
+      assert.equal(await runCli(args.split(" "), out, factory), 2);
+      assert.deepEqual(out.errors, [message]);
+      assert.equal(counts.selected, 0);
+    });
+  }
+});
+
+describe("runCli: the environment's failures exit 1 with one line", () => {
+  for (const command of [
+    "status",
+    "advance",
+    "resume",
+    "shift --to 5",
+    "rollback --reason r",
+    "signoff status",
+  ]) {
+    it(`${command}: no stack named`, async () => {
+      const { factory } = harness(async () => {
+        throw new Error("code: 255\n stdout: \n stderr: error: no stack named 'staging' found\n");
+      });
+      const out = bufferOutput();
+      assert.equal(await runCli([...command.split(" "), "--stack", "staging"], out, factory), 1);
+      assert.deepEqual(out.errors, [
+        'error: no stack named "staging" in /repo on the current Pulumi backend: `pulumi login` to the backend that holds it, or `pulumi stack ls` to see the stacks there',
+      ]);
+    });
+  }
+
+  it("drill --live: Pulumi CLI missing", async () => {
+    const { factory } = harness(async () => {
+      throw new Error("spawn pulumi ENOENT");
+    });
+    const out = bufferOutput();
+    assert.equal(await runCli(["drill", "--live", "--stack", "staging"], out, factory), 1);
+    assert.deepEqual(out.errors, [
+      "error: the Pulumi CLI was not found on PATH: live commands run `pulumi` through the Automation API; install the Pulumi CLI and log in to the stack's backend",
+    ]);
+  });
+});
+
+describe("runCli: live commands reach their handlers", () => {
+  it("signoff status --stack staging --json", async () => {
+    const { factory, counts } = harness();
+    const out = bufferOutput();
+    assert.equal(
+      await runCli(
+        ["signoff", "status", "--stack", "staging", "--phase", "internal", "--json"],
+        out,
+        factory,
+      ),
+      0,
+    );
+    assert.deepEqual(JSON.parse(out.text()).required, ["devopsEngineer", "qaEngineer"]);
+    assert.deepEqual(counts, { contexts: 1, selected: 1 });
+  });
+
+  it("gates --stack goes live; gates --playbook stays offline (no context made)", async () => {
+    const { factory, counts } = harness();
+    const out = bufferOutput();
+    const offline = ["gates", "--playbook", "tbs-strategy-framework", "--from", "internal"];
+    assert.equal(await runCli([...offline, "--evidence", "/nonexistent.yaml"], out, factory), 2);
+    assert.match(out.errors[0]!, /^error: --evidence: /);
+    assert.equal(counts.contexts, 0);
+    assert.equal(await runCli(["gates", "--stack", "staging", "--json"], bufferOutput(), factory), 1);
+    assert.deepEqual(counts, { contexts: 1, selected: 1 });
+  });
+
+  it("rollback --clear with rollback already false says so", async () => {
+    const { factory } = harness();
+    const out = bufferOutput();
+    assert.equal(await runCli(["rollback", "--clear", "--stack", "staging"], out, factory), 0);
+    assert.deepEqual(out.lines, ["rollout:rollback is already false on staging: nothing to clear"]);
+  });
+
+  it("--help lists every command and --approver once", async () => {
+    const out = bufferOutput();
+    assert.equal(await runCli(["--help"], out), 0);
+    assert.equal(out.text().match(/\[--approver A\]/g)!.length, 1);
+    assert.match(out.text(), /--stack S --clear/);
+    assert.match(out.text(), /npm run -s rollout -- \.\.\./);
+  });
+});
