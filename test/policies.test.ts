@@ -175,8 +175,9 @@ function world(tier: Tier = "production", state: RolloutState = baseState(tier))
     },
     ...(["blue", "green"] as const).map((colour) => ({
       type: "aws:lb/targetGroup:TargetGroup",
-      name: `router-web-${colour}`,
+      name: `router-web-${colour}-tg`,
       inputs: {
+        arn: colour === "blue" ? BLUE_TG : GREEN_TG,
         port: 8000,
         protocol: "HTTP",
         targetType: "ip",
@@ -281,12 +282,16 @@ function world(tier: Tier = "production", state: RolloutState = baseState(tier))
     {
       type: "kubernetes:core/v1:Secret",
       name: "green-db-credentials",
-      inputs: { stringData: { MYSQL_HOST: "db", HEAVYDB_USER: "tbs_green_ro", HEAVYDB_READ_ONLY: "true" } },
+      inputs: {
+        metadata: { name: "green-db-credentials", namespace: "tbs" },
+        stringData: { MYSQL_HOST: "db", HEAVYDB_USER: "tbs_green_ro", HEAVYDB_READ_ONLY: "true" },
+      },
     },
     {
       type: "kubernetes:apps/v1:Deployment",
       name: "green-web",
       inputs: {
+        metadata: { name: "web-green", namespace: "tbs", labels: { app: "web", colour: "green" } },
         spec: {
           template: {
             spec: {
@@ -459,6 +464,76 @@ describe("rollout rules", () => {
       "listener rule router-web-weighted sends 5 % of general traffic to green but phase limited-pilot caps it at 0 %; " +
         "run `pulumi config set rollout:greenWeight 0` and redeploy",
     ]);
+  });
+
+  it("rollout-traffic-within-phase-cap: green is known by its target group, not by its place in the forward", async () => {
+    const policy = "rollout-traffic-within-phase-cap";
+    const remedy = "run `pulumi config set rollout:greenWeight 0` and redeploy";
+    // Green listed first: still 5 %, not the 95 % of the second entry.
+    const swapped = edit(world(), "router-web-weighted", (i) => {
+      i.actions[0].forward.targetGroups = [
+        { arn: GREEN_TG, weight: 5 },
+        { arn: BLUE_TG, weight: 95 },
+      ];
+    });
+    assert.deepEqual(await messages(policy, swapped), [
+      `listener rule router-web-weighted sends 5 % of general traffic to green but phase limited-pilot caps it at 0 %; ${remedy}`,
+    ]);
+    const single = (what: string, name: string) =>
+      `${what} ${name} forwards all its traffic to green target group router-web-green-tg but phase limited-pilot caps green at 0 % of general traffic; ` +
+      "remove that forward: general traffic reaches green only through the router's weighted rule (rollout:greenWeight)";
+    // A plain forward to green from a rule that is not a cohort rule.
+    const plainRule = edit(
+      world(),
+      "router-web-weighted",
+      (i) => (i.actions = [{ type: "forward", targetGroupArn: GREEN_TG }]),
+    );
+    assert.deepEqual(await messages(policy, plainRule), [single("listener rule", "router-web-weighted")]);
+    // A forward block with green alone.
+    const oneGroup = edit(
+      world(),
+      "router-web-weighted",
+      (i) => (i.actions[0].forward.targetGroups = [{ arn: GREEN_TG, weight: 1 }]),
+    );
+    assert.deepEqual(await messages(policy, oneGroup), [single("listener rule", "router-web-weighted")]);
+    // The listener's default action.
+    const byDefault = edit(
+      world(),
+      "router-https",
+      (i) => (i.defaultActions = [{ type: "forward", targetGroupArn: GREEN_TG }]),
+    );
+    assert.deepEqual(await messages(policy, byDefault), [single("listener", "router-https")]);
+    // Known by the colour tag whatever its Pulumi name, and by the name in the ARN when its own ARN is not known.
+    const tagged = edit(
+      world().map((r) => (r.name === "router-web-green-tg" ? { ...r, name: "router-web-next" } : r)),
+      "router-web-next",
+      (i) => {
+        delete i.arn;
+        i.name = "web-green";
+        i.tags = { colour: "green" };
+      },
+    );
+    assert.deepEqual(
+      await messages(
+        policy,
+        edit(
+          tagged,
+          "router-web-weighted",
+          (i) => (i.actions = [{ type: "forward", targetGroupArn: GREEN_TG }]),
+        ),
+      ),
+      [
+        "listener rule router-web-weighted forwards all its traffic to green target group router-web-next but phase limited-pilot caps green at 0 % of general traffic; " +
+          "remove that forward: general traffic reaches green only through the router's weighted rule (rollout:greenWeight)",
+      ],
+    );
+    // Forwards to blue alone, and the cohort rule's forward to green, are not general traffic to green.
+    const blueOnly = edit(
+      world(),
+      "router-https",
+      (i) => (i.defaultActions = [{ type: "forward", targetGroupArn: BLUE_TG }]),
+    );
+    assert.deepEqual(await messages(policy, blueOnly), []);
   });
 
   it("rollout-traffic-within-phase-cap: a rollback is never blocked by the configured weight", async () => {
@@ -853,20 +928,24 @@ describe("network rules", () => {
     ],
     [
       "network-target-group-health-check",
-      "router-web-green",
+      "router-web-green-tg",
       (i) => (i.healthCheck.enabled = false),
-      "target group router-web-green has health checks disabled; set healthCheck.enabled to true so failed pods leave the rotation",
+      "target group router-web-green-tg has health checks disabled; set healthCheck.enabled to true so failed pods leave the rotation",
     ],
     [
       "network-target-group-health-check",
-      "router-web-green",
+      "router-web-green-tg",
       (i) => delete i.healthCheck,
-      "target group router-web-green has no health check path; set healthCheck.path to the service's healthCheckPath (rollout:services[].healthCheckPath)",
+      "target group router-web-green-tg has no health check path; set healthCheck.path to the service's healthCheckPath (rollout:services[].healthCheckPath)",
     ],
     [
       "network-weighted-forward-sticky",
       "router-web-weighted",
-      (i) => (i.actions[0].forward.stickiness.enabled = false),
+      (i) => {
+        i.actions[0].forward.targetGroups[0].weight = 90;
+        i.actions[0].forward.targetGroups[1].weight = 10;
+        i.actions[0].forward.stickiness.enabled = false;
+      },
       "listener rule router-web-weighted splits traffic across 2 target groups without group stickiness; set forward.stickiness {enabled: true, duration: rollout:stickinessSeconds} so a user stays on one colour",
     ],
     [
@@ -878,8 +957,8 @@ describe("network rules", () => {
             type: "forward",
             forward: {
               targetGroups: [
-                { arn: BLUE_TG, weight: 100 },
-                { arn: GREEN_TG, weight: 0 },
+                { arn: BLUE_TG, weight: 90 },
+                { arn: GREEN_TG, weight: 10 },
               ],
             },
           },
@@ -892,6 +971,15 @@ describe("network rules", () => {
       assert.deepEqual(await messages(policy, edit(world(), resource, change)), [message]);
     });
   }
+
+  it("network-weighted-forward-sticky: a forward with all the weight on one group (a rollback) splits nobody", async () => {
+    const rollingBack = edit(world(), "router-web-weighted", (i) => {
+      i.actions[0].forward.targetGroups[0].weight = 100;
+      i.actions[0].forward.targetGroups[1].weight = 0;
+      i.actions[0].forward.stickiness.enabled = false;
+    });
+    assert.deepEqual(await messages("network-weighted-forward-sticky", rollingBack), []);
+  });
 
   it("network-https-tls12: the allow-list is configurable", async () => {
     const violations = await runPoliciesOffline(world(), {
@@ -1102,12 +1190,55 @@ describe("runtime rules", () => {
       i.data = { HEAVYDB_READ_ONLY: Buffer.from("true").toString("base64") };
     });
     assert.deepEqual(await messages(policy, viaData), []);
-    const blue = world().map((r) =>
+    const blue: OfflineResource = {
+      type: "kubernetes:core/v1:Secret",
+      name: "blue-db-credentials",
+      inputs: { metadata: { name: "blue-db-credentials", namespace: "tbs" }, stringData: {} },
+    };
+    assert.deepEqual(await messages(policy, [...world(), blue]), []);
+  });
+
+  it("runtime-green-heavydb-read-only: green's Secret is known by its Kubernetes name or colour label, never its Pulumi name", async () => {
+    const policy = "runtime-green-heavydb-read-only";
+    const notSet =
+      'does not set HEAVYDB_READ_ONLY; green must open HeavyDB read-only: set HEAVYDB_READ_ONLY to "true"';
+    // A Pulumi name that says nothing: still green's by metadata.name.
+    const renamed = world().map((r) =>
       r.name === "green-db-credentials"
-        ? { ...r, name: "blue-db-credentials", inputs: { stringData: {} } }
+        ? {
+            ...r,
+            name: "credentials-1",
+            inputs: { ...r.inputs, stringData: { HEAVYDB_USER: "tbs_green_ro" } },
+          }
         : r,
     );
-    assert.deepEqual(await messages(policy, blue), []);
+    assert.deepEqual(await messages(policy, renamed), [`secret green-db-credentials ${notSet}`]);
+    // Another name, labelled green.
+    const labelled = edit(world(), "green-db-credentials", (i) => {
+      i.metadata = { name: "next-db-credentials", namespace: "tbs", labels: { colour: "green" } };
+      i.stringData.HEAVYDB_READ_ONLY = "false";
+    });
+    assert.deepEqual(await messages(policy, labelled), [
+      'secret next-db-credentials sets HEAVYDB_READ_ONLY to "false"; green must open HeavyDB read-only: set it to "true"',
+    ]);
+    // A Pulumi name starting green- does not make blue's Secret green's, and then green runs without one.
+    const blueOnly = edit(world(), "green-db-credentials", (i) => {
+      i.metadata.name = "blue-db-credentials";
+      i.stringData.HEAVYDB_READ_ONLY = "false";
+    });
+    const missing =
+      "without a green database credentials Secret, so nothing tells green to open HeavyDB read-only; " +
+      'create green-db-credentials with HEAVYDB_READ_ONLY: "true" (the Environment component does) and load it with envFrom';
+    assert.deepEqual(await messages(policy, blueOnly), [`green deployment web-green runs ${missing}`]);
+    const apiGreen = structuredClone(world().find((r) => r.name === "green-web")!);
+    apiGreen.name = "green-api";
+    apiGreen.inputs.metadata = { name: "api-green", namespace: "tbs", labels: {} };
+    (apiGreen.inputs as Record<string, any>).spec.template.metadata = {
+      labels: { app: "api", colour: "green" },
+    };
+    assert.deepEqual(await messages(policy, [...without(world(), "green-db-credentials"), apiGreen]), [
+      `green deployments web-green, api-green run ${missing}`,
+    ]);
   });
 
   it("runtime-green-heavydb-read-only: a secret value (as the mock engine records it) is unwrapped like the engine does", async () => {

@@ -125,9 +125,13 @@ export const targetGroupHealthCheck: ResourceValidationPolicy = {
 
 function checkSticky(kind: string, name: string, actions: unknown, report: ReportViolation): void {
   for (const forward of forwards(actions)) {
-    if (forward.targetGroups.length < 2 || field(forward.stickiness, "enabled") === true) continue;
+    // Only a forward that gives weight to two or more groups splits users. With all the weight on
+    // one group (a rollback: green at 0) there is nothing to keep, and the router drops stickiness
+    // there on purpose so that clients holding a green cookie come back to blue at once.
+    const splitting = forward.targetGroups.filter((tg) => tg.weight > 0).length;
+    if (splitting < 2 || field(forward.stickiness, "enabled") === true) continue;
     report(
-      `${kind} ${name} splits traffic across ${forward.targetGroups.length} target groups without group stickiness; ` +
+      `${kind} ${name} splits traffic across ${splitting} target groups without group stickiness; ` +
         "set forward.stickiness {enabled: true, duration: rollout:stickinessSeconds} so a user stays on one colour",
     );
   }

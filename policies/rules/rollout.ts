@@ -3,10 +3,12 @@ import { missingSignoffs } from "../../rollout/signoff";
 import { stateParameterName } from "../../rollout/state";
 import type { PolicyConfigSchema } from "@pulumi/policy";
 import {
+  colourOf,
   configOf,
   field,
   forwards,
   forwardsAnywhere,
+  isArnOf,
   known,
   lookupState,
   ofType,
@@ -49,18 +51,38 @@ export const trafficWithinPhaseCap: StackValidationPolicy = {
         stateResource.urn,
       );
     }
+    // Green is identified by its target groups (colour tag or Pulumi name), never by its
+    // position in a forward: a swapped or hand-written forward must not hide green's share.
+    const greens = ofType(args.resources, TYPES.targetGroup).filter((tg) => colourOf(tg) === "green");
+    const greenGroupOf = (arn: unknown) =>
+      typeof arn === "string" ? greens.find((tg) => isArnOf(arn, tg)) : undefined;
     for (const rule of ofType(args.resources, TYPES.listenerRule, TYPES.listener)) {
+      // Cohort rules carry the pilot cohort, not general traffic: rollout-cohorts-only-in-pilot-phases covers them.
+      if (rule.type === TYPES.listenerRule && isCohortRule(rule.name, rule.props)) continue;
+      const what = rule.type === TYPES.listener ? "listener" : "listener rule";
       const actions = rule.type === TYPES.listener ? rule.props.defaultActions : rule.props.actions;
       for (const forward of forwards(actions)) {
-        // The router's contract: a weighted forward lists blue first, green second.
+        // A target group ARN unknown at preview cannot be told apart; the configured weight
+        // above is still checked, and `pulumi up` sees the ARNs of existing target groups.
+        if (forward.targetGroups.some((tg) => tg.arn === undefined)) continue;
+        const toGreen = forward.targetGroups.filter((tg) => greenGroupOf(tg.arn) !== undefined);
+        if (toGreen.length === 0) continue;
+        if (forward.targetGroups.length === 1) {
+          if (cap >= 100) continue;
+          report(
+            `${what} ${rule.name} forwards all its traffic to green target group ${greenGroupOf(toGreen[0]!.arn)!.name} but phase ${state.phase} caps green at ${cap} % of general traffic; ` +
+              "remove that forward: general traffic reaches green only through the router's weighted rule (rollout:greenWeight)",
+            rule.urn,
+          );
+          continue;
+        }
         // Weights are relative (0-999); the share is what the cap limits.
-        if (forward.targetGroups.length < 2) continue;
-        const green = forward.targetGroups[1]!.weight;
+        const green = toGreen.reduce((sum, tg) => sum + tg.weight, 0);
         const total = forward.targetGroups.reduce((sum, tg) => sum + tg.weight, 0);
         const percent = total > 0 ? Math.round((green / total) * 1000) / 10 : 0;
         if (percent <= cap) continue;
         report(
-          `listener rule ${rule.name} sends ${percent} % of general traffic to green but phase ${state.phase} caps it at ${cap} %; ` +
+          `${what} ${rule.name} sends ${percent} % of general traffic to green but phase ${state.phase} caps it at ${cap} %; ` +
             `run \`pulumi config set rollout:greenWeight ${cap}\` and redeploy`,
           rule.urn,
         );

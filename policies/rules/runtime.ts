@@ -1,5 +1,6 @@
 import type {
   PolicyConfigSchema,
+  PolicyResource,
   ReportViolation,
   ResourceValidation,
   ResourceValidationArgs,
@@ -12,11 +13,13 @@ import {
   isSet,
   isUnknownValueError,
   known,
+  ofType,
   statementsOf,
   TYPES,
   wildcardMatch,
   type Policy,
   type ResourceValidationPolicy,
+  type StackValidationPolicy,
 } from "./util";
 
 /**
@@ -196,27 +199,72 @@ function readOnlyFlag(props: Record<string, unknown>): { value: string } | "unkn
   return undefined;
 }
 
-export const greenHeavydbReadOnly: ResourceValidationPolicy = {
+/** A string at `path` of a resource's props, or undefined when absent or unknown at preview. */
+function knownString(props: Record<string, unknown>, ...path: string[]): string | undefined {
+  const value = known(() => field(props, ...path));
+  return typeof value === "string" && value !== "" ? value : undefined;
+}
+
+/** The Kubernetes name of a resource (metadata.name), or its Pulumi name when that is not known. */
+function k8sName(resource: PolicyResource): string {
+  return knownString(resource.props, "metadata", "name") ?? resource.name;
+}
+
+/**
+ * Green's database credentials: a Secret named `<...>db-credentials` (metadata.name, as the
+ * Environment component names it `green-db-credentials`) that is green's by its `colour`
+ * label or its name. The Pulumi resource name plays no part: it is not what pods mount.
+ */
+function isGreenDbSecret(secret: PolicyResource): boolean {
+  const name = k8sName(secret);
+  if (!/db-credentials$/.test(name)) return false;
+  return knownString(secret.props, "metadata", "labels", "colour") === "green" || /^green-/.test(name);
+}
+
+/** A Deployment of green: its own or its pod template's `colour` label says so. */
+function isGreenDeployment(deployment: PolicyResource): boolean {
+  return (
+    knownString(deployment.props, "metadata", "labels", "colour") === "green" ||
+    knownString(deployment.props, "spec", "template", "metadata", "labels", "colour") === "green"
+  );
+}
+
+export const greenHeavydbReadOnly: StackValidationPolicy = {
   name: "runtime-green-heavydb-read-only",
   description:
-    'Green\'s database credentials Secret sets HEAVYDB_READ_ONLY to "true": green never writes HeavyDB during the rollout.',
+    "Green's database credentials Secret (green-db-credentials) sets HEAVYDB_READ_ONLY to \"true\", and green's Deployments do not run without it: green never writes HeavyDB during the rollout.",
   enforcementLevel: "mandatory",
   remediationSteps:
-    'Set HEAVYDB_READ_ONLY: "true" in the stringData of green\'s db-credentials Secret (the Environment component does).',
-  validateResource: forType(TYPES.k8sSecret, (props, args, report) => {
-    if (!/^green-.*db-credentials$/.test(args.name)) return;
-    const flag = readOnlyFlag(props);
-    if (flag === "unknown") return;
-    if (flag === undefined) {
-      report(
-        `secret ${args.name} does not set ${READ_ONLY_KEY}; green must open HeavyDB read-only: set ${READ_ONLY_KEY} to "true"`,
-      );
-    } else if (flag.value !== "true") {
-      report(
-        `secret ${args.name} sets ${READ_ONLY_KEY} to ${JSON.stringify(flag.value)}; green must open HeavyDB read-only: set it to "true"`,
-      );
+    'Set HEAVYDB_READ_ONLY: "true" in the stringData of green\'s db-credentials Secret (the Environment component does), ' +
+    "and keep that Secret wherever green's Deployments run.",
+  validateStack: (args, report) => {
+    const secrets = ofType(args.resources, TYPES.k8sSecret).filter(isGreenDbSecret);
+    for (const secret of secrets) {
+      const name = k8sName(secret);
+      const flag = readOnlyFlag(secret.props);
+      if (flag === "unknown") continue;
+      if (flag === undefined) {
+        report(
+          `secret ${name} does not set ${READ_ONLY_KEY}; green must open HeavyDB read-only: set ${READ_ONLY_KEY} to "true"`,
+          secret.urn,
+        );
+      } else if (flag.value !== "true") {
+        report(
+          `secret ${name} sets ${READ_ONLY_KEY} to ${JSON.stringify(flag.value)}; green must open HeavyDB read-only: set it to "true"`,
+          secret.urn,
+        );
+      }
     }
-  }),
+    if (secrets.length > 0) return;
+    const deployments = ofType(args.resources, TYPES.k8sDeployment).filter(isGreenDeployment);
+    if (deployments.length === 0) return;
+    report(
+      `green deployment${deployments.length > 1 ? "s" : ""} ${deployments.map(k8sName).join(", ")} run${deployments.length > 1 ? "" : "s"} ` +
+        `without a green database credentials Secret, so nothing tells green to open HeavyDB read-only; ` +
+        `create green-db-credentials with ${READ_ONLY_KEY}: "true" (the Environment component does) and load it with envFrom`,
+      deployments[0]!.urn,
+    );
+  },
 };
 
 export const containersNonRootWithLimits: ResourceValidationPolicy = {

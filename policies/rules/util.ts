@@ -229,21 +229,59 @@ export function withRolloutState(
 // ALB actions
 
 export interface ForwardTarget {
+  /** The target group's ARN, or undefined when it is unknown at preview. */
   arn: unknown;
   weight: number;
 }
 
-/** `forward` blocks of a rule's `actions` or a listener's `defaultActions`. */
+/**
+ * Every forward of a rule's `actions` or a listener's `defaultActions`: `forward` blocks
+ * (weighted, one or more target groups) and plain single-target forwards (`targetGroupArn`),
+ * the latter as one target group of weight 1.
+ */
 export function forwards(actions: unknown): { targetGroups: ForwardTarget[]; stickiness: unknown }[] {
   return asArray(actions).flatMap((action) => {
+    if (field(action, "type") !== "forward") return [];
     const forward = field(action, "forward");
-    if (field(action, "type") !== "forward" || forward === undefined) return [];
+    if (forward === undefined) {
+      if (!isSet(action, "targetGroupArn")) return [];
+      return [
+        {
+          targetGroups: [{ arn: known(() => field(action, "targetGroupArn")), weight: 1 }],
+          stickiness: undefined,
+        },
+      ];
+    }
     const targetGroups = asArray(field(forward, "targetGroups")).map((tg) => ({
       arn: known(() => field(tg, "arn")),
       weight: Number(field(tg, "weight") ?? 1),
     }));
     return [{ targetGroups, stickiness: field(forward, "stickiness") }];
   });
+}
+
+/** The colour a target group belongs to: its `colour` tag, else its Pulumi name (`<router>-<service>-<colour>-tg`). */
+export function colourOf(targetGroup: PolicyResource): string | undefined {
+  const tag = known(() => field(targetGroup.props, "tags", "colour"));
+  if (typeof tag === "string" && tag !== "") return tag;
+  return /-(blue|green)-tg$/.exec(targetGroup.name)?.[1];
+}
+
+/**
+ * Whether an ARN (from a listener action) is the ARN of `targetGroup`: its `arn` when known
+ * (an existing resource), else by the name in the ARN (`...:targetgroup/<name>/<id>`), which
+ * is the target group's `name` (explicit, or auto-named by the provider from the resource
+ * name plus a random suffix; the mock engine uses the resource name itself).
+ */
+export function isArnOf(arn: string, targetGroup: PolicyResource): boolean {
+  const own = isSet(targetGroup.props, "arn") ? known(() => targetGroup.props.arn as unknown) : undefined;
+  if (typeof own === "string") return own === arn;
+  const inArn = /:targetgroup\/([^/]+)\//.exec(arn)?.[1];
+  if (inArn === undefined) return false;
+  const name = isSet(targetGroup.props, "name") ? known(() => targetGroup.props.name as unknown) : undefined;
+  if (typeof name === "string") return inArn === name.slice(0, 32);
+  const base = targetGroup.name.slice(0, 32);
+  return inArn === base || inArn.startsWith(`${targetGroup.name}-`.slice(0, 32));
 }
 
 /** Whether an action list forwards anywhere (single target group or weighted forward). */
