@@ -24,6 +24,6 @@
  * runs the same policies through the offline twin (./offline.ts).
  */
 import { PolicyPack } from "@pulumi/policy";
-import { allPolicies } from "./rules/all";
+import { allPolicies, PACK_NAME } from "./rules/all";
 
-new PolicyPack("staged-rollout", { policies: allPolicies });
+new PolicyPack(PACK_NAME, { policies: allPolicies });

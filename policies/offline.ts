@@ -9,7 +9,7 @@ import type {
   StackValidationArgs,
 } from "@pulumi/policy";
 import type { PlanViolation, PolicyRunner } from "../scripts/plan";
-import { allPolicies } from "./rules/all";
+import { allPolicies, PACK_NAME } from "./rules/all";
 import { configOf, isUnknownValueError, unknownCheckingProxy, type Policy } from "./rules/util";
 
 /**
@@ -121,15 +121,36 @@ interface Run {
   violations: PlanViolation[];
 }
 
-/** Call one validation; unknown-at-preview and not-applicable outcomes are not violations (nor errors). */
+/** The pack's version, as the engine reads it from policies/package.json. */
+const PACK_VERSION = (
+  JSON.parse(fs.readFileSync(path.join(__dirname, "package.json"), "utf8")) as { version: string }
+).version;
+
+/**
+ * Call one validation on `what` (`type::name`, or "stack"). Like the engine: a value unknown at
+ * preview is an advisory note that the policy could not run (never silently nothing, never a
+ * failure); not-applicable is no violation; anything else fails the run.
+ */
 async function guarded(run: Run, what: string, call: () => Promise<void> | void): Promise<void> {
   try {
     await call();
   } catch (error) {
-    if (isUnknownValueError(error) || error instanceof NotApplicable) return;
-    throw new Error(`policy ${run.policy.name} failed on ${what}: ${(error as Error).message}`, {
-      cause: error,
-    });
+    if (error instanceof NotApplicable) return;
+    if (isUnknownValueError(error)) {
+      run.violations.push({
+        policy: run.policy.name,
+        enforcementLevel: "advisory",
+        message: `can't run policy '${run.policy.name}' from policy pack '${PACK_NAME}@v${PACK_VERSION}' during preview: ${(error as Error).message}`,
+        resource: what,
+      });
+      return;
+    }
+    throw new Error(
+      `policy ${run.policy.name} failed on ${what === "stack" ? "the stack" : what}: ${(error as Error).message}`,
+      {
+        cause: error,
+      },
+    );
   }
 }
 
@@ -204,7 +225,7 @@ export async function runPoliciesOffline(
           throw new NotApplicable(reason);
         },
       };
-      await guarded(run, "the stack", () => policy.validateStack(args, report("stack")));
+      await guarded(run, "stack", () => policy.validateStack(args, report("stack")));
       continue;
     }
     const validations: ResourceValidation[] = Array.isArray(policy.validateResource)

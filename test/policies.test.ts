@@ -1258,9 +1258,19 @@ describe("runtime rules", () => {
 });
 
 describe("unknown values at preview", () => {
-  it("an unknown sslPolicy neither crashes the run nor reports anything", async () => {
+  const cannotRun = (policy: string, path: string) =>
+    `can't run policy '${policy}' from policy pack 'staged-rollout@v0.1.0' during preview: string value at .${path} can't be known during preview`;
+
+  it("an unknown sslPolicy is the engine's advisory can't-run note, not a crash and not silence", async () => {
     const resources = edit(world(), "router-https", (i) => (i.sslPolicy = UNKNOWN));
-    assert.deepEqual(await runPoliciesOffline(resources, { stack: "production", policyConfig: {} }), []);
+    assert.deepEqual(await runPoliciesOffline(resources, { stack: "production", policyConfig: {} }), [
+      {
+        policy: "network-https-tls12",
+        enforcementLevel: "advisory",
+        message: cannotRun("network-https-tls12", "sslPolicy"),
+        resource: "aws:lb/listener:Listener::router-https",
+      },
+    ]);
   });
 
   it("the policy lets the engine's UnknownValueError escape (the engine reports it as 'can't run during preview')", () => {
@@ -1305,9 +1315,34 @@ describe("unknown values at preview", () => {
     assert.deepEqual(await runPoliciesOffline(resources, { stack: "production", policyConfig: {} }), []);
   });
 
-  it("a whole unknown actions list drops only the affected checks", async () => {
+  it("a whole unknown actions list: the policies that need it say they cannot run, the others pass", async () => {
     const resources = edit(world(), "router-web-weighted", (i) => (i.actions = UNKNOWN));
-    assert.deepEqual(await runPoliciesOffline(resources, { stack: "production", policyConfig: {} }), []);
+    assert.deepEqual(await runPoliciesOffline(resources, { stack: "production", policyConfig: {} }), [
+      {
+        policy: "rollout-traffic-within-phase-cap",
+        enforcementLevel: "advisory",
+        message: cannotRun("rollout-traffic-within-phase-cap", "actions"),
+        resource: "stack",
+      },
+      {
+        policy: "network-weighted-forward-sticky",
+        enforcementLevel: "advisory",
+        message: cannotRun("network-weighted-forward-sticky", "actions"),
+        resource: "aws:lb/listenerRule:ListenerRule::router-web-weighted",
+      },
+    ]);
+  });
+
+  it("a can't-run note is advisory even where the policy is mandatory, so it never fails a plan", async () => {
+    const resources = edit(world(), "router-https", (i) => (i.sslPolicy = UNKNOWN));
+    const violations = await runPoliciesOffline(resources, {
+      stack: "production",
+      policyConfig: { "network-https-tls12": { enforcementLevel: "mandatory" } },
+    });
+    assert.deepEqual(
+      violations.map((v) => [v.policy, v.enforcementLevel]),
+      [["network-https-tls12", "advisory"]],
+    );
   });
 });
 

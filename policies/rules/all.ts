@@ -5,6 +5,9 @@ import { rolloutPolicies } from "./rollout";
 import { runtimePolicies } from "./runtime";
 import type { Policy } from "./util";
 
+/** The pack's name: policies/index.ts builds the PolicyPack with it, the offline twin reports with it. */
+export const PACK_NAME = "staged-rollout";
+
 /** Every policy of the pack, by domain. The pack (policies/index.ts), the offline twin and the tests share this list. */
 export const allPolicies: Policy[] = [
   ...rolloutPolicies,
