@@ -20,6 +20,7 @@ import {
 } from "./rollout/state";
 import { rolloutKeys } from "./rollout/stackFile";
 import { planTraffic, type ServiceTraffic } from "./rollout/traffic";
+import { guardDutyRollbackSeverity } from "./rollout/gates";
 
 /**
  * Composition root: read the stack config once, validate it before any resource exists,
@@ -173,19 +174,23 @@ function main() {
       }),
   );
 
-  // Hooks re-run only when what they verify changes: phase, per-service weights, rollback.
-  const trafficFingerprint = effectiveTraffic.apply((traffic) =>
+  // Hooks re-run only when what they verify changes: phase, rollback, the latch, and per
+  // service green's weight and cohort routes (a cohort-only phase moves no weight).
+  const trafficFingerprint = pulumi.all([effectiveTraffic, latch]).apply(([traffic, l]) =>
     JSON.stringify({
       phase: config.phase,
       rollback: config.rollback,
-      traffic: traffic.map((t) => [t.service, t.green]),
+      latch: l.status,
+      traffic: traffic.map((t) => [t.service, t.green, t.cohortRoutes.length]),
     }),
   );
   const hooks = new DeployHooks("hooks", {
     stack: config.stack,
     rollback: config.rollback,
+    latched: forceBlue,
     trafficFingerprint,
     albDnsName: router.dnsName,
+    certificateArn: config.network.certificateArn,
     listenerArn: router.httpsListener.arn,
     snapshotIdentifier: data.phaseSnapshot.dbSnapshotIdentifier,
     services: config.services.map((s) => ({
@@ -197,20 +202,27 @@ function main() {
     })),
     cohortHeader: config.cohorts?.header,
     cohortProbeUser: config.cohorts?.users[0],
-    after: [...Object.values(router.weightedRules), ...environments],
+    cohortRoutingActive: effectiveTraffic.apply((traffic) => traffic.some((t) => t.cohortRoutes.length > 0)),
+    after: [
+      ...Object.values(router.weightedRules),
+      ...Object.values(router.cohortRules).flat(),
+      ...environments,
+    ],
   });
   releasePreDeploy(hooks.preDeploy);
 
   const rollbackFn = new AutoRollback("auto-rollback", {
     stack: config.stack,
     listenerArn: router.httpsListener.arn,
-    loadBalancerArn: router.loadBalancer.arn,
     targetGroupPairs: config.services.map((s) => ({
       service: s.name,
       blue: router.targetGroups[s.name]!.blue.arn,
       green: router.targetGroups[s.name]!.green.arn,
     })),
     criticalTopicArn: alerts.topics.critical.arn,
+    criticalTopicKeyArn: alerts.kmsKey.arn,
+    guardDutyMinSeverity: guardDutyRollbackSeverity(playbook),
+    actionsEnabled: config.alarmActionsEnabled,
   });
 
   const gates = new QualityGates("gates", {

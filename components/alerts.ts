@@ -8,13 +8,34 @@ export interface AlertTopicsArgs {
   stack: string;
   /** Addresses subscribed to `critical` and `warning` (info would drown them). Default: none. */
   emails: string[];
-  /** HTTPS endpoints (Slack, PagerDuty), each on the severities it lists. Default: none. */
-  https: { url: string; severities: Severity[] }[];
+  /**
+   * HTTPS endpoints (Slack, PagerDuty), each on the severities it lists. `autoConfirms`: the
+   * endpoint confirms SNS subscriptions by itself. Default: true only for PagerDuty's SNS
+   * integration (events.pagerduty.com); anything else stays pending until someone confirms it.
+   * Default: no endpoints.
+   */
+  https: { url: string; severities: Severity[]; autoConfirms?: boolean }[];
+}
+
+/** Hosts whose SNS integration confirms the subscription itself. */
+const AUTO_CONFIRMING_HOSTS = new Set(["events.pagerduty.com"]);
+/** Slack incoming webhooks only accept `{text}` posts: they can neither confirm a subscription nor read SNS's JSON. */
+const SLACK_WEBHOOK_HOST = "hooks.slack.com";
+
+/** Whether an endpoint confirms its SNS subscription by itself: explicit, else by host. */
+export function endpointAutoConfirms(endpoint: { url: string; autoConfirms?: boolean }): boolean {
+  return endpoint.autoConfirms ?? AUTO_CONFIRMING_HOSTS.has(new URL(endpoint.url).hostname);
 }
 
 /**
- * One KMS-encrypted SNS topic per severity. The key policy lets CloudWatch, EventBridge and
- * the account use the key: without it, alarms cannot publish to an encrypted topic.
+ * One KMS-encrypted SNS topic per severity. The key policy lets CloudWatch alarms of this
+ * account use the key (without it they cannot publish to an encrypted topic) and the account
+ * grant it through IAM (the rollback Lambda's role). Nothing reaches these topics through
+ * EventBridge, so events.amazonaws.com gets no grant.
+ *
+ * Slack: an incoming webhook cannot confirm an SNS subscription, so its subscription stays
+ * pending and nothing arrives. Deliver to Slack through AWS Chatbot (subscribed to the
+ * topics) or a relay endpoint that confirms and reformats; the program warns about it.
  */
 export class AlertTopics extends pulumi.ComponentResource {
   readonly kmsKey: aws.kms.Key;
@@ -48,11 +69,13 @@ export class AlertTopics extends pulumi.ComponentResource {
               Resource: "*",
             },
             {
-              Sid: "AlarmsAndEventsPublish",
+              Sid: "AlarmsOfThisAccountPublish",
               Effect: "Allow",
-              Principal: { Service: ["cloudwatch.amazonaws.com", "events.amazonaws.com"] },
+              Principal: { Service: "cloudwatch.amazonaws.com" },
               Action: ["kms:Decrypt", "kms:GenerateDataKey*"],
               Resource: "*",
+              // Confused deputy: only alarms of this account may have CloudWatch use the key.
+              Condition: { StringEquals: { "aws:SourceAccount": account } },
             },
           ],
         }),
@@ -74,6 +97,17 @@ export class AlertTopics extends pulumi.ComponentResource {
       }
     });
     args.https.forEach((endpoint, i) => {
+      const autoConfirms = endpointAutoConfirms(endpoint);
+      if (!autoConfirms) {
+        const host = new URL(endpoint.url).hostname;
+        void pulumi.log.warn(
+          host === SLACK_WEBHOOK_HOST
+            ? `alerts: ${host} webhooks cannot confirm SNS subscriptions, so nothing reaches Slack this way; ` +
+                "subscribe AWS Chatbot to the topics or use a relay endpoint that confirms the subscription"
+            : `alerts: the subscription of ${host} stays pending until the endpoint confirms it (SubscribeURL in the confirmation message)`,
+          this,
+        );
+      }
       for (const severity of endpoint.severities) {
         new aws.sns.TopicSubscription(
           `${name}-${severity}-https-${i}`,
@@ -81,7 +115,7 @@ export class AlertTopics extends pulumi.ComponentResource {
             topic: this.topics[severity].arn,
             protocol: "https",
             endpoint: endpoint.url,
-            endpointAutoConfirms: true,
+            endpointAutoConfirms: autoConfirms,
           },
           { parent: this },
         );

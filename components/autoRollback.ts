@@ -2,17 +2,24 @@ import * as path from "node:path";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as esbuild from "esbuild";
+import { compositeAlarmName } from "../rollout/gates";
 import { latchParameterName } from "../rollout/state";
 
 export interface AutoRollbackArgs {
   stack: string;
+  /** This stack's HTTPS listener: the Lambda reads its rules, and ModifyRule is scoped to them. */
   listenerArn: pulumi.Input<string>;
-  /** The ALB: ModifyRule is scoped to its listener rules. */
-  loadBalancerArn: pulumi.Input<string>;
   targetGroupPairs: { service: string; blue: pulumi.Input<string>; green: pulumi.Input<string> }[];
   criticalTopicArn: pulumi.Input<string>;
-  /** GuardDuty findings at or above this severity roll back. Default: 7 (high). */
+  /** The KMS key encrypting the critical topic: publishing to it needs GenerateDataKey and Decrypt on this key. */
+  criticalTopicKeyArn: pulumi.Input<string>;
+  /**
+   * GuardDuty findings at or above this severity roll back (see `guardDutyRollbackSeverity`).
+   * Default: none, and then no EventBridge rule exists (the playbook has no automatic security trigger).
+   */
   guardDutyMinSeverity?: number;
+  /** When false the GuardDuty rule is kept but DISABLED, as the alarms then carry no actions. Default: true. */
+  actionsEnabled?: boolean;
   /** Default: 14 days. */
   logRetentionDays?: number;
 }
@@ -39,9 +46,18 @@ export function rollbackBundle(): string {
   return bundled;
 }
 
-/** `arn:...:loadbalancer/app/NAME/ID` -> the ARN pattern of that load balancer's listener rules. */
-export function listenerRuleArnPattern(loadBalancerArn: string): string {
-  return `${loadBalancerArn.replace(":loadbalancer/app/", ":listener-rule/app/")}/*`;
+/**
+ * `arn:...:listener/app/ALB/ID/LISTENER` -> the ARN pattern of that listener's rules only
+ * (`arn:...:listener-rule/app/ALB/ID/LISTENER/*`), so the HTTP redirect listener and any
+ * other listener of the load balancer stay out of reach.
+ */
+export function listenerRuleArnPattern(listenerArn: string): string {
+  if (!/:listener\/app\//.test(listenerArn)) {
+    throw new Error(
+      `AutoRollback: listenerArn is ${listenerArn}; expected an application load balancer listener ARN (arn:...:listener/app/...)`,
+    );
+  }
+  return `${listenerArn.replace(":listener/app/", ":listener-rule/app/")}/*`;
 }
 
 /**
@@ -54,18 +70,20 @@ export class AutoRollback extends pulumi.ComponentResource {
   readonly deadLetterQueue: aws.sqs.Queue;
   readonly function: aws.lambda.Function;
   readonly functionArn: pulumi.Output<string>;
-  readonly guardDutyRule: aws.cloudwatch.EventRule;
+  /** Only when the playbook has an automatic trigger on a GuardDuty gate. */
+  readonly guardDutyRule?: aws.cloudwatch.EventRule;
 
   constructor(name: string, args: AutoRollbackArgs, opts?: pulumi.ComponentResourceOptions) {
     super("staged-rollout:rollback:AutoRollback", name, {}, opts);
-    const minSeverity = args.guardDutyMinSeverity ?? 7;
-    if (!(minSeverity >= 0 && minSeverity <= 10)) {
+    const minSeverity = args.guardDutyMinSeverity;
+    if (minSeverity !== undefined && !(minSeverity >= 0 && minSeverity <= 10)) {
       throw new Error(
         `AutoRollback: guardDutyMinSeverity is ${minSeverity}; expected 0-10 (GuardDuty's scale)`,
       );
     }
     if (args.targetGroupPairs.length === 0)
       throw new Error("AutoRollback: targetGroupPairs is empty; expected one pair per service");
+    const actionsEnabled = args.actionsEnabled ?? true;
 
     const functionName = `${args.stack}-auto-rollback`;
     const identity = aws.getCallerIdentityOutput({}, { parent: this });
@@ -95,10 +113,10 @@ export class AutoRollback extends pulumi.ComponentResource {
           Version: "2012-10-17",
           Statement: [
             {
-              Sid: "ModifyThisLoadBalancersRules",
+              Sid: "ModifyThisListenersRules",
               Effect: "Allow",
               Action: ["elasticloadbalancing:ModifyRule"],
-              Resource: [pulumi.output(args.loadBalancerArn).apply(listenerRuleArnPattern)],
+              Resource: [pulumi.output(args.listenerArn).apply(listenerRuleArnPattern)],
             },
             {
               Sid: "DescribeRulesHasNoResourceLevelPermissions",
@@ -106,12 +124,25 @@ export class AutoRollback extends pulumi.ComponentResource {
               Action: [...UNSCOPABLE_STATEMENTS.DescribeRulesHasNoResourceLevelPermissions],
               Resource: "*",
             },
-            { Sid: "WriteLatch", Effect: "Allow", Action: ["ssm:PutParameter"], Resource: [latchArn] },
+            // GetParameter: a retry that finds every rule already blue repairs a latch the first attempt failed to write.
+            {
+              Sid: "ReadWriteLatch",
+              Effect: "Allow",
+              Action: ["ssm:GetParameter", "ssm:PutParameter"],
+              Resource: [latchArn],
+            },
             {
               Sid: "NotifyCritical",
               Effect: "Allow",
               Action: ["sns:Publish"],
               Resource: [args.criticalTopicArn],
+            },
+            // SNS encrypts each published message with a data key from the topic's KMS key, on the publisher's behalf.
+            {
+              Sid: "EncryptForCriticalTopic",
+              Effect: "Allow",
+              Action: ["kms:GenerateDataKey", "kms:Decrypt"],
+              Resource: [args.criticalTopicKeyArn],
             },
             {
               Sid: "DeadLetters",
@@ -186,19 +217,55 @@ export class AutoRollback extends pulumi.ComponentResource {
         action: "lambda:InvokeFunction",
         principal: "lambda.alarms.cloudwatch.amazonaws.com",
         sourceAccount: identity.accountId,
-        sourceArn: pulumi.interpolate`arn:aws:cloudwatch:${region.region}:${identity.accountId}:alarm:${args.stack}-auto-rollback`,
+        sourceArn: pulumi.interpolate`arn:aws:cloudwatch:${region.region}:${identity.accountId}:alarm:${compositeAlarmName(args.stack)}`,
       },
       { parent: this },
     );
 
-    this.guardDutyRule = new aws.cloudwatch.EventRule(
+    if (minSeverity !== undefined)
+      this.guardDutyRule = this.guardDutyPath(name, args.stack, minSeverity, actionsEnabled);
+    this.registerOutputs({ functionArn: this.functionArn });
+  }
+
+  /** EventBridge rule on GuardDuty findings -> the Lambda, with the DLQ for deliveries that keep failing. */
+  private guardDutyPath(
+    name: string,
+    stack: string,
+    minSeverity: number,
+    actionsEnabled: boolean,
+  ): aws.cloudwatch.EventRule {
+    const rule = new aws.cloudwatch.EventRule(
       `${name}-guardduty-rule`,
       {
-        description: `GuardDuty findings of severity >= ${minSeverity}: roll ${args.stack} back`,
+        description: `GuardDuty findings of severity >= ${minSeverity}: roll ${stack} back`,
         eventPattern: JSON.stringify({
           source: ["aws.guardduty"],
           "detail-type": ["GuardDuty Finding"],
           detail: { severity: [{ numeric: [">=", minSeverity] }] },
+        }),
+        state: actionsEnabled ? "ENABLED" : "DISABLED",
+      },
+      { parent: this },
+    );
+    // EventBridge delivers to a DLQ as events.amazonaws.com: without this queue policy a
+    // delivery that exhausts its retries is dropped instead of kept for inspection.
+    new aws.sqs.QueuePolicy(
+      `${name}-dlq-policy`,
+      {
+        // A queue's Pulumi id is its URL.
+        queueUrl: this.deadLetterQueue.id,
+        policy: pulumi.jsonStringify({
+          Version: "2012-10-17",
+          Statement: [
+            {
+              Sid: "GuardDutyRuleDeadLetters",
+              Effect: "Allow",
+              Principal: { Service: "events.amazonaws.com" },
+              Action: "sqs:SendMessage",
+              Resource: this.deadLetterQueue.arn,
+              Condition: { ArnEquals: { "aws:SourceArn": rule.arn } },
+            },
+          ],
         }),
       },
       { parent: this },
@@ -206,7 +273,7 @@ export class AutoRollback extends pulumi.ComponentResource {
     new aws.cloudwatch.EventTarget(
       `${name}-guardduty-target`,
       {
-        rule: this.guardDutyRule.name,
+        rule: rule.name,
         arn: this.function.arn,
         retryPolicy: { maximumRetryAttempts: 4, maximumEventAgeInSeconds: 300 },
         deadLetterConfig: { arn: this.deadLetterQueue.arn },
@@ -219,10 +286,10 @@ export class AutoRollback extends pulumi.ComponentResource {
         function: this.function.name,
         action: "lambda:InvokeFunction",
         principal: "events.amazonaws.com",
-        sourceArn: this.guardDutyRule.arn,
+        sourceArn: rule.arn,
       },
       { parent: this },
     );
-    this.registerOutputs({ functionArn: this.functionArn });
+    return rule;
   }
 }

@@ -13,17 +13,26 @@ export interface DeployHooksArgs {
   stack: string;
   /** Whether this `up` is a rollback: adds the pre- and post-rollback hooks. */
   rollback: boolean;
-  /** Phase, per-service weights and rollback as one string: hooks re-run only when it changes. */
+  /** Whether the automatic-rollback latch holds traffic on blue. Default: false. */
+  latched?: pulumi.Input<boolean>;
+  /** Phase, per-service weights and cohort routes, rollback and latch as one string: hooks re-run only when it changes. */
   trafficFingerprint: pulumi.Input<string>;
   albDnsName: pulumi.Input<string>;
+  /** The HTTPS listener's certificate: the cohort probe verifies TLS against its domain while connecting to this ALB. */
+  certificateArn: pulumi.Input<string>;
   listenerArn: pulumi.Input<string>;
-  /** The phase's snapshot, which must be available before traffic moves. */
+  /** The phase's snapshot, which must be available before traffic moves towards green. */
   snapshotIdentifier: pulumi.Input<string>;
   services: HookedService[];
-  /** Header and user the smoke test sends so the request reaches green. Default: none (general traffic). */
+  /** Header and user the cohort probe sends so the request reaches green. Default: none (no probe). */
   cohortHeader?: string;
   cohortProbeUser?: string;
-  /** What the post-deploy and post-rollback hooks run after (listener rules, workloads). Default: none. */
+  /**
+   * Whether this phase routes the cohort to green (after the latch is applied). Only then does
+   * the header reach green, so only then is the probe run. Default: false.
+   */
+  cohortRoutingActive?: pulumi.Input<boolean>;
+  /** What the post-deploy and post-rollback hooks run after (weighted and cohort rules, workloads). Default: none. */
   after?: pulumi.Input<pulumi.Resource>[];
 }
 
@@ -31,10 +40,22 @@ export interface DeployHooksArgs {
 export const HOOK_DIR = "scripts/hooks";
 
 /**
- * Deploy hooks as `@pulumi/command` local commands: pre-deploy (snapshot available, both
- * colours healthy), post-deploy smoke test through the cohort header, and on rollback the
- * pre- and post-rollback verifications. `triggers` carry only the traffic fingerprint, so a
- * change elsewhere in the stack does not re-run them.
+ * What this `up` does to traffic, as the hooks see it: `deploy` moves traffic as configured;
+ * `rollback` (rollout:rollback) and `latched` (the automatic rollback's latch) hold it on
+ * blue, so green is neither required healthy nor smoke-tested.
+ */
+export type HookMode = "deploy" | "rollback" | "latched";
+
+export function hookMode(rollback: boolean, latched: boolean): HookMode {
+  return rollback ? "rollback" : latched ? "latched" : "deploy";
+}
+
+/**
+ * Deploy hooks as `@pulumi/command` local commands: pre-deploy (snapshot available, the
+ * colours traffic will reach healthy), post-deploy (green's targets all healthy through the
+ * ELB API, plus a cohort probe through the ALB when the phase routes the cohort to green),
+ * and on rollback the pre- and post-rollback verifications. `triggers` carry only the
+ * traffic fingerprint, so a change elsewhere in the stack does not re-run them.
  */
 export class DeployHooks extends pulumi.ComponentResource {
   readonly preDeploy: command.local.Command;
@@ -51,7 +72,7 @@ export class DeployHooks extends pulumi.ComponentResource {
 
     const hook = (
       hookName: string,
-      environment: Record<string, pulumi.Input<string>>,
+      environment: pulumi.Input<Record<string, pulumi.Input<string>>>,
       dependsOn?: pulumi.Input<pulumi.Resource>[],
     ) => {
       const script = `bash ${HOOK_DIR}/${hookName}.sh`;
@@ -62,6 +83,12 @@ export class DeployHooks extends pulumi.ComponentResource {
       );
     };
     const list = (entries: pulumi.Input<string>[]) => pulumi.all(entries).apply((e) => e.join(" "));
+    const mode = pulumi.output(args.latched ?? false).apply((latched) => hookMode(args.rollback, latched));
+    const colourGroups = (colour: "blue" | "green") =>
+      args.services.map(
+        (s) =>
+          pulumi.interpolate`${s.name}:${colour}:${colour === "blue" ? s.blueTargetGroupArn : s.greenTargetGroupArn}`,
+      );
 
     const rollbackPre = args.rollback
       ? hook("pre-rollback", {
@@ -72,29 +99,42 @@ export class DeployHooks extends pulumi.ComponentResource {
       : undefined;
     this.preRollback = rollbackPre;
 
+    // Listener rules wait for this hook: while traffic is held on blue it must not depend on
+    // green, or a dead green would block the very rollback that routes around it.
     this.preDeploy = hook(
       "pre-deploy",
-      {
-        SNAPSHOT_ID: args.snapshotIdentifier,
-        TARGET_GROUPS: list(
-          args.services.flatMap((s) => [
-            pulumi.interpolate`${s.name}:blue:${s.blueTargetGroupArn}`,
-            pulumi.interpolate`${s.name}:green:${s.greenTargetGroupArn}`,
-          ]),
-        ),
-      },
+      pulumi
+        .all([mode, args.snapshotIdentifier, list(colourGroups("blue")), list(colourGroups("green"))])
+        .apply(([m, snapshot, blue, green]) => ({
+          MODE: m,
+          SNAPSHOT_ID: snapshot,
+          TARGET_GROUPS: m === "deploy" ? `${blue} ${green}` : blue,
+        })),
       rollbackPre ? [rollbackPre] : undefined,
     );
 
-    // During a rollback there is no green to smoke-test: the post-rollback check replaces it.
-    const smokeEnvironment: Record<string, pulumi.Input<string>> = {
-      ALB_DNS: args.albDnsName,
-      CHECKS: args.services.map((s) => `${s.name}:${s.healthCheckPath}`).join(" "),
-      ...(args.cohortHeader && !args.rollback
-        ? { COHORT_HEADER: args.cohortHeader, COHORT_USER: args.cohortProbeUser! }
-        : {}),
-    };
-    this.postDeploy = hook("post-deploy", smokeEnvironment, [this.preDeploy, ...(args.after ?? [])]);
+    this.postDeploy = hook(
+      "post-deploy",
+      pulumi
+        .all([
+          mode,
+          pulumi.output(args.cohortRoutingActive ?? false),
+          list(colourGroups("green")),
+          args.albDnsName,
+          args.certificateArn,
+        ])
+        .apply(([m, cohortActive, green, albDns, certificateArn]) => ({
+          MODE: m,
+          GREEN_TARGET_GROUPS: green,
+          ALB_DNS: albDns,
+          CERTIFICATE_ARN: certificateArn,
+          CHECKS: args.services.map((s) => `${s.name}:${s.healthCheckPath}`).join(" "),
+          ...(args.cohortHeader && cohortActive && m === "deploy"
+            ? { COHORT_HEADER: args.cohortHeader, COHORT_USER: args.cohortProbeUser! }
+            : {}),
+        })),
+      [this.preDeploy, ...(args.after ?? [])],
+    );
 
     if (args.rollback) {
       this.postRollback = hook(

@@ -1,6 +1,16 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { autoRollbackAlarms, playbookAlarms, type AlarmSpec } from "../rollout/gates";
+import {
+  alarmName,
+  alarmNames,
+  autoRollbackAlarms,
+  compositeAlarmName,
+  customMetricNamespace,
+  isPerService,
+  playbookAlarms,
+  workloadName,
+  type AlarmSpec,
+} from "../rollout/gates";
 import type { Playbook, Severity } from "../rollout/playbook";
 
 export interface GatedService {
@@ -21,30 +31,12 @@ export interface QualityGatesArgs {
   services: GatedService[];
   clusterName: string;
   namespace: string;
-  /** Namespace of the application's custom metrics. Default: `StagedRollout/<stack>`. */
+  /** Namespace of the application's custom metrics. Default: `customMetricNamespace(stack)` (`StagedRollout/<stack>`). */
   customNamespace?: string;
 }
 
-/** Whether an alarm watches each service's green target group / pods, or the app as a whole. */
-export function isPerService(spec: Pick<AlarmSpec, "metric">): boolean {
-  return spec.metric.kind !== "custom";
-}
-
-/** CloudWatch alarm name of a gate level, per service where the metric is per service. */
-export function alarmName(stack: string, spec: Pick<AlarmSpec, "key">, service?: string): string {
-  return service ? `${stack}-${spec.key}-${service}` : `${stack}-${spec.key}`;
-}
-
-/** Every alarm name the playbook needs on this stack, in playbook order. */
-export function alarmNames(
-  stack: string,
-  specs: readonly AlarmSpec[],
-  services: readonly string[],
-): string[] {
-  return specs.flatMap((spec) =>
-    isPerService(spec) ? services.map((s) => alarmName(stack, spec, s)) : [alarmName(stack, spec)],
-  );
-}
+/** Re-exported: the names live in `rollout/gates.ts` so the policy pack and the CLI derive the same ones. */
+export { alarmName, alarmNames, isPerService } from "../rollout/gates";
 
 /**
  * The playbook's gates as CloudWatch alarms (critical, and warning where the gate has one),
@@ -65,7 +57,7 @@ export class QualityGates extends pulumi.ComponentResource {
       throw new Error("QualityGates: service names must be unique");
 
     const actionsEnabled = args.alarmActionsEnabled ?? true;
-    const customNamespace = args.customNamespace ?? `StagedRollout/${args.stack}`;
+    const customNamespace = args.customNamespace ?? customMetricNamespace(args.stack);
     const specs = playbookAlarms(args.playbook);
 
     for (const spec of specs) {
@@ -98,7 +90,7 @@ export class QualityGates extends pulumi.ComponentResource {
       this.compositeAlarm = new aws.cloudwatch.CompositeAlarm(
         `${name}-auto-rollback`,
         {
-          alarmName: `${args.stack}-auto-rollback`,
+          alarmName: compositeAlarmName(args.stack),
           alarmDescription: `Any auto-rollback gate of ${args.playbook.id} in ALARM: invoke the rollback Lambda (100 % blue)`,
           alarmRule: this.autoRollbackAlarmNames.map((n) => `ALARM("${n}")`).join(" OR "),
           actionsEnabled,
@@ -114,12 +106,10 @@ export class QualityGates extends pulumi.ComponentResource {
       `${name}-dashboard`,
       {
         dashboardName: `${args.stack}-rollout`,
-        dashboardBody: dashboardBody(
-          args,
-          specs,
-          customNamespace,
-          Object.values(this.alarms).map((a) => a.arn),
-        ),
+        dashboardBody: dashboardBody(args, specs, customNamespace, [
+          ...Object.values(this.alarms).map((a) => a.arn),
+          ...(this.compositeAlarm ? [this.compositeAlarm.arn] : []),
+        ]),
       },
       { parent: this },
     );
@@ -190,11 +180,7 @@ function metricInputs(
         metricName: m.metricName,
         period: spec.periodSeconds,
         statistic: m.statistic,
-        dimensions: {
-          ClusterName: args.clusterName,
-          Namespace: args.namespace,
-          Service: `${service!.name}-green`,
-        },
+        dimensions: containerInsightsDimensions(m, args, service && workloadName(service.name, "green")),
       };
     case "custom":
       return {
@@ -207,7 +193,120 @@ function metricInputs(
   }
 }
 
-/** Blue and green side by side per service, every gate with its thresholds, traffic split, alarms. */
+/** Container Insights dimensions: per colour workload (ClusterName, Namespace, Service) or the cluster (ClusterName). */
+function containerInsightsDimensions(
+  m: Extract<AlarmSpec["metric"], { kind: "container-insights" }>,
+  args: Pick<QualityGatesArgs, "clusterName" | "namespace">,
+  workload: string | undefined,
+): Record<string, string> {
+  if (m.scope === "cluster") return { ClusterName: args.clusterName };
+  return { ClusterName: args.clusterName, Namespace: args.namespace, Service: workload! };
+}
+
+const COLOURS = ["blue", "green"] as const;
+type Colour = (typeof COLOURS)[number];
+/** Line colours on every chart, so blue is always drawn blue and green green. */
+const LINE_COLOUR: Record<Colour, string> = { blue: "#1f77b4", green: "#2ca02c" };
+const GRID_WIDTH = 24;
+const CHART = { width: 12, height: 6 };
+
+interface Widget {
+  type: string;
+  width: number;
+  height: number;
+  x?: number;
+  y?: number;
+  properties: Record<string, unknown>;
+}
+
+/** Place widgets left to right, wrapping onto a new row when the 24-unit grid is full. */
+export function layOut(widgets: Widget[]): Widget[] {
+  let x = 0;
+  let y = 0;
+  let rowHeight = 0;
+  return widgets.map((w) => {
+    if (x + w.width > GRID_WIDTH) {
+      x = 0;
+      y += rowHeight;
+      rowHeight = 0;
+    }
+    const placed = { ...w, x, y };
+    x += w.width;
+    rowHeight = Math.max(rowHeight, w.height);
+    return placed;
+  });
+}
+
+interface SeriesContext {
+  alb: string;
+  customNamespace: string;
+  clusterName: string;
+  namespace: string;
+}
+
+/** [service, blue TG suffix, green TG suffix] */
+type ServiceGroups = [string, string, string];
+
+/**
+ * One colour's series of a gate in CloudWatch's metric-array notation; `service` for
+ * per-service metrics. Cluster-scoped metrics have no colour and are drawn once.
+ */
+function colourSeries(
+  m: AlarmSpec["metric"],
+  c: SeriesContext,
+  colour: Colour,
+  service?: ServiceGroups,
+): unknown[][] {
+  const style = { label: colour, color: LINE_COLOUR[colour] };
+  const targetGroup = service ? (colour === "blue" ? service[1] : service[2]) : "";
+  const alb = ["LoadBalancer", c.alb, "TargetGroup", targetGroup];
+  switch (m.kind) {
+    case "custom":
+      return [
+        [
+          c.customNamespace,
+          m.metricName,
+          "Colour",
+          colour,
+          { stat: m.extendedStatistic ?? m.statistic, ...style },
+        ],
+      ];
+    case "container-insights":
+      return [
+        [
+          "ContainerInsights",
+          m.metricName,
+          ...Object.entries(
+            containerInsightsDimensions(m, c, service && workloadName(service[0], colour)),
+          ).flat(),
+          { stat: m.statistic, ...(m.scope === "service" ? style : { label: "cluster (fullest node)" }) },
+        ],
+      ];
+    case "alb":
+      return [
+        ["AWS/ApplicationELB", m.metricName, ...alb, { stat: m.extendedStatistic ?? m.statistic, ...style }],
+      ];
+    case "alb-error-rate": {
+      const id = `${colour}_${service![0].replace(/[^A-Za-z0-9]/g, "_")}`;
+      return [
+        [{ expression: `100 * e_${id} / r_${id}`, id: `rate_${id}`, ...style }],
+        [
+          "AWS/ApplicationELB",
+          "HTTPCode_Target_5XX_Count",
+          ...alb,
+          { id: `e_${id}`, stat: "Sum", visible: false },
+        ],
+        ["AWS/ApplicationELB", "RequestCount", ...alb, { id: `r_${id}`, stat: "Sum", visible: false }],
+      ];
+    }
+  }
+}
+
+/**
+ * Per service the traffic split; per gate (and per service where the gate is) blue and
+ * green on one chart with the gate's thresholds as annotations; business gates marked;
+ * the alarm status of every alarm, the composite included.
+ */
 function dashboardBody(
   args: QualityGatesArgs,
   specs: AlarmSpec[],
@@ -227,118 +326,80 @@ function dashboardBody(
       ),
     ])
     .apply(([regionName, alb, arns, services]) => {
-      const widgets: object[] = [];
-      const metric = (
-        (y: number) =>
-        (title: string, metrics: unknown[][], annotations?: { label: string; value: number }[]) => ({
-          type: "metric",
-          width: 12,
-          height: 6,
-          y,
-          properties: {
-            title,
-            region: regionName,
-            view: "timeSeries",
-            metrics,
-            annotations: annotations ? { horizontal: annotations } : undefined,
-          },
-        })
-      )(0);
-      for (const [service, blueTg, greenTg] of services) {
-        const perColour = (metricName: string, stat: string) => [
-          [
-            "AWS/ApplicationELB",
-            metricName,
-            "LoadBalancer",
-            alb,
-            "TargetGroup",
-            blueTg,
-            { stat, label: `blue ${metricName}` },
-          ],
-          [
-            "AWS/ApplicationELB",
-            metricName,
-            "LoadBalancer",
-            alb,
-            "TargetGroup",
-            greenTg,
-            { stat, label: `green ${metricName}` },
-          ],
-        ];
-        widgets.push(metric(`${service}: traffic split (requests)`, perColour("RequestCount", "Sum")));
-        widgets.push(metric(`${service}: 5XX blue vs green`, perColour("HTTPCode_Target_5XX_Count", "Sum")));
-        widgets.push(
-          metric(`${service}: p95 latency blue vs green (s)`, perColour("TargetResponseTime", "p95")),
-        );
-      }
+      const chart = (
+        title: string,
+        metrics: unknown[][],
+        annotations?: { label: string; value: number }[],
+      ): Widget => ({
+        type: "metric",
+        ...CHART,
+        properties: {
+          title,
+          region: regionName,
+          view: "timeSeries",
+          metrics,
+          ...(annotations ? { annotations: { horizontal: annotations } } : {}),
+        },
+      });
+      const context: SeriesContext = {
+        alb,
+        customNamespace,
+        clusterName: args.clusterName,
+        namespace: args.namespace,
+      };
+      const widgets: Widget[] = (services as ServiceGroups[]).map((service) =>
+        chart(
+          `${service[0]}: traffic split (requests)`,
+          COLOURS.flatMap((colour) =>
+            colourSeries(
+              { kind: "alb", metricName: "RequestCount", statistic: "Sum" },
+              context,
+              colour,
+              service,
+            ),
+          ),
+        ),
+      );
       const gateIds = [...new Set(specs.map((s) => s.gateId))];
       for (const gateId of gateIds) {
         const levels = specs.filter((s) => s.gateId === gateId);
         const first = levels[0]!;
-        const annotations = levels.map((l) => ({ label: `${l.level} (${l.action})`, value: l.threshold }));
-        const series = gateSeries(first.metric, {
-          alb,
-          services,
-          customNamespace,
-          clusterName: args.clusterName,
-          namespace: args.namespace,
-        });
+        const annotations = levels.map((l) => ({
+          label: `${l.level} (${l.action})`,
+          value: l.threshold,
+          color: l.level === "critical" ? "#d62728" : "#ff7f0e",
+        }));
         const business = args.playbook.gates.find((g) => g.id === gateId)?.category === "business";
-        widgets.push(
-          metric(`${business ? "business: " : "gate: "}${gateId} (${first.unit})`, series, annotations),
-        );
+        const title = `${business ? "business" : "gate"}: ${gateId}`;
+        // The chart is in the alarm's unit (ALB latency is seconds), so the threshold lines sit on the data.
+        const unit = first.metric.kind === "alb" && first.unit === "ms" ? "s" : first.unit;
+        if (isPerService(first)) {
+          for (const service of services as ServiceGroups[]) {
+            widgets.push(
+              chart(
+                `${title} ${service[0]} (${unit})`,
+                COLOURS.flatMap((colour) => colourSeries(first.metric, context, colour, service)),
+                annotations,
+              ),
+            );
+          }
+        } else {
+          const colours = first.metric.kind === "custom" ? COLOURS : (["green"] as const);
+          widgets.push(
+            chart(
+              `${title} (${unit})`,
+              colours.flatMap((colour) => colourSeries(first.metric, context, colour)),
+              annotations,
+            ),
+          );
+        }
       }
       widgets.push({
         type: "alarm",
-        width: 24,
+        width: GRID_WIDTH,
         height: 6,
         properties: { title: "alarm status", alarms: arns },
       });
-      return JSON.stringify({ widgets });
+      return JSON.stringify({ widgets: layOut(widgets) });
     });
-}
-
-interface SeriesContext {
-  alb: string;
-  /** [service, blue TG suffix, green TG suffix] */
-  services: string[][];
-  customNamespace: string;
-  clusterName: string;
-  namespace: string;
-}
-
-/** Dashboard series of a gate on green, in CloudWatch's metric-array notation. */
-function gateSeries(m: AlarmSpec["metric"], c: SeriesContext): unknown[][] {
-  const greenTg = (s: string[]) => ["AWS/ApplicationELB", "LoadBalancer", c.alb, "TargetGroup", s[2]!];
-  switch (m.kind) {
-    case "custom":
-      return [
-        [c.customNamespace, m.metricName, "Colour", "green", { stat: m.extendedStatistic ?? m.statistic }],
-      ];
-    case "container-insights":
-      return c.services.map(([s]) => [
-        "ContainerInsights",
-        m.metricName,
-        "ClusterName",
-        c.clusterName,
-        "Namespace",
-        c.namespace,
-        "Service",
-        `${s}-green`,
-      ]);
-    case "alb":
-      return c.services.map((s) => {
-        const [ns, ...dims] = greenTg(s);
-        return [ns, m.metricName, ...dims, { stat: m.extendedStatistic ?? m.statistic }];
-      });
-    case "alb-error-rate":
-      return c.services.flatMap((s) => {
-        const [ns, ...dims] = greenTg(s);
-        return [
-          [{ expression: `100 * e_${s[0]} / r_${s[0]}`, label: `${s[0]} error rate (%)` }],
-          [ns, "HTTPCode_Target_5XX_Count", ...dims, { id: `e_${s[0]}`, stat: "Sum", visible: false }],
-          [ns, "RequestCount", ...dims, { id: `r_${s[0]}`, stat: "Sum", visible: false }],
-        ];
-      });
-  }
 }

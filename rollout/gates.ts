@@ -22,7 +22,13 @@ export type AlarmLevel = "warning" | "critical";
 export type AlarmMetric =
   | { kind: "alb-error-rate" }
   | { kind: "alb"; metricName: string; statistic?: string; extendedStatistic?: string }
-  | { kind: "container-insights"; metricName: string; statistic: string }
+  | {
+      kind: "container-insights";
+      metricName: string;
+      statistic: string;
+      /** `service`: per Kubernetes Service (ClusterName, Namespace, Service); `cluster`: node metrics over the cluster (ClusterName). */
+      scope: "service" | "cluster";
+    }
   | { kind: "custom"; metricName: string; statistic?: string; extendedStatistic?: string };
 
 export interface AlarmSpec {
@@ -54,6 +60,34 @@ export const ROLLBACK_LAMBDA_SECONDS = 10;
 /** GuardDuty publishes a new finding to EventBridge within about 5 minutes of detecting it. */
 export const GUARDDUTY_PUBLICATION_SECONDS = 300;
 
+/**
+ * The Container Insights (EKS) metric behind each playbook resource gate. Pod CPU and memory
+ * are measured against the pod's limit: exhaustion is about the limit the pod is throttled
+ * or OOM-killed at, while `pod_cpu_utilization` is a share of the whole node. The
+ * filesystem metric exists only per node (ClusterName, NodeName, InstanceId) and for the
+ * cluster (ClusterName): no Service dimension, so the gate watches the fullest node.
+ */
+const CONTAINER_INSIGHTS_METRICS: Record<
+  Extract<Gate["metric"], { source: "container-insights" }>["name"],
+  { metricName: string; statistic: string; scope: "service" | "cluster" }
+> = {
+  pod_cpu_utilization: {
+    metricName: "pod_cpu_utilization_over_pod_limit",
+    statistic: "Average",
+    scope: "service",
+  },
+  pod_memory_utilization: {
+    metricName: "pod_memory_utilization_over_pod_limit",
+    statistic: "Average",
+    scope: "service",
+  },
+  node_filesystem_utilization: {
+    metricName: "node_filesystem_utilization",
+    statistic: "Maximum",
+    scope: "cluster",
+  },
+};
+
 function alarmMetric(gate: Gate): { metric: AlarmMetric; scale: number; period: number } | undefined {
   const m = gate.metric;
   switch (m.source) {
@@ -84,7 +118,7 @@ function alarmMetric(gate: Gate): { metric: AlarmMetric; scale: number; period: 
       break;
     case "container-insights":
       return {
-        metric: { kind: "container-insights", metricName: m.name, statistic: "Average" },
+        metric: { kind: "container-insights", ...CONTAINER_INSIGHTS_METRICS[m.name] },
         scale: 1,
         period: DEFAULT_PERIOD_SECONDS,
       };
@@ -152,6 +186,67 @@ export function alarmSpecs(gate: Gate): AlarmSpec[] {
     });
   }
   return specs;
+}
+
+// ---------------------------------------------------------------------------------------
+// Names shared by the program, the policy pack and the CLI: written once, here.
+
+/** Whether an alarm watches each service's green target group or pods (else one alarm for the app or cluster). */
+export function isPerService(spec: Pick<AlarmSpec, "metric">): boolean {
+  const m = spec.metric;
+  return (
+    m.kind === "alb" ||
+    m.kind === "alb-error-rate" ||
+    (m.kind === "container-insights" && m.scope === "service")
+  );
+}
+
+/** CloudWatch alarm name of a gate level: `<stack>-<gate>-<level>[-<service>]`. */
+export function alarmName(stack: string, spec: Pick<AlarmSpec, "key">, service?: string): string {
+  return service ? `${stack}-${spec.key}-${service}` : `${stack}-${spec.key}`;
+}
+
+/** Every alarm name the specs need on this stack, per service where the metric is per service, in spec order. */
+export function alarmNames(
+  stack: string,
+  specs: readonly Pick<AlarmSpec, "key" | "metric">[],
+  services: readonly string[],
+): string[] {
+  return specs.flatMap((spec) =>
+    isPerService(spec) ? services.map((s) => alarmName(stack, spec, s)) : [alarmName(stack, spec)],
+  );
+}
+
+/** Name of the composite alarm that ORs the auto-rollback alarms and invokes the rollback Lambda. */
+export function compositeAlarmName(stack: string): string {
+  return `${stack}-auto-rollback`;
+}
+
+/** CloudWatch namespace of the application's custom metrics (dimension `Colour` = blue | green). */
+export function customMetricNamespace(stack: string): string {
+  return `StagedRollout/${stack}`;
+}
+
+/** Name of a colour's Kubernetes workload (Deployment and Service) of a service: Container Insights' `Service` dimension. */
+export function workloadName(service: string, colour: "blue" | "green"): string {
+  return `${service}-${colour}`;
+}
+
+/**
+ * GuardDuty severity at or above which findings roll back, or undefined when no automatic
+ * trigger of the playbook is fed by a GuardDuty gate whose critical level rolls back (TBS
+ * treats security incidents as a manual trigger). Several such gates: the lowest wins.
+ */
+export function guardDutyRollbackSeverity(playbook: Playbook): number | undefined {
+  const automaticGates = new Set(
+    playbook.rollback.triggers.filter((t) => t.kind === "automatic").flatMap((t) => t.gates),
+  );
+  const severities = playbook.gates.flatMap((g) =>
+    g.metric.source === "guardduty" && automaticGates.has(g.id) && g.critical?.action === "auto-rollback"
+      ? [g.metric.minSeverity]
+      : [],
+  );
+  return severities.length > 0 ? Math.min(...severities) : undefined;
 }
 
 /** Every alarm of the playbook, in gate order. */

@@ -1,7 +1,10 @@
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
-import { rollbackBundle, UNSCOPABLE_STATEMENTS } from "../components/autoRollback";
+import { layOut } from "../components/qualityGates";
+import { endpointAutoConfirms } from "../components/alerts";
+import { listenerRuleArnPattern, rollbackBundle, UNSCOPABLE_STATEMENTS } from "../components/autoRollback";
 import { loadStackFile, type StackFile } from "../rollout/stackFile";
+import { autoName } from "../scripts/mockEngine";
 import { planStack, type PlanResult } from "../scripts/plan";
 
 type Inputs = Record<string, any>;
@@ -11,6 +14,31 @@ const alarms = (r: PlanResult) =>
       .filter((x) => x.type === "aws:cloudwatch/metricAlarm:MetricAlarm")
       .map((x) => [x.inputs.name as string, x.inputs as Inputs]),
   );
+const ofType = (r: PlanResult, type: string) => r.resources.filter((x) => x.type === type);
+const named = (r: PlanResult, name: string) => {
+  const found = r.resources.filter((x) => x.name === name);
+  assert.equal(found.length, 1, name);
+  return found[0]!.inputs as Inputs;
+};
+/** `targetgroup/<name>/<id>` of a recorded target group, as the mock engine derives it from its name. */
+const targetGroupSuffix = (r: PlanResult, service: string, colour: string) => {
+  const tg = ofType(r, "aws:lb/targetGroup:TargetGroup").filter((x) =>
+    (x.inputs.name as string).startsWith(`production-${service}-${colour}-`),
+  );
+  assert.equal(tg.length, 1, `${service}-${colour}`);
+  return `targetgroup/${(tg[0]!.inputs.name as string).slice(0, 32)}/0123456789abcdef`;
+};
+const TOPIC = (severity: string) =>
+  `arn:aws:sns:eu-west-1:123456789012:${autoName("aws:sns/topic:Topic", `alerts-${severity}`)}`;
+const ROLLBACK_FN = "arn:aws:lambda:eu-west-1:123456789012:function:production-auto-rollback";
+const telegramVariant = (changes: Record<string, string> = {}) =>
+  variant({
+    playbook: "telegram-money-bot",
+    phase: "staging-deployment",
+    decisions: "[]",
+    signoffs: "{}",
+    ...changes,
+  });
 const one = (r: PlanResult, type: string) => {
   const found = r.resources.filter((x) => x.type === type);
   assert.equal(found.length, 1, type);
@@ -117,6 +145,54 @@ describe("quality gates: TBS in production", () => {
       24,
       "missing",
     ]);
+    assert.deepEqual(shape(a.get("production-sessionSuccessRate-critical")!), [
+      "LessThanThreshold",
+      85,
+      60,
+      5,
+      5,
+      "missing",
+    ]);
+    assert.deepEqual(shape(a.get("production-sessionSuccessRate-warning")!), [
+      "LessThanThreshold",
+      90,
+      60,
+      5,
+      5,
+      "missing",
+    ]);
+    assert.deepEqual(shape(a.get("production-dataIntegrityErrors-critical")!), [
+      "GreaterThanThreshold",
+      0,
+      60,
+      1,
+      1,
+      "notBreaching",
+    ]);
+    assert.deepEqual(shape(a.get("production-p95ResponseMs-warning-api")!), [
+      "GreaterThanThreshold",
+      0.25,
+      60,
+      5,
+      5,
+      "notBreaching",
+    ]);
+    assert.deepEqual(shape(a.get("production-memoryUtilization-warning-web")!), [
+      "GreaterThanThreshold",
+      90,
+      60,
+      1,
+      1,
+      "missing",
+    ]);
+    assert.deepEqual(shape(a.get("production-cpuUtilization-warning-web")!), [
+      "GreaterThanThreshold",
+      85,
+      60,
+      10,
+      10,
+      "missing",
+    ]);
     // 9 app-wide alarms + 8 per-service levels x 2 services.
     assert.equal(a.size, 25);
   });
@@ -128,10 +204,13 @@ describe("quality gates: TBS in production", () => {
       errorRate.metricQueries.map((q: Inputs) => q.expression ?? `${q.metric.metricName}/${q.metric.stat}`),
       ["HTTPCode_Target_5XX_Count/Sum", "RequestCount/Sum", "errors / requests * 100"],
     );
-    assert.match(
-      errorRate.metricQueries[0].metric.dimensions.TargetGroup,
-      /^targetgroup\/router-web-green-tg\//,
-    );
+    for (const query of errorRate.metricQueries.slice(0, 2)) {
+      assert.deepEqual(query.metric.dimensions, {
+        LoadBalancer: `app/${autoName("aws:lb/loadBalancer:LoadBalancer", "router-alb")}/0123456789abcdef`,
+        TargetGroup: targetGroupSuffix(plan, "web", "green"),
+      });
+      assert.equal(query.metric.period, 60);
+    }
     const p95 = a.get("production-p95ResponseMs-critical-api")!;
     assert.deepEqual(
       [p95.namespace, p95.metricName, p95.extendedStatistic],
@@ -142,39 +221,65 @@ describe("quality gates: TBS in production", () => {
       [rows.namespace, rows.metricName, rows.statistic, rows.dimensions],
       ["StagedRollout/production", "RowsPerSecond", "Average", { Colour: "green" }],
     );
-    const cpu = a.get("production-cpuUtilization-critical-web")!;
-    assert.deepEqual(cpu.dimensions, {
-      ClusterName: "tbs-production",
-      Namespace: "tbs",
-      Service: "web-green",
-    });
+    // Share of the pod's limit, per colour workload: the dimension set Container Insights publishes per Service.
+    for (const [alarm, metricName] of [
+      ["production-cpuUtilization-critical-web", "pod_cpu_utilization_over_pod_limit"],
+      ["production-memoryUtilization-warning-api", "pod_memory_utilization_over_pod_limit"],
+    ] as const) {
+      const x = a.get(alarm)!;
+      assert.deepEqual(
+        [x.namespace, x.metricName, x.statistic, x.period, x.dimensions],
+        [
+          "ContainerInsights",
+          metricName,
+          "Average",
+          60,
+          {
+            ClusterName: "tbs-production",
+            Namespace: "tbs",
+            Service: alarm.endsWith("-web") ? "web-green" : "api-green",
+          },
+        ],
+        alarm,
+      );
+    }
   });
 
   it("sends each alarm to its severity's topic and the composite to the Lambda and critical", () => {
     const a = alarms(plan);
-    assert.deepEqual(a.get("production-errorRate-critical-web")!.alarmActions, [
-      "arn:aws:sns:eu-west-1:123456789012:alerts-critical",
+    const wiring = (name: string) => {
+      const x = a.get(name)!;
+      return [x.actionsEnabled, x.alarmActions, x.okActions];
+    };
+    assert.deepEqual(wiring("production-errorRate-critical-web"), [
+      true,
+      [TOPIC("critical")],
+      [TOPIC("critical")],
     ]);
-    assert.deepEqual(a.get("production-errorRate-warning-web")!.alarmActions, [
-      "arn:aws:sns:eu-west-1:123456789012:alerts-warning",
+    assert.deepEqual(wiring("production-errorRate-warning-web"), [
+      true,
+      [TOPIC("warning")],
+      [TOPIC("warning")],
     ]);
     // "memory_usage_critical: 90% immediate alert": the warning level notifies critical.
-    assert.deepEqual(a.get("production-memoryUtilization-warning-api")!.alarmActions, [
-      "arn:aws:sns:eu-west-1:123456789012:alerts-critical",
+    assert.deepEqual(wiring("production-memoryUtilization-warning-api"), [
+      true,
+      [TOPIC("critical")],
+      [TOPIC("critical")],
     ]);
     const composite = one(plan, "aws:cloudwatch/compositeAlarm:CompositeAlarm");
-    assert.equal(composite.alarmName, "production-auto-rollback");
-    assert.equal(composite.actionsEnabled, true);
-    assert.deepEqual(composite.alarmActions, [
-      "arn:aws:lambda:eu-west-1:123456789012:function:production-auto-rollback",
-      "arn:aws:sns:eu-west-1:123456789012:alerts-critical",
-    ]);
-    const permission = plan.resources.find((r) => r.name === "auto-rollback-alarm-permission")!
-      .inputs as Inputs;
-    assert.equal(permission.principal, "lambda.alarms.cloudwatch.amazonaws.com");
-    assert.equal(
-      permission.sourceArn,
-      "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:production-auto-rollback",
+    assert.deepEqual(
+      [composite.alarmName, composite.actionsEnabled, composite.alarmActions, composite.okActions],
+      ["production-auto-rollback", true, [ROLLBACK_FN, TOPIC("critical")], [TOPIC("critical")]],
+    );
+    const permission = named(plan, "auto-rollback-alarm-permission");
+    assert.deepEqual(
+      [permission.principal, permission.sourceAccount, permission.sourceArn],
+      [
+        "lambda.alarms.cloudwatch.amazonaws.com",
+        "123456789012",
+        "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:production-auto-rollback",
+      ],
     );
   });
 
@@ -198,21 +303,128 @@ describe("quality gates: TBS in production", () => {
     assert.equal(rule.split(" OR ").length, 12);
   });
 
-  it("puts every gate on the dashboard with its thresholds as annotations", () => {
+  it("dashboard: blue and green side by side per gate, thresholds as annotations, a laid-out grid, every alarm", () => {
     const body = JSON.parse(one(plan, "aws:cloudwatch/dashboard:Dashboard").dashboardBody);
-    const widget = (title: string) => body.widgets.find((w: Inputs) => w.properties.title === title);
+    const widgets = body.widgets as Inputs[];
+    const widget = (title: string) => {
+      const found = widgets.filter((w) => w.properties.title === title);
+      assert.equal(found.length, 1, title);
+      return found[0]!;
+    };
+    // Custom metrics: both colours of the stack's namespace.
+    const rows = widget("gate: rowsPerSecond (rows/s)").properties;
+    assert.deepEqual(rows.metrics, [
+      [
+        "StagedRollout/production",
+        "RowsPerSecond",
+        "Colour",
+        "blue",
+        { stat: "Average", label: "blue", color: "#1f77b4" },
+      ],
+      [
+        "StagedRollout/production",
+        "RowsPerSecond",
+        "Colour",
+        "green",
+        { stat: "Average", label: "green", color: "#2ca02c" },
+      ],
+    ]);
+    assert.deepEqual(rows.annotations.horizontal, [
+      { label: "critical (auto-rollback)", value: 27977, color: "#d62728" },
+      { label: "warning (alert)", value: 29842, color: "#ff7f0e" },
+    ]);
+    // ALB gates: each service's blue and green target group; latency in the alarm's unit (seconds).
+    const p95 = widget("gate: p95ResponseMs api (s)").properties;
     assert.deepEqual(
-      widget("gate: rowsPerSecond (rows/s)").properties.annotations.horizontal.map((h: Inputs) => h.value),
-      [27977, 29842],
+      p95.metrics.map((m: unknown[]) => [m[1], m[5], (m[6] as Inputs).label]),
+      [
+        ["TargetResponseTime", targetGroupSuffix(plan, "api", "blue"), "blue"],
+        ["TargetResponseTime", targetGroupSuffix(plan, "api", "green"), "green"],
+      ],
+    );
+    assert.deepEqual(
+      p95.annotations.horizontal.map((h: Inputs) => h.value),
+      [0.3, 0.25],
+    );
+    const errorRate = widget("gate: errorRate web (%)").properties.metrics as unknown[][];
+    assert.deepEqual(
+      errorRate.filter((m) => typeof m[0] === "object").map((m) => m[0]),
+      [
+        { expression: "100 * e_blue_web / r_blue_web", id: "rate_blue_web", label: "blue", color: "#1f77b4" },
+        {
+          expression: "100 * e_green_web / r_green_web",
+          id: "rate_green_web",
+          label: "green",
+          color: "#2ca02c",
+        },
+      ],
+    );
+    assert.deepEqual(
+      widget("gate: memoryUtilization web (%)").properties.metrics.map((m: unknown[]) => m[7]),
+      ["web-blue", "web-green"],
     );
     assert.ok(widget("web: traffic split (requests)"));
-    assert.ok(widget("api: p95 latency blue vs green (s)"));
-    assert.equal(body.widgets.at(-1).type, "alarm");
-    assert.equal(body.widgets.at(-1).properties.alarms.length, 25);
+    // Every gate with an alarm has its chart: 7 app-wide gates + 4 per-service gates x 2 services + 2 traffic splits.
+    assert.equal(widgets.filter((w) => w.type === "metric").length, 7 + 4 * 2 + 2);
+    // Laid out on the 24-wide grid: no overlap, rows below each other.
+    const cells = new Set<string>();
+    for (const w of widgets) {
+      assert.ok(w.x + w.width <= 24, w.properties.title);
+      for (let dx = 0; dx < w.width; dx++)
+        for (let dy = 0; dy < w.height; dy++) {
+          const cell = `${w.x + dx},${w.y + dy}`;
+          assert.ok(!cells.has(cell), `${w.properties.title} overlaps at ${cell}`);
+          cells.add(cell);
+        }
+    }
+    assert.deepEqual(
+      widgets.slice(0, 4).map((w) => [w.x, w.y]),
+      [
+        [0, 0],
+        [12, 0],
+        [0, 6],
+        [12, 6],
+      ],
+    );
+    const status = widgets.at(-1)!;
+    assert.deepEqual([status.type, status.x, status.width], ["alarm", 0, 24]);
+    // The mock engine's ARNs: metric alarms by their name, the composite by its resource name.
+    const alarmArn = (name: string) => `arn:aws:cloudwatch:eu-west-1:123456789012:${name}`;
+    assert.deepEqual(
+      [...status.properties.alarms].sort(),
+      [...[...alarms(plan).keys()].map(alarmArn), alarmArn("gates-auto-rollback")].sort(),
+    );
+  });
+
+  it("has no GuardDuty rule: TBS treats security incidents as a manual trigger", () => {
+    assert.deepEqual(
+      [
+        ofType(plan, "aws:cloudwatch/eventRule:EventRule").length,
+        ofType(plan, "aws:cloudwatch/eventTarget:EventTarget").length,
+        ofType(plan, "aws:sqs/queuePolicy:QueuePolicy").length,
+      ],
+      [0, 0, 0],
+    );
   });
 });
 
-describe("quality gates: muted and other playbooks", () => {
+describe("dashboard layout", () => {
+  it("wraps onto a new row when the 24-wide grid is full", () => {
+    const w = (width: number, height = 6) => ({ type: "metric", width, height, properties: {} });
+    assert.deepEqual(
+      layOut([w(12), w(12), w(12), w(24, 3), w(12)]).map((x) => [x.x, x.y]),
+      [
+        [0, 0],
+        [12, 0],
+        [0, 6],
+        [0, 12],
+        [0, 15],
+      ],
+    );
+  });
+});
+
+describe("quality gates: muted", () => {
   it("carries no actions at all when alarmActionsEnabled is false", async () => {
     const muted = await planStack(variant({ alarmActionsEnabled: "false" }));
     for (const [name, a] of alarms(muted)) {
@@ -220,19 +432,20 @@ describe("quality gates: muted and other playbooks", () => {
       assert.deepEqual([a.alarmActions, a.okActions], [[], []], name);
     }
     const composite = one(muted, "aws:cloudwatch/compositeAlarm:CompositeAlarm");
-    assert.equal(composite.actionsEnabled, false);
-    assert.deepEqual(composite.alarmActions, []);
+    assert.deepEqual(
+      [composite.actionsEnabled, composite.alarmActions, composite.okActions],
+      [false, [], []],
+    );
+  });
+});
+
+describe("quality gates: TelegramMoneyBot", () => {
+  let telegram: PlanResult;
+  before(async () => {
+    telegram = await planStack(telegramVariant());
   });
 
-  it("builds the TelegramMoneyBot triggers: 10 s high-resolution errors, 30 s circuit breaker", async () => {
-    const telegram = await planStack(
-      variant({
-        playbook: "telegram-money-bot",
-        phase: "staging-deployment",
-        decisions: "[]",
-        signoffs: "{}",
-      }),
-    );
+  it("builds the triggers' alarms: 10 s high-resolution errors, 30 s circuit breaker, 5 % errors over 60 s", () => {
     const a = alarms(telegram);
     assert.deepEqual(shape(a.get("production-criticalErrors-critical")!), [
       "GreaterThanThreshold",
@@ -266,6 +479,16 @@ describe("quality gates: muted and other playbooks", () => {
       3,
       "notBreaching",
     ]);
+    for (const service of ["web", "api"]) {
+      assert.deepEqual(shape(a.get(`production-errorRate-critical-${service}`)!), [
+        "GreaterThanThreshold",
+        5,
+        60,
+        1,
+        1,
+        "notBreaching",
+      ]);
+    }
     assert.deepEqual(shape(a.get("production-cpuUtilization-critical-api")!), [
       "GreaterThanThreshold",
       80,
@@ -285,6 +508,100 @@ describe("quality gates: muted and other playbooks", () => {
       "production-p95LatencyMs-critical-api",
       "production-p95LatencyMs-critical-web",
     ]);
+  });
+
+  it("watches disk on the cluster's fullest node: node_filesystem_utilization has no Service dimension", () => {
+    const a = alarms(telegram);
+    assert.equal(a.has("production-diskUtilization-critical-web"), false);
+    const disk = a.get("production-diskUtilization-critical")!;
+    assert.deepEqual(
+      [disk.namespace, disk.metricName, disk.statistic, disk.dimensions, ...shape(disk)],
+      [
+        "ContainerInsights",
+        "node_filesystem_utilization",
+        "Maximum",
+        { ClusterName: "tbs-production" },
+        "GreaterThanThreshold",
+        90,
+        60,
+        5,
+        5,
+        "missing",
+      ],
+    );
+    const chart = JSON.parse(one(telegram, "aws:cloudwatch/dashboard:Dashboard").dashboardBody).widgets.find(
+      (w: Inputs) => w.properties.title === "gate: diskUtilization (%)",
+    );
+    assert.deepEqual(chart.properties.metrics, [
+      [
+        "ContainerInsights",
+        "node_filesystem_utilization",
+        "ClusterName",
+        "tbs-production",
+        { stat: "Maximum", label: "cluster (fullest node)" },
+      ],
+    ]);
+  });
+
+  it("wires each alarm to the topic its level notifies", () => {
+    const a = alarms(telegram);
+    const actions = (name: string) => [a.get(name)!.alarmActions, a.get(name)!.okActions];
+    const critical = [[TOPIC("critical")], [TOPIC("critical")]];
+    const warning = [[TOPIC("warning")], [TOPIC("warning")]];
+    assert.deepEqual(actions("production-criticalErrors-critical"), critical);
+    assert.deepEqual(actions("production-errorRate-critical-web"), critical);
+    assert.deepEqual(actions("production-errorRate-warning-web"), warning);
+    assert.deepEqual(actions("production-p95LatencyMs-warning-api"), warning);
+    assert.deepEqual(actions("production-dbQueryMs-warning"), warning);
+    // Alert-only critical levels page people without rolling back.
+    assert.deepEqual(actions("production-queueDepth-critical"), critical);
+    assert.deepEqual(actions("production-maxDrawdown-critical"), critical);
+    const composite = one(telegram, "aws:cloudwatch/compositeAlarm:CompositeAlarm");
+    assert.deepEqual(
+      [composite.alarmActions, composite.okActions],
+      [[ROLLBACK_FN, TOPIC("critical")], [TOPIC("critical")]],
+    );
+  });
+
+  it("routes GuardDuty findings at the playbook's minSeverity to the Lambda, with a DLQ EventBridge may write to", () => {
+    const rule = one(telegram, "aws:cloudwatch/eventRule:EventRule");
+    assert.deepEqual(JSON.parse(rule.eventPattern), {
+      source: ["aws.guardduty"],
+      "detail-type": ["GuardDuty Finding"],
+      detail: { severity: [{ numeric: [">=", 7] }] },
+    });
+    assert.equal(rule.state, "ENABLED");
+    // The rule's ARN as the engine answers it; the permission and the queue policy must both name it.
+    const ruleArn = named(telegram, "auto-rollback-guardduty-permission").sourceArn as string;
+    assert.match(ruleArn, /^arn:aws:[a-z]+:eu-west-1:123456789012:.*auto-rollback-guardduty-rule/);
+    const target = one(telegram, "aws:cloudwatch/eventTarget:EventTarget");
+    assert.equal(target.arn, ROLLBACK_FN);
+    const dlq = target.deadLetterConfig.arn as string;
+    assert.match(dlq, /^arn:aws:sqs:eu-west-1:123456789012:/);
+    const queuePolicy = one(telegram, "aws:sqs/queuePolicy:QueuePolicy");
+    assert.equal(queuePolicy.queueUrl, "auto-rollback-dlq-id");
+    assert.deepEqual(JSON.parse(queuePolicy.policy), {
+      Version: "2012-10-17",
+      Statement: [
+        {
+          Sid: "GuardDutyRuleDeadLetters",
+          Effect: "Allow",
+          Principal: { Service: "events.amazonaws.com" },
+          Action: "sqs:SendMessage",
+          Resource: dlq,
+          Condition: { ArnEquals: { "aws:SourceArn": ruleArn } },
+        },
+      ],
+    });
+    const permission = named(telegram, "auto-rollback-guardduty-permission");
+    assert.deepEqual([permission.principal, permission.sourceArn], ["events.amazonaws.com", ruleArn]);
+  });
+
+  it("keeps the GuardDuty rule but DISABLED when alarmActionsEnabled is false", async () => {
+    const muted = await planStack(telegramVariant({ alarmActionsEnabled: "false" }));
+    assert.equal(one(muted, "aws:cloudwatch/eventRule:EventRule").state, "DISABLED");
+    for (const [name, a] of alarms(muted))
+      assert.deepEqual([a.actionsEnabled, a.alarmActions], [false, []], name);
   });
 });
 
@@ -310,43 +627,100 @@ describe("rollback Lambda resources", () => {
     assert.ok(code.length > 1000 && code.includes("DescribeRules") && code.includes("ModifyRule"));
   });
 
-  it("grants least privilege: no wildcard action, '*' resources only where IAM has no resource-level permissions", () => {
+  it("grants least privilege: this listener's rules, the latch, the critical topic and its key", () => {
     const doc = JSON.parse(one(plan, "aws:iam/rolePolicy:RolePolicy").policy);
     const statements = doc.Statement as { Sid: string; Action: string[]; Resource: string | string[] }[];
+    const https = ofType(plan, "aws:lb/listener:Listener").filter((l) => l.inputs.port === 443);
+    assert.equal(https.length, 1);
+    const httpsListenerArn = `arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/alb/0123456789abcdef/${https[0]!.name}`;
+    const dlq = one(plan, "aws:lambda/function:Function").deadLetterConfig.targetArn as string;
     assert.deepEqual(
-      statements.map((s) => [s.Sid, s.Action]),
+      statements.map((s) => [s.Sid, s.Action, s.Resource]),
       [
-        ["ModifyThisLoadBalancersRules", ["elasticloadbalancing:ModifyRule"]],
-        ["DescribeRulesHasNoResourceLevelPermissions", ["elasticloadbalancing:DescribeRules"]],
-        ["WriteLatch", ["ssm:PutParameter"]],
-        ["NotifyCritical", ["sns:Publish"]],
-        ["DeadLetters", ["sqs:SendMessage"]],
-        ["Logs", ["logs:CreateLogStream", "logs:PutLogEvents"]],
-        ["XRayHasNoResourceLevelPermissions", ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]],
+        [
+          "ModifyThisListenersRules",
+          ["elasticloadbalancing:ModifyRule"],
+          [`${httpsListenerArn.replace(":listener/", ":listener-rule/")}/*`],
+        ],
+        ["DescribeRulesHasNoResourceLevelPermissions", ["elasticloadbalancing:DescribeRules"], "*"],
+        [
+          "ReadWriteLatch",
+          ["ssm:GetParameter", "ssm:PutParameter"],
+          ["arn:aws:ssm:eu-west-1:123456789012:parameter/staged-rollout/production/latch/rollback"],
+        ],
+        ["NotifyCritical", ["sns:Publish"], [TOPIC("critical")]],
+        [
+          "EncryptForCriticalTopic",
+          ["kms:GenerateDataKey", "kms:Decrypt"],
+          ["arn:aws:kms:eu-west-1:123456789012:alerts-kms"],
+        ],
+        ["DeadLetters", ["sqs:SendMessage"], [dlq]],
+        ["Logs", ["logs:CreateLogStream", "logs:PutLogEvents"], statements[6]!.Resource],
+        ["XRayHasNoResourceLevelPermissions", ["xray:PutTraceSegments", "xray:PutTelemetryRecords"], "*"],
       ],
     );
+    assert.match(String(statements[6]!.Resource), /\/aws\/lambda\/production-auto-rollback:\*$/);
     for (const s of statements) {
       for (const action of s.Action) assert.doesNotMatch(action, /\*/, s.Sid);
       if (s.Resource === "*") assert.ok(s.Sid in UNSCOPABLE_STATEMENTS, s.Sid);
     }
-    assert.deepEqual(statements[0]!.Resource, [
-      "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener-rule/app/router-alb/0123456789abcdef/*",
-    ]);
-    assert.deepEqual(statements[2]!.Resource, [
-      "arn:aws:ssm:eu-west-1:123456789012:parameter/staged-rollout/production/latch/rollback",
+  });
+
+  it("derives the rule pattern from the listener and refuses anything else", () => {
+    assert.equal(
+      listenerRuleArnPattern(
+        "arn:aws:elasticloadbalancing:eu-west-1:1:listener/app/alb/50dc6c495c0c9188/f2f7dc8efc522ab2",
+      ),
+      "arn:aws:elasticloadbalancing:eu-west-1:1:listener-rule/app/alb/50dc6c495c0c9188/f2f7dc8efc522ab2/*",
+    );
+    assert.throws(
+      () =>
+        listenerRuleArnPattern(
+          "arn:aws:elasticloadbalancing:eu-west-1:1:loadbalancer/app/alb/50dc6c495c0c9188",
+        ),
+      /^Error: AutoRollback: listenerArn is arn:aws:elasticloadbalancing:eu-west-1:1:loadbalancer\/app\/alb\/50dc6c495c0c9188; expected an application load balancer listener ARN \(arn:\.\.\.:listener\/app\/\.\.\.\)$/,
+    );
+  });
+});
+
+describe("alert topics", () => {
+  let plan: PlanResult;
+  before(async () => {
+    plan = await planStack(loadStackFile("production"));
+  });
+
+  it("lets only this account's alarms use the topics' key", () => {
+    const key = named(plan, "alerts-kms");
+    assert.deepEqual(JSON.parse(key.policy).Statement, [
+      {
+        Sid: "AccountAdministers",
+        Effect: "Allow",
+        Principal: { AWS: "arn:aws:iam::123456789012:root" },
+        Action: "kms:*",
+        Resource: "*",
+      },
+      {
+        Sid: "AlarmsOfThisAccountPublish",
+        Effect: "Allow",
+        Principal: { Service: "cloudwatch.amazonaws.com" },
+        Action: ["kms:Decrypt", "kms:GenerateDataKey*"],
+        Resource: "*",
+        Condition: { StringEquals: { "aws:SourceAccount": "123456789012" } },
+      },
     ]);
   });
 
-  it("routes GuardDuty findings of severity >= 7 to the Lambda", () => {
-    const rule = one(plan, "aws:cloudwatch/eventRule:EventRule");
-    assert.deepEqual(JSON.parse(rule.eventPattern), {
-      source: ["aws.guardduty"],
-      "detail-type": ["GuardDuty Finding"],
-      detail: { severity: [{ numeric: [">=", 7] }] },
-    });
-    assert.equal(
-      one(plan, "aws:cloudwatch/eventTarget:EventTarget").arn,
-      "arn:aws:lambda:eu-west-1:123456789012:function:production-auto-rollback",
-    );
+  it("auto-confirms only PagerDuty's subscription; Slack's webhook cannot confirm", () => {
+    const https = ofType(plan, "aws:sns/topicSubscription:TopicSubscription")
+      .filter((s) => s.inputs.protocol === "https")
+      .map((s) => [s.name, new URL(s.inputs.endpoint as string).hostname, s.inputs.endpointAutoConfirms]);
+    assert.deepEqual(https, [
+      ["alerts-critical-https-0", "events.pagerduty.com", true],
+      ["alerts-critical-https-1", "hooks.slack.com", false],
+      ["alerts-warning-https-1", "hooks.slack.com", false],
+      ["alerts-info-https-1", "hooks.slack.com", false],
+    ]);
+    assert.equal(endpointAutoConfirms({ url: "https://relay.example.com/sns", autoConfirms: true }), true);
+    assert.equal(endpointAutoConfirms({ url: "https://events.pagerduty.com/x", autoConfirms: false }), false);
   });
 });

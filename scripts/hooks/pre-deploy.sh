@@ -1,23 +1,37 @@
 #!/usr/bin/env bash
-# Pre-deploy hook (runs from `pulumi up` when phase, weights or rollback change; listener rules wait for it).
-# Refuses the traffic change unless the phase's snapshot is available and neither colour is unhealthy.
-# Env: SNAPSHOT_ID, TARGET_GROUPS (space-separated "service:colour:arn"), AWS_REGION (optional).
+# Pre-deploy hook (runs from `pulumi up` when phase, weights, cohort routes, rollback or latch change;
+# listener rules wait for it). Refuses the traffic change unless the colours traffic will reach are healthy.
+# Env: MODE (deploy | rollback | latched), SNAPSHOT_ID, TARGET_GROUPS (space-separated "service:colour:arn"),
+#      AWS_REGION (optional).
+# MODE=deploy: the phase's snapshot must be available and both colours healthy (a colour with no
+# targets yet is its first deploy). MODE=rollback/latched: traffic goes to 100 % blue, so only blue is
+# checked and it must have a healthy target; the snapshot is reported, not required, because a
+# rollback must never wait for a restore point of the release it is undoing.
 set -euo pipefail
 say() { printf '[pre-deploy] %s\n' "$*" >&2; }
+mode=${MODE:-deploy}
 
 status=$(aws rds describe-db-snapshots --db-snapshot-identifier "$SNAPSHOT_ID" \
-  --query 'DBSnapshots[0].Status' --output text)
+  --query 'DBSnapshots[0].Status' --output text 2>/dev/null || echo "not found")
 if [ "$status" != "available" ]; then
-  say "snapshot $SNAPSHOT_ID is '$status', expected 'available': traffic stays where it is until the restore point exists"
-  exit 1
+  if [ "$mode" = "deploy" ]; then
+    say "snapshot $SNAPSHOT_ID is '$status', expected 'available': traffic stays where it is until the restore point exists"
+    exit 1
+  fi
+  say "snapshot $SNAPSHOT_ID is '$status' ($mode: not required to send traffic to blue)"
+else
+  say "snapshot $SNAPSHOT_ID available"
 fi
-say "snapshot $SNAPSHOT_ID available"
 
 for entry in $TARGET_GROUPS; do
   service=${entry%%:*}; rest=${entry#*:}; colour=${rest%%:*}; arn=${rest#*:}
   states=$(aws elbv2 describe-target-health --target-group-arn "$arn" \
     --query 'TargetHealthDescriptions[].TargetHealth.State' --output text)
   if [ -z "$states" ]; then
+    if [ "$mode" != "deploy" ]; then
+      say "$service/$colour has no registered target: $mode would send all traffic to it - scale blue up first"
+      exit 1
+    fi
     # First deploy of a colour: no targets registered yet is not a failure.
     say "$service/$colour: no targets registered yet"
     continue
