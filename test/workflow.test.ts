@@ -64,27 +64,43 @@ describe("GitHub workflow", () => {
     }
   });
 
-  it("deploys staging from main and production only after staging, behind an environment approval", () => {
+  it("installs with npm ci before the pulumi step in every job", () => {
+    for (const [name, job] of Object.entries(workflow.jobs)) {
+      const install = job.steps.findIndex((s) => s.run === "npm ci");
+      assert.ok(install >= 0, `job ${name} runs npm ci`);
+      const pulumi = job.steps.findIndex((s) => s.uses?.startsWith("pulumi/actions@"));
+      if (pulumi >= 0)
+        assert.ok(install < pulumi, `job ${name}: npm ci (step ${install}) before pulumi (step ${pulumi})`);
+    }
+    // Every job but the offline checks runs pulumi.
+    assert.deepEqual(
+      Object.entries(workflow.jobs)
+        .filter(([, job]) => job.steps.some((s) => s.uses?.startsWith("pulumi/actions@")))
+        .map(([name]) => name),
+      ["preview", "deploy-staging", "deploy-production"],
+    );
+  });
+
+  it("deploys staging from main and production only after staging, each with the pack, its config and its environment", () => {
     const staging = workflow.jobs["deploy-staging"]!;
     const production = workflow.jobs["deploy-production"]!;
     assert.equal(staging.if, "github.event_name == 'push' && github.ref == 'refs/heads/main'");
-    assert.deepEqual(
-      [
-        pulumiStep(staging).with!.command,
-        pulumiStep(staging).with!["stack-name"],
-        pulumiStep(staging).with!.policyPacks,
-      ],
-      ["up", "staging", "policies"],
-    );
+    assert.equal(production.if, "github.event_name == 'push' && github.ref == 'refs/heads/main'");
+    assert.equal(staging.needs, "offline");
     assert.equal(production.needs, "deploy-staging");
+    // Required reviewers on the production environment are the production approval.
+    assert.equal(staging.environment, "staging");
     assert.equal(production.environment, "production");
-    assert.deepEqual(
-      [
-        pulumiStep(production).with!.command,
-        pulumiStep(production).with!["stack-name"],
-        pulumiStep(production).with!.policyPackConfigs,
-      ],
-      ["up", "production", "policies/config/production.json"],
-    );
+    for (const [stack, job] of [
+      ["staging", staging],
+      ["production", production],
+    ] as const) {
+      assert.deepEqual(pulumiStep(job).with, {
+        command: "up",
+        "stack-name": stack,
+        policyPacks: "policies",
+        policyPackConfigs: `policies/config/${stack}.json`,
+      });
+    }
   });
 });
