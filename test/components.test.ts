@@ -239,6 +239,11 @@ describe("TrafficRouter", () => {
         .filter((r) => r.name.startsWith("router-") && r.type !== "aws:lb/listenerRule:ListenerRule")
         .map((r) => JSON.stringify(r));
     assert.deepEqual(routerTypes(rolledBack), routerTypes(staging));
+    // The pack accepts a forward without stickiness when all its weight is on one colour.
+    assert.deepEqual(
+      rolledBack.violations.filter((v) => v.enforcementLevel === "mandatory"),
+      [],
+    );
   });
 
   it("refuses a cohort that overflows one service's block of rule priorities as config, before registering anything", async () => {

@@ -4,16 +4,22 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { describe, it } from "node:test";
 import * as yaml from "js-yaml";
-import { phaseIds } from "../rollout/phases";
+import { phaseIds, transitionsBefore } from "../rollout/phases";
 import { loadPlaybook } from "../rollout/playbook";
+import { requiredRoles } from "../rollout/signoff";
 import { loadStackFile, type StackFile } from "../rollout/stackFile";
+import { RolloutState } from "../rollout/state";
 import { RolloutInputError } from "../rollout/validation";
 import { bufferOutput } from "../scripts/cli";
-import { planStack, type PlanResult } from "../scripts/plan";
+import { planStack as planStackAt, type PlanResult } from "../scripts/plan";
 import { runCli } from "../scripts/rollout";
 import * as pulumi from "@pulumi/pulumi";
 import program from "../index";
 import { ResourceRecorder } from "./mocks";
+
+/** Every plan here runs at this deploy time, so staging's snapshot identifier is fixed. */
+const NOW = new Date("2026-11-20T09:30:00Z");
+const planStack = (file: StackFile, mocks = {}) => planStackAt(file, mocks, { now: NOW });
 
 /** The committed stack file with some `rollout:` keys replaced (values as YAML would give them). */
 function variant(stack: string, changes: Record<string, unknown>): StackFile {
@@ -56,13 +62,72 @@ function weightedRule(result: PlanResult, service: string) {
 }
 
 describe("the program under the mock engine", () => {
-  it("plans both committed stacks", async () => {
+  it("plans both committed stacks: exact resources by type", async () => {
+    const common = {
+      "aws:backup/plan:Plan": 1,
+      "aws:backup/selection:Selection": 1,
+      "aws:backup/vault:Vault": 1,
+      "aws:cloudwatch/compositeAlarm:CompositeAlarm": 1,
+      "aws:cloudwatch/dashboard:Dashboard": 1,
+      "aws:cloudwatch/logGroup:LogGroup": 1,
+      "aws:cloudwatch/metricAlarm:MetricAlarm": 25,
+      "aws:ec2/securityGroup:SecurityGroup": 2,
+      "aws:iam/role:Role": 2,
+      "aws:iam/rolePolicy:RolePolicy": 1,
+      "aws:kms/alias:Alias": 1,
+      "aws:kms/key:Key": 2,
+      "aws:lambda/function:Function": 1,
+      "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig": 1,
+      "aws:lambda/permission:Permission": 1,
+      "aws:lb/listener:Listener": 2,
+      "aws:lb/loadBalancer:LoadBalancer": 1,
+      "aws:lb/targetGroup:TargetGroup": 4,
+      "aws:rds/instance:Instance": 1,
+      "aws:rds/snapshot:Snapshot": 1,
+      "aws:rds/subnetGroup:SubnetGroup": 1,
+      "aws:sns/topic:Topic": 3,
+      "aws:sqs/queue:Queue": 1,
+      "aws:ssm/parameter:Parameter": 1,
+      "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": 2,
+      "command:local:Command": 2,
+      "kubernetes:apps/v1:Deployment": 4,
+      "kubernetes:core/v1:ConfigMap": 2,
+      "kubernetes:core/v1:Secret": 2,
+      "kubernetes:core/v1:Service": 4,
+      "kubernetes:elbv2.k8s.aws/v1beta1:TargetGroupBinding": 4,
+      "kubernetes:policy/v1:PodDisruptionBudget": 4,
+      "pulumi:providers:kubernetes": 1,
+      "staged-rollout:alerts:AlertTopics": 1,
+      "staged-rollout:data:DataProtection": 1,
+      "staged-rollout:gates:QualityGates": 1,
+      "staged-rollout:hooks:DeployHooks": 1,
+      "staged-rollout:rollback:AutoRollback": 1,
+      "staged-rollout:traffic:TrafficRouter": 1,
+      "staged-rollout:workloads:Environment": 2,
+    };
+    const expected: Record<string, Record<string, number>> = {
+      // 6 cohort users, header and cookie: 2 + 3 cohort rules per service, plus 2 weighted rules.
+      // Alerts: 1 email + 1 https endpoint for 3 severities.
+      staging: {
+        ...common,
+        "aws:lb/listenerRule:ListenerRule": 12,
+        "aws:sns/topicSubscription:TopicSubscription": 5,
+      },
+      // 8 cohort users: 3 + 4 cohort rules per service, plus 2 weighted rules.
+      production: {
+        ...common,
+        "aws:lb/listenerRule:ListenerRule": 16,
+        "aws:sns/topicSubscription:TopicSubscription": 6,
+      },
+    };
     for (const stack of ["staging", "production"]) {
       const result = await planStack(loadStackFile(stack));
       assert.equal(result.stack, stack);
       assert.equal(result.latch, "unknown");
-      assert.ok(result.resources.length > 50, `${stack}: ${result.resources.length} resources`);
-      assert.ok(!result.resources.some((r) => r.type === "pulumi:pulumi:Stack"));
+      const byType: Record<string, number> = {};
+      for (const r of result.resources) byType[r.type] = (byType[r.type] ?? 0) + 1;
+      assert.deepEqual(byType, expected[stack], stack);
+      assert.equal(result.resources.length, stack === "staging" ? 107 : 112);
     }
   });
 
@@ -88,35 +153,123 @@ describe("the program under the mock engine", () => {
     assert.deepEqual(weightedRule(result, "api"), [100, 0]);
   });
 
-  for (const playbookId of ["tbs-strategy-framework", "telegram-money-bot"]) {
-    const playbook = loadPlaybook(playbookId);
-    for (const phase of phaseIds(playbook)) {
-      it(`plans ${playbookId} in ${phase}`, async () => {
-        const cap = playbook.phases.find((p) => p.id === phase)!.trafficCapPercent;
-        const result = await planStack(
-          variant("staging", {
-            playbook: playbookId,
-            phase,
-            greenWeight: String(cap),
-            decisions: [],
-            signoffs: {},
-          }),
-        );
-        assert.equal(result.phase, phase);
-        const cohortRouting = playbook.phases.find((p) => p.id === phase)!.cohortRouting;
-        for (const t of result.traffic) {
-          assert.deepEqual([t.blue, t.green], [100 - cap, cap]);
-          assert.equal(t.cohortRoutes.length > 0, cohortRouting);
-        }
-        assert.deepEqual(weightedRule(result, "web"), [100 - cap, cap]);
-        const snapshots = result.resources.filter((r) => r.type === "aws:rds/snapshot:Snapshot");
-        assert.deepEqual(
-          snapshots.map((s) => s.name),
-          [`data-snapshot-${phase}`],
-        );
-      });
+  for (const stack of ["staging", "production"]) {
+    for (const playbookId of ["tbs-strategy-framework", "telegram-money-bot"]) {
+      const playbook = loadPlaybook(playbookId);
+      for (const [index, phase] of phaseIds(playbook).entries()) {
+        it(`plans ${stack} on ${playbookId} in ${phase}: weights, cohort rules, snapshot`, async () => {
+          const spec = playbook.phases.find((p) => p.id === phase)!;
+          const cap = spec.trafficCapPercent;
+          // A compliant rollout: a GO for every transition so far, one a day, and every sign-off.
+          const decisions = transitionsBefore(playbook, phase).map((t, i) => ({
+            from: t.from,
+            to: t.to,
+            decision: "GO",
+            at: new Date(Date.UTC(2026, 10, 1 + i, 16)).toISOString(),
+            by: "devops.lead",
+          }));
+          const signoffs = Object.fromEntries(
+            phaseIds(playbook)
+              .slice(0, index + 1)
+              .map((p) => [
+                p,
+                Object.fromEntries(
+                  requiredRoles(playbook, p).map((role) => [
+                    role,
+                    { approver: `${role}.approver`, at: "2026-10-31T12:00:00Z" },
+                  ]),
+                ),
+              ]),
+          );
+          const result = await planStack(
+            variant(stack, { playbook: playbookId, phase, greenWeight: String(cap), decisions, signoffs }),
+          );
+          assert.equal(result.phase, phase);
+          assert.deepEqual(
+            result.violations.filter((v) => v.enforcementLevel === "mandatory"),
+            [],
+          );
+          const users = JSON.parse(loadStackFile(stack).config["rollout:cohorts"]!).users as string[];
+          for (const t of result.traffic) {
+            assert.deepEqual([t.blue, t.green], [100 - cap, cap]);
+            assert.equal(t.cohortRoutes.length > 0, spec.cohortRouting);
+          }
+          assert.deepEqual(weightedRule(result, "web"), [100 - cap, cap]);
+          assert.deepEqual(weightedRule(result, "api"), [100 - cap, cap]);
+          // Cohort rules carry exactly the cohort's users: by header 3 per rule, in order.
+          const headerValues = result.resources
+            .filter((r) => /^router-web-cohort-\d+$/.test(r.name))
+            .sort((a, b) => (a.inputs.priority as number) - (b.inputs.priority as number))
+            .flatMap(
+              (r) => r.inputs.conditions as { httpHeader?: { httpHeaderName: string; values: string[] } }[],
+            )
+            .filter((c) => c.httpHeader?.httpHeaderName === "X-Pilot-User")
+            .map((c) => c.httpHeader!.values);
+          assert.deepEqual(
+            headerValues,
+            spec.cohortRouting
+              ? [users.slice(0, 3), users.slice(3, 6), users.slice(6, 9)].filter((v) => v.length)
+              : [],
+          );
+          const snapshots = result.resources.filter((r) => r.type === "aws:rds/snapshot:Snapshot");
+          assert.deepEqual(
+            snapshots.map((s) => [s.name, s.inputs.dbSnapshotIdentifier]),
+            [
+              [
+                `data-snapshot-${phase}`,
+                // The GO into the phase stamps it; the first phase has none, so the deploy time does.
+                `before-${phase}-${stack}-${index === 0 ? "202611200930" : `202611${String(index).padStart(2, "0")}1600`}`,
+              ],
+            ],
+          );
+        });
+      }
     }
   }
+
+  it("keeps the whole TBS rollout's state record (every decision, sign-off) compact and readable by the pack", async () => {
+    const playbook = loadPlaybook("tbs-strategy-framework");
+    const evidence = Array.from({ length: 8 }, (_, i) => `criterion${i} = 1 (required = 1): pass`);
+    // Each transition first refused, then approved: the record keeps only the latest decision.
+    const decisions = transitionsBefore(playbook, "full").flatMap((t, i) =>
+      (["NO-GO", "GO"] as const).map((decision, j) => ({
+        from: t.from,
+        to: t.to,
+        decision,
+        at: new Date(Date.UTC(2026, 10, 1 + i, 10 + j * 6)).toISOString(),
+        by: "devops.lead",
+        evidence,
+      })),
+    );
+    const signoffs = Object.fromEntries(
+      phaseIds(playbook).map((p) => [
+        p,
+        Object.fromEntries(
+          requiredRoles(playbook, p).map((role) => [
+            role,
+            { approver: `${role}.approver@example.com`, at: "2026-10-31T12:00:00Z" },
+          ]),
+        ),
+      ]),
+    );
+    const result = await planStack(
+      variant("production", { phase: "full", greenWeight: "100", decisions, signoffs }),
+    );
+    const parameter = result.resources.find((r) => r.name === "rollout-state")!;
+    assert.equal(parameter.inputs.tier, "Intelligent-Tiering");
+    const value = parameter.inputs.insecureValue as string;
+    assert.ok(value.length <= 4096, `state record is ${value.length} bytes; Standard tier holds 4096`);
+    const state = RolloutState.parse(JSON.parse(value));
+    assert.deepEqual(
+      state.decisions.map((d) => [d.from, d.to, d.decision, d.evidence]),
+      transitionsBefore(playbook, "full").map((t) => [t.from, t.to, "GO", []]),
+    );
+    assert.deepEqual(state.signoffs, signoffs);
+    assert.deepEqual(
+      result.violations.filter((v) => v.enforcementLevel === "mandatory"),
+      [],
+    );
+  });
 
   it("blast radius: changing only greenWeight touches only listener rules, the state parameter and hooks", async () => {
     const before = await planStack(loadStackFile("staging"));
