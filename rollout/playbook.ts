@@ -497,8 +497,19 @@ export function loadPlaybook(idOrPath: string, dir: string = PLAYBOOK_DIR): Play
     idOrPath.endsWith(".yaml") || idOrPath.endsWith(".yml")
       ? path.resolve(idOrPath)
       : path.join(dir, `${idOrPath}.yaml`);
-  const cached = cache.get(file);
-  if (cached) return cached;
+  const playbook = cache.get(file) ?? readPlaybook(file, idOrPath, dir);
+  cache.set(file, playbook);
+  // Checked on every call: a file first loaded by path must still match the id it is asked by.
+  const expectedId = path.basename(file).replace(/\.ya?ml$/, "");
+  if (!idOrPath.includes("/") && playbook.id !== expectedId) {
+    throw new RolloutInputError(
+      `playbook ${file}: id "${playbook.id}" must match its file name "${expectedId}"`,
+    );
+  }
+  return playbook;
+}
+
+function readPlaybook(file: string, idOrPath: string, dir: string): Playbook {
   if (!fs.existsSync(file)) {
     throw new RolloutInputError(
       `unknown playbook "${idOrPath}": expected one of ${listPlaybooks(dir).join(", ")} or a path to a playbook YAML file`,
@@ -510,13 +521,5 @@ export function loadPlaybook(idOrPath: string, dir: string = PLAYBOOK_DIR): Play
   } catch (error) {
     throw new RolloutInputError(`playbook ${file} is not valid YAML: ${(error as Error).message}`);
   }
-  const playbook = parsePlaybook(document, file);
-  const expectedId = path.basename(file).replace(/\.ya?ml$/, "");
-  if (!idOrPath.includes("/") && playbook.id !== expectedId) {
-    throw new RolloutInputError(
-      `playbook ${file}: id "${playbook.id}" must match its file name "${expectedId}"`,
-    );
-  }
-  cache.set(file, playbook);
-  return playbook;
+  return parsePlaybook(document, file);
 }

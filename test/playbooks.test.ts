@@ -1,6 +1,10 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { listPlaybooks, loadPlaybook, parsePlaybook, type Playbook } from "../rollout/playbook";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import * as yaml from "js-yaml";
+import { listPlaybooks, loadPlaybook, parsePlaybook, PLAYBOOK_DIR, type Playbook } from "../rollout/playbook";
 import { RolloutInputError } from "../rollout/validation";
 
 /**
@@ -110,6 +114,56 @@ describe("committed playbooks", () => {
 
   it("listPlaybooks returns exactly the two ids", () => {
     assert.deepEqual(listPlaybooks(), [TBS, TELEGRAM]);
+  });
+
+  it("loadPlaybook by id, by path, once per file, and refusing what it cannot use (table)", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "playbooks-"));
+    const tbsText = fs.readFileSync(path.join(PLAYBOOK_DIR, `${TBS}.yaml`), "utf8");
+    fs.writeFileSync(path.join(dir, "copy.yaml"), tbsText);
+    fs.writeFileSync(path.join(dir, "broken.yaml"), "phases: [\n");
+    fs.writeFileSync(path.join(dir, "notes.txt"), "not a playbook");
+    fs.writeFileSync(path.join(dir, `${TBS}.yml`), tbsText);
+    assert.deepEqual(listPlaybooks(dir), ["broken", "copy"]);
+
+    const byPath = loadPlaybook(path.join(dir, `${TBS}.yml`));
+    assert.equal(byPath.id, TBS);
+    assert.equal(loadPlaybook(path.join(dir, `${TBS}.yml`)), byPath, "cached: the same object");
+    assert.equal(loadPlaybook(path.join(dir, "copy.yaml")).id, TBS, "a path may name any file");
+
+    const table: [string, RegExp][] = [
+      [
+        "canary",
+        /^unknown playbook "canary": expected one of broken, copy or a path to a playbook YAML file$/,
+      ],
+      ["broken", /^playbook .*broken\.yaml is not valid YAML: /],
+      ["copy", new RegExp(`^playbook .*copy\\.yaml: id "${TBS}" must match its file name "copy"$`)],
+    ];
+    for (const [id, message] of table)
+      assert.throws(
+        () => loadPlaybook(id, dir),
+        (error: unknown) => error instanceof RolloutInputError && message.test(error.message),
+        id,
+      );
+  });
+
+  it("parsePlaybook refuses a document that is not an object, at the document root", () => {
+    for (const [document, got] of [
+      ["a string", '"a string"'],
+      [[1], "[1]"],
+      [undefined, "nothing"],
+    ] as const)
+      assert.throws(
+        () => parsePlaybook(document, "test"),
+        (error: unknown) =>
+          error instanceof RolloutInputError &&
+          error.message ===
+            `invalid playbook test:\n  document: expected a playbook: an object with id, name, source, phases, gates, rollback and signoff, got ${got}`,
+      );
+  });
+
+  it("the committed YAML parses to the loaded playbook (no hidden defaults beyond the schema's)", () => {
+    const document = yaml.load(fs.readFileSync(path.join(PLAYBOOK_DIR, `${TELEGRAM}.yaml`), "utf8"));
+    assert.deepEqual(parsePlaybook(document, "telegram"), loadPlaybook(TELEGRAM));
   });
 
   it("TBS phases are in document order with their caps and cohort routing", () => {
