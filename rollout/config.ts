@@ -336,11 +336,14 @@ export function parseRolloutConfig(raw: Record<string, unknown>, stack: string):
   }
   const problems: string[] = [];
   const phaseIds = playbookSpec.phases.map((p) => p.id);
-  if (!phaseIds.includes(parsed.phase)) {
-    problems.push(
-      `rollout:phase: expected one of ${phaseIds.join(", ")} (playbook ${playbookSpec.id}), got ${JSON.stringify(parsed.phase)}`,
-    );
-  }
+  const roleIds = playbookSpec.signoff.roles.map((r) => r.id);
+  /** `<key>: expected one of <ids> (<what> of playbook <id>), got "<typo>"; did you mean <id>?` */
+  const unknownId = (key: string, what: string, ids: string[], got: string) => {
+    const suggestion = closest(got, ids);
+    return `${key}: expected one of ${ids.join(", ")} (${what} of playbook ${playbookSpec.id}), got ${JSON.stringify(got)}${suggestion ? `; did you mean ${suggestion}?` : ""}`;
+  };
+  if (!phaseIds.includes(parsed.phase))
+    problems.push(unknownId("rollout:phase", "phase ids", phaseIds, parsed.phase));
   const names = parsed.services.map((s) => s.name);
   names.forEach((name, i) => {
     if (names.indexOf(name) !== i)
@@ -348,24 +351,18 @@ export function parseRolloutConfig(raw: Record<string, unknown>, stack: string):
         `rollout:services[${i}].name: expected a unique service name, got ${JSON.stringify(name)}`,
       );
   });
-  const roleIds = playbookSpec.signoff.roles.map((r) => r.id);
-  /** `<key>: expected <what> (<ids>), got "<typo>"; did you mean <id>?` */
-  const unknownId = (key: string, what: string, ids: string[], got: string) => {
-    const suggestion = closest(got, ids);
-    return `${key}: expected ${what} of playbook ${playbookSpec.id} (${ids.join(", ")}), got ${JSON.stringify(got)}${suggestion ? `; did you mean ${suggestion}?` : ""}`;
-  };
   for (const [phase, approvals] of Object.entries(parsed.signoffs)) {
     if (!phaseIds.includes(phase))
-      problems.push(unknownId(`rollout:signoffs.${phase}`, "a phase id", phaseIds, phase));
+      problems.push(unknownId(`rollout:signoffs.${phase}`, "phase ids", phaseIds, phase));
     for (const role of Object.keys(approvals)) {
       if (!roleIds.includes(role))
-        problems.push(unknownId(`rollout:signoffs.${phase}.${role}`, "a sign-off role", roleIds, role));
+        problems.push(unknownId(`rollout:signoffs.${phase}.${role}`, "sign-off roles", roleIds, role));
     }
   }
   parsed.decisions.forEach((d, i) => {
     for (const key of ["from", "to"] as const) {
       if (!phaseIds.includes(d[key]))
-        problems.push(unknownId(`rollout:decisions[${i}].${key}`, "a phase id", phaseIds, d[key]));
+        problems.push(unknownId(`rollout:decisions[${i}].${key}`, "phase ids", phaseIds, d[key]));
     }
   });
   problems.push(...cohortLimitProblems(parsed.cohorts, parsed.services));

@@ -381,10 +381,8 @@ function checkReferences(playbook: z.infer<typeof Playbook>, ctx: z.RefinementCt
       if (first !== i) report(path(i), `expected unique ${what}, "${id}" repeats (first at index ${first})`);
     });
 
-  for (const id of phaseIds.filter((id, i) => phaseIds.indexOf(id) !== i))
-    report(["phases"], `expected unique phase ids, "${id}" repeats`);
-  for (const id of gateIds.filter((id, i) => gateIds.indexOf(id) !== i))
-    report(["gates"], `expected unique gate ids, "${id}" repeats`);
+  unique(phaseIds, "phase ids", (i) => ["phases", i, "id"]);
+  unique(gateIds, "gate ids", (i) => ["gates", i, "id"]);
   unique(roleIds, "role ids", (i) => ["signoff", "roles", i, "id"]);
   unique(
     playbook.rollback.triggers.map((t) => t.id),

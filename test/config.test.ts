@@ -203,7 +203,12 @@ describe("stack config", () => {
     [
       "unknown phase",
       (c) => (c.phase = "canary"),
-      'rollout:phase: expected one of preparation, internal, limited-pilot, broader-pilot, readiness, full (playbook tbs-strategy-framework), got "canary"',
+      `rollout:phase: expected one of ${TBS_PHASES} (phase ids of playbook tbs-strategy-framework), got "canary"`,
+    ],
+    [
+      "misspelt phase, with the closest phase",
+      (c) => (c.phase = "limited-pilto"),
+      `rollout:phase: expected one of ${TBS_PHASES} (phase ids of playbook tbs-strategy-framework), got "limited-pilto"; did you mean limited-pilot?`,
     ],
     ["unknown playbook", (c) => (c.playbook = "nope"), 'rollout:playbook: unknown playbook "nope"'],
     [
@@ -303,7 +308,7 @@ describe("stack config", () => {
         (c.decisions = [
           { from: "internal", to: "pilot", decision: "GO", at: "2026-01-01T00:00:00Z", by: "x" },
         ]),
-      'rollout:decisions[0].to: expected a phase id of playbook tbs-strategy-framework (preparation, internal, limited-pilot, broader-pilot, readiness, full), got "pilot"',
+      `rollout:decisions[0].to: expected one of ${TBS_PHASES} (phase ids of playbook tbs-strategy-framework), got "pilot"`,
     ],
     [
       "decision bad verdict",
@@ -316,22 +321,22 @@ describe("stack config", () => {
     [
       "signoff for unknown phase",
       (c) => (c.signoffs = { pilot: { qaEngineer: { approver: "q", at: "2026-01-01T00:00:00Z" } } }),
-      `rollout:signoffs.pilot: expected a phase id of playbook tbs-strategy-framework (${TBS_PHASES}), got "pilot"`,
+      `rollout:signoffs.pilot: expected one of ${TBS_PHASES} (phase ids of playbook tbs-strategy-framework), got "pilot"`,
     ],
     [
       "signoff for a misspelt phase, with the closest phase",
       (c) => (c.signoffs = { internl: { qaEngineer: { approver: "q", at: "2026-01-01T00:00:00Z" } } }),
-      `rollout:signoffs.internl: expected a phase id of playbook tbs-strategy-framework (${TBS_PHASES}), got "internl"; did you mean internal?`,
+      `rollout:signoffs.internl: expected one of ${TBS_PHASES} (phase ids of playbook tbs-strategy-framework), got "internl"; did you mean internal?`,
     ],
     [
       "signoff by a misspelt role, with the closest role",
       (c) => (c.signoffs = { internal: { qaEnginer: { approver: "q", at: "2026-01-01T00:00:00Z" } } }),
-      `rollout:signoffs.internal.qaEnginer: expected a sign-off role of playbook tbs-strategy-framework (${TBS_ROLES}), got "qaEnginer"; did you mean qaEngineer?`,
+      `rollout:signoffs.internal.qaEnginer: expected one of ${TBS_ROLES} (sign-off roles of playbook tbs-strategy-framework), got "qaEnginer"; did you mean qaEngineer?`,
     ],
     [
       "signoff by a role the playbook does not have",
       (c) => (c.signoffs = { internal: { cto: { approver: "c", at: "2026-01-01T00:00:00Z" } } }),
-      `rollout:signoffs.internal.cto: expected a sign-off role of playbook tbs-strategy-framework (${TBS_ROLES}), got "cto"`,
+      `rollout:signoffs.internal.cto: expected one of ${TBS_ROLES} (sign-off roles of playbook tbs-strategy-framework), got "cto"`,
     ],
     [
       "signoff bad time",
@@ -470,7 +475,7 @@ describe("stack config", () => {
     const message = refusal(
       (c) => (c.signoffs = { internal: { cto: { approver: "c", at: "2026-01-01T00:00:00Z" } } }),
     );
-    assert.ok(message.endsWith(`(${TBS_ROLES}), got "cto"`), message);
+    assert.ok(message.endsWith(`(sign-off roles of playbook tbs-strategy-framework), got "cto"`), message);
   });
 
   it("accepts sign-offs by the playbook's roles for its phases", () => {

@@ -1429,7 +1429,7 @@ const malformed: [name: string, breakIt: (doc: Doc) => void, line: string][] = [
   [
     "a duplicate phase id",
     (doc) => (doc.phases[2].id = "internal"),
-    'phases: expected unique phase ids, "internal" repeats',
+    'phases[2].id: expected unique phase ids, "internal" repeats (first at index 1), got "internal"',
   ],
   [
     "a sign-off role that is not defined",
@@ -1495,6 +1495,11 @@ const malformed: [name: string, breakIt: (doc: Doc) => void, line: string][] = [
     "a phase of zero days",
     (doc) => (doc.phases[1].durationDays = 0),
     "phases[1].durationDays: expected number to be >0, got 0",
+  ],
+  [
+    "a duplicate gate id",
+    (doc) => (doc.gates[4].id = "errorRate"),
+    'gates[4].id: expected unique gate ids, "errorRate" repeats (first at index 1), got "errorRate"',
   ],
   [
     "a phase left out of the sign-off requirements",
