@@ -11,7 +11,7 @@ import { parseRolloutConfig, type RolloutConfig } from "../rollout/config";
 import { alarmNames, compositeAlarmName, playbookAlarms } from "../rollout/gates";
 import { Latch, latchParameterName } from "../rollout/state";
 import { PROJECT_ROOT } from "../rollout/stackFile";
-import type { Output } from "./cli";
+import { oneLine, type Output } from "./cli";
 
 /**
  * What the live commands need from Pulumi and AWS, behind small interfaces so their logic is
@@ -80,7 +80,8 @@ const selectLocalStack: SelectStack = async (args) => {
 /** The Automation API's failures that mean "this machine cannot reach the stack", as one line. */
 export function environmentError(error: unknown, stackName: string, workDir: string): Error {
   const text = String((error as { message?: string })?.message ?? error);
-  if (/pulumi.*(not found|ENOENT)|ENOENT.*pulumi|could not find.*pulumi|Failed to run command/i.test(text))
+  // What the Automation API says when it cannot spawn `pulumi` ("spawn pulumi ENOENT"), or a shell would.
+  if (/spawn pulumi ENOENT|ENOENT: pulumi|pulumi: (command )?not found/i.test(text))
     return new RolloutEnvironmentError(
       "the Pulumi CLI was not found on PATH: live commands run `pulumi` through the Automation API; install the Pulumi CLI and log in to the stack's backend",
     );
@@ -179,10 +180,7 @@ export function automationBackend(
       } catch (error) {
         // The Automation API throws on a failed update; its output was streamed above.
         lines.flush();
-        const message = String((error as Error).message ?? error)
-          .split("\n")
-          .find((l) => /error:/i.test(l));
-        onOutput(`up failed${message ? `: ${message.trim()}` : ""}`);
+        onOutput(`up failed: ${oneLine(String((error as Error).message ?? error))}`);
         return { result: "failed", outputs: {} };
       } finally {
         lines.flush();

@@ -55,3 +55,14 @@ export function formatSeconds(seconds: number): string {
   const rest = Math.round(seconds % 60);
   return rest === 0 ? `${minutes} min` : `${minutes} min ${rest} s`;
 }
+
+/**
+ * One line for an error message. The Automation API's CommandError starts with `code: 255`
+ * and carries the CLI's stderr further down: its first `error:` line says what went wrong.
+ */
+export function oneLine(message: string): string {
+  const lines = message.split("\n").map((l) => l.trim());
+  const cliError = lines.find((l) => /(^|\s)error: /.test(l));
+  if (cliError) return cliError.replace(/^.*?error: /, "");
+  return lines.find((l) => l !== "") ?? message;
+}

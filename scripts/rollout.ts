@@ -2,7 +2,7 @@
 import { parseArgs } from "node:util";
 import { RolloutInputError } from "../rollout/validation";
 import type { CommandContext } from "./backend";
-import { consoleOutput, EXIT, requireFlag, type Output } from "./cli";
+import { consoleOutput, EXIT, oneLine, requireFlag, type Output } from "./cli";
 
 /** `npm run rollout -- <command>`: the operator CLI. Exit 0 ok, 1 refused / NO-GO / failed, 2 bad input. */
 
@@ -146,7 +146,7 @@ export async function runCli(
     // An environment failure (no Pulumi CLI, no stack, AWS refused): one line, exit 1. The
     // trace is for bugs: ROLLOUT_DEBUG=1 prints it.
     const message = error instanceof Error ? error.message : String(error);
-    out.error(`error: ${message.split("\n")[0]}`);
+    out.error(`error: ${oneLine(message)}`);
     if (process.env.ROLLOUT_DEBUG && error instanceof Error && error.stack) out.error(error.stack);
     return EXIT.refused;
   }

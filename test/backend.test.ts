@@ -118,7 +118,7 @@ describe("automationBackend", () => {
       lines.push(l),
     );
     assert.deepEqual(result, { result: "failed", outputs: {} });
-    assert.deepEqual(lines.slice(-2), ["done", "up failed: stderr: error: update failed: policy violation"]);
+    assert.deepEqual(lines.slice(-2), ["done", "up failed: update failed: policy violation"]);
   });
 
   it("maps a missing Pulumi CLI and a missing stack to one-line environment errors", async () => {

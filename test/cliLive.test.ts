@@ -995,7 +995,7 @@ function freshProduction(): Record<string, unknown> {
 
 describe("README: a whole TBS rollout", () => {
   it("the CLI walkthrough reaches full, each advance passing its GO and sign-off checks", async () => {
-    const { ctx, backend } = setup("production", freshProduction());
+    const { ctx, backend, out } = setup("production", freshProduction());
     const factory = () => ctx;
     const phases: string[] = [];
     for (const line of readmeBlock("With the operator CLI")) {
@@ -1019,13 +1019,10 @@ describe("README: a whole TBS rollout", () => {
         ssm.on(GetParameterCommand).resolves({ Parameter: { Value: JSON.stringify(latch) } });
         ssm.on(DeleteParameterCommand).resolves({});
       }
-      ctx.out.lines.length = 0;
-      const code = await runCli(argv, ctx.out, factory);
-      assert.equal(
-        code,
-        0,
-        `${line}\n${(ctx.out as ReturnType<typeof bufferOutput>).text()}\n${(ctx.out as ReturnType<typeof bufferOutput>).errors.join("\n")}`,
-      );
+      out.lines.length = 0;
+      out.errors.length = 0;
+      const code = await runCli(argv, out, factory);
+      assert.equal(code, 0, `${line}\n${out.text()}\n${out.errors.join("\n")}`);
       if (argv[0] === "advance") phases.push(backend.raw.phase!);
       if (argv[0] === "resume") noLatch(); // resume deleted it
     }

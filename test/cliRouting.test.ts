@@ -124,6 +124,15 @@ describe("runCli: the environment's failures exit 1 with one line", () => {
     });
   }
 
+  it("another Automation API failure: its CLI error line, not `code: 255`", async () => {
+    const { factory } = harness(async () => {
+      throw new Error("code: 255\n stdout: \n stderr: error: PULUMI_ACCESS_TOKEN must be set for login\n");
+    });
+    const out = bufferOutput();
+    assert.equal(await runCli(["status", "--stack", "staging"], out, factory), 1);
+    assert.deepEqual(out.errors, ["error: PULUMI_ACCESS_TOKEN must be set for login"]);
+  });
+
   it("drill --live: Pulumi CLI missing", async () => {
     const { factory } = harness(async () => {
       throw new Error("spawn pulumi ENOENT");
