@@ -173,6 +173,8 @@ function metricPeriodSeconds(metric: GateMetric): number | undefined {
 
 /** Why CloudWatch cannot evaluate `sustainSeconds` over a metric of `metricPeriod`, or undefined. */
 export function sustainProblem(metricPeriod: number, sustainSeconds: number): string | undefined {
+  if (sustainSeconds < metricPeriod)
+    return `expected at least ${metricPeriod} s, the metric's own period: a shorter window has no datapoint of its own`;
   const period = alarmPeriod(metricPeriod, sustainSeconds);
   if (!isCloudWatchPeriod(period))
     return `expected a window CloudWatch can alarm on: 10, 30 or a multiple of 60 seconds (this one would need a ${period} s period)`;

@@ -777,9 +777,19 @@ describe("validation helpers", () => {
       [10, 10, undefined],
       [30, 30, undefined],
       [10, 3600, undefined],
-      [60, 30, undefined],
       [
         60,
+        30,
+        "expected at least 60 s, the metric's own period: a shorter window has no datapoint of its own",
+      ],
+      [
+        30,
+        10,
+        "expected at least 30 s, the metric's own period: a shorter window has no datapoint of its own",
+      ],
+      // Only a metric period the schema refuses gets this far; it guards alarmPeriod's derivation.
+      [
+        45,
         45,
         "expected a window CloudWatch can alarm on: 10, 30 or a multiple of 60 seconds (this one would need a 45 s period)",
       ],

@@ -1577,9 +1577,9 @@ const malformed: [name: string, breakIt: (doc: Doc) => void, line: string][] = [
     "rollback.triggers[0].limitSeconds: expected at most rollback.limitSeconds (900): a trigger cannot promise a slower rollback than the playbook, got 1200",
   ],
   [
-    "a sustain window that needs a period CloudWatch does not have",
+    "a sustain window shorter than the metric's period",
     (doc) => (doc.gates[0].critical.sustainSeconds = 45),
-    "gates[0].critical.sustainSeconds: expected a window CloudWatch can alarm on: 10, 30 or a multiple of 60 seconds (this one would need a 45 s period), got 45",
+    "gates[0].critical.sustainSeconds: expected at least 60 s, the metric's own period: a shorter window has no datapoint of its own, got 45",
   ],
   [
     "a sustain window that is not a whole number of periods",
