@@ -682,6 +682,21 @@ describe("rollout shift (more)", () => {
     assert.match(out.text(), /the ALB serves 0 % to green; rollout:greenWeight says 10 %: shifting from 0 %/);
   });
 
+  it("writes the config when the ALB already serves the target but the config differs", async () => {
+    const { ctx, backend } = setup("staging", { greenWeight: "10" });
+    serveAlb({ ...backend.raw, greenWeight: "5" }, "staging");
+    assert.equal(await shiftCommand({ to: "5" }, ctx), 0);
+    assert.deepEqual(backend.ups, ["broader-pilot/5/false"]);
+    assert.equal(backend.raw.greenWeight, "5");
+  });
+
+  it("does nothing when the ALB and the config are both at the target", async () => {
+    const { ctx, backend, out } = setup("staging", { greenWeight: "10" });
+    assert.equal(await shiftCommand({ to: "10" }, ctx), 0);
+    assert.deepEqual(backend.ups, []);
+    assert.match(out.text(), /green is already at 10 % on the ALB/);
+  });
+
   it("shifts down too", async () => {
     const { ctx, backend } = setup("staging", { greenWeight: "10" });
     assert.equal(await shiftCommand({ to: "0", step: "5", interval: "0" }, ctx), 0);

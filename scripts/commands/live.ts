@@ -610,6 +610,9 @@ export async function shiftCommand(flags: Flags, ctx: CommandContext): Promise<n
       `the ALB serves ${from} % to green; rollout:greenWeight says ${config.greenWeight} %: shifting from ${from} %`,
     );
   const steps = shiftSteps(from, to, stepFlag ?? Math.max(1, Math.abs(to - from)));
+  // The ALB already serves N but the config says otherwise: one step writes N, or the next
+  // `up` would move traffic back to the config's value.
+  if (steps.length === 0 && config.greenWeight !== to) steps.push(to);
   const applied: number[] = [];
   const warnings = new Set<string>();
   if (steps.length === 0) say(`green is already at ${to} % on the ALB`);
