@@ -5,10 +5,10 @@ import {
   alarmNames,
   autoRollbackAlarms,
   compositeAlarmName,
+  containerInsightsDimensions,
   customMetricNamespace,
   isPerService,
   playbookAlarms,
-  workloadName,
   type AlarmSpec,
 } from "../rollout/gates";
 import type { Playbook, Severity } from "../rollout/playbook";
@@ -180,7 +180,7 @@ function metricInputs(
         metricName: m.metricName,
         period: spec.periodSeconds,
         statistic: m.statistic,
-        dimensions: containerInsightsDimensions(m, args, service && workloadName(service.name, "green")),
+        dimensions: containerInsightsDimensions(m, args, service?.name, "green"),
       };
     case "custom":
       return {
@@ -191,16 +191,6 @@ function metricInputs(
         ...(m.extendedStatistic ? { extendedStatistic: m.extendedStatistic } : { statistic: m.statistic }),
       };
   }
-}
-
-/** Container Insights dimensions: per colour workload (ClusterName, Namespace, Service) or the cluster (ClusterName). */
-function containerInsightsDimensions(
-  m: Extract<AlarmSpec["metric"], { kind: "container-insights" }>,
-  args: Pick<QualityGatesArgs, "clusterName" | "namespace">,
-  workload: string | undefined,
-): Record<string, string> {
-  if (m.scope === "cluster") return { ClusterName: args.clusterName };
-  return { ClusterName: args.clusterName, Namespace: args.namespace, Service: workload! };
 }
 
 const COLOURS = ["blue", "green"] as const;
@@ -276,9 +266,7 @@ function colourSeries(
         [
           "ContainerInsights",
           m.metricName,
-          ...Object.entries(
-            containerInsightsDimensions(m, c, service && workloadName(service[0], colour)),
-          ).flat(),
+          ...Object.entries(containerInsightsDimensions(m, c, service?.[0], colour)).flat(),
           { stat: m.statistic, ...(m.scope === "service" ? style : { label: "cluster (fullest node)" }) },
         ],
       ];

@@ -233,6 +233,27 @@ export function workloadName(service: string, colour: "blue" | "green"): string 
 }
 
 /**
+ * Container Insights dimensions of a gate's metric: one colour's workload of a service
+ * (ClusterName, Namespace, Service) or, for node metrics, the cluster (ClusterName).
+ */
+export function containerInsightsDimensions(
+  metric: Extract<AlarmMetric, { kind: "container-insights" }>,
+  cluster: { clusterName: string; namespace: string },
+  service: string | undefined,
+  colour: "blue" | "green",
+): Record<string, string> {
+  if (metric.scope === "cluster") return { ClusterName: cluster.clusterName };
+  if (service === undefined) {
+    throw new Error(`${metric.metricName} is published per Service: expected a service name`);
+  }
+  return {
+    ClusterName: cluster.clusterName,
+    Namespace: cluster.namespace,
+    Service: workloadName(service, colour),
+  };
+}
+
+/**
  * GuardDuty severity at or above which findings roll back, or undefined when no automatic
  * trigger of the playbook is fed by a GuardDuty gate whose critical level rolls back (TBS
  * treats security incidents as a manual trigger). Several such gates: the lowest wins.
