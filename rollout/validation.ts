@@ -102,8 +102,15 @@ function expectation(issue: z.core.$ZodIssue): string {
   const message = issue.message;
   const stock = /^Invalid/.test(message);
   if (stock && issue.code === "invalid_value") return oneOf(issue.values);
-  if (stock && issue.code === "invalid_union" && "options" in issue && Array.isArray(issue.options))
-    return oneOf(issue.options);
+  if (stock && issue.code === "invalid_union") {
+    if ("options" in issue && Array.isArray(issue.options)) return oneOf(issue.options);
+    // A union of literals lists its values; any other union, what each branch expected.
+    const branches = issue.errors.map((branch) => branch[0]).filter((first) => first !== undefined);
+    if (branches.length > 0 && branches.every((first) => first.code === "invalid_value"))
+      return oneOf(branches.flatMap((first) => (first.code === "invalid_value" ? first.values : [])));
+    if (branches.length > 0)
+      return `expected ${branches.map((first) => expectation(first).replace(/^expected /, "")).join(" or ")}`;
+  }
   const stockText = /expected (.*?)(?:, received .*)?$/i.exec(message);
   if (stockText?.[1]) return `expected ${stockText[1]}`;
   return message.startsWith("expected ") ? message : `expected ${message}`;

@@ -703,6 +703,8 @@ describe("validation helpers", () => {
       mode: z.enum(["fast", "safe"]),
       secret: z.string().min(8),
       tags: z.record(z.string().regex(/^[a-z]+$/, { message: "expected a lowercase tag" }), z.boolean()),
+      size: z.union([z.literal(10), z.literal(30)]).optional(),
+      limit: z.union([z.number(), z.string()]).optional(),
     })
     .strict();
 
@@ -727,6 +729,21 @@ describe("validation helpers", () => {
         ],
       ],
       [[1], "rollout:", ["rollout: expected object, got [1]"]],
+      [
+        { port: 1, mode: "fast", secret: "longenough", tags: {}, size: 7 },
+        "",
+        ["size: expected one of 10, 30, got 7"],
+      ],
+      [
+        { port: 1, mode: "fast", secret: "longenough", tags: {}, size: "big" },
+        "",
+        ['size: expected one of 10, 30, got "big"'],
+      ],
+      [
+        { port: 1, mode: "fast", secret: "longenough", tags: {}, limit: true },
+        "",
+        ["limit: expected number or string, got true"],
+      ],
       ["text", "", ['document: expected object, got "text"']],
     ];
     for (const [input, prefix, lines] of table) {
