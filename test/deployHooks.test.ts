@@ -165,7 +165,9 @@ case "$1 $2" in
     # The JMESPath filter the post-deploy hook asks for.
     if [[ "$query" == *"!='draining'"* ]]; then states=$(tr ' ' '\\n' <<<"$states" | grep -v '^draining$' | tr '\\n' ' ' | sed 's/ *$//'); fi
     echo "$states";;
-  "rds describe-db-snapshots") echo "${fake.snapshot ?? "available"}";;
+  "rds describe-db-snapshots")
+    if [ "${fake.snapshot ?? "available"}" = "DBSnapshotNotFound" ]; then echo "An error occurred (DBSnapshotNotFound)" >&2; exit 254; fi
+    echo "${fake.snapshot ?? "available"}";;
   "acm describe-certificate") echo "${fake.domain ?? "rollout.example.com"}";;
   *) echo "unexpected aws $*" >&2; exit 2;;
 esac
@@ -271,6 +273,16 @@ describe("pre-deploy hook script", () => {
     assert.match(
       creating.stderr,
       /snapshot before-limited-pilot-production-202611021600 is 'creating', expected 'available'/,
+    );
+    const missing = runHook(
+      "pre-deploy",
+      { ...PRE, MODE: "deploy", TARGET_GROUPS: `web:blue:${BLUE}` },
+      { snapshot: "DBSnapshotNotFound", states: { [BLUE]: "healthy" } },
+    );
+    assert.equal(missing.status, 1);
+    assert.match(
+      missing.stderr,
+      /An error occurred \(DBSnapshotNotFound\)\n\[pre-deploy\] snapshot \S+ is 'unreadable', expected 'available'/,
     );
     const deadGreen = runHook(
       "pre-deploy",

@@ -11,8 +11,9 @@ set -euo pipefail
 say() { printf '[pre-deploy] %s\n' "$*" >&2; }
 mode=${MODE:-deploy}
 
+# A failed lookup (not found, no permission) leaves the CLI's own error on stderr above this hook's verdict.
 status=$(aws rds describe-db-snapshots --db-snapshot-identifier "$SNAPSHOT_ID" \
-  --query 'DBSnapshots[0].Status' --output text 2>/dev/null || echo "not found")
+  --query 'DBSnapshots[0].Status' --output text) || status="unreadable"
 if [ "$status" != "available" ]; then
   if [ "$mode" = "deploy" ]; then
     say "snapshot $SNAPSHOT_ID is '$status', expected 'available': traffic stays where it is until the restore point exists"
