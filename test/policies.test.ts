@@ -1333,6 +1333,30 @@ describe("unknown values at preview", () => {
     ]);
   });
 
+  it("a listener with unknown actions does not hide a later rule's green share", async () => {
+    // The listener comes before the rules in the resource list: its unknown default action is met first.
+    let resources = edit(world(), "router-https", (i) => (i.defaultActions = UNKNOWN));
+    resources = edit(
+      resources,
+      "router-web-weighted",
+      (i) => (i.actions = [{ type: "forward", targetGroupArn: GREEN_TG }]),
+    );
+    const violations = await runPoliciesOffline(resources, { stack: "production", policyConfig: {} });
+    assert.deepEqual(
+      violations
+        .filter((v) => v.policy === "rollout-traffic-within-phase-cap")
+        .map((v) => [v.enforcementLevel, v.message]),
+      [
+        [
+          "mandatory",
+          "listener rule router-web-weighted forwards all its traffic to green target group router-web-green-tg but phase limited-pilot caps green at 0 % of general traffic; " +
+            "remove that forward: general traffic reaches green only through the router's weighted rule (rollout:greenWeight)",
+        ],
+        ["advisory", cannotRun("rollout-traffic-within-phase-cap", "defaultActions")],
+      ],
+    );
+  });
+
   it("a can't-run note is advisory even where the policy is mandatory, so it never fails a plan", async () => {
     const resources = edit(world(), "router-https", (i) => (i.sslPolicy = UNKNOWN));
     const violations = await runPoliciesOffline(resources, {

@@ -7,6 +7,7 @@ import {
   configOf,
   field,
   forwards,
+  forEachKnown,
   forwardsAnywhere,
   isArnOf,
   known,
@@ -56,9 +57,9 @@ export const trafficWithinPhaseCap: StackValidationPolicy = {
     const greens = ofType(args.resources, TYPES.targetGroup).filter((tg) => colourOf(tg) === "green");
     const greenGroupOf = (arn: unknown) =>
       typeof arn === "string" ? greens.find((tg) => isArnOf(arn, tg)) : undefined;
-    for (const rule of ofType(args.resources, TYPES.listenerRule, TYPES.listener)) {
+    forEachKnown(ofType(args.resources, TYPES.listenerRule, TYPES.listener), (rule) => {
       // Cohort rules carry the pilot cohort, not general traffic: rollout-cohorts-only-in-pilot-phases covers them.
-      if (rule.type === TYPES.listenerRule && isCohortRule(rule.name, rule.props)) continue;
+      if (rule.type === TYPES.listenerRule && isCohortRule(rule.name, rule.props)) return;
       const what = rule.type === TYPES.listener ? "listener" : "listener rule";
       const actions = rule.type === TYPES.listener ? rule.props.defaultActions : rule.props.actions;
       for (const forward of forwards(actions)) {
@@ -87,7 +88,7 @@ export const trafficWithinPhaseCap: StackValidationPolicy = {
           rule.urn,
         );
       }
-    }
+    });
   }),
 };
 

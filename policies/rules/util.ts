@@ -75,6 +75,24 @@ export function known<T>(read: () => T): T | undefined {
 }
 
 /**
+ * Run `check` on every item, even after one meets a value unknown at preview: the first such
+ * error is rethrown at the end, so the engine still notes that the policy could not fully run,
+ * but one unknown item no longer hides violations in the others. Other errors propagate.
+ */
+export function forEachKnown<T>(items: readonly T[], check: (item: T) => void): void {
+  let unknown: unknown;
+  for (const item of items) {
+    try {
+      check(item);
+    } catch (error) {
+      if (!isUnknownValueError(error)) throw error;
+      unknown ??= error;
+    }
+  }
+  if (unknown !== undefined) throw unknown;
+}
+
+/**
  * Whether `obj` has `key` set to something (known or unknown). Reads the property descriptor,
  * which the proxy forwards untouched, so an unknown value counts as set instead of throwing.
  */
