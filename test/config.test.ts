@@ -407,6 +407,15 @@ describe("stack config", () => {
     );
   });
 
+  it("lists every key when an unknown one is not close to any", () => {
+    assert.equal(
+      refusal((c) => (c.canaryPercent = 5)),
+      'invalid stack config for stack "staging":\n  rollout:canaryPercent: unknown config key; expected one of ' +
+        "playbook, tier, phase, greenWeight, rollback, rollbackAcknowledged, cohorts, stickinessSeconds, services, " +
+        "network, cluster, database, heavydb, alerts, signoffs, decisions, alarmActionsEnabled, featureFlags",
+    );
+  });
+
   it("still refuses a misspelt key when everything else is valid", () => {
     assert.equal(
       refusal((c) => (c.stickinesSeconds = 60)),
