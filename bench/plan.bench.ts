@@ -16,6 +16,7 @@ const root = path.resolve(__dirname, "..");
 interface Sample {
   stack: string;
   ms: number;
+  cpuMs: number;
   maxRssMb: number;
   resources: number;
   violations: number;
@@ -64,10 +65,10 @@ function main(): void {
     ["40 services", best("staging", generatedConfig(40))],
   ];
   console.log(`plan benchmark (best of ${RUNS}, each in a fresh process)`);
-  console.log("case          ms      peak RSS MB  resources");
+  console.log("case          ms      CPU ms  peak RSS MB  resources");
   for (const [name, s] of cases) {
     console.log(
-      `${name.padEnd(12)}  ${String(s.ms).padStart(6)}  ${String(s.maxRssMb).padStart(11)}  ${String(s.resources).padStart(9)}`,
+      `${name.padEnd(12)}  ${String(s.ms).padStart(6)}  ${String(s.cpuMs).padStart(6)}  ${String(s.maxRssMb).padStart(11)}  ${String(s.resources).padStart(9)}`,
     );
   }
   const production = cases[1]![1];
@@ -79,6 +80,7 @@ function main(): void {
     `production plan: ${production.ms} ms (target < 3000 ms): ${production.ms < 3000 ? "ok" : "MISSED"}`,
   );
   console.log(`40 services / 1 service: ${ratio.toFixed(2)}x (target < 2x): ${ratio < 2 ? "ok" : "MISSED"}`);
+  console.log(`40 services / 1 service, CPU time: ${(forty.cpuMs / one.cpuMs).toFixed(2)}x`);
   if (process.argv.includes("--json"))
     console.log(JSON.stringify({ cases: Object.fromEntries(cases), ratio }));
 }
