@@ -5,10 +5,10 @@ import { AlertTopics } from "./components/alerts";
 import { AutoRollback } from "./components/autoRollback";
 import { DataProtection } from "./components/dataProtection";
 import { DeployHooks } from "./components/deployHooks";
-import { Environment } from "./components/environment";
+import { eksKubeconfig, Environment } from "./components/environment";
 import { QualityGates } from "./components/qualityGates";
 import { TrafficRouter } from "./components/trafficRouter";
-import { parseRolloutConfig, type RolloutConfig } from "./rollout/config";
+import { parseRolloutConfig, type Decision, type RolloutConfig } from "./rollout/config";
 import {
   latchPath,
   latchStatus,
@@ -61,7 +61,26 @@ function readLatch(config: RolloutConfig): pulumi.Output<{ status: LatchStatus; 
   });
 }
 
-function main() {
+/** The latest decision of each transition, in the order transitions were first decided. */
+function latestDecisionPerTransition(decisions: readonly Decision[]): Decision[] {
+  const latest = new Map<string, Decision>();
+  for (const d of decisions) {
+    const key = `${d.from}->${d.to}`;
+    const seen = latest.get(key);
+    if (!seen || Date.parse(d.at) >= Date.parse(seen.at)) latest.set(key, d);
+  }
+  return [...latest.values()];
+}
+
+/** `yyyymmddhhmm` in UTC: the entry stamp of a phase's snapshot. */
+const minuteStamp = (time: Date) =>
+  time
+    .toISOString()
+    .replace(/[^0-9]/g, "")
+    .slice(0, 12);
+
+/** `now` is the deploy's time (a fixed clock makes offline plans reproducible). Default: the wall clock. */
+function main(options: { now?: Date } = {}) {
   const config = parseRolloutConfig(rolloutKeys(pulumi.runtime.allConfig()), pulumi.getStack());
   const { playbookSpec: playbook, isProduction } = config;
   const secret = <T>(value: T) => pulumi.secret(value);
@@ -81,7 +100,10 @@ function main() {
   );
 
   const provider = new k8s.Provider("k8s", {
-    kubeconfig: config.cluster.kubeconfig ? secret(config.cluster.kubeconfig) : undefined,
+    // Never the ambient kubeconfig: its current context could be any cluster.
+    kubeconfig: config.cluster.kubeconfig
+      ? secret(config.cluster.kubeconfig)
+      : eksKubeconfig(config.cluster.name, aws.getRegionOutput().region),
     namespace: config.cluster.namespace,
   });
 
@@ -97,6 +119,7 @@ function main() {
     .sort((a, b) => Date.parse(a.at) - Date.parse(b.at))
     .at(-1);
   const data = new DataProtection("data", {
+    stack: config.stack,
     production: isProduction,
     vpcId: config.network.vpcId,
     subnetIds: config.network.privateSubnetIds,
@@ -111,7 +134,11 @@ function main() {
     deletionProtection: config.database.deletionProtection,
     multiAz: config.database.multiAz,
     phase: config.phase,
-    phaseEntryId: decisionIntoPhase ? decisionIntoPhase.at.replace(/[^0-9]/g, "").slice(0, 12) : undefined,
+    // The GO decision's time when one opened the phase; otherwise (staging rehearsals record
+    // none) this deploy's time, which the snapshot keeps once created.
+    phaseEntryId: minuteStamp(
+      decisionIntoPhase ? new Date(decisionIntoPhase.at) : (options.now ?? new Date()),
+    ),
   });
 
   // Listener rules wait for the pre-deploy hook, which needs the target groups the router
@@ -120,6 +147,7 @@ function main() {
   const preDeployDone = new Promise<pulumi.Resource>((resolve) => (releasePreDeploy = resolve));
 
   const router = new TrafficRouter("router", {
+    stack: config.stack,
     vpcId: config.network.vpcId,
     publicSubnetIds: config.network.publicSubnetIds,
     certificateArn: config.network.certificateArn,
@@ -136,6 +164,7 @@ function main() {
     })),
     traffic: plannedTraffic,
     forceBlue,
+    rollback: config.rollback,
     stickinessSeconds: config.stickinessSeconds,
     ruleDependsOn: [data.phaseSnapshot, pulumi.output(preDeployDone)],
   });
@@ -146,6 +175,9 @@ function main() {
         colour,
         namespace: config.cluster.namespace,
         provider,
+        // Green's workloads are the phase's other change: they wait for its snapshot too.
+        dependsOn: colour === "green" ? [data.phaseSnapshot] : undefined,
+        featureFlags: colour === "green" ? config.featureFlags : undefined,
         services: config.services.map((s) => ({
           name: s.name,
           image: s[colour].image,
@@ -263,13 +295,17 @@ function main() {
       green: t.green,
       cohortRules: t.cohortRoutes.length,
     })),
-    decisions: config.decisions,
+    // Compact: readers need only the latest decision per transition, without evidence lines
+    // (they stay in stack config), which keeps a whole rollout's record small.
+    decisions: latestDecisionPerTransition(config.decisions).map((d) => ({ ...d, evidence: [] })),
     signoffs: config.signoffs,
   }));
   new aws.ssm.Parameter(STATE_RESOURCE_NAME, {
     name: stateParameterName(config.stack),
     type: "String",
-    tier: "Standard",
+    // Standard holds 4 KB; a long rollout's sign-offs can pass it. Intelligent-Tiering moves
+    // to Advanced (8 KB) only when the value needs it.
+    tier: "Intelligent-Tiering",
     description: `staged-rollout state of stack ${config.stack}`,
     // Not a secret: phase, weights, decisions and sign-offs are what reviewers must see in diffs.
     insecureValue: state.apply((s) => JSON.stringify(s)),
