@@ -20,7 +20,7 @@ import {
 } from "./rollout/state";
 import { rolloutKeys } from "./rollout/stackFile";
 import { planTraffic, type ServiceTraffic } from "./rollout/traffic";
-import { guardDutyRollbackSeverity } from "./rollout/gates";
+import { customMetricNamespace, guardDutyRollbackSeverity } from "./rollout/gates";
 
 /**
  * Composition root: read the stack config once, validate it before any resource exists,
@@ -79,13 +79,26 @@ const minuteStamp = (time: Date) =>
     .replace(/[^0-9]/g, "")
     .slice(0, 12);
 
-/** `now` is the deploy's time (a fixed clock makes offline plans reproducible). Default: the wall clock. */
-function main(options: { now?: Date } = {}) {
+interface ProgramOptions {
+  /** The deploy's time (a fixed clock makes offline plans reproducible). Default: the wall clock. */
+  now?: Date;
+  /**
+   * Whether the latch in SSM can be read. The offline plan has no AWS account, so it records
+   * the latch as `unknown` (and the policy pack sees that) instead of pretending it is clear.
+   * Default: true.
+   */
+  readLatch?: boolean;
+}
+
+function main(options: ProgramOptions = {}) {
   const config = parseRolloutConfig(rolloutKeys(pulumi.runtime.allConfig()), pulumi.getStack());
   const { playbookSpec: playbook, isProduction } = config;
   const secret = <T>(value: T) => pulumi.secret(value);
 
-  const latch = readLatch(config);
+  const latch =
+    options.readLatch === false
+      ? pulumi.output({ status: "unknown" as LatchStatus, latch: undefined as Latch | undefined })
+      : readLatch(config);
   const forceBlue = latch.apply((l) => l.status === "set");
   const plannedTraffic = planTraffic({
     playbook,
@@ -178,6 +191,7 @@ function main(options: { now?: Date } = {}) {
         // Green's workloads are the phase's other change: they wait for its snapshot too.
         dependsOn: colour === "green" ? [data.phaseSnapshot] : undefined,
         featureFlags: colour === "green" ? config.featureFlags : undefined,
+        metricsNamespace: customMetricNamespace(config.stack),
         services: config.services.map((s) => ({
           name: s.name,
           image: s[colour].image,

@@ -36,6 +36,11 @@ export interface EnvironmentArgs {
    * (`{gradualExposure: "true", emergencyDisable: "false"}`).
    */
   featureFlags?: Record<string, string | boolean>;
+  /**
+   * CloudWatch namespace the application publishes its custom gate metrics to (rowsPerSecond,
+   * session success, ...), given to pods as METRICS_NAMESPACE: the namespace the alarms watch.
+   */
+  metricsNamespace: string;
   /** What this colour's workloads wait for (the phase's snapshot). Default: none. */
   dependsOn?: pulumi.Input<pulumi.Resource>[];
 }
@@ -116,7 +121,12 @@ export class Environment extends pulumi.ComponentResource {
     this.secret = new k8s.core.v1.Secret(
       `${name}-db-credentials`,
       {
-        metadata: { name: `${args.colour}-db-credentials`, namespace: args.namespace },
+        // The colour label is how the policy pack finds green's read-only HeavyDB credentials.
+        metadata: {
+          name: `${args.colour}-db-credentials`,
+          namespace: args.namespace,
+          labels: { colour: args.colour, "app.kubernetes.io/part-of": "staged-rollout" },
+        },
         type: "Opaque",
         stringData: {
           MYSQL_HOST: args.mysql.host,
@@ -197,7 +207,10 @@ export class Environment extends pulumi.ComponentResource {
                       { secretRef: { name: this.secret.metadata.name } },
                       { configMapRef: { name: this.featureFlags.metadata.name } },
                     ],
-                    env: [{ name: "ROLLOUT_COLOUR", value: args.colour }],
+                    env: [
+                      { name: "ROLLOUT_COLOUR", value: args.colour },
+                      { name: "METRICS_NAMESPACE", value: args.metricsNamespace },
+                    ],
                     // Readiness drops a pod from the target group within ~10 s; liveness restarts a hung one.
                     readinessProbe: probe(5, 2, 5),
                     livenessProbe: probe(10, 3, 15),

@@ -222,6 +222,8 @@ export class TrafficRouter extends pulumi.ComponentResource {
             port,
             // Short drain: a rollback must not wait minutes for connections to green to close.
             deregistrationDelay: 15,
+            // The colour is identity, not rollout state: the policy pack finds green's groups by it.
+            tags: { colour },
             // A dead target leaves rotation after 2 failed checks 10 s apart (~20 s).
             healthCheck: {
               enabled: true,

@@ -199,7 +199,9 @@ export function blueActions(
       Order: action.Order,
       ForwardConfig: {
         TargetGroups: targetGroups,
-        TargetGroupStickinessConfig: action.ForwardConfig?.TargetGroupStickinessConfig,
+        // A client's stickiness cookie would keep it on green for up to the stickiness
+        // duration after the weights moved; a rollback must move everyone (as the router does).
+        TargetGroupStickinessConfig: { Enabled: false },
       },
     };
   });

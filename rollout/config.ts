@@ -130,7 +130,7 @@ const arn = (service: string) =>
 export const RolloutConfigSchema = z
   .object({
     playbook: nonEmpty("a playbook id such as tbs-strategy-framework"),
-    /** `production` or `staging`: decides protections and which policies are mandatory. Default: `production` for the stack named production, `staging` for every other stack. */
+    /** `production` or `staging`: decides protections and which policies are mandatory. Default: `production` (a staging stack says `rollout:tier: staging` explicitly). */
     tier: z.enum(["production", "staging"]),
     phase: nonEmpty("a phase id of the playbook"),
     greenWeight: z
@@ -229,6 +229,12 @@ export const RolloutConfigSchema = z
               .object({
                 url: z.url({ protocol: /^https$/, message: "expected an https:// URL" }),
                 severities: z.array(z.enum(["critical", "warning", "info"])).min(1),
+                /**
+                 * Whether the endpoint confirms SNS subscriptions by itself (PagerDuty's SNS
+                 * integration does; a Slack incoming webhook cannot). Default: true only for
+                 * events.pagerduty.com.
+                 */
+                autoConfirms: z.boolean({ message: "expected true or false" }).optional(),
               })
               .strict(),
           )
@@ -306,7 +312,10 @@ export function parseRolloutConfig(raw: Record<string, unknown>, stack: string):
 
   const decoded: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(raw)) decoded[key] = decodeConfigValue(value);
-  if (decoded.tier === undefined) decoded.tier = stack === "production" ? "production" : "staging";
+  // Safe by default: every stack gets production's protections (deletion protection, Multi-AZ,
+  // mandatory policies) unless its config says `rollout:tier: staging` explicitly; a stack
+  // named "prod" or "production-eu" must not lose them because of its name.
+  if (decoded.tier === undefined) decoded.tier = "production";
 
   // A misspelt key is reported together with every other problem, not instead of them.
   const keyProblems: string[] = [];

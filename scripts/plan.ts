@@ -101,7 +101,9 @@ export async function planStack(
   recorder.captureOptions();
   pulumi.runtime.setAllConfig(stackFile.config, stackFile.secretKeys);
   await withoutPromiseStackTraces(async () => {
-    await pulumi.runtime.runInPulumiStack(async () => program({ now: options.now }));
+    await pulumi.runtime.runInPulumiStack(async () =>
+      program({ now: options.now, readLatch: mocks.latchParameters !== undefined }),
+    );
     await pulumi.runtime.disconnect();
   });
 

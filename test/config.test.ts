@@ -293,6 +293,11 @@ describe("stack config", () => {
       "rollout:alerts.https[0].url: expected an https:// URL",
     ],
     [
+      "alert endpoint autoConfirms not a boolean",
+      (c) => (c.alerts.https[0].autoConfirms = "yes"),
+      'rollout:alerts.https[0].autoConfirms: expected true or false, got "yes"',
+    ],
+    [
       "unknown key (typo)",
       (c) => (c.greenWieght = 10),
       "rollout:greenWieght: unknown config key; did you mean rollout:greenWeight?",
@@ -369,12 +374,30 @@ describe("stack config", () => {
   }
 
   it("requires access logs in production", () => {
-    const message = refusal((c) => delete c.network.accessLogsBucket, "production");
+    const message = refusal((c) => {
+      c.tier = "production";
+      delete c.network.accessLogsBucket;
+    }, "production");
     assert.ok(
       message.includes(
         "rollout:network.accessLogsBucket: expected a bucket name for ALB access logs in production",
       ),
     );
+  });
+
+  it("gives every stack production's protections unless its tier is staging, whatever the stack's name", () => {
+    const config = stagingConfig();
+    delete config.tier;
+    const parsed = parseRolloutConfig(
+      { ...config, network: { ...(config.network as object), accessLogsBucket: "acme-alb-logs" } },
+      "prod",
+    );
+    assert.deepEqual(
+      [parsed.tier, parsed.isProduction, parsed.database.deletionProtection, parsed.database.multiAz],
+      ["production", true, true, true],
+    );
+    const staging = parseRolloutConfig(stagingConfig(), "prod");
+    assert.deepEqual([staging.tier, staging.isProduction], ["staging", false]);
   });
 
   it("lists every problem at once", () => {

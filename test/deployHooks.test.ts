@@ -41,8 +41,9 @@ describe("deploy hooks in the program", () => {
   let rollback: PlanResult;
   let latched: PlanResult;
   before(async () => {
-    deploy = await planStack(loadStackFile("production"), {}, { now: NOW });
-    rollback = await planStack(variant({ rollback: "true" }), {}, { now: NOW });
+    // A readable, empty latch path: what a real deploy with no latch sees.
+    deploy = await planStack(loadStackFile("production"), { latchParameters: [] }, { now: NOW });
+    rollback = await planStack(variant({ rollback: "true" }), { latchParameters: [] }, { now: NOW });
     latched = await planStack(
       loadStackFile("production"),
       {

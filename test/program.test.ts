@@ -124,6 +124,9 @@ describe("the program under the mock engine", () => {
       const result = await planStack(loadStackFile(stack));
       assert.equal(result.stack, stack);
       assert.equal(result.latch, "unknown");
+      // Offline, SSM is not asked and the state record the policy pack reads says so too.
+      const state = result.resources.find((r) => r.name === "rollout-state")!;
+      assert.equal(JSON.parse(state.inputs.insecureValue as string).latch, "unknown");
       const byType: Record<string, number> = {};
       for (const r of result.resources) byType[r.type] = (byType[r.type] ?? 0) + 1;
       assert.deepEqual(byType, expected[stack], stack);

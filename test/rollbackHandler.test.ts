@@ -149,7 +149,7 @@ describe("rollback Lambda", () => {
               Order: undefined,
               ForwardConfig: {
                 TargetGroups: [{ TargetGroupArn: TG("web", "blue"), Weight: 1 }],
-                TargetGroupStickinessConfig: undefined,
+                TargetGroupStickinessConfig: { Enabled: false },
               },
             },
           ],
@@ -165,7 +165,8 @@ describe("rollback Lambda", () => {
                   { TargetGroupArn: TG(s, "blue"), Weight: 100 },
                   { TargetGroupArn: TG(s, "green"), Weight: 0 },
                 ],
-                TargetGroupStickinessConfig: stickiness,
+                // Sticky clients must not stay on green after the rollback.
+                TargetGroupStickinessConfig: { Enabled: false },
               },
             },
           ],

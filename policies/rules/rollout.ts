@@ -220,7 +220,7 @@ export const stateRecorded: StackValidationPolicy = {
           report(
             `the rollout state records tier ${found.state.tier}, but this stack's policy pack config requires tier ${requiredTier} ` +
               `(rollout-state-recorded.requiredTier), and with tier ${found.state.tier} the checks of ${PRODUCTION_TIER_CHECKS} do not run; ` +
-              `run \`pulumi config set rollout:tier ${requiredTier}\` (without rollout:tier a stack named production is production, any other staging)`,
+              `run \`pulumi config set rollout:tier ${requiredTier}\` (without rollout:tier every stack is production)`,
             found.resource.urn,
           );
         }
