@@ -452,11 +452,23 @@ export function decide(transition: Transition, evidence: Readonly<Record<string,
   };
 }
 
-/** Evidence keys no criterion of the transition knows: a typo must not pass silently. */
+/** Evidence keys outside `known`: a typo must not pass silently. */
+export function evidenceOutside(
+  evidence: Readonly<Record<string, number>>,
+  known: readonly string[],
+): string[] {
+  const ids = new Set(known);
+  return Object.keys(evidence).filter((k) => !ids.has(k));
+}
+
+/**
+ * Evidence keys no criterion of the transition knows. `alsoKnown` adds ids read by something
+ * else from the same evidence (the phase's rollback triggers' gates).
+ */
 export function unknownEvidence(
   transition: Transition,
   evidence: Readonly<Record<string, number>>,
+  alsoKnown: readonly string[] = [],
 ): string[] {
-  const known = new Set(transition.criteria.map((c) => c.id));
-  return Object.keys(evidence).filter((k) => !known.has(k));
+  return evidenceOutside(evidence, [...transition.criteria.map((c) => c.id), ...alsoKnown]);
 }

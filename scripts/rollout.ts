@@ -15,6 +15,9 @@ commands:
   gates     GO/NO-GO decision for the current transition
             offline: --playbook ID --from PHASE --evidence FILE
             live:    --stack S [--evidence FILE] [--record] [--approver A]
+            both also evaluate the phase's rollback triggers: one breached exits 1
+            (even on GO) and --record refuses to record a GO
+            success criteria, by category: --playbook ID --success --evidence FILE
   advance   move to the next phase (needs a recorded GO and, in production, sign-offs)   --stack S
   shift     move greenWeight within the phase's cap, in steps   --stack S --to N [--step K --interval T]
   rollback  100 % blue now and verify through the ALB   --stack S --reason R
@@ -40,6 +43,7 @@ const FLAGS = {
   from: { type: "string" },
   evidence: { type: "string" },
   record: { type: "boolean" },
+  success: { type: "boolean" },
   to: { type: "string" },
   step: { type: "string" },
   interval: { type: "string" },
@@ -90,9 +94,9 @@ const defaultLiveContext: LiveContextFactory = (stack, out) => {
 const COMMANDS: Record<string, CommandHandler> = {
   plan: (values, _p, out) =>
     (require("./commands/plan") as typeof import("./commands/plan")).planCommand(values, out),
-  // Offline with --playbook (no cloud needed); live with --stack.
+  // Offline with --playbook or --success (no cloud needed); live with --stack.
   gates: (values, _p, out, liveContext) =>
-    values.playbook !== undefined || values.stack === undefined
+    values.playbook !== undefined || values.success || values.stack === undefined
       ? (require("./commands/gates") as typeof import("./commands/gates")).gatesOffline(values, out)
       : live().gatesLiveCommand(values, liveContext(values)),
   drill: (values, _p, out, liveContext) =>

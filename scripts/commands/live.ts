@@ -29,7 +29,8 @@ import {
   type CommandContext,
   type LiveTraffic,
 } from "../backend";
-import { decideTransition, printDecision } from "./gates";
+import { describeCondition, evaluatePhaseTriggers, triggerGates } from "../../rollout/triggers";
+import { decideTransition, decisionExit, printDecision } from "./gates";
 
 /**
  * The live operator commands. Each takes its flags and a CommandContext (Automation API
@@ -252,7 +253,7 @@ async function metricData(
 
 const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
 
-/** Evidence for the transition's criteria that CloudWatch can give: the worst service's value over the window. */
+/** Evidence for these ids (criteria, trigger gates) that CloudWatch can give: the worst service's value over the window. */
 async function cloudWatchEvidence(
   ctx: CommandContext,
   config: RolloutConfig,
@@ -306,25 +307,32 @@ export async function gatesLiveCommand(flags: Flags, ctx: CommandContext): Promi
     );
   const manual = typeof flags.evidence === "string" ? loadEvidence(flags.evidence).metrics : {};
   const outputs = await ctx.backend.outputs();
-  const measured = await cloudWatchEvidence(
-    ctx,
-    config,
-    transition.criteria.map((c) => c.id),
-    outputs,
-  );
+  // Criteria first, then the triggers' other gates: query ids follow this order.
+  const wanted = [
+    ...new Set([...transition.criteria.map((c) => c.id), ...triggerGates(config.playbookSpec, config.phase)]),
+  ];
+  const measured = await cloudWatchEvidence(ctx, config, wanted, outputs);
   const merged: Record<string, Evidence> = { ...measured };
   for (const [id, value] of Object.entries(manual))
     merged[id] = { value, source: `evidence file ${String(flags.evidence)}` };
-  const result: DecisionResult = decideTransition(
-    config.playbookSpec,
-    config.phase,
-    Object.fromEntries(Object.entries(merged).map(([id, e]) => [id, e.value])),
-  );
+  const values = Object.fromEntries(Object.entries(merged).map(([id, e]) => [id, e.value]));
+  const result: DecisionResult = decideTransition(config.playbookSpec, config.phase, values);
+  const triggers = evaluatePhaseTriggers(config.playbookSpec, config.phase, values);
+  const breached = triggers.filter((t) => t.status === "breached");
+  // A NO-GO may be recorded whatever the triggers say; a GO must not be while one is breached.
+  const recordRefused =
+    flags.record && result.decision === "GO"
+      ? breached.map(
+          (t) =>
+            `rollback trigger of ${config.phase} breached: ${t.description} (${t.gate} = ${t.observed}, breaches when ${describeCondition(t)})`,
+        )
+      : [];
+  const record = Boolean(flags.record) && recordRefused.length === 0;
   const evidenceLines = result.results.map(
     (r) =>
       `${r.id} = ${r.value ?? "missing"} (required ${r.op} ${r.threshold}): ${r.pass ? "pass" : "FAIL"}${merged[r.id] ? ` [${merged[r.id]!.source}]` : ""}`,
   );
-  if (flags.record) {
+  if (record) {
     const n = config.decisions.length;
     const entry: Record<string, string> = {
       [`decisions[${n}].from`]: result.from,
@@ -344,16 +352,22 @@ export async function gatesLiveCommand(flags: Flags, ctx: CommandContext): Promi
       stack: config.stack,
       ...result,
       sources: Object.fromEntries(Object.entries(merged).map(([k, e]) => [k, e.source])),
-      recorded: Boolean(flags.record),
+      recorded: record,
+      rollbackTriggers: triggers,
+      ...(recordRefused.length > 0 && { recordRefused }),
     },
     () => {
-      printDecision(result, ctx.out);
+      printDecision(result, triggers, ctx.out, config.stack);
       for (const [id, e] of Object.entries(merged)) ctx.out.log(`  ${id}: ${e.source}`);
-      if (flags.record)
+      if (record)
         ctx.out.log(`recorded in rollout:decisions (${result.from} -> ${result.to} ${result.decision})`);
+      if (recordRefused.length > 0) {
+        ctx.out.log("gates --record refused: the GO is not recorded");
+        for (const r of recordRefused) ctx.out.log(`  - ${r}`);
+      }
     },
   );
-  return result.decision === "GO" ? EXIT.ok : EXIT.refused;
+  return decisionExit(result, triggers);
 }
 
 // ---------------------------------------------------------------------------------------- advance
