@@ -265,16 +265,17 @@ describe("rollout status", () => {
   });
 });
 
-describe("rollout advance", () => {
-  const go = (from: string, to: string) => ({
-    from,
-    to,
-    decision: "GO",
-    at: "2026-11-20T10:00:00Z",
-    by: "dana",
-    evidence: [],
-  });
+/** A recorded GO decision (what `gates --record` writes), as config holds it. */
+const goDecision = (from: string, to: string) => ({
+  from,
+  to,
+  decision: "GO",
+  at: "2026-11-20T10:00:00Z",
+  by: "dana",
+  evidence: [],
+});
 
+describe("rollout advance", () => {
   it("refuses without a recorded GO, naming the command that records one", async () => {
     const { ctx, out, backend } = setup("staging", { phase: "limited-pilot", greenWeight: "0" });
     assert.equal(await advanceCommand({}, ctx), 1);
@@ -288,9 +289,9 @@ describe("rollout advance", () => {
   it("refuses in production without the next phase's sign-offs", async () => {
     const { ctx, out } = setup("production", {
       decisions: [
-        go("preparation", "internal"),
-        go("internal", "limited-pilot"),
-        go("limited-pilot", "broader-pilot"),
+        goDecision("preparation", "internal"),
+        goDecision("internal", "limited-pilot"),
+        goDecision("limited-pilot", "broader-pilot"),
       ],
     });
     assert.equal(await advanceCommand({}, ctx), 1);
@@ -304,7 +305,7 @@ describe("rollout advance", () => {
     const { ctx, out } = setup("staging", {
       phase: "limited-pilot",
       greenWeight: "0",
-      decisions: [go("limited-pilot", "broader-pilot")],
+      decisions: [goDecision("limited-pilot", "broader-pilot")],
     });
     cloudwatch
       .on(DescribeAlarmsCommand)
@@ -322,7 +323,7 @@ describe("rollout advance", () => {
     const { ctx, out, backend } = setup("staging", {
       phase: "limited-pilot",
       greenWeight: "0",
-      decisions: [go("limited-pilot", "broader-pilot")],
+      decisions: [goDecision("limited-pilot", "broader-pilot")],
     });
     assert.equal(await advanceCommand({}, ctx), 0);
     assert.equal(backend.raw.phase, "broader-pilot");
@@ -335,7 +336,7 @@ describe("rollout advance", () => {
     const { ctx, out, backend } = setup("staging", {
       phase: "limited-pilot",
       greenWeight: "0",
-      decisions: [go("limited-pilot", "broader-pilot")],
+      decisions: [goDecision("limited-pilot", "broader-pilot")],
     });
     backend.albStuckOnGreen = true;
     assert.equal(await advanceCommand({}, ctx), 1);
@@ -594,14 +595,6 @@ const firing = (...names: string[]) => ({
   CompositeAlarms: names
     .filter((n) => n.endsWith("auto-rollback"))
     .map((AlarmName) => ({ AlarmName, StateValue: "ALARM" as const })),
-});
-const goDecision = (from: string, to: string) => ({
-  from,
-  to,
-  decision: "GO",
-  at: "2026-11-20T10:00:00Z",
-  by: "dana",
-  evidence: [],
 });
 
 describe("rollout status (more)", () => {
