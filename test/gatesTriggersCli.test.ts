@@ -5,6 +5,7 @@ import * as path from "node:path";
 import { describe, it } from "node:test";
 import { bufferOutput } from "../scripts/cli";
 import { runCli } from "../scripts/rollout";
+import { TELEGRAM_PASSING } from "./evidenceFixtures";
 
 /** `rollout gates` offline: the FROM phase's rollback triggers beside the decision, and `--success`. */
 
@@ -189,27 +190,6 @@ describe("rollout gates --from: the phase's rollback triggers", () => {
     ]);
   });
 });
-
-/** Telegram's 17 success criteria, each exactly on its passing side of the boundary. */
-const TELEGRAM_PASSING = {
-  uptimePercent: 99.91,
-  p95LatencyMs: 199.9,
-  errorRate: 0.99,
-  cpuUtilization: 79.9,
-  memoryUtilization: 84.9,
-  diskUtilization: 89.9,
-  dbQueryMs: 49.9,
-  winRate: 80,
-  riskRewardRatio: 3,
-  maxDrawdown: 4.99,
-  profitFactor: 2.0,
-  sharpeRatio: 1.5,
-  deploymentSuccess: 100,
-  rollbackSeconds: 299,
-  monitoringCoverage: 100,
-  alertResponseMinutes: 4.9,
-  documentationCoverage: 100,
-};
 
 const success = (playbook: string, file: string, ...extra: string[]) =>
   run(["gates", "--playbook", playbook, "--success", "--evidence", file, ...extra]);

@@ -5,6 +5,7 @@ import { phaseIds, transitionFrom } from "../rollout/phases";
 import { loadPlaybook } from "../rollout/playbook";
 import { evaluateSuccessCriteria, unknownSuccessEvidence } from "../rollout/success";
 import { describeCondition, evaluatePhaseTriggers, triggerGates } from "../rollout/triggers";
+import { TELEGRAM_PASSING } from "./evidenceFixtures";
 
 const tbs = loadPlaybook("tbs-strategy-framework");
 const telegram = loadPlaybook("telegram-money-bot");
@@ -127,27 +128,6 @@ describe("evaluatePhaseTriggers", () => {
     assert.deepEqual(unknownEvidence(internal, evidence, triggerGates(tbs, "internal")), ["typo"]);
   });
 });
-
-/** Every Telegram success criterion exactly on its passing boundary. */
-const TELEGRAM_PASSING = {
-  uptimePercent: 99.91,
-  p95LatencyMs: 199.9,
-  errorRate: 0.99,
-  cpuUtilization: 79.9,
-  memoryUtilization: 84.9,
-  diskUtilization: 89.9,
-  dbQueryMs: 49.9,
-  winRate: 80,
-  riskRewardRatio: 3,
-  maxDrawdown: 4.99,
-  profitFactor: 2.0,
-  sharpeRatio: 1.5,
-  deploymentSuccess: 100,
-  rollbackSeconds: 299,
-  monitoringCoverage: 100,
-  alertResponseMinutes: 4.9,
-  documentationCoverage: 100,
-};
 
 describe("evaluateSuccessCriteria", () => {
   it("Telegram: every criterion on its passing boundary passes, by category", () => {
