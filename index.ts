@@ -207,8 +207,9 @@ function main(options: ProgramOptions = {}) {
           host: data.address,
           port: 3306,
           database: config.database.name,
-          username: config.database.username,
-          password: secret(config.database.password),
+          // The application user, never the master user (least privilege).
+          username: config.database.appUsername,
+          password: secret(config.database.appPassword),
         },
         heavydb: {
           host: config.heavydb.host,

@@ -118,6 +118,7 @@ export type Signoff = z.infer<typeof Signoff>;
 
 const DATABASE_NAME =
   "expected a MySQL database name such as tbs (a letter, then letters, digits or _, at most 64)";
+const SECRET_PASSWORD = "expected a secret of at least 8 characters";
 const DATABASE_USER =
   "expected a MySQL user name such as tbs_admin (a letter, then letters, digits or _, at most 16)";
 const FLAG_NAME = /^[a-z][A-Za-z0-9]{0,62}$/;
@@ -195,8 +196,19 @@ export const RolloutConfigSchema = z
           .string({ message: DATABASE_USER })
           .regex(/^[A-Za-z][A-Za-z0-9_]{0,15}$/, { message: DATABASE_USER })
           .default("tbs_admin"),
-        /** Secret. */
-        password: z.string().min(8, { message: "expected a secret of at least 8 characters" }),
+        /** Secret. The master user's password: used by RDS only, never given to pods. */
+        password: z.string({ message: SECRET_PASSWORD }).min(8, { message: SECRET_PASSWORD }),
+        /**
+         * The application's MySQL user, which both colours' pods connect as (least privilege:
+         * never the master user). Create it once with only the grants the app needs, e.g.
+         * `GRANT SELECT, INSERT, UPDATE, DELETE ON tbs.* TO 'tbs_app'@'%'`. Default: tbs_app.
+         */
+        appUsername: z
+          .string({ message: DATABASE_USER })
+          .regex(/^[A-Za-z][A-Za-z0-9_]{0,15}$/, { message: DATABASE_USER })
+          .default("tbs_app"),
+        /** Secret. The application user's password. */
+        appPassword: z.string({ message: SECRET_PASSWORD }).min(8, { message: SECRET_PASSWORD }),
         backupRetentionDays: z
           .number()
           .int()
@@ -275,7 +287,12 @@ export interface RolloutConfig extends ParsedConfig {
 }
 
 /** Config keys whose values are Pulumi secrets (plain or nested `secure:` values). */
-export const SECRET_PATHS = ["database.password", "heavydb.readOnlyPassword", "cluster.kubeconfig"] as const;
+export const SECRET_PATHS = [
+  "database.password",
+  "database.appPassword",
+  "heavydb.readOnlyPassword",
+  "cluster.kubeconfig",
+] as const;
 
 /** Keys of the `rollout` namespace; anything else in the namespace is refused as a typo. */
 export const CONFIG_KEYS = Object.keys(RolloutConfigSchema.shape) as (keyof ParsedConfig)[];
@@ -375,6 +392,11 @@ export function parseRolloutConfig(raw: Record<string, unknown>, stack: string):
     }
   });
   problems.push(...cohortLimitProblems(parsed.cohorts, parsed.services));
+  if (parsed.database.appUsername === parsed.database.username) {
+    problems.push(
+      `rollout:database.appUsername: expected an application user other than the master user, got ${JSON.stringify(parsed.database.appUsername)} (pods must not hold the master credentials)`,
+    );
+  }
   const isProduction = parsed.tier === "production";
   if (isProduction && !parsed.network.accessLogsBucket) {
     problems.push(

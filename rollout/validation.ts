@@ -128,8 +128,12 @@ export function describeZodError(
   prefix: string,
   secretPaths: readonly string[] = [],
 ): string[] {
-  const received = (path: readonly PropertyKey[], unknownKey = false) =>
-    isSecret(formatPath(path), secretPaths, unknownKey) ? REDACTED : describeReceived(valueAt(input, path));
+  const received = (path: readonly PropertyKey[], unknownKey = false) => {
+    const value = valueAt(input, path);
+    // A missing secret has nothing to hide: say it is missing.
+    if (value === undefined) return describeReceived(value);
+    return isSecret(formatPath(path), secretPaths, unknownKey) ? REDACTED : describeReceived(value);
+  };
   return error.issues.flatMap((issue) => {
     if (issue.code === "unrecognized_keys") {
       return issue.keys.map((key) => {

@@ -335,7 +335,7 @@ describe("Environment", () => {
     assert.equal(inputs(staging, "blue-api-tgb").spec.targetGroupARN, TG_ARN("staging-api-blue-f5336d2"));
   });
 
-  it("gives green read-only HeavyDB and both colours MySQL credentials from secrets", async () => {
+  it("gives green read-only HeavyDB and both colours the MySQL application user's credentials from secrets", async () => {
     // The engine marks the whole stringData secret; the plan shows it as [secret].
     assert.equal(inputs(staging, "green-db-credentials").stringData, "[secret]");
     const revealed = await plan(loadStackFile("staging"), {}, { revealSecrets: true });
@@ -344,6 +344,9 @@ describe("Environment", () => {
     assert.equal(green.HEAVYDB_READ_ONLY, "true");
     assert.equal(blue.HEAVYDB_READ_ONLY, "false");
     assert.equal(green.HEAVYDB_USER, "tbs_green_ro");
+    // Pods connect as the application user, never as RDS's master user (tbs_admin).
+    assert.deepEqual([green.MYSQL_USER, blue.MYSQL_USER], ["tbs_app", "tbs_app"]);
+    assert.equal(inputs(revealed, "data-mysql").username, "tbs_admin");
     assert.equal(green.MYSQL_PASSWORD, "[secret]");
     assert.equal(green.HEAVYDB_PASSWORD, "[secret]");
     assert.deepEqual(inputs(staging, "green-feature-flags").data, {

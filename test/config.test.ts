@@ -293,6 +293,16 @@ describe("stack config", () => {
       "rollout:alerts.https[0].url: expected an https:// URL",
     ],
     [
+      "pods given the master user",
+      (c) => (c.database.appUsername = c.database.username),
+      'rollout:database.appUsername: expected an application user other than the master user, got "tbs_admin" (pods must not hold the master credentials)',
+    ],
+    [
+      "application password missing",
+      (c) => delete c.database.appPassword,
+      "rollout:database.appPassword: expected a secret of at least 8 characters, got nothing",
+    ],
+    [
       "alert endpoint autoConfirms not a boolean",
       (c) => (c.alerts.https[0].autoConfirms = "yes"),
       'rollout:alerts.https[0].autoConfirms: expected true or false, got "yes"',
