@@ -72,7 +72,8 @@ describe("TrafficRouter", () => {
         ["router-web-green-tg", "staging-web-green-8ab0239"],
       ],
     );
-    assert.equal(ofType(staging, "aws:lb/listenerRule:ListenerRule").length, 12);
+    // Per service: 4 header and 5 cookie rules for the 10 pilot users, and the weighted rule.
+    assert.equal(ofType(staging, "aws:lb/listenerRule:ListenerRule").length, 20);
   });
 
   it("names target groups within AWS's 32 characters for the longest service name config accepts", async () => {
@@ -183,7 +184,7 @@ describe("TrafficRouter", () => {
       },
     ]);
     assert.equal(header.actions[0].targetGroupArn, TG_ARN("staging-web-green-8ab0239"));
-    const cookie = inputs(staging, "router-web-cohort-2");
+    const cookie = inputs(staging, "router-web-cohort-4");
     assert.deepEqual(cookie.conditions[1], {
       httpHeader: { httpHeaderName: "Cookie", values: ["*pilot_user=devops.lead*", "*pilot_user=qa.lead*"] },
     });
@@ -552,8 +553,8 @@ describe("DeployHooks", () => {
         rollback: false,
         latch: "clear",
         traffic: [
-          ["web", 10, 5],
-          ["api", 10, 5],
+          ["web", 10, 9],
+          ["api", 10, 9],
         ],
       }),
     ]);

@@ -28,9 +28,9 @@ describe("npm run plan", () => {
     assert.match(text, /rollback latch: unknown/);
     assert.match(
       text,
-      /^\s+web\s+90 %\s+10 %\s+5 rules: X-Pilot-User header \(6 users\), pilot_user cookie \(6 users\)$/m,
+      /^\s+web\s+90 %\s+10 %\s+9 rules: X-Pilot-User header \(10 users\), pilot_user cookie \(10 users\)$/m,
     );
-    assert.match(text, /^\s+aws:lb\/listenerRule:ListenerRule\s+12$/m);
+    assert.match(text, /^\s+aws:lb\/listenerRule:ListenerRule\s+20$/m);
     assert.match(text, /^\s+errorRateSustained\s+6 min 10 s\s+15 min\s+meets/m);
     assert.match(text, /^policy violations: none$/m);
   });

@@ -43,7 +43,8 @@ function baseState(tier: Tier): RolloutState {
     rollback: false,
     latch: "unknown",
     alarmActionsEnabled: true,
-    cohortUsers: 2,
+    // limited-pilot is planned for 5-8 power users.
+    cohortUsers: 5,
     services: [{ service: "web", blue: 100, green: 0, cohortRules: 1 }],
     decisions: [
       {
@@ -355,12 +356,18 @@ describe("policy metadata", () => {
   it("names are unique and kebab-case; each has a description, remediation steps and an enforcement level", () => {
     const names = allPolicies.map((p) => p.name);
     assert.equal(new Set(names).size, names.length, `duplicates in ${names.join(", ")}`);
-    assert.equal(names.length, 24);
+    assert.equal(names.length, 25);
+    // Advisory by nature: a plan may size a pilot differently, on purpose.
+    const advisory = new Set(["rollout-cohort-size-matches-phase"]);
     for (const policy of allPolicies) {
       assert.match(policy.name, /^[a-z][a-z0-9]*(-[a-z0-9]+)+$/, policy.name);
       assert.ok(policy.description.length > 20, `${policy.name}: description`);
       assert.ok((policy.remediationSteps ?? "").length > 20, `${policy.name}: remediationSteps`);
-      assert.equal(policy.enforcementLevel, "mandatory", policy.name);
+      assert.equal(
+        policy.enforcementLevel,
+        advisory.has(policy.name) ? "advisory" : "mandatory",
+        policy.name,
+      );
       for (const [key, schema] of Object.entries(policy.configSchema?.properties ?? {})) {
         assert.ok(typeof schema === "object" && "default" in schema, `${policy.name}.${key} has a default`);
       }
@@ -385,6 +392,7 @@ describe("the happy worlds", () => {
         s.phase = phase.id;
         s.greenWeight = phase.trafficCapPercent;
         s.signoffs = approvalsFor(phase.id);
+        s.cohortUsers = phase.users?.min ?? 0;
       }).filter((r) => phase.cohortRouting || !r.name.includes("-cohort-"));
       assert.deepEqual(
         await runPoliciesOffline(resources, { stack: "staging", policyConfig: {} }),
@@ -614,6 +622,46 @@ describe("rollout rules", () => {
       "phase limited-pilot needs sign-off from devopsEngineer, qaEngineer, productManager before it takes effect in staging; " +
         "each approves with `npm run rollout -- signoff approve --stack staging --phase limited-pilot --role <role> --approver <name>`",
     ]);
+  });
+
+  it("rollout-cohort-size-matches-phase: the pilot cohort's size within the phase's planned users", async () => {
+    const policy = "rollout-cohort-size-matches-phase";
+    for (const users of [5, 8]) {
+      assert.deepEqual(
+        await messages(
+          policy,
+          withState("production", (s) => (s.cohortUsers = users)),
+        ),
+        [],
+      );
+    }
+    assert.deepEqual(
+      await messages(
+        policy,
+        withState("production", (s) => (s.cohortUsers = 4)),
+      ),
+      [
+        "the pilot cohort has 4 users, but phase limited-pilot of playbook tbs-strategy-framework is planned for 5-8; " +
+          "add users in rollout:cohorts.users (`pulumi config set --path 'rollout:cohorts.users[<i>]' <user>`)",
+      ],
+    );
+    assert.deepEqual(
+      await messages(
+        policy,
+        withState("production", (s) => (s.cohortUsers = 9)),
+      ),
+      [
+        "the pilot cohort has 9 users, but phase limited-pilot of playbook tbs-strategy-framework is planned for 5-8; " +
+          "remove users in rollout:cohorts.users (`pulumi config set --path 'rollout:cohorts.users[<i>]' <user>`)",
+      ],
+    );
+    // Phases that route no cohort have no pilot to size.
+    const full = withState("production", (s) => {
+      s.phase = "full";
+      s.cohortUsers = 40;
+    });
+    assert.deepEqual(await messages(policy, full), []);
+    assert.equal(allPolicies.find((p) => p.name === policy)!.enforcementLevel, "advisory");
   });
 
   it("rollout-state-recorded: the pack config's requiredTier refuses a state of another tier", async () => {

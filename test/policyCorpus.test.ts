@@ -57,6 +57,17 @@ function approvedFor(
   return { decisions, signoffs };
 }
 
+/** The committed cohort, resized to the phase's planned pilot (its minimum user count) where the phase routes one. */
+function cohortFor(stack: string, playbookId: string, phase: string): Record<string, unknown> {
+  const cohort = committed<{ users: string[] }>(stack, "cohorts");
+  const planned = loadPlaybook(playbookId).phases.find((p) => p.id === phase)!;
+  if (!planned.cohortRouting || !planned.users) return cohort;
+  return {
+    ...cohort,
+    users: Array.from({ length: planned.users.min }, (_, i) => `pilot.user${String(i + 1).padStart(2, "0")}`),
+  };
+}
+
 const committedPlans = new Map<string, Promise<PlanResult>>();
 
 /**
@@ -136,7 +147,14 @@ describe("the pack over the committed stacks and every phase", () => {
       const cap = String(playbook.phases.find((p) => p.id === phase)!.trafficCapPercent);
       it(`${playbookId} / ${phase} at its cap passes in staging and, approved, in production`, async () => {
         const staging = await planStack(
-          variant("staging", { playbook: playbookId, phase, greenWeight: cap, decisions: [], signoffs: {} }),
+          variant("staging", {
+            playbook: playbookId,
+            phase,
+            greenWeight: cap,
+            cohorts: cohortFor("staging", playbookId, phase),
+            decisions: [],
+            signoffs: {},
+          }),
         );
         assert.deepEqual(mandatory(staging), [], describeViolations(staging.violations));
         const production = await planStack(
@@ -144,6 +162,7 @@ describe("the pack over the committed stacks and every phase", () => {
             playbook: playbookId,
             phase,
             greenWeight: cap,
+            cohorts: cohortFor("production", playbookId, phase),
             ...approvedFor(playbookId, phase),
           }),
         );

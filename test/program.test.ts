@@ -106,11 +106,11 @@ describe("the program under the mock engine", () => {
       "staged-rollout:workloads:Environment": 2,
     };
     const expected: Record<string, Record<string, number>> = {
-      // 6 cohort users, header and cookie: 2 + 3 cohort rules per service, plus 2 weighted rules.
+      // 10 cohort users, header and cookie: 4 + 5 cohort rules per service, plus 2 weighted rules.
       // Alerts: 1 email + 1 https endpoint for 3 severities.
       staging: {
         ...common,
-        "aws:lb/listenerRule:ListenerRule": 12,
+        "aws:lb/listenerRule:ListenerRule": 20,
         "aws:sns/topicSubscription:TopicSubscription": 5,
       },
       // 8 cohort users: 3 + 4 cohort rules per service, plus 2 weighted rules.
@@ -130,7 +130,7 @@ describe("the program under the mock engine", () => {
       const byType: Record<string, number> = {};
       for (const r of result.resources) byType[r.type] = (byType[r.type] ?? 0) + 1;
       assert.deepEqual(byType, expected[stack], stack);
-      assert.equal(result.resources.length, stack === "staging" ? 107 : 112);
+      assert.equal(result.resources.length, stack === "staging" ? 115 : 112);
     }
   });
 
@@ -139,15 +139,15 @@ describe("the program under the mock engine", () => {
     assert.deepEqual(
       result.traffic.map((t) => [t.service, t.blue, t.green, t.cohortRoutes.length]),
       [
-        ["web", 90, 10, 5],
-        ["api", 90, 10, 5],
+        ["web", 90, 10, 9],
+        ["api", 90, 10, 9],
       ],
     );
     assert.deepEqual(weightedRule(result, "web"), [90, 10]);
     assert.deepEqual(weightedRule(result, "api"), [90, 10]);
     const cohortRules = result.resources.filter((r) => /^router-(web|api)-cohort-\d+$/.test(r.name));
-    // 6 users: 2 header rules of 3, 3 cookie rules of 2 (the wildcard budget), per service.
-    assert.equal(cohortRules.length, 10);
+    // 10 users: 4 header rules of 3, 5 cookie rules of 2 (the wildcard budget), per service.
+    assert.equal(cohortRules.length, 18);
   });
 
   it("keeps weight 0 as an explicit 0 in production (limited-pilot)", async () => {
@@ -211,7 +211,7 @@ describe("the program under the mock engine", () => {
           assert.deepEqual(
             headerValues,
             spec.cohortRouting
-              ? [users.slice(0, 3), users.slice(3, 6), users.slice(6, 9)].filter((v) => v.length)
+              ? Array.from({ length: Math.ceil(users.length / 3) }, (_, i) => users.slice(3 * i, 3 * i + 3))
               : [],
           );
           const snapshots = result.resources.filter((r) => r.type === "aws:rds/snapshot:Snapshot");

@@ -710,16 +710,18 @@ describe("alert topics", () => {
     ]);
   });
 
-  it("auto-confirms only PagerDuty's subscription; Slack's webhook cannot confirm", () => {
+  it("auto-confirms PagerDuty's subscription and a relay that says it confirms; Slack's webhook cannot", () => {
     const https = ofType(plan, "aws:sns/topicSubscription:TopicSubscription")
       .filter((s) => s.inputs.protocol === "https")
       .map((s) => [s.name, new URL(s.inputs.endpoint as string).hostname, s.inputs.endpointAutoConfirms]);
     assert.deepEqual(https, [
       ["alerts-critical-https-0", "events.pagerduty.com", true],
-      ["alerts-critical-https-1", "hooks.slack.com", false],
-      ["alerts-warning-https-1", "hooks.slack.com", false],
-      ["alerts-info-https-1", "hooks.slack.com", false],
+      ["alerts-critical-https-1", "alerts-relay.tbs.example.com", true],
+      ["alerts-warning-https-1", "alerts-relay.tbs.example.com", true],
+      ["alerts-info-https-1", "alerts-relay.tbs.example.com", true],
     ]);
+    assert.equal(endpointAutoConfirms({ url: "https://hooks.slack.com/services/T000/B000/x" }), false);
+    assert.equal(endpointAutoConfirms({ url: "https://events.pagerduty.com/integration/k/enqueue" }), true);
     assert.equal(endpointAutoConfirms({ url: "https://relay.example.com/sns", autoConfirms: true }), true);
     assert.equal(endpointAutoConfirms({ url: "https://events.pagerduty.com/x", autoConfirms: false }), false);
   });

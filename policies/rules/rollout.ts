@@ -167,6 +167,32 @@ export const signoffsComplete: StackValidationPolicy = {
   }),
 };
 
+/*
+ * The documents size each pilot (TBS: 2-3 internal users, 5-8 power users, 10-20 mixed users).
+ * Advisory: a smaller or larger cohort is a deliberate choice someone may make, but it changes
+ * what the phase's evidence means, so the pack says so rather than letting it pass unnoticed.
+ */
+export const cohortSizeMatchesPhase: StackValidationPolicy = {
+  name: "rollout-cohort-size-matches-phase",
+  description:
+    "In a phase that routes a pilot cohort, the cohort's size is within the phase's planned user count.",
+  enforcementLevel: "advisory",
+  remediationSteps:
+    "Add or remove pilot users in rollout:cohorts.users (`pulumi config set --path 'rollout:cohorts.users[<i>]' <user>`) " +
+    "so the cohort matches the playbook's user count for the phase.",
+  validateStack: withRolloutState(({ state, playbook, stateResource }, _args, report) => {
+    const phase = playbook.phases.find((p) => p.id === state.phase);
+    if (!phase?.cohortRouting || !phase.users) return;
+    const { min, max } = phase.users;
+    if (state.cohortUsers >= min && state.cohortUsers <= max) return;
+    report(
+      `the pilot cohort has ${state.cohortUsers} users, but phase ${state.phase} of playbook ${playbook.id} is planned for ${min}-${max}; ` +
+        `${state.cohortUsers < min ? "add" : "remove"} users in rollout:cohorts.users (\`pulumi config set --path 'rollout:cohorts.users[<i>]' <user>\`)`,
+      stateResource.urn,
+    );
+  }),
+};
+
 export const phaseSnapshotPresent: StackValidationPolicy = {
   name: "rollout-phase-snapshot-present",
   description:
@@ -261,6 +287,7 @@ export const rolloutPolicies: Policy[] = [
   stateRecorded,
   trafficWithinPhaseCap,
   cohortsOnlyInPilotPhases,
+  cohortSizeMatchesPhase,
   goDecisionsRecorded,
   signoffsComplete,
   phaseSnapshotPresent,
