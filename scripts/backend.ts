@@ -9,6 +9,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseRolloutConfig, type RolloutConfig } from "../rollout/config";
 import { alarmNames, compositeAlarmName, playbookAlarms } from "../rollout/gates";
+import type { GateAction } from "../rollout/playbook";
 import { Latch, latchParameterName } from "../rollout/state";
 import { PROJECT_ROOT } from "../rollout/stackFile";
 import { oneLine, type Output } from "./cli";
@@ -278,13 +279,26 @@ export async function readAlbTraffic(
   });
 }
 
+/** What one of this stack's alarms is: its gate level (or the composite) and the playbook's action. */
+export interface StackAlarm {
+  level: "critical" | "warning" | "composite";
+  /** The composite, or a gate whose action at this level is auto-rollback: firing means "roll back now". */
+  rollback: boolean;
+  action: GateAction;
+}
+
 /** This stack's alarms by exact name (a prefix would also match `staging-2-...`): gate level or the composite. */
-export function stackAlarms(config: RolloutConfig): Map<string, "critical" | "warning" | "composite"> {
+export function stackAlarms(config: RolloutConfig): Map<string, StackAlarm> {
   const services = config.services.map((s) => s.name);
-  const alarms = new Map<string, "critical" | "warning" | "composite">();
+  const alarms = new Map<string, StackAlarm>();
   for (const spec of playbookAlarms(config.playbookSpec))
-    for (const name of alarmNames(config.stack, [spec], services)) alarms.set(name, spec.level);
-  alarms.set(compositeAlarmName(config.stack), "composite");
+    for (const name of alarmNames(config.stack, [spec], services))
+      alarms.set(name, { level: spec.level, rollback: spec.autoRollback, action: spec.action });
+  alarms.set(compositeAlarmName(config.stack), {
+    level: "composite",
+    rollback: true,
+    action: "auto-rollback",
+  });
   return alarms;
 }
 
@@ -324,10 +338,22 @@ export async function firingAlarms(aws: AwsClients, config: RolloutConfig): Prom
   return (await alarmStates(aws, config, StateValue.ALARM)).map((a) => a.name);
 }
 
-/** Alarms whose firing means "roll back now": the composite and every critical level. */
-export function criticalAlarms(names: string[], config: RolloutConfig): string[] {
+/**
+ * Alarms whose firing means "roll back now": the composite and the alarms of gates whose action
+ * at that level is auto-rollback. A critical alarm the playbook only alerts on (or reviews)
+ * is not one: the Lambda does not act on it, and neither does `shift`.
+ */
+export function rollbackAlarms(names: string[], config: RolloutConfig): string[] {
   const ours = stackAlarms(config);
-  return names.filter((n) => ours.get(n) === "critical" || ours.get(n) === "composite");
+  return names.filter((n) => ours.get(n)?.rollback === true);
+}
+
+/** `name (rollback)` or `name (critical, playbook action alert)`: what a firing alarm means. */
+export function describeAlarm(name: string, config: RolloutConfig): string {
+  const alarm = stackAlarms(config).get(name);
+  if (!alarm) return name;
+  if (alarm.rollback) return `${name} (rollback)`;
+  return `${name} (${alarm.level}, playbook action ${alarm.action})`;
 }
 
 /** The automatic-rollback latch, or undefined when none is set. */

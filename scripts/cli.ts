@@ -14,6 +14,20 @@ export const consoleOutput: Output = {
   error: (line) => process.stderr.write(`${line}\n`),
 };
 
+/**
+ * `rollout ... | head`: once the reader has gone, a write fails with EPIPE. That is the
+ * reader's choice, not a failure: stop quietly with the exit code so far, no stack trace.
+ */
+export function ignoreEpipe(
+  stream: NodeJS.EventEmitter,
+  exit: () => void = () => process.exit(typeof process.exitCode === "number" ? process.exitCode : 0),
+): void {
+  stream.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code !== "EPIPE") throw error;
+    exit();
+  });
+}
+
 /** Output that keeps the lines, for tests. */
 export function bufferOutput(): Output & { lines: string[]; errors: string[]; text(): string } {
   const lines: string[] = [];

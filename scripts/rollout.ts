@@ -1,8 +1,10 @@
 #!/usr/bin/env -S npx tsx
+import * as fs from "node:fs";
 import { parseArgs } from "node:util";
+import { stackFilePath } from "../rollout/stackFile";
 import { RolloutInputError } from "../rollout/validation";
 import type { CommandContext } from "./backend";
-import { consoleOutput, EXIT, oneLine, requireFlag, type Output } from "./cli";
+import { consoleOutput, EXIT, ignoreEpipe, oneLine, requireFlag, type Output } from "./cli";
 
 /** `npm run rollout -- <command>`: the operator CLI. Exit 0 ok, 1 refused / NO-GO / failed, 2 bad input. */
 
@@ -19,8 +21,14 @@ commands:
             (even on GO) and --record refuses to record a GO
             success criteria, by category: --playbook ID --success --evidence FILE
   advance   move to the next phase (needs a recorded GO and, in production, sign-offs)   --stack S
+            refused while any of the stack's alarms is in ALARM (rollback, critical or warning);
+            so are the start of shift, rollback --clear and drill --live
   shift     move greenWeight within the phase's cap, in steps   --stack S --to N [--step K --interval T]
+            a rollback alarm firing mid-shift (the composite, or a gate whose action is
+            auto-rollback) rolls back; any other alarm (a warning, a critical one the playbook
+            only alerts on or reviews) is reported and the shift goes on
   rollback  100 % blue now and verify through the ALB   --stack S --reason R
+            (the reason is printed, and is the JSON's reason field)
             end a rollback once green is fixed (rollout:rollback false, verified)   --stack S --clear
   resume    acknowledge an automatic rollback and clear its latch (traffic stays on blue
             until \`shift\` or \`rollback --clear\`)   --stack S
@@ -28,12 +36,14 @@ commands:
             live: force a rollback, time it to blue, restore   --live --stack staging
             (staging-tier only; green must already carry traffic - it does not advance a
             phase, which would need a GO decision a drill must not fake)
-  signoff   approve|revoke|status   --stack S --role R --approver A [--phase P]
+  signoff   approve --role R --approver A | revoke --role R | status   --stack S [--phase P]
 
 every command takes --json for machine-readable output (use \`npm run -s rollout -- ...\`
 so npm's banner stays off stdout). live commands refresh before each \`up\` and run it with
 the policy pack (policies/, policies/config/<stack>.json).
-exit codes: 0 ok, 1 refused / NO-GO / failed, 2 bad input.`;
+exit codes: 0 ok, 1 refused / NO-GO / failed, 2 bad input (an unknown flag for the command, or
+a word after it, is bad input). With --json an error is also one JSON line on stdout:
+{"error": "...", "exitCode": N}.`;
 
 const FLAGS = {
   stack: { type: "string" },
@@ -56,6 +66,72 @@ const FLAGS = {
   phase: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
+
+type Flag = keyof typeof FLAGS;
+
+/** One form of a command and the flags it takes (--json and --help go with every command). */
+interface CommandForm {
+  name: string;
+  flags: readonly Flag[];
+}
+
+const COMMAND_FORMS: Record<string, readonly CommandForm[]> = {
+  plan: [{ name: "plan", flags: ["stack", "config-file"] }],
+  status: [{ name: "status", flags: ["stack"] }],
+  gates: [
+    { name: "offline gates (--playbook)", flags: ["playbook", "from", "evidence", "success"] },
+    { name: "live gates (--stack)", flags: ["stack", "evidence", "record", "approver"] },
+  ],
+  advance: [{ name: "advance", flags: ["stack"] }],
+  shift: [{ name: "shift", flags: ["stack", "to", "step", "interval"] }],
+  rollback: [{ name: "rollback", flags: ["stack", "reason", "clear"] }],
+  resume: [{ name: "resume", flags: ["stack"] }],
+  drill: [
+    { name: "offline drill (--scenario)", flags: ["scenario"] },
+    { name: "live drill (--live)", flags: ["live", "stack"] },
+  ],
+  signoff: [{ name: "signoff", flags: ["stack", "role", "approver", "phase"] }],
+};
+
+/** The form the flags select: gates is offline unless --stack comes alone, drill is live with --live. */
+function formOf(command: string, values: Record<string, unknown>): CommandForm {
+  const forms = COMMAND_FORMS[command]!;
+  if (command === "gates")
+    return forms[values.playbook !== undefined || values.success || values.stack === undefined ? 0 : 1]!;
+  if (command === "drill") return forms[values.live ? 1 : 0]!;
+  return forms[0]!;
+}
+
+const isOffline = (command: string, values: Record<string, unknown>) =>
+  formOf(command, values) === COMMAND_FORMS[command]![0];
+
+/** A flag the command's form does not take is an error naming it and every form's flags. */
+function checkFlags(command: string, values: Record<string, unknown>): void {
+  if (command === "gates" && values.success && values.playbook === undefined && values.stack !== undefined)
+    throw new RolloutInputError("--success is offline: give --playbook ID");
+  const form = formOf(command, values);
+  const extra = Object.keys(values).filter(
+    (f) => f !== "json" && f !== "help" && !form.flags.includes(f as Flag),
+  );
+  if (extra.length === 0) return;
+  const takes = COMMAND_FORMS[command]!.map(
+    (f) => `${f.name} takes ${[...f.flags, "json"].map((x) => `--${x}`).join(", ")}`,
+  );
+  throw new RolloutInputError(
+    `${form.name}: unexpected flag${extra.length > 1 ? "s" : ""} ${extra.map((f) => `--${f}`).join(", ")}; ${takes.join("; ")}`,
+  );
+}
+
+/** A word after the command (signoff: after its action) is an error; a stack's name suggests --stack. */
+function checkPositionals(command: string, words: string[]): void {
+  const extra = command === "signoff" ? words.slice(1) : words;
+  if (extra.length === 0) return;
+  const word = extra[0]!;
+  const isStack = /^[\w.-]+$/.test(word) && fs.existsSync(stackFilePath(word));
+  throw new RolloutInputError(
+    `unexpected argument ${JSON.stringify(word)}${isStack ? `; did you mean --stack ${word}?` : ""}`,
+  );
+}
 
 export type CommandHandler = (
   values: Record<string, unknown>,
@@ -96,20 +172,24 @@ const COMMANDS: Record<string, CommandHandler> = {
     (require("./commands/plan") as typeof import("./commands/plan")).planCommand(values, out),
   // Offline with --playbook or --success (no cloud needed); live with --stack.
   gates: (values, _p, out, liveContext) =>
-    values.playbook !== undefined || values.success || values.stack === undefined
+    isOffline("gates", values)
       ? (require("./commands/gates") as typeof import("./commands/gates")).gatesOffline(values, out)
       : live().gatesLiveCommand(values, liveContext(values)),
   drill: (values, _p, out, liveContext) =>
-    values.live
-      ? live().drillLiveCommand(values, liveContext(values))
-      : (require("./commands/drill") as typeof import("./commands/drill")).drillCommand(values, out),
+    isOffline("drill", values)
+      ? (require("./commands/drill") as typeof import("./commands/drill")).drillCommand(values, out)
+      : live().drillLiveCommand(values, liveContext(values)),
   status: (values, _p, _out, liveContext) => live().statusCommand(values, liveContext(values)),
   advance: (values, _p, _out, liveContext) => live().advanceCommand(values, liveContext(values)),
   shift: (values, _p, _out, liveContext) => live().shiftCommand(values, liveContext(values)),
   rollback: (values, _p, _out, liveContext) => live().rollbackCommand(values, liveContext(values)),
   resume: (values, _p, _out, liveContext) => live().resumeCommand(values, liveContext(values)),
-  signoff: (values, positionals, _out, liveContext) =>
-    live().signoffCommand(values, positionals, liveContext(values)),
+  // The action first: `signoff --stack S` says the action is missing, not that --stack is.
+  signoff: (values, positionals, _out, liveContext) => {
+    const commands = live();
+    commands.signoffAction(positionals);
+    return commands.signoffCommand(values, positionals, liveContext(values));
+  },
 };
 /* eslint-enable @typescript-eslint/no-require-imports */
 
@@ -123,6 +203,7 @@ export async function runCli(
   try {
     parsed = parseArgs({ args: argv, options: FLAGS, allowPositionals: true, strict: true });
   } catch (error) {
+    if (argv.includes("--json")) jsonError(out, (error as Error).message, EXIT.badInput);
     out.error(`${(error as Error).message}\n\n${USAGE}`);
     return EXIT.badInput;
   }
@@ -140,23 +221,34 @@ export async function runCli(
   }
   const liveContext = (values: Record<string, unknown>) =>
     makeLiveContext(requireFlag(values, "stack", "a stack name such as staging or production"), out);
+  const json = Boolean(parsed.values.json);
   try {
+    checkPositionals(command, rest);
+    checkFlags(command, parsed.values);
     return await handler(parsed.values, rest, out, liveContext);
   } catch (error) {
     if (error instanceof RolloutInputError) {
+      if (json) jsonError(out, error.message, EXIT.badInput);
       out.error(`error: ${error.message}`);
       return EXIT.badInput;
     }
     // An environment failure (no Pulumi CLI, no stack, AWS refused): one line, exit 1. The
     // trace is for bugs: ROLLOUT_DEBUG=1 prints it.
-    const message = error instanceof Error ? error.message : String(error);
-    out.error(`error: ${oneLine(message)}`);
+    const message = oneLine(error instanceof Error ? error.message : String(error));
+    if (json) jsonError(out, message, EXIT.refused);
+    out.error(`error: ${message}`);
     if (process.env.ROLLOUT_DEBUG && error instanceof Error && error.stack) out.error(error.stack);
     return EXIT.refused;
   }
 }
 
+/** With --json, an error is also one JSON line on stdout, so a script reading stdout sees it. */
+function jsonError(out: Output, message: string, exitCode: number): void {
+  out.log(JSON.stringify({ error: message, exitCode }));
+}
+
 if (require.main === module) {
+  ignoreEpipe(process.stdout);
   runCli(process.argv.slice(2)).then((code) => {
     process.exitCode = code;
   });

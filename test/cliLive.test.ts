@@ -413,7 +413,7 @@ describe("rollout shift", () => {
     assert.equal(backend.raw.rollback, "true");
     assert.match(
       out.text(),
-      /critical alarm during the shift: staging-auto-rollback, staging-errorRate-critical-api; rolling back/,
+      /rollback alarm during the shift: staging-auto-rollback, staging-errorRate-critical-api; rolling back/,
     );
   });
 
@@ -714,6 +714,38 @@ describe("rollout shift (more)", () => {
       1,
       "said once, not at every poll",
     );
+  });
+
+  it("goes on when a critical alarm the playbook only alerts on or reviews fires (not a rollback alarm)", async () => {
+    const { ctx, out, backend } = setup("staging", { greenWeight: "0" });
+    cloudwatch
+      .on(DescribeAlarmsCommand)
+      .resolvesOnce({ MetricAlarms: [] })
+      .resolves(firing("staging-diskFreePercent-critical", "staging-uptimePercent-critical"));
+    assert.equal(await shiftCommand({ to: "10", step: "5", interval: "1m", json: true }, ctx), 0);
+    assert.deepEqual(backend.ups, ["broader-pilot/5/false", "broader-pilot/10/false"]);
+    const result = JSON.parse(out.text());
+    assert.equal(result.completed, true);
+    assert.deepEqual(result.warnings, ["staging-diskFreePercent-critical", "staging-uptimePercent-critical"]);
+    assert.deepEqual(
+      out.errors.filter((l) => / alarm in ALARM: /.test(l)).map((l) => l.replace(/^\[\d\d:\d\d\] /, "")),
+      [
+        "critical alarm in ALARM: staging-diskFreePercent-critical (playbook action alert; not a rollback trigger; the shift goes on)",
+        "critical alarm in ALARM: staging-uptimePercent-critical (playbook action review; not a rollback trigger; the shift goes on)",
+      ],
+    );
+  });
+
+  it("refuses to start while a non-rollback critical alarm fires, and labels each alarm", async () => {
+    const { ctx, out, backend } = setup("staging", { greenWeight: "0" });
+    cloudwatch
+      .on(DescribeAlarmsCommand)
+      .resolves(firing("staging-diskFreePercent-critical", "staging-errorRate-critical-api"));
+    assert.equal(await shiftCommand({ to: "5", json: true }, ctx), 1);
+    assert.deepEqual(backend.ups, []);
+    assert.deepEqual(JSON.parse(out.text()).reasons, [
+      "alarms in ALARM: staging-diskFreePercent-critical (critical, playbook action alert), staging-errorRate-critical-api (rollback) (see `npm run rollout -- status --stack staging`)",
+    ]);
   });
 
   it("a critical alarm during the interval stops the wait at once, and the rollback is verified blue", async () => {

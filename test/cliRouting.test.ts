@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { EventEmitter } from "node:events";
 import { beforeEach, describe, it } from "node:test";
 import { CloudWatchClient, DescribeAlarmsCommand } from "@aws-sdk/client-cloudwatch";
 import {
@@ -9,7 +10,7 @@ import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { mockClient } from "aws-sdk-client-mock";
 import { loadStackFile } from "../rollout/stackFile";
 import { automationBackend, type AutomationStack, type SelectStack } from "../scripts/backend";
-import { bufferOutput } from "../scripts/cli";
+import { bufferOutput, ignoreEpipe } from "../scripts/cli";
 import { runCli, type LiveContextFactory } from "../scripts/rollout";
 
 /**
@@ -70,7 +71,7 @@ describe("runCli: bad input exits 2 before Pulumi is touched", () => {
     ["signoff bogus --stack staging", 'error: signoff: expected approve, revoke or status, got "bogus"'],
     [
       "rollback --stack staging",
-      "error: --reason: expected why you are rolling back (kept in the output and the log), got nothing",
+      "error: --reason: expected why you are rolling back (printed, and the JSON's reason field), got nothing",
     ],
     [
       "rollback --stack staging --clear --reason x",
@@ -88,6 +89,44 @@ describe("runCli: bad input exits 2 before Pulumi is touched", () => {
       "error: --approver: expected the name of the person approving, got nothing",
     ],
     ["status", "error: --stack: expected a stack name such as staging or production, got nothing"],
+    // A word after the command: an error, with --stack suggested when it names a stack file.
+    ["plan production", 'error: unexpected argument "production"; did you mean --stack production?'],
+    ["status --stack staging now", 'error: unexpected argument "now"'],
+    [
+      "signoff approve production --stack staging --role qaEngineer --approver a",
+      'error: unexpected argument "production"; did you mean --stack production?',
+    ],
+    // signoff: the missing action is said first, whatever else is missing.
+    ["signoff", "error: signoff: expected approve, revoke or status, got nothing"],
+    ["signoff --stack staging", "error: signoff: expected approve, revoke or status, got nothing"],
+    // A flag the command (or its form) does not take.
+    ["plan --to 50", "error: plan: unexpected flag --to; plan takes --stack, --config-file, --json"],
+    [
+      "drill --stack production",
+      "error: offline drill (--scenario): unexpected flag --stack; offline drill (--scenario) takes --scenario, --json; live drill (--live) takes --live, --stack, --json",
+    ],
+    [
+      "drill --live --stack staging --scenario s.yaml",
+      "error: live drill (--live): unexpected flag --scenario; offline drill (--scenario) takes --scenario, --json; live drill (--live) takes --live, --stack, --json",
+    ],
+    [
+      "gates --playbook tbs-strategy-framework --from internal --evidence e.yaml --record --stack production",
+      "error: offline gates (--playbook): unexpected flags --record, --stack; offline gates (--playbook) takes --playbook, --from, --evidence, --success, --json; live gates (--stack) takes --stack, --evidence, --record, --approver, --json",
+    ],
+    [
+      "gates --playbook tbs-strategy-framework --from internal --evidence e.yaml --approver a",
+      "error: offline gates (--playbook): unexpected flag --approver; offline gates (--playbook) takes --playbook, --from, --evidence, --success, --json; live gates (--stack) takes --stack, --evidence, --record, --approver, --json",
+    ],
+    ["gates --stack staging --success", "error: --success is offline: give --playbook ID"],
+    [
+      "shift --stack staging --to 5 --reason r",
+      "error: shift: unexpected flag --reason; shift takes --stack, --to, --step, --interval, --json",
+    ],
+    // Local input is read before Pulumi: a missing evidence file is bad input, not "no Pulumi CLI".
+    [
+      "gates --stack production --evidence /nonexistent.yaml",
+      "error: --evidence: no such file /nonexistent.yaml",
+    ],
   ];
   for (const [args, message] of cases) {
     it(args, async () => {
@@ -142,6 +181,67 @@ describe("runCli: the environment's failures exit 1 with one line", () => {
     assert.deepEqual(out.errors, [
       "error: the Pulumi CLI was not found on PATH: live commands run `pulumi` through the Automation API; install the Pulumi CLI and log in to the stack's backend",
     ]);
+  });
+});
+
+describe("runCli --json: an error is also one JSON line on stdout", () => {
+  it("environment failure: exit 1, the error line on stdout and stderr", async () => {
+    const { factory } = harness(async () => {
+      throw new Error("spawn pulumi ENOENT");
+    });
+    const out = bufferOutput();
+    assert.equal(await runCli(["status", "--stack", "staging", "--json"], out, factory), 1);
+    const message =
+      "the Pulumi CLI was not found on PATH: live commands run `pulumi` through the Automation API; install the Pulumi CLI and log in to the stack's backend";
+    assert.deepEqual(out.lines, [JSON.stringify({ error: message, exitCode: 1 })]);
+    assert.deepEqual(out.errors, [`error: ${message}`]);
+  });
+
+  it("bad input: exit 2, the same shape", async () => {
+    const out = bufferOutput();
+    assert.equal(await runCli(["plan", "production", "--json"], out), 2);
+    assert.deepEqual(out.lines, [
+      JSON.stringify({
+        error: 'unexpected argument "production"; did you mean --stack production?',
+        exitCode: 2,
+      }),
+    ]);
+  });
+
+  it("a flag no command knows: exit 2, the same shape", async () => {
+    const out = bufferOutput();
+    assert.equal(await runCli(["status", "--bogus", "--json"], out), 2);
+    // Node's parseArgs words the message; the JSON carries the same first line as stderr.
+    assert.equal(out.lines.length, 1);
+    assert.deepEqual(JSON.parse(out.lines[0]!), { error: out.errors[0]!.split("\n")[0], exitCode: 2 });
+    assert.match(out.errors[0]!, /^Unknown option '--bogus'/);
+  });
+
+  it("without --json stdout stays empty", async () => {
+    const out = bufferOutput();
+    assert.equal(await runCli(["plan", "production"], out), 2);
+    assert.deepEqual(out.lines, []);
+  });
+});
+
+describe("ignoreEpipe: `rollout ... | head`", () => {
+  it("EPIPE on stdout exits quietly", () => {
+    const stream = new EventEmitter();
+    let exits = 0;
+    ignoreEpipe(stream, () => (exits += 1));
+    stream.emit("error", Object.assign(new Error("write EPIPE"), { code: "EPIPE" }));
+    assert.equal(exits, 1);
+  });
+
+  it("any other stream error is thrown", () => {
+    const stream = new EventEmitter();
+    let exits = 0;
+    ignoreEpipe(stream, () => (exits += 1));
+    assert.throws(
+      () => stream.emit("error", Object.assign(new Error("write EIO"), { code: "EIO" })),
+      /write EIO/,
+    );
+    assert.equal(exits, 0);
   });
 });
 

@@ -332,6 +332,13 @@ describe("rollout gates --success", () => {
     );
     assert.equal(code, 2);
     assert.equal(contexts, 0);
+    assert.deepEqual(out.errors, ["error: --success is offline: give --playbook ID"]);
+  });
+
+  it("--success with neither --playbook nor --stack still asks for --playbook", async () => {
+    const out = bufferOutput();
+    const code = await runCli(["gates", "--success", "--evidence", evidenceFile(TELEGRAM_PASSING)], out);
+    assert.equal(code, 2);
     assert.deepEqual(out.errors, [
       "error: --playbook: expected a playbook id such as tbs-strategy-framework, got nothing",
     ]);

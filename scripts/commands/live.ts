@@ -18,13 +18,15 @@ import { RolloutInputError } from "../../rollout/validation";
 import { EXIT, formatSeconds, requireFlag, table } from "../cli";
 import {
   alarmStates,
-  criticalAlarms,
+  describeAlarm,
   firingAlarms,
   loadLiveConfig,
   progress,
   readAlbTraffic,
   readLatch,
+  rollbackAlarms,
   runUp,
+  stackAlarms,
   type AlarmState,
   type CommandContext,
   type LiveTraffic,
@@ -299,13 +301,14 @@ async function cloudWatchEvidence(
 }
 
 export async function gatesLiveCommand(flags: Flags, ctx: CommandContext): Promise<number> {
+  // The local file first: a typo in its path never reaches Pulumi or AWS.
+  const manual = typeof flags.evidence === "string" ? loadEvidence(flags.evidence).metrics : {};
   const config = await loadLiveConfig(ctx.backend);
   const transition = transitionFrom(config.playbookSpec, config.phase);
   if (!transition)
     throw new RolloutInputError(
       `--stack: phase ${config.phase} of ${config.stack} has no GO/NO-GO transition`,
     );
-  const manual = typeof flags.evidence === "string" ? loadEvidence(flags.evidence).metrics : {};
   const outputs = await ctx.backend.outputs();
   // Criteria first, then the triggers' other gates: query ids follow this order.
   const wanted = [
@@ -380,7 +383,7 @@ async function unhealthyReasons(ctx: CommandContext, config: RolloutConfig): Pro
   const reasons: string[] = [];
   if (firing.length > 0)
     reasons.push(
-      `alarms in ALARM: ${firing.join(", ")} (see \`npm run rollout -- status --stack ${config.stack}\`)`,
+      `alarms in ALARM: ${firing.map((n) => describeAlarm(n, config)).join(", ")} (see \`npm run rollout -- status --stack ${config.stack}\`)`,
     );
   if (latch)
     reasons.push(
@@ -563,8 +566,10 @@ export function shiftSteps(from: number, to: number, step: number): number[] {
 export const ALARM_POLL_SECONDS = 60;
 
 /**
- * Watch the stack's alarms for `seconds` (at least one read): the critical ones firing, as
- * soon as one does. Each warning is said once and added to `warnings`.
+ * Watch the stack's alarms for `seconds` (at least one read): the rollback alarms firing (the
+ * composite, or a gate whose action is auto-rollback), as soon as one does. Every other
+ * firing alarm (a warning, or a critical one the playbook only alerts on or reviews) is said
+ * once and added to `warnings`: the shift goes on, as the playbook says.
  */
 async function watchAlarms(
   ctx: CommandContext,
@@ -576,11 +581,16 @@ async function watchAlarms(
   let waited = 0;
   for (;;) {
     const firing = await firingAlarms(ctx.aws, config);
-    const critical = criticalAlarms(firing, config);
-    if (critical.length > 0) return critical;
+    const rollback = rollbackAlarms(firing, config);
+    if (rollback.length > 0) return rollback;
+    const ours = stackAlarms(config);
     for (const w of firing.filter((n) => !warnings.has(n))) {
       warnings.add(w);
-      say(`warning alarm in ALARM: ${w} (not a rollback trigger; the shift goes on)`);
+      const alarm = ours.get(w);
+      const action = alarm?.level === "critical" ? `playbook action ${alarm.action}; ` : "";
+      say(
+        `${alarm?.level ?? "warning"} alarm in ALARM: ${w} (${action}not a rollback trigger; the shift goes on)`,
+      );
     }
     if (waited >= seconds) return [];
     const wait = Math.min(ALARM_POLL_SECONDS, seconds - waited);
@@ -654,8 +664,8 @@ export async function shiftCommand(flags: Flags, ctx: CommandContext): Promise<n
     applied.push(weight);
     const last = i === steps.length - 1;
     if (!last) say(`watching alarms for ${formatSeconds(interval)} before the next step`);
-    const critical = await watchAlarms(ctx, config, last ? 0 : interval, say, warnings);
-    if (critical.length > 0) return shiftRollback(ctx, flags, config, start, applied, critical);
+    const rollback = await watchAlarms(ctx, config, last ? 0 : interval, say, warnings);
+    if (rollback.length > 0) return shiftRollback(ctx, flags, config, start, applied, rollback);
   }
   const seconds = elapsedSeconds(ctx, start);
   emit(
@@ -667,7 +677,7 @@ export async function shiftCommand(flags: Flags, ctx: CommandContext): Promise<n
   return EXIT.ok;
 }
 
-/** A critical alarm fired mid-shift: roll back, confirm every service is blue, report time-to-blue. */
+/** A rollback alarm fired mid-shift: roll back, confirm every service is blue, report time-to-blue. */
 async function shiftRollback(
   ctx: CommandContext,
   flags: Flags,
@@ -678,13 +688,13 @@ async function shiftRollback(
 ): Promise<number> {
   const say = progress(ctx, start, Boolean(flags.json));
   const detected = ctx.now();
-  say(`critical alarm during the shift: ${critical.join(", ")}; rolling back`);
+  say(`rollback alarm during the shift: ${critical.join(", ")}; rolling back`);
   await ctx.backend.setConfig({ rollback: "true" });
   let problems: string[];
   try {
     problems = await blueProblems(
       ctx,
-      await runUp(ctx, start, "rollback after a critical alarm", Boolean(flags.json)),
+      await runUp(ctx, start, "rollback after a rollback alarm", Boolean(flags.json)),
     );
   } catch (error) {
     return upFailed(ctx, flags, "shift", start, error as Error, {
@@ -732,7 +742,11 @@ async function blueProblems(ctx: CommandContext, outputs: Record<string, unknown
 
 export async function rollbackCommand(flags: Flags, ctx: CommandContext): Promise<number> {
   if (flags.clear) return clearRollback(flags, ctx);
-  const reason = requireFlag(flags, "reason", "why you are rolling back (kept in the output and the log)");
+  const reason = requireFlag(
+    flags,
+    "reason",
+    "why you are rolling back (printed, and the JSON's reason field)",
+  );
   const start = ctx.now();
   const config = await loadLiveConfig(ctx.backend);
   const say = progress(ctx, start, Boolean(flags.json));
@@ -860,17 +874,23 @@ export async function resumeCommand(flags: Flags, ctx: CommandContext): Promise<
 
 // ---------------------------------------------------------------------------------------- signoff
 
-export async function signoffCommand(
-  flags: Flags,
-  positionals: string[],
-  ctx: CommandContext,
-): Promise<number> {
+/** The action word of `signoff`, or a RolloutInputError saying it is missing or unknown. */
+export function signoffAction(positionals: string[]): "approve" | "revoke" | "status" {
   const action = positionals[0];
   if (action !== "approve" && action !== "revoke" && action !== "status") {
     throw new RolloutInputError(
       `signoff: expected approve, revoke or status, got ${action === undefined ? "nothing" : JSON.stringify(action)}`,
     );
   }
+  return action;
+}
+
+export async function signoffCommand(
+  flags: Flags,
+  positionals: string[],
+  ctx: CommandContext,
+): Promise<number> {
+  const action = signoffAction(positionals);
   // Flags first: a typo never reaches Pulumi.
   const roleFlag =
     action === "status" ? undefined : requireFlag(flags, "role", "a role id such as qaEngineer");
