@@ -43,7 +43,7 @@ describe("GitHub workflow", () => {
     ]);
   });
 
-  it("previews every stack with the policy pack and its config on pull requests, commenting the diff", () => {
+  it("previews every stack refreshed, with the policy pack and its config on pull requests, commenting the diff", () => {
     const preview = workflow.jobs.preview!;
     assert.equal(preview.if, "github.event_name == 'pull_request'");
     assert.deepEqual(preview.strategy!.matrix.stack, ["staging", "production"]);
@@ -53,6 +53,8 @@ describe("GitHub workflow", () => {
       "stack-name": "${{ matrix.stack }}",
       policyPacks: "policies",
       policyPackConfigs: "policies/config/${{ matrix.stack }}.json",
+      // The rollback Lambda moves listener weights outside Pulumi: a refresh makes the preview show that drift.
+      refresh: true,
       "comment-on-pr": true,
       diff: true,
     });
@@ -81,7 +83,7 @@ describe("GitHub workflow", () => {
     );
   });
 
-  it("deploys staging from main and production only after staging, each with the pack, its config and its environment", () => {
+  it("deploys staging from main and production only after staging, each refreshed, with the pack, its config and its environment", () => {
     const staging = workflow.jobs["deploy-staging"]!;
     const production = workflow.jobs["deploy-production"]!;
     assert.equal(staging.if, "github.event_name == 'push' && github.ref == 'refs/heads/main'");
@@ -100,6 +102,8 @@ describe("GitHub workflow", () => {
         "stack-name": stack,
         policyPacks: "policies",
         policyPackConfigs: `policies/config/${stack}.json`,
+        // Without a refresh an up after the Lambda's weight change would not notice it.
+        refresh: true,
       });
     }
   });
