@@ -164,6 +164,8 @@ export interface DrillResult {
   findings: DrillFinding[];
   /** Gates the drill cannot simulate (manual evidence). */
   notAutomated: string[];
+  /** Gates of the scenario's metrics that have no alarm (manual gates): their data was not replayed. */
+  ignoredMetrics: string[];
 }
 
 // ---------------------------------------------------------------------------------------
@@ -563,6 +565,7 @@ export function runDrill(playbook: Playbook, scenario: DrillScenario): DrillResu
     };
   });
 
+  const manual = playbook.gates.filter((g) => g.metric.source === "manual").map((g) => g.id);
   return {
     playbook: playbook.id,
     durationSeconds: duration,
@@ -573,6 +576,7 @@ export function runDrill(playbook: Playbook, scenario: DrillScenario): DrillResu
     triggers,
     alarms,
     findings,
-    notAutomated: playbook.gates.filter((g) => g.metric.source === "manual").map((g) => g.id),
+    notAutomated: manual,
+    ignoredMetrics: manual.filter((id) => scenario.metrics[id] !== undefined),
   };
 }

@@ -426,6 +426,30 @@ describe("rollout drill command", () => {
     assert.equal(JSON.parse(out.text()).rollbackAt, 310);
   });
 
+  it("data for a manual gate: said to be ignored (human and JSON), still exit 0", async () => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "drill-")), "manual.yaml");
+    fs.writeFileSync(
+      file,
+      `playbook: ${TBS}\ndurationSeconds: 600\nmetrics:\n  errorRate:\n    - { at: 0, value: 1 }\n  userSatisfaction:\n    - { at: 0, value: 10 }\n`,
+    );
+    const out = bufferOutput();
+    assert.equal(await drillCommand({ scenario: file }, out), 0);
+    assert.deepEqual(
+      out.lines.filter((l) => l.startsWith("ignored: ")),
+      ["ignored: userSatisfaction is a manual gate (no alarm)"],
+    );
+    const json = bufferOutput();
+    assert.equal(await drillCommand({ scenario: file, json: true }, json), 0);
+    assert.deepEqual(JSON.parse(json.text()).ignoredMetrics, ["userSatisfaction"]);
+  });
+
+  it("no manual gate's data: nothing ignored", async () => {
+    const out = bufferOutput();
+    const file = path.join(fixtures, "tbs-error-rate-8pct.yaml");
+    assert.equal(await drillCommand({ scenario: file, json: true }, out), 0);
+    assert.deepEqual(JSON.parse(out.text()).ignoredMetrics, []);
+  });
+
   it("exit 2 with the key path on bad input", async () => {
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "drill-")), "bad.yaml");
     fs.writeFileSync(

@@ -60,6 +60,8 @@ export function printDrill(result: DrillResult, out: Output, origin?: string): v
   ]);
   for (const line of table(["trigger", "breach", "blue at", "detection", "limit", "result", "why"], rows))
     out.log(line);
+  // Data for a manual gate is the scenario's mistake, not the drill's: say it, still exit 0.
+  for (const id of result.ignoredMetrics) out.log(`ignored: ${id} is a manual gate (no alarm)`);
   if (result.notAutomated.length > 0) {
     out.log("");
     out.log(`not automated (manual evidence, not simulated): ${result.notAutomated.join(", ")}`);
