@@ -122,6 +122,15 @@ describe("runCli: bad input exits 2 before Pulumi is touched", () => {
       "shift --stack staging --to 5 --reason r",
       "error: shift: unexpected flag --reason; shift takes --stack, --to, --step, --interval, --json",
     ],
+    // --role and --phase are checked against the playbook of the committed stack file first.
+    [
+      "signoff approve --stack production --role ceo --approver a",
+      'error: --role: unknown role "ceo"; expected one of devopsEngineer, qaEngineer, productManager, supportEngineer, engineeringManager, seniorDeveloper',
+    ],
+    [
+      "signoff status --stack production --phase beta",
+      'error: --phase: unknown phase "beta"; expected one of preparation, internal, limited-pilot, broader-pilot, readiness, full',
+    ],
     // Local input is read before Pulumi: a missing evidence file is bad input, not "no Pulumi CLI".
     [
       "gates --stack production --evidence /nonexistent.yaml",

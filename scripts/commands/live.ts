@@ -1,3 +1,4 @@
+import * as fs from "node:fs";
 import { GetMetricDataCommand, type MetricDataQuery } from "@aws-sdk/client-cloudwatch";
 import { DeleteParameterCommand as DeleteParameterCommand } from "@aws-sdk/client-ssm";
 import type { RolloutConfig } from "../../rollout/config";
@@ -10,6 +11,8 @@ import {
   type DecisionResult,
 } from "../../rollout/gates";
 import { loadEvidence } from "../../rollout/evidence";
+import { loadPlaybook, type Playbook } from "../../rollout/playbook";
+import { loadStackFile, stackFilePath } from "../../rollout/stackFile";
 import { getPhase, latestDecision, nextPhase, transitionFrom, trafficCap } from "../../rollout/phases";
 import { missingSignoffs, requiredRoles, roleChecklist } from "../../rollout/signoff";
 import { latchParameterName } from "../../rollout/state";
@@ -874,6 +877,23 @@ export async function resumeCommand(flags: Flags, ctx: CommandContext): Promise<
 
 // ---------------------------------------------------------------------------------------- signoff
 
+/** The playbook `rollout:playbook` names in the committed Pulumi.<stack>.yaml, if there is one. */
+function committedPlaybook(stack: string): Playbook | undefined {
+  if (!fs.existsSync(stackFilePath(stack))) return undefined;
+  const id = loadStackFile(stack).config["rollout:playbook"];
+  return id === undefined ? undefined : loadPlaybook(id);
+}
+
+/** --phase (when given) is a phase of the playbook and --role (when given) one of its sign-off roles. */
+function checkSignoffFlags(playbook: Playbook, role: string | undefined, phase: string | undefined): void {
+  const phases = playbook.phases.map((p) => p.id);
+  if (phase !== undefined && !phases.includes(phase))
+    throw new RolloutInputError(`--phase: unknown phase "${phase}"; expected one of ${phases.join(", ")}`);
+  const roles = playbook.signoff.roles.map((r) => r.id);
+  if (role !== undefined && !roles.includes(role))
+    throw new RolloutInputError(`--role: unknown role "${role}"; expected one of ${roles.join(", ")}`);
+}
+
 /** The action word of `signoff`, or a RolloutInputError saying it is missing or unknown. */
 export function signoffAction(positionals: string[]): "approve" | "revoke" | "status" {
   const action = positionals[0];
@@ -896,15 +916,15 @@ export async function signoffCommand(
     action === "status" ? undefined : requireFlag(flags, "role", "a role id such as qaEngineer");
   const approver =
     action === "approve" ? requireFlag(flags, "approver", "the name of the person approving") : undefined;
+  const phaseFlag = typeof flags.phase === "string" ? flags.phase : undefined;
+  // The playbook the committed stack file names checks --role and --phase before Pulumi is
+  // touched; the live config's playbook checks them again (it decides, should the two differ).
+  const committed = committedPlaybook(ctx.backend.stackName);
+  if (committed) checkSignoffFlags(committed, roleFlag, phaseFlag);
   const config = await loadLiveConfig(ctx.backend);
   const playbook = config.playbookSpec;
-  const phase =
-    typeof flags.phase === "string" ? flags.phase : (nextPhase(playbook, config.phase)?.id ?? config.phase);
-  if (!playbook.phases.some((p) => p.id === phase)) {
-    throw new RolloutInputError(
-      `--phase: unknown phase "${phase}"; expected one of ${playbook.phases.map((p) => p.id).join(", ")}`,
-    );
-  }
+  const phase = phaseFlag ?? nextPhase(playbook, config.phase)?.id ?? config.phase;
+  checkSignoffFlags(playbook, roleFlag, phase);
   const key = (role: string) => `signoffs["${phase}"]["${role}"]`;
   if (action === "status") {
     const roles = requiredRoles(playbook, phase);
@@ -929,9 +949,6 @@ export async function signoffCommand(
     return EXIT.ok;
   }
   const role = roleFlag!;
-  const roles = playbook.signoff.roles.map((r) => r.id);
-  if (!roles.includes(role))
-    throw new RolloutInputError(`--role: unknown role "${role}"; expected one of ${roles.join(", ")}`);
   if (action === "approve") {
     const at = ctx.now().toISOString();
     await ctx.backend.setConfig(
