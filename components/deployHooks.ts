@@ -15,7 +15,11 @@ export interface DeployHooksArgs {
   rollback: boolean;
   /** Whether the automatic-rollback latch holds traffic on blue. Default: false. */
   latched?: pulumi.Input<boolean>;
-  /** Phase, per-service weights and cohort routes, rollback and latch as one string: hooks re-run only when it changes. */
+  /**
+   * Phase, per-service weights and cohort routes, rollback and latch as one string, the hooks'
+   * `triggers`: a change replaces the commands, so every hook runs again. See the class comment
+   * for the other values that re-run a hook.
+   */
   trafficFingerprint: pulumi.Input<string>;
   albDnsName: pulumi.Input<string>;
   /** The HTTPS listener's certificate: the cohort probe verifies TLS against its domain while connecting to this ALB. */
@@ -54,8 +58,16 @@ export function hookMode(rollback: boolean, latched: boolean): HookMode {
  * Deploy hooks as `@pulumi/command` local commands: pre-deploy (snapshot available, the
  * colours traffic will reach healthy), post-deploy (green's targets all healthy through the
  * ELB API, plus a cohort probe through the ALB when the phase routes the cohort to green),
- * and on rollback the pre- and post-rollback verifications. `triggers` carry only the
- * traffic fingerprint, so a change elsewhere in the stack does not re-run them.
+ * and on rollback the pre- and post-rollback verifications.
+ *
+ * When a hook runs again: `triggers` carry the traffic fingerprint, so a change of phase,
+ * weights, cohort routes, rollback or latch replaces every hook (its `create` runs). A command
+ * also runs again (its `update`, the same script) when a value in its own `environment`
+ * changes, because each of those changes what the hook verifies: the phase's snapshot id
+ * (pre-deploy), a replaced target group's ARN (all four), the ALB's DNS name, the listener's
+ * certificate, a health-check path or the cohort header/probe user (post-deploy), the listener
+ * ARN (post-rollback). MODE follows rollback and latch, already in the fingerprint. Nothing else
+ * in the stack (alarms, workloads, database settings) re-runs a hook.
  */
 export class DeployHooks extends pulumi.ComponentResource {
   readonly preDeploy: command.local.Command;

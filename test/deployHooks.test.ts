@@ -95,6 +95,48 @@ describe("deploy hooks in the program", () => {
     });
   });
 
+  it("each hook runs its script on create and on update, with the traffic fingerprint as its only trigger", () => {
+    for (const [plan, names] of [
+      [deploy, ["pre-deploy", "post-deploy"]],
+      [rollback, ["pre-rollback", "pre-deploy", "post-deploy", "post-rollback"]],
+    ] as const) {
+      const fingerprint = (hook(plan, "pre-deploy").inputs as Inputs).triggers[0];
+      for (const name of names) {
+        const inputs = hook(plan, name).inputs as Inputs;
+        assert.equal(inputs.create, `bash scripts/hooks/${name}.sh`);
+        assert.equal(inputs.update, `bash scripts/hooks/${name}.sh`);
+        assert.deepEqual(inputs.triggers, [fingerprint], name);
+      }
+    }
+    const rollbackEnv = (name: string) => (hook(rollback, name).inputs as Inputs).environment;
+    assert.deepEqual(rollbackEnv("pre-rollback"), {
+      BLUE_TARGET_GROUPS: `web:${tgArn(rollback, "web", "blue")} api:${tgArn(rollback, "api", "blue")}`,
+    });
+    assert.deepEqual(Object.keys(rollbackEnv("post-rollback")).sort(), [
+      "GREEN_TARGET_GROUPS",
+      "LISTENER_ARN",
+    ]);
+    assert.equal(
+      rollbackEnv("post-rollback").GREEN_TARGET_GROUPS,
+      `${tgArn(rollback, "web", "green")} ${tgArn(rollback, "api", "green")}`,
+    );
+  });
+
+  it("a change outside traffic and the hooks' environment (alarm actions) leaves every hook's inputs as they are: no re-run", async () => {
+    const muted = await planStack(
+      variant({ alarmActionsEnabled: "false" }),
+      { latchParameters: [] },
+      { now: NOW },
+    );
+    for (const name of ["pre-deploy", "post-deploy"])
+      assert.deepEqual(hook(muted, name).inputs, hook(deploy, name).inputs, name);
+    // The variant did change the stack: its alarms are muted.
+    const actionsEnabled = (r: PlanResult) =>
+      r.resources.filter((x) => x.type === "aws:cloudwatch/metricAlarm:MetricAlarm")[0]!.inputs
+        .actionsEnabled;
+    assert.deepEqual([actionsEnabled(deploy), actionsEnabled(muted)], [true, false]);
+  });
+
   it("post-deploy waits for the weighted and the cohort rules and both colours' workloads", () => {
     const after = new Set(hook(deploy, "post-deploy").options.dependsOn);
     const rules = deploy.resources
@@ -146,14 +188,22 @@ describe("deploy hooks in the program", () => {
 
 /** Runs a hook script with fake `aws` and `curl` first on PATH; returns exit code, stderr and the calls made. */
 function runHook(
-  script: "pre-deploy" | "post-deploy",
+  script: "pre-deploy" | "post-deploy" | "pre-rollback" | "post-rollback",
   env: Record<string, string>,
-  fake: { states?: Record<string, string>; snapshot?: string; domain?: string; httpCode?: string },
+  fake: {
+    states?: Record<string, string>;
+    snapshot?: string;
+    domain?: string;
+    httpCode?: string;
+    /** What `aws elbv2 describe-rules` returns (the API's JSON). */
+    rules?: unknown;
+  },
 ) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "hook-"));
   const calls = path.join(dir, "calls");
   for (const [arn, states] of Object.entries(fake.states ?? {}))
     fs.writeFileSync(path.join(dir, `tg-${arn.replace(/[^A-Za-z0-9]/g, "_")}`), states);
+  fs.writeFileSync(path.join(dir, "rules.json"), JSON.stringify(fake.rules ?? { Rules: [] }));
   fs.writeFileSync(
     path.join(dir, "aws"),
     `#!/usr/bin/env bash
@@ -165,7 +215,10 @@ case "$1 $2" in
     states=$(cat "${dir}/tg-$(tr -c 'A-Za-z0-9\\n' _ <<<"$arn")" 2>/dev/null || true)
     # The JMESPath filter the post-deploy hook asks for.
     if [[ "$query" == *"!='draining'"* ]]; then states=$(tr ' ' '\\n' <<<"$states" | grep -v '^draining$' | tr '\\n' ' ' | sed 's/ *$//'); fi
+    # The count the pre-rollback hook asks for.
+    if [[ "$query" == "length(TargetHealthDescriptions[?TargetHealth.State=='healthy'])" ]]; then states=$(grep -ow healthy <<<"$states" | wc -l); fi
     echo "$states";;
+  "elbv2 describe-rules") cat "${dir}/rules.json";;
   "rds describe-db-snapshots")
     if [ "${fake.snapshot ?? "available"}" = "DBSnapshotNotFound" ]; then echo "An error occurred (DBSnapshotNotFound)" >&2; exit 254; fi
     echo "${fake.snapshot ?? "available"}";;
@@ -317,6 +370,88 @@ describe("pre-deploy hook script", () => {
     assert.match(
       emptyBlue.stderr,
       /web\/blue has no registered target: rollback would send all traffic to it/,
+    );
+  });
+});
+
+describe("pre-rollback hook script", () => {
+  const API_BLUE = "arn:aws:elasticloadbalancing:eu-west-1:1:targetgroup/api-blue/1";
+  const ENV = { BLUE_TARGET_GROUPS: `web:${BLUE} api:${API_BLUE}` };
+
+  it("passes when every service's blue has a healthy target, asking the ELB API for the healthy count", () => {
+    const run = runHook("pre-rollback", ENV, {
+      states: { [BLUE]: "healthy healthy unhealthy", [API_BLUE]: "healthy draining" },
+    });
+    assert.equal(run.status, 0, run.stderr);
+    assert.equal(
+      run.stderr,
+      "[pre-rollback] web: blue has 2 healthy targets\n[pre-rollback] api: blue has 1 healthy targets\n",
+    );
+    assert.deepEqual(
+      run.calls,
+      [BLUE, API_BLUE].map(
+        (arn) =>
+          `aws elbv2 describe-target-health --target-group-arn ${arn} --query length(TargetHealthDescriptions[?TargetHealth.State=='healthy']) --output text`,
+      ),
+    );
+  });
+
+  it("refuses the rollback when a service's blue has no healthy target, registered or not", () => {
+    for (const states of ["unhealthy draining", ""]) {
+      const run = runHook("pre-rollback", ENV, { states: { [BLUE]: "healthy", [API_BLUE]: states } });
+      assert.equal(run.status, 1, `api blue states '${states}'`);
+      assert.equal(
+        run.stderr,
+        "[pre-rollback] web: blue has 1 healthy targets\n" +
+          "[pre-rollback] api: blue has no healthy target; rolling back to it would drop traffic - scale blue up first\n",
+      );
+    }
+  });
+});
+
+describe("post-rollback hook script", () => {
+  const LISTENER = "arn:aws:elasticloadbalancing:eu-west-1:1:listener/app/router/1/2";
+  const API_GREEN = "arn:aws:elasticloadbalancing:eu-west-1:1:targetgroup/api-green/1";
+  const ENV = { LISTENER_ARN: LISTENER, GREEN_TARGET_GROUPS: `${GREEN} ${API_GREEN}` };
+  const weighted = (greenWeight: number) => ({
+    Type: "forward",
+    ForwardConfig: {
+      TargetGroups: [
+        { TargetGroupArn: BLUE, Weight: 100 - greenWeight },
+        { TargetGroupArn: GREEN, Weight: greenWeight },
+      ],
+    },
+  });
+  const fixedResponse = { Type: "fixed-response", FixedResponseConfig: { StatusCode: "404" } };
+
+  it("passes when no listener rule forwards any weight to a green target group", () => {
+    const run = runHook("post-rollback", ENV, {
+      rules: { Rules: [{ Actions: [weighted(0)] }, { Actions: [fixedResponse] }] },
+    });
+    assert.equal(run.status, 0, run.stderr);
+    assert.equal(run.stderr, "[post-rollback] every service is 100 % blue\n");
+    assert.deepEqual(run.calls, [`aws elbv2 describe-rules --listener-arn ${LISTENER} --output json`]);
+  });
+
+  it("fails pulumi up when a weighted rule still sends green a share, or a plain forward targets green", () => {
+    const weightedGreen = runHook("post-rollback", ENV, {
+      rules: { Rules: [{ Actions: [weighted(7)] }, { Actions: [fixedResponse] }] },
+    });
+    assert.equal(weightedGreen.status, 1);
+    assert.equal(
+      weightedGreen.stderr,
+      `[post-rollback] green target group ${GREEN} still receives weight 7\n`,
+    );
+    // A forward without ForwardConfig (a cohort rule) sends everything it matches: weight 1.
+    const cohortToGreen = runHook("post-rollback", ENV, {
+      rules: {
+        Rules: [{ Actions: [weighted(0)] }, { Actions: [{ Type: "forward", TargetGroupArn: API_GREEN }] }],
+      },
+    });
+    assert.equal(cohortToGreen.status, 1);
+    assert.equal(
+      cohortToGreen.stderr,
+      `[post-rollback] green target group ${API_GREEN} still receives weight 1\n`,
     );
   });
 });

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Pre-deploy hook (runs from `pulumi up` when phase, weights, cohort routes, rollback or latch change;
-# listener rules wait for it). Refuses the traffic change unless the colours traffic will reach are healthy.
+# Pre-deploy hook (runs from `pulumi up` when phase, weights, cohort routes, rollback or latch change,
+# or a value in this environment does, e.g. the snapshot id or a replaced target group; listener rules
+# wait for it). Refuses the traffic change unless the colours traffic will reach are healthy.
 # Env: MODE (deploy | rollback | latched), SNAPSHOT_ID, TARGET_GROUPS (space-separated "service:colour:arn"),
 #      AWS_REGION (optional).
 # MODE=deploy: the phase's snapshot must be available and both colours healthy (a colour with no
