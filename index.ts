@@ -91,7 +91,15 @@ interface ProgramOptions {
 }
 
 function main(options: ProgramOptions = {}) {
-  const config = parseRolloutConfig(rolloutKeys(pulumi.runtime.allConfig()), pulumi.getStack());
+  // A deploy only knows secrecy per top-level key (a nested `secure:` value makes the whole of
+  // `rollout:database` secret), so it checks the key holding each secret path. The SDK exports
+  // isConfigSecret at runtime without typing it; without it no plain secret could be refused.
+  const { isConfigSecret } = pulumi.runtime as unknown as { isConfigSecret?: (key: string) => boolean };
+  if (typeof isConfigSecret !== "function")
+    throw new Error("@pulumi/pulumi no longer exports runtime.isConfigSecret: cannot verify secret config");
+  const config = parseRolloutConfig(rolloutKeys(pulumi.runtime.allConfig()), pulumi.getStack(), (path) =>
+    isConfigSecret(`rollout:${path.split(".")[0]}`),
+  );
   const { playbookSpec: playbook, isProduction } = config;
   const secret = <T>(value: T) => pulumi.secret(value);
 
@@ -221,8 +229,9 @@ function main(options: ProgramOptions = {}) {
       }),
   );
 
-  // Hooks re-run only when what they verify changes: phase, rollback, the latch, and per
-  // service green's weight and cohort routes (a cohort-only phase moves no weight).
+  // The hooks' triggers: phase, rollback, the latch, and per service green's weight and cohort
+  // routes (a cohort-only phase moves no weight). A hook also re-runs when a value in its own
+  // environment changes (snapshot id, target group ARNs, ALB DNS, certificate): see DeployHooks.
   const trafficFingerprint = pulumi.all([effectiveTraffic, latch]).apply(([traffic, l]) =>
     JSON.stringify({
       phase: config.phase,

@@ -175,7 +175,10 @@ export const RolloutConfigSchema = z
               "expected a Kubernetes namespace such as staged-rollout (lowercase letters, digits and -, at most 63)",
           })
           .default("staged-rollout"),
-        /** Kubeconfig (secret). Default: the ambient kubeconfig of whoever runs pulumi. */
+        /**
+         * Kubeconfig (secret). Default: one built for the EKS cluster named by `name`, never the
+         * ambient kubeconfig of whoever runs pulumi: its current context could point at any cluster.
+         */
         kubeconfig: z.string().optional(),
         /** Security group of the pods, allowed from the ALB. */
         podSecurityGroupId: z.string().regex(/^sg-[0-9a-f]+$/, { message: "expected a security group id" }),
@@ -314,12 +317,46 @@ function decodeConfigValue(raw: unknown): unknown {
   return raw;
 }
 
+/** The value at a SECRET_PATHS path (`database.password`) of decoded config, if any. */
+function valueAtPath(decoded: Record<string, unknown>, path: string): unknown {
+  let value: unknown = decoded;
+  for (const part of path.split(".")) {
+    if (value === null || typeof value !== "object" || Array.isArray(value)) return undefined;
+    value = (value as Record<string, unknown>)[part];
+  }
+  return value;
+}
+
+/**
+ * Whether the value at a SECRET_PATHS path (`database.password`, no namespace) came from
+ * Pulumi as a secret. The caller answers as precisely as it can: the offline plan sees the
+ * YAML and knows each `secure:` path; a real deploy only knows whether the top-level key
+ * (`rollout:database`) is secret, since one nested secure value makes Pulumi treat the whole
+ * key as secret.
+ */
+export type IsConfigSecret = (path: (typeof SECRET_PATHS)[number]) => boolean;
+
+/** `rollout:<path>: expected a Pulumi secret (...), got a plain value` for each plain secret. */
+function plainSecretProblems(decoded: Record<string, unknown>, isSecret: IsConfigSecret): string[] {
+  return SECRET_PATHS.filter((path) => valueAtPath(decoded, path) !== undefined && !isSecret(path)).map(
+    (path) =>
+      `rollout:${path}: expected a Pulumi secret (pulumi config set --secret --path 'rollout:${path}' <value>), got a plain value`,
+  );
+}
+
 /**
  * The one place raw config becomes a RolloutConfig. `raw` maps keys without the namespace
  * (`phase`, `services`) to Pulumi's string values or to already-decoded values. Throws a
  * RolloutInputError naming `rollout:<key path>`, the value and what is expected.
+ * `isSecret`, when given, says which SECRET_PATHS values arrived as Pulumi secrets; a plain
+ * one is refused (its value is never printed). Without it (tests of decoded config) secrecy
+ * is not checked: the function stays pure, and the program and the offline plan pass it.
  */
-export function parseRolloutConfig(raw: Record<string, unknown>, stack: string): RolloutConfig {
+export function parseRolloutConfig(
+  raw: Record<string, unknown>,
+  stack: string,
+  isSecret?: IsConfigSecret,
+): RolloutConfig {
   const context = `invalid stack config for stack "${stack}"`;
   function refuse(problems: string[]): never {
     throw new RolloutInputError(`${context}:\n  ${problems.join("\n  ")}`, problems);
@@ -334,8 +371,8 @@ export function parseRolloutConfig(raw: Record<string, unknown>, stack: string):
   // named "prod" or "production-eu" must not lose them because of its name.
   if (decoded.tier === undefined) decoded.tier = "production";
 
-  // A misspelt key is reported together with every other problem, not instead of them.
-  const keyProblems: string[] = [];
+  // A misspelt key or a plain secret is reported together with every other problem, not instead of them.
+  const unparsedProblems: string[] = [];
   const known: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(decoded)) {
     if ((CONFIG_KEYS as string[]).includes(key)) {
@@ -343,14 +380,16 @@ export function parseRolloutConfig(raw: Record<string, unknown>, stack: string):
       continue;
     }
     const suggestion = closest(key, CONFIG_KEYS);
-    keyProblems.push(
+    unparsedProblems.push(
       `rollout:${key}: unknown config key${suggestion ? `; did you mean rollout:${suggestion}?` : `; expected one of ${CONFIG_KEYS.join(", ")}`}`,
     );
   }
+  // Checked before the schema: a plain password that is also too short must say "not a secret".
+  unparsedProblems.push(...(isSecret ? plainSecretProblems(known, isSecret) : []));
   const result = RolloutConfigSchema.safeParse(known);
   if (!result.success)
-    refuse([...keyProblems, ...describeZodError(result.error, known, "rollout:", SECRET_PATHS)]);
-  if (keyProblems.length > 0) refuse(keyProblems);
+    refuse([...unparsedProblems, ...describeZodError(result.error, known, "rollout:", SECRET_PATHS)]);
+  if (unparsedProblems.length > 0) refuse(unparsedProblems);
   const parsed = result.data;
 
   let playbookSpec: Playbook;

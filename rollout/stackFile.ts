@@ -17,7 +17,13 @@ export interface StackFile {
   file: string;
   /** Fully qualified keys (`rollout:phase`, `aws:region`) to Pulumi's string values. */
   config: Record<string, string>;
+  /** Top-level keys holding a secret anywhere inside: what Pulumi itself marks secret. */
   secretKeys: string[];
+  /**
+   * The exact paths of `secure:` values (`rollout:database.password`, `rollout:x[0]`). Only the
+   * YAML shows this: Pulumi marks the whole top-level key secret when any value inside is.
+   */
+  secretPaths: string[];
 }
 
 export const PROJECT_ROOT = path.resolve(__dirname, "..");
@@ -35,24 +41,24 @@ function isSecure(value: unknown): value is { secure: string } {
   );
 }
 
-/** Replace nested `{secure: ...}` with the placeholder; report whether any was found. */
-function redactSecure(value: unknown): { value: unknown; secret: boolean } {
-  if (isSecure(value)) return { value: SECRET_PLACEHOLDER, secret: true };
+/** Replace nested `{secure: ...}` with the placeholder; report the paths where one was found. */
+function redactSecure(value: unknown, at: string): { value: unknown; secretPaths: string[] } {
+  if (isSecure(value)) return { value: SECRET_PLACEHOLDER, secretPaths: [at] };
   if (Array.isArray(value)) {
-    const items = value.map(redactSecure);
-    return { value: items.map((i) => i.value), secret: items.some((i) => i.secret) };
+    const items = value.map((v, i) => redactSecure(v, `${at}[${i}]`));
+    return { value: items.map((i) => i.value), secretPaths: items.flatMap((i) => i.secretPaths) };
   }
   if (value !== null && typeof value === "object") {
-    let secret = false;
+    const secretPaths: string[] = [];
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value)) {
-      const r = redactSecure(v);
+      const r = redactSecure(v, `${at}.${k}`);
       out[k] = r.value;
-      secret ||= r.secret;
+      secretPaths.push(...r.secretPaths);
     }
-    return { value: out, secret };
+    return { value: out, secretPaths };
   }
-  return { value, secret: false };
+  return { value, secretPaths: [] };
 }
 
 /** Parse the YAML text of a stack file. `stack` names it in results and errors. */
@@ -71,12 +77,14 @@ export function parseStackFile(text: string, stack: string, file: string): Stack
   }
   const config: Record<string, string> = {};
   const secretKeys: string[] = [];
+  const secretPaths: string[] = [];
   for (const [key, rawValue] of Object.entries(configSection)) {
-    const { value, secret } = redactSecure(rawValue);
-    if (secret) secretKeys.push(key);
-    config[key] = typeof value === "string" ? value : JSON.stringify(value);
+    const redacted = redactSecure(rawValue, key);
+    if (redacted.secretPaths.length > 0) secretKeys.push(key);
+    secretPaths.push(...redacted.secretPaths);
+    config[key] = typeof redacted.value === "string" ? redacted.value : JSON.stringify(redacted.value);
   }
-  return { stack, file, config, secretKeys };
+  return { stack, file, config, secretKeys, secretPaths };
 }
 
 /** Load `Pulumi.<stack>.yaml`, or `configFile` when given (same format). */

@@ -94,7 +94,10 @@ export async function planStack(
   options: { revealSecrets?: boolean; now?: Date } = {},
 ): Promise<PlanResult> {
   // Validate first: nothing may be registered for an invalid config.
-  const config = parseRolloutConfig(rolloutKeys(stackFile.config), stackFile.stack);
+  // The stack file shows each `secure:` path, so secrecy is checked per path, not per key.
+  const config = parseRolloutConfig(rolloutKeys(stackFile.config), stackFile.stack, (path) =>
+    stackFile.secretPaths.includes(`rollout:${path}`),
+  );
 
   const recorder = new ResourceRecorder(mocks);
   await pulumi.runtime.setMocks(recorder.mocks(), "staged-rollout", stackFile.stack, false);

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { parseRolloutConfig } from "../rollout/config";
-import { loadStackFile, rolloutKeys } from "../rollout/stackFile";
+import { parseRolloutConfig, SECRET_PATHS, type IsConfigSecret } from "../rollout/config";
+import { loadStackFile, parseStackFile, rolloutKeys } from "../rollout/stackFile";
 import { RolloutInputError } from "../rollout/validation";
 
 const TBS_PHASES = "preparation, internal, limited-pilot, broader-pilot, readiness, full";
@@ -530,5 +530,116 @@ describe("stack config", () => {
       "staging",
     );
     assert.deepEqual(Object.keys(parsed.signoffs.internal ?? {}), ["devopsEngineer", "qaEngineer"]);
+  });
+});
+
+describe("secret config values", () => {
+  const plainSecret = (path: string) =>
+    `rollout:${path}: expected a Pulumi secret (pulumi config set --secret --path 'rollout:${path}' <value>), got a plain value`;
+  /** The committed production stack, decoded; it sets every one of SECRET_PATHS. */
+  function productionConfig(): Record<string, any> {
+    const raw = rolloutKeys(loadStackFile("production").config);
+    return Object.fromEntries(
+      Object.entries(raw).map(([k, v]) => {
+        try {
+          return [k, JSON.parse(v)];
+        } catch {
+          return [k, v];
+        }
+      }),
+    );
+  }
+  function issues(config: Record<string, unknown>, isSecret: IsConfigSecret): readonly string[] {
+    try {
+      parseRolloutConfig(config, "production", isSecret);
+    } catch (error) {
+      assert.ok(error instanceof RolloutInputError, String(error));
+      return error.issues;
+    }
+    assert.fail("config was accepted");
+  }
+
+  it("the stack file records each secure path, and the top-level keys Pulumi marks secret", () => {
+    const file = parseStackFile(
+      [
+        "config:",
+        "  rollout:database:",
+        "    password: supersecret123",
+        "    appPassword:",
+        "      secure: v1:abc",
+        "  rollout:alerts:",
+        "    https:",
+        "      - url: { secure: v1:def }",
+        "  rollout:phase: internal",
+        "  rollout:token:",
+        "    secure: v1:ghi",
+      ].join("\n"),
+      "test",
+      "Pulumi.test.yaml",
+    );
+    assert.deepEqual(file.secretKeys, ["rollout:database", "rollout:alerts", "rollout:token"]);
+    assert.deepEqual(file.secretPaths, [
+      "rollout:database.appPassword",
+      "rollout:alerts.https[0].url",
+      "rollout:token",
+    ]);
+    assert.equal(file.config["rollout:database"], '{"password":"supersecret123","appPassword":"[secret]"}');
+    assert.deepEqual(loadStackFile("production").secretPaths, [
+      "rollout:cluster.kubeconfig",
+      "rollout:database.password",
+      "rollout:database.appPassword",
+      "rollout:heavydb.readOnlyPassword",
+    ]);
+  });
+
+  it("accepts the committed stacks when each secure path is a secret", () => {
+    for (const stack of ["staging", "production"]) {
+      const file = loadStackFile(stack);
+      const parsed = parseRolloutConfig(rolloutKeys(file.config), stack, (path) =>
+        file.secretPaths.includes(`rollout:${path}`),
+      );
+      assert.equal(parsed.stack, stack);
+    }
+  });
+
+  for (const path of SECRET_PATHS) {
+    it(`refuses a plain ${path}, without printing it`, () => {
+      const config = productionConfig();
+      const [section, key] = path.split(".") as [string, string];
+      config[section][key] = "supersecret123";
+      const found = issues(config, (p) => p !== path);
+      assert.deepEqual(found, [plainSecret(path)]);
+    });
+  }
+
+  it("lists every plain secret at once, before what else is wrong with them", () => {
+    const config = productionConfig();
+    config.database.password = "short";
+    const found = issues(config, () => false);
+    assert.deepEqual(found, [
+      plainSecret("database.password"),
+      plainSecret("database.appPassword"),
+      plainSecret("heavydb.readOnlyPassword"),
+      plainSecret("cluster.kubeconfig"),
+      "rollout:database.password: expected a secret of at least 8 characters, got [secret]",
+    ]);
+    assert.ok(!found.join("\n").includes("short"));
+  });
+
+  it("with only per-key knowledge (a real deploy), checks the top-level key holding each path", () => {
+    const secretKeys = new Set(["database", "heavydb"]);
+    const perKey: IsConfigSecret = (path) => secretKeys.has(path.split(".")[0]!);
+    assert.deepEqual(issues(productionConfig(), perKey), [plainSecret("cluster.kubeconfig")]);
+  });
+
+  it("does not ask about secret paths the config leaves unset", () => {
+    const asked: string[] = [];
+    const config = stagingConfig();
+    assert.equal((config.cluster as Record<string, unknown>).kubeconfig, undefined);
+    parseRolloutConfig(config, "staging", (path) => {
+      asked.push(path);
+      return true;
+    });
+    assert.deepEqual(asked, ["database.password", "database.appPassword", "heavydb.readOnlyPassword"]);
   });
 });

@@ -308,19 +308,39 @@ describe("the program under the mock engine", () => {
     }
   });
 
-  it("rollback: true gives every service 100/0 and no cohort routes, whatever the phase", async () => {
-    for (const [phase, greenWeight] of [
-      ["internal", "0"],
-      ["broader-pilot", "10"],
-      ["full", "100"],
-    ]) {
-      const result = await planStack(variant("staging", { phase, greenWeight, rollback: "true" }));
-      for (const t of result.traffic)
-        assert.deepEqual([t.blue, t.green, t.cohortRoutes.length], [100, 0, 0], phase);
-      assert.deepEqual(weightedRule(result, "web"), [100, 0]);
-      assert.equal(result.resources.filter((r) => r.name.includes("-cohort-")).length, 0);
+  for (const playbookId of ["tbs-strategy-framework", "telegram-money-bot"]) {
+    const playbook = loadPlaybook(playbookId);
+    for (const phase of phaseIds(playbook)) {
+      it(`rollback: true on ${playbookId} in ${phase}: every service 100/0, no cohort rules, stickiness off`, async () => {
+        const cap = playbook.phases.find((p) => p.id === phase)!.trafficCapPercent;
+        const result = await planStack(
+          variant("staging", {
+            playbook: playbookId,
+            phase,
+            greenWeight: String(cap),
+            rollback: "true",
+            decisions: [],
+            signoffs: {},
+          }),
+        );
+        assert.equal(result.phase, phase);
+        assert.deepEqual(
+          result.traffic.map((t) => [t.service, t.blue, t.green, t.cohortRoutes.length]),
+          [
+            ["web", 100, 0, 0],
+            ["api", 100, 0, 0],
+          ],
+        );
+        for (const service of ["web", "api"]) {
+          assert.deepEqual(weightedRule(result, service), [100, 0]);
+          const rule = result.resources.find((r) => r.name === `router-${service}-weighted`)!;
+          const forward = (rule.inputs.actions as { forward: { stickiness: unknown } }[])[0]!.forward;
+          assert.deepEqual(forward.stickiness, { enabled: false, duration: 3600 }, service);
+        }
+        assert.deepEqual(result.resources.filter((r) => r.name.includes("-cohort-")).map(key), []);
+      });
     }
-  });
+  }
 
   const badConfigs: [string, Record<string, unknown>, RegExp][] = [
     ["weight 150", { greenWeight: "150" }, /rollout:greenWeight: expected an integer 0-100, got 150/],
@@ -381,6 +401,42 @@ describe("the program under the mock engine", () => {
       assert.equal(out.lines.length, 0, "nothing printed as a plan");
     });
   }
+
+  it("exit 2 before any resource is registered: a plaintext database password in the stack file", async () => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "plain-secret-")), "Pulumi.production.yaml");
+    const doc = yaml.load(fs.readFileSync(loadStackFile("production").file, "utf8")) as {
+      config: { "rollout:database": Record<string, unknown> };
+    };
+    doc.config["rollout:database"].password = "supersecret123";
+    fs.writeFileSync(file, yaml.dump(doc));
+    const out = bufferOutput();
+    assert.equal(await runCli(["plan", "--config-file", file], out), 2);
+    const errors = out.errors.join("\n");
+    assert.match(
+      errors,
+      /rollout:database\.password: expected a Pulumi secret \(pulumi config set --secret --path 'rollout:database\.password' <value>\), got a plain value/,
+    );
+    assert.doesNotMatch(errors, /supersecret123/);
+    assert.equal(out.lines.length, 0, "nothing printed as a plan");
+  });
+
+  it("the real program refuses secret paths whose top-level key Pulumi does not hold as secret", async () => {
+    const recorder = new ResourceRecorder();
+    await pulumi.runtime.setMocks(recorder.mocks(), "staged-rollout", "production", false);
+    const file = loadStackFile("production");
+    pulumi.runtime.setAllConfig(
+      file.config,
+      file.secretKeys.filter((k) => k !== "rollout:heavydb"),
+    );
+    assert.throws(
+      () => program(),
+      (error: unknown) =>
+        error instanceof RolloutInputError &&
+        error.message ===
+          `invalid stack config for stack "production":\n  rollout:heavydb.readOnlyPassword: expected a Pulumi secret (pulumi config set --secret --path 'rollout:heavydb.readOnlyPassword' <value>), got a plain value`,
+    );
+    assert.equal(recorder.resources.length, 0);
+  });
 
   it("the real program itself validates config before registering anything", async () => {
     const recorder = new ResourceRecorder();
