@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { EventEmitter } from "node:events";
+import * as path from "node:path";
 import { beforeEach, describe, it } from "node:test";
 import { CloudWatchClient, DescribeAlarmsCommand } from "@aws-sdk/client-cloudwatch";
 import {
@@ -242,6 +244,27 @@ describe("ignoreEpipe: `rollout ... | head`", () => {
     assert.equal(exits, 1);
   });
 
+  it("the real CLI: its reader gone at once, it exits 0 with nothing on stderr", async () => {
+    const child = spawn(
+      process.execPath,
+      [
+        "--import",
+        "tsx",
+        "scripts/rollout.ts",
+        "drill",
+        "--scenario",
+        "test/fixtures/drills/tbs-error-rate-8pct.yaml",
+      ],
+      { cwd: path.join(__dirname, ".."), stdio: ["ignore", "pipe", "pipe"] },
+    );
+    child.stdout.destroy(); // `| head` that has read enough: every write now fails with EPIPE
+    let stderr = "";
+    child.stderr.on("data", (chunk) => (stderr += String(chunk)));
+    const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
+    assert.equal(stderr, "");
+    assert.equal(code, 0);
+  });
+
   it("any other stream error is thrown", () => {
     const stream = new EventEmitter();
     let exits = 0;
@@ -293,6 +316,12 @@ describe("runCli: live commands reach their handlers", () => {
     assert.equal(await runCli(["--help"], out), 0);
     assert.equal(out.text().match(/\[--approver A\]/g)!.length, 1);
     assert.match(out.text(), /--stack S --clear/);
+    assert.ok(
+      out.lines[0]!.split("\n").includes(
+        "  signoff   approve --role R --approver A | revoke --role R | status   --stack S [--phase P]",
+      ),
+      out.text(),
+    );
     assert.match(out.text(), /npm run -s rollout -- \.\.\./);
   });
 });
