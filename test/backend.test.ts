@@ -3,10 +3,16 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, it } from "node:test";
+import { parseRolloutConfig } from "../rollout/config";
+import { alarmNames, autoRollbackAlarms, compositeAlarmName } from "../rollout/gates";
+import { loadStackFile, rolloutKeys } from "../rollout/stackFile";
 import {
   automationBackend,
+  describeAlarm,
   lineBuffer,
+  rollbackAlarms,
   RolloutEnvironmentError,
+  stackAlarms,
   type AutomationStack,
   type SelectStack,
 } from "../scripts/backend";
@@ -169,5 +175,34 @@ describe("lineBuffer", () => {
     buffer.flush();
     buffer.flush();
     assert.deepEqual(lines, ["ab", "c", "d"]);
+  });
+});
+
+describe("rollbackAlarms: which firing alarms mean roll back now", () => {
+  const config = parseRolloutConfig(rolloutKeys(loadStackFile("staging").config), "staging");
+  const services = config.services.map((s) => s.name);
+
+  it("the composite and every auto-rollback alarm, and nothing else", () => {
+    const expected = [
+      compositeAlarmName("staging"),
+      ...alarmNames("staging", autoRollbackAlarms(config.playbookSpec), services),
+    ].sort();
+    const all = [...stackAlarms(config).keys()];
+    assert.deepEqual(rollbackAlarms(all, config).sort(), expected);
+    assert.ok(expected.includes("staging-errorRate-critical-web"));
+  });
+
+  it("critical alarms the playbook alerts on or reviews are not rollback alarms, and say why", () => {
+    const names = ["staging-diskFreePercent-critical", "staging-uptimePercent-critical", "staging-other"];
+    assert.deepEqual(rollbackAlarms(names, config), []);
+    assert.deepEqual(
+      names.map((n) => describeAlarm(n, config)),
+      [
+        "staging-diskFreePercent-critical (critical, playbook action alert)",
+        "staging-uptimePercent-critical (critical, playbook action review)",
+        "staging-other",
+      ],
+    );
+    assert.equal(describeAlarm("staging-auto-rollback", config), "staging-auto-rollback (rollback)");
   });
 });
