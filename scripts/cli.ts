@@ -28,6 +28,11 @@ export function ignoreEpipe(
   });
 }
 
+/** With --json, an error is also one JSON line on stdout, so a script reading stdout sees it. */
+export function jsonError(out: Output, message: string, exitCode: number): void {
+  out.log(JSON.stringify({ error: message, exitCode }));
+}
+
 /** Output that keeps the lines, for tests. */
 export function bufferOutput(): Output & { lines: string[]; errors: string[]; text(): string } {
   const lines: string[] = [];

@@ -4,7 +4,7 @@ import { parseArgs } from "node:util";
 import { stackFilePath } from "../rollout/stackFile";
 import { RolloutInputError } from "../rollout/validation";
 import type { CommandContext } from "./backend";
-import { consoleOutput, EXIT, ignoreEpipe, oneLine, requireFlag, type Output } from "./cli";
+import { consoleOutput, EXIT, ignoreEpipe, jsonError, oneLine, requireFlag, type Output } from "./cli";
 
 /** `npm run rollout -- <command>`: the operator CLI. Exit 0 ok, 1 refused / NO-GO / failed, 2 bad input. */
 
@@ -240,11 +240,6 @@ export async function runCli(
     if (process.env.ROLLOUT_DEBUG && error instanceof Error && error.stack) out.error(error.stack);
     return EXIT.refused;
   }
-}
-
-/** With --json, an error is also one JSON line on stdout, so a script reading stdout sees it. */
-function jsonError(out: Output, message: string, exitCode: number): void {
-  out.log(JSON.stringify({ error: message, exitCode }));
 }
 
 if (require.main === module) {

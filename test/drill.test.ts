@@ -450,6 +450,16 @@ describe("rollout drill command", () => {
     assert.deepEqual(JSON.parse(out.text()).ignoredMetrics, []);
   });
 
+  it("--json and bad input: the error is also one JSON line on stdout", async () => {
+    const out = bufferOutput();
+    assert.equal(await drillCommand({ scenario: "/nonexistent.yaml", json: true }, out), 2);
+    assert.equal(out.lines.length, 1);
+    assert.deepEqual(JSON.parse(out.lines[0]!), {
+      error: out.errors[0]!.replace(/^error: /, ""),
+      exitCode: 2,
+    });
+  });
+
   it("exit 2 with the key path on bad input", async () => {
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "drill-")), "bad.yaml");
     fs.writeFileSync(

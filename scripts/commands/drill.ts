@@ -1,6 +1,6 @@
 import { loadScenario, runDrill, type DrillResult } from "../../rollout/drill";
 import { RolloutInputError } from "../../rollout/validation";
-import { EXIT, formatSeconds, requireFlag, table, type Output } from "../cli";
+import { EXIT, formatSeconds, jsonError, requireFlag, table, type Output } from "../cli";
 
 /** `mm:ss` from the start of the drill (minutes keep counting past 59). */
 export function clock(seconds: number): string {
@@ -96,6 +96,7 @@ export async function drillCommand(values: Record<string, unknown>, out: Output)
     return EXIT.ok;
   } catch (error) {
     if (!(error instanceof RolloutInputError)) throw error;
+    if (values.json) jsonError(out, error.message, EXIT.badInput);
     out.error(`error: ${error.message}`);
     return EXIT.badInput;
   }
