@@ -225,6 +225,7 @@ function world(tier: Tier = "production", state: RolloutState = baseState(tier))
         storageEncrypted: true,
         publiclyAccessible: false,
         deletionProtection: true,
+        multiAz: true,
         backupRetentionPeriod: 14,
       },
     },
@@ -356,7 +357,7 @@ describe("policy metadata", () => {
   it("names are unique and kebab-case; each has a description, remediation steps and an enforcement level", () => {
     const names = allPolicies.map((p) => p.name);
     assert.equal(new Set(names).size, names.length, `duplicates in ${names.join(", ")}`);
-    assert.equal(names.length, 25);
+    assert.equal(names.length, 26);
     // Advisory by nature: a plan may size a pilot differently, on purpose.
     const advisory = new Set(["rollout-cohort-size-matches-phase"]);
     for (const policy of allPolicies) {
@@ -674,7 +675,7 @@ describe("rollout rules", () => {
       s.alarmActionsEnabled = false;
     }).map((r) =>
       r.type === "aws:rds/instance:Instance"
-        ? { ...r, inputs: { ...r.inputs, deletionProtection: false } }
+        ? { ...r, inputs: { ...r.inputs, deletionProtection: false, multiAz: false } }
         : r.type.startsWith("aws:cloudwatch/")
           ? { ...r, inputs: { ...r.inputs, actionsEnabled: false } }
           : r,
@@ -884,6 +885,18 @@ describe("data rules", () => {
       "RDS instance data-db has no deletion protection in production; run `pulumi config set --path rollout:database.deletionProtection true`",
     ],
     [
+      "data-rds-multi-az",
+      "data-db",
+      (i) => (i.multiAz = false),
+      "RDS instance data-db runs in a single Availability Zone (an AZ outage takes blue and green down together) in production; run `pulumi config set --path rollout:database.multiAz true`",
+    ],
+    [
+      "data-rds-multi-az",
+      "data-db",
+      (i) => delete i.multiAz,
+      "RDS instance data-db runs in a single Availability Zone (an AZ outage takes blue and green down together) in production; run `pulumi config set --path rollout:database.multiAz true`",
+    ],
+    [
       "data-rds-backup-retention",
       "data-db",
       (i) => (i.backupRetentionPeriod = 3),
@@ -908,10 +921,16 @@ describe("data rules", () => {
     });
   }
 
-  it("data-rds-deletion-protection applies to production only", async () => {
-    const staging = edit(world("staging"), "data-db", (i) => (i.deletionProtection = false));
-    assert.deepEqual(await messages("data-rds-deletion-protection", staging, "staging"), []);
-  });
+  for (const [policy, setting] of [
+    ["data-rds-deletion-protection", "deletionProtection"],
+    ["data-rds-multi-az", "multiAz"],
+  ] as const) {
+    it(`${policy} applies to production only, and passes the compliant production world`, async () => {
+      const staging = edit(world("staging"), "data-db", (i) => (i[setting] = false));
+      assert.deepEqual(await messages(policy, staging, "staging"), []);
+      assert.deepEqual(await messages(policy, world()), []);
+    });
+  }
 
   it("data-rds-backup-retention: the minimum is configurable", async () => {
     const violations = await runPoliciesOffline(world(), {

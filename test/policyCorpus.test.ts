@@ -391,6 +391,14 @@ const cases: Case[] = [
     ],
   },
   {
+    name: "production: database Multi-AZ off",
+    plan: () => planStack(variant("production", { database: { ...productionDatabase, multiAz: false } })),
+    policy: "data-rds-multi-az",
+    messages: [
+      /^RDS instance data-mysql runs in a single Availability Zone \(an AZ outage takes blue and green down together\) in production; run `pulumi config set --path rollout:database\.multiAz true`$/,
+    ],
+  },
+  {
     name: "production on the Telegram playbook: production-deployment with its GO decisions but no sign-offs",
     plan: () =>
       planStack(

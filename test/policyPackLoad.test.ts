@@ -74,7 +74,7 @@ describe("the pack under Pulumi's policy runner", () => {
     assert.match(loaded.tsnodeVersion, /^10\./);
     assert.equal(loaded.typescript, path.join("..", "node_modules", "typescript", "lib", "typescript.js"));
     assert.match(loaded.typescriptVersion, /^5\.9\./);
-    assert.equal(loaded.names.length, 25);
+    assert.equal(loaded.names.length, 26);
     assert.deepEqual(
       loaded.names,
       allPolicies.map((p) => p.name),

@@ -14,7 +14,7 @@ import {
 
 /**
  * Data rules: the shared MySQL database survives a bad rollout. It is encrypted, private,
- * protected from deletion in production, keeps automated backups long enough, and sits in
+ * protected from deletion and Multi-AZ in production, keeps automated backups long enough, and sits in
  * an AWS Backup plan whose vault uses a customer-managed key.
  */
 
@@ -47,26 +47,50 @@ export const rdsNotPublic: ResourceValidationPolicy = {
   }),
 };
 
-export const rdsDeletionProtection: StackValidationPolicy = {
+/**
+ * A production-only rule that a boolean setting of every RDS instance is on. Both settings
+ * come from `rollout:database.<setting>` (on by default in production), so the remediation
+ * is the same command for each.
+ */
+function productionRdsSetting(options: {
+  name: string;
+  description: string;
+  setting: "deletionProtection" | "multiAz";
+  /** What is wrong when it is off, as in "RDS instance data-db <problem> in production". */
+  problem: string;
+}): StackValidationPolicy {
+  const command = `pulumi config set --path rollout:database.${options.setting} true`;
+  return {
+    name: options.name,
+    description: options.description,
+    enforcementLevel: "mandatory",
+    remediationSteps: `Run \`${command}\` (the production default).`,
+    validateStack: withRolloutState(
+      (_context, args, report) => {
+        for (const db of ofType(args.resources, TYPES.rdsInstance)) {
+          if (db.props[options.setting] === true) continue;
+          report(`RDS instance ${db.name} ${options.problem} in production; run \`${command}\``, db.urn);
+        }
+      },
+      { productionOnly: true },
+    ),
+  };
+}
+
+export const rdsDeletionProtection = productionRdsSetting({
   name: "data-rds-deletion-protection",
   description: "In production, RDS instances have deletion protection on.",
-  enforcementLevel: "mandatory",
-  remediationSteps:
-    "Run `pulumi config set --path rollout:database.deletionProtection true` (the production default).",
-  validateStack: withRolloutState(
-    (_context, args, report) => {
-      for (const db of ofType(args.resources, TYPES.rdsInstance)) {
-        if (db.props.deletionProtection === true) continue;
-        report(
-          `RDS instance ${db.name} has no deletion protection in production; ` +
-            "run `pulumi config set --path rollout:database.deletionProtection true`",
-          db.urn,
-        );
-      }
-    },
-    { productionOnly: true },
-  ),
-};
+  setting: "deletionProtection",
+  problem: "has no deletion protection",
+});
+
+export const rdsMultiAz = productionRdsSetting({
+  name: "data-rds-multi-az",
+  description:
+    "In production, RDS instances are Multi-AZ: the shared database survives the loss of one Availability Zone.",
+  setting: "multiAz",
+  problem: "runs in a single Availability Zone (an AZ outage takes blue and green down together)",
+});
 
 const retentionSchema: PolicyConfigSchema = {
   properties: { minBackupRetentionDays: { type: "integer", minimum: 1, maximum: 35, default: 7 } },
@@ -148,6 +172,7 @@ export const dataPolicies: Policy[] = [
   rdsEncrypted,
   rdsNotPublic,
   rdsDeletionProtection,
+  rdsMultiAz,
   rdsBackupRetention,
   rdsInBackupPlan,
   backupVaultCmk,
