@@ -1,0 +1,94 @@
+import assert from "node:assert/strict";
+import { afterEach, beforeEach, describe, it, mock } from "node:test";
+import * as pulumi from "@pulumi/pulumi";
+import { loadStackFile, type StackFile } from "../rollout/stackFile";
+import { planStack, type PlanResult } from "../scripts/plan";
+
+/** What `pulumi up` does with the automatic-rollback latch it reads from SSM (index.ts readLatch). */
+
+const NOW = new Date("2026-11-20T09:30:00Z");
+const LATCH_PATH = "/staged-rollout/production/latch/rollback";
+const LATCH = {
+  reason: "production-auto-rollback ALARM: production-errorRate-critical-web",
+  alarm: "production-errorRate-critical-web",
+  at: "2026-11-20T09:00:00.000Z",
+};
+const RESUME = "Fix green, then run `npm run rollout -- resume --stack production` to acknowledge it.";
+
+function withConfig(changes: Record<string, string>): StackFile {
+  const file = loadStackFile("production");
+  return { ...file, config: { ...file.config, ...changes } };
+}
+const planWithLatch = (value: string | undefined, file = loadStackFile("production")) =>
+  planStack(
+    file,
+    { latchParameters: value === undefined ? [] : [{ name: LATCH_PATH, value }] },
+    { now: NOW },
+  );
+/** The hooks' traffic fingerprint: what the program decided about the latch and the weights. */
+const fingerprint = (r: PlanResult) => {
+  const hook = r.resources.filter((x) => x.name === "hooks-pre-deploy");
+  assert.equal(hook.length, 1);
+  const { latch, traffic } = JSON.parse((hook[0]!.inputs.triggers as string[])[0]!);
+  return { latch, traffic };
+};
+const BLUE = {
+  traffic: [
+    ["web", 0, 0],
+    ["api", 0, 0],
+  ],
+};
+
+describe("automatic rollback latch in the program", () => {
+  let warnings: string[];
+  beforeEach(() => {
+    warnings = [];
+    mock.method(pulumi.log, "warn", async (message: string) => {
+      warnings.push(message);
+    });
+  });
+  afterEach(() => mock.restoreAll());
+
+  it("a set latch keeps 100 % blue and the warning says who set it, when, why, and how to resume", async () => {
+    const plan = await planWithLatch(JSON.stringify(LATCH));
+    assert.deepEqual(fingerprint(plan), { latch: "set", ...BLUE });
+    assert.deepEqual(warnings, [
+      "automatic rollback latch set by production-errorRate-critical-web at 2026-11-20T09:00:00.000Z " +
+        "(production-auto-rollback ALARM: production-errorRate-critical-web): keeping 100 % blue. " +
+        RESUME,
+    ]);
+  });
+
+  it("an unreadable latch (not JSON, or JSON without reason/alarm/at) is still a latch: 100 % blue, and the warning says it is unreadable", async () => {
+    for (const value of ["{not json", JSON.stringify({ reason: "no alarm or time" })]) {
+      warnings = [];
+      const plan = await planWithLatch(value);
+      assert.deepEqual(fingerprint(plan), { latch: "set", ...BLUE }, value);
+      assert.deepEqual(
+        warnings,
+        [
+          "automatic rollback latch set by unknown at unknown (unreadable latch parameter): keeping 100 % blue. " +
+            RESUME,
+        ],
+        value,
+      );
+    }
+  });
+
+  it("no latch, or one acknowledged at its time: the configured weights, and no warning", async () => {
+    const clear = await planWithLatch(undefined);
+    const acknowledged = await planWithLatch(
+      JSON.stringify(LATCH),
+      withConfig({ "rollout:rollbackAcknowledged": LATCH.at }),
+    );
+    const configured = {
+      traffic: [
+        ["web", 0, 7],
+        ["api", 0, 7],
+      ],
+    };
+    assert.deepEqual(fingerprint(clear), { latch: "clear", ...configured });
+    assert.deepEqual(fingerprint(acknowledged), { latch: "acknowledged", ...configured });
+    assert.deepEqual(warnings, []);
+  });
+});
