@@ -75,7 +75,8 @@ interface CommandForm {
   flags: readonly Flag[];
 }
 
-const COMMAND_FORMS: Record<string, readonly CommandForm[]> = {
+/** Every command's forms; COMMANDS must have exactly these keys (the compiler checks). */
+const COMMAND_FORMS = {
   plan: [{ name: "plan", flags: ["stack", "config-file"] }],
   status: [{ name: "status", flags: ["stack"] }],
   gates: [
@@ -91,11 +92,17 @@ const COMMAND_FORMS: Record<string, readonly CommandForm[]> = {
     { name: "live drill (--live)", flags: ["live", "stack"] },
   ],
   signoff: [{ name: "signoff", flags: ["stack", "role", "approver", "phase"] }],
-};
+} satisfies Record<string, readonly CommandForm[]>;
+
+type CommandName = keyof typeof COMMAND_FORMS;
+
+/** The forms of a command the router has already found in COMMANDS. */
+const formsOf = (command: string): readonly CommandForm[] =>
+  (COMMAND_FORMS as Record<string, readonly CommandForm[]>)[command]!;
 
 /** The form the flags select: gates is offline unless --stack comes alone, drill is live with --live. */
 function formOf(command: string, values: Record<string, unknown>): CommandForm {
-  const forms = COMMAND_FORMS[command]!;
+  const forms = formsOf(command);
   if (command === "gates")
     return forms[values.playbook !== undefined || values.success || values.stack === undefined ? 0 : 1]!;
   if (command === "drill") return forms[values.live ? 1 : 0]!;
@@ -103,7 +110,7 @@ function formOf(command: string, values: Record<string, unknown>): CommandForm {
 }
 
 const isOffline = (command: string, values: Record<string, unknown>) =>
-  formOf(command, values) === COMMAND_FORMS[command]![0];
+  formOf(command, values) === formsOf(command)[0];
 
 /** A flag the command's form does not take is an error naming it and every form's flags. */
 function checkFlags(command: string, values: Record<string, unknown>): void {
@@ -114,7 +121,7 @@ function checkFlags(command: string, values: Record<string, unknown>): void {
     (f) => f !== "json" && f !== "help" && !form.flags.includes(f as Flag),
   );
   if (extra.length === 0) return;
-  const takes = COMMAND_FORMS[command]!.map(
+  const takes = formsOf(command).map(
     (f) => `${f.name} takes ${[...f.flags, "json"].map((x) => `--${x}`).join(", ")}`,
   );
   throw new RolloutInputError(
@@ -167,7 +174,7 @@ const defaultLiveContext: LiveContextFactory = (stack, out) => {
   };
 };
 
-const COMMANDS: Record<string, CommandHandler> = {
+const COMMANDS: Record<CommandName, CommandHandler> = {
   plan: (values, _p, out) =>
     (require("./commands/plan") as typeof import("./commands/plan")).planCommand(values, out),
   // Offline with --playbook or --success (no cloud needed); live with --stack.
@@ -212,7 +219,8 @@ export async function runCli(
     out.log(USAGE);
     return command || parsed.values.help ? EXIT.ok : EXIT.badInput;
   }
-  const handler = COMMANDS[command];
+  // Own keys only: `rollout toString` is an unknown command, not Object.prototype's.
+  const handler = Object.hasOwn(COMMANDS, command) ? COMMANDS[command as CommandName] : undefined;
   if (!handler) {
     out.error(
       `unknown command "${command}"; expected one of ${Object.keys(COMMANDS).join(", ")}\n\n${USAGE}`,

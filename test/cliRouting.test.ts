@@ -195,6 +195,17 @@ describe("runCli: the environment's failures exit 1 with one line", () => {
   });
 });
 
+describe("runCli: unknown commands", () => {
+  it("a name Object.prototype has is an unknown command too", async () => {
+    const out = bufferOutput();
+    assert.equal(await runCli(["toString"], out), 2);
+    assert.equal(
+      out.errors[0]!.split("\n")[0],
+      'unknown command "toString"; expected one of plan, gates, drill, status, advance, shift, rollback, resume, signoff',
+    );
+  });
+});
+
 describe("runCli --json: an error is also one JSON line on stdout", () => {
   it("environment failure: exit 1, the error line on stdout and stderr", async () => {
     const { factory } = harness(async () => {
