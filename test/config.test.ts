@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { parseRolloutConfig, SECRET_PATHS, type IsConfigSecret } from "../rollout/config";
+import { decide } from "../rollout/gates";
 import { loadStackFile, parseStackFile, rolloutKeys } from "../rollout/stackFile";
 import { RolloutInputError } from "../rollout/validation";
 
@@ -59,6 +60,41 @@ describe("stack config", () => {
     assert.equal(production.database.multiAz, true);
     assert.equal(production.phase, "limited-pilot");
     assert.equal(production.database.password, "[secret]");
+  });
+
+  it("production's recorded decisions give evidence for every criterion, and the evidence gives the decision", () => {
+    const production = parseRolloutConfig(rolloutKeys(loadStackFile("production").config), "production");
+    const transitions = production.playbookSpec.transitions;
+    assert.deepEqual(
+      production.decisions.map((d) => [d.from, d.to, d.decision]),
+      [
+        ["preparation", "internal", "GO"],
+        ["internal", "limited-pilot", "GO"],
+      ],
+    );
+    for (const recorded of production.decisions) {
+      const transition = transitions.find((t) => t.from === recorded.from && t.to === recorded.to)!;
+      // `<criterion id> = <value> (required <op> <threshold>): pass|FAIL`, as `rollout gates --record` writes.
+      const lines = recorded.evidence.map((line) =>
+        /^(\w+) = (-?[\d.]+) \(required \S+ -?[\d.]+\): (pass|FAIL)$/.exec(line),
+      );
+      assert.ok(
+        lines.every((m) => m !== null),
+        recorded.evidence.join("\n"),
+      );
+      assert.deepEqual(
+        lines.map((m) => m![1]),
+        transition.criteria.map((c) => c.id),
+        `${recorded.from} -> ${recorded.to}: one evidence line per criterion, in order`,
+      );
+      const evidence = Object.fromEntries(lines.map((m) => [m![1]!, Number(m![2])]));
+      const result = decide(transition, evidence);
+      assert.equal(result.decision, recorded.decision, `${recorded.from} -> ${recorded.to}`);
+      assert.deepEqual(
+        lines.map((m) => m![3]),
+        result.results.map((r) => (r.pass ? "pass" : "FAIL")),
+      );
+    }
   });
 
   it("decodes Pulumi's string values (numbers, booleans, JSON)", () => {
