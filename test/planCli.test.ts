@@ -31,6 +31,8 @@ describe("npm run plan", () => {
       /^\s+web\s+90 %\s+10 %\s+9 rules: X-Pilot-User header \(10 users\), pilot_user cookie \(10 users\)$/m,
     );
     assert.match(text, /^\s+aws:lb\/listenerRule:ListenerRule\s+20$/m);
+    // Every column of the trigger table has a header, the meets/MISSES one too.
+    assert.match(text, /^ {2}trigger {17}worst case {3}limit {3}result {2}why$/m);
     assert.match(text, /^\s+errorRateSustained\s+6 min 10 s\s+15 min\s+meets/m);
     assert.match(text, /^policy violations: none$/m);
   });
@@ -92,6 +94,14 @@ describe("npm run plan", () => {
       "name",
       "worstCaseSeconds",
     ]);
+    assert.deepEqual(plan.triggers[0], {
+      id: "performanceDegradation",
+      name: "Performance degradation",
+      limitSeconds: 900,
+      worstCaseSeconds: 670,
+      meets: true,
+      explanation: "rowsPerSecond: 60-second metric, 10 x 60 s + 60 s evaluation + 10 s Lambda",
+    });
   });
 
   it("exit 1 for a config file over the phase's cap: prints the violation and still the full plan", async () => {

@@ -50,7 +50,8 @@ export function printPlan(result: PlanResult, out: Output): void {
     t.meets ? "meets" : "MISSES",
     t.explanation,
   ]);
-  for (const line of table(["trigger", "worst case", "limit", "", "why"], triggerRows)) out.log(`  ${line}`);
+  for (const line of table(["trigger", "worst case", "limit", "result", "why"], triggerRows))
+    out.log(`  ${line}`);
   out.log("");
   if (result.violations.length === 0) {
     out.log("policy violations: none");
