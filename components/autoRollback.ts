@@ -16,8 +16,16 @@ export interface AutoRollbackArgs {
   /**
    * GuardDuty findings at or above this severity roll back (see `guardDutyRollbackSeverity`).
    * Default: none, and then no EventBridge rule exists (the playbook has no automatic security trigger).
+   * The rule sees every finding of the account and region, not only this stack's: a finding on
+   * any resource there rolls this stack back. See `guardDutyEksClusterName` to narrow it.
    */
   guardDutyMinSeverity?: number;
+  /**
+   * Only findings about this EKS cluster (`detail.resource.eksClusterDetails.name`) roll back.
+   * Findings about anything else (the nodes' EC2 instances, IAM credentials, S3, the database)
+   * then never do. Default: none, every finding of the account and region at minSeverity.
+   */
+  guardDutyEksClusterName?: string;
   /** When false the GuardDuty rule is kept but DISABLED, as the alarms then carry no actions. Default: true. */
   actionsEnabled?: boolean;
   /** Default: 14 days. */
@@ -61,9 +69,36 @@ export function listenerRuleArnPattern(listenerArn: string): string {
 }
 
 /**
+ * The EventBridge pattern of the GuardDuty rollback rule: findings of severity >= minSeverity.
+ * Without `eksClusterName` it matches every finding in the account and region, whatever
+ * resource it is about; with it, only findings whose `resource.eksClusterDetails.name` is
+ * that cluster.
+ */
+export function guardDutyEventPattern(minSeverity: number, eksClusterName?: string): Record<string, unknown> {
+  if (eksClusterName !== undefined && eksClusterName.trim() === "") {
+    throw new Error(
+      `AutoRollback: guardDutyEksClusterName is "${eksClusterName}"; expected an EKS cluster name`,
+    );
+  }
+  return {
+    source: ["aws.guardduty"],
+    "detail-type": ["GuardDuty Finding"],
+    detail: {
+      severity: [{ numeric: [">=", minSeverity] }],
+      ...(eksClusterName === undefined
+        ? {}
+        : { resource: { eksClusterDetails: { name: [eksClusterName] } } }),
+    },
+  };
+}
+
+/**
  * The rollback Lambda with least-privilege IAM, a dead-letter queue and tracing, invoked by
  * the composite alarm (permission for `lambda.alarms.cloudwatch.amazonaws.com`) and by an
- * EventBridge rule on high-severity GuardDuty findings.
+ * EventBridge rule on high-severity GuardDuty findings. That rule matches every finding of the
+ * account and region at the severity, not only this stack's resources: a finding anywhere there
+ * rolls this stack back. Give the stack its own account (or region), or pass
+ * `guardDutyEksClusterName` to match only findings about its EKS cluster.
  */
 export class AutoRollback extends pulumi.ComponentResource {
   readonly role: aws.iam.Role;
@@ -222,27 +257,30 @@ export class AutoRollback extends pulumi.ComponentResource {
       { parent: this },
     );
 
-    if (minSeverity !== undefined)
-      this.guardDutyRule = this.guardDutyPath(name, args.stack, minSeverity, actionsEnabled);
+    if (minSeverity !== undefined) {
+      const cluster = args.guardDutyEksClusterName;
+      const pattern = guardDutyEventPattern(minSeverity, cluster);
+      // The console shows the description: say how wide the rule reaches.
+      const description = `GuardDuty findings of severity >= ${minSeverity} ${
+        cluster === undefined ? "on any resource in this account and region" : `on EKS cluster ${cluster}`
+      }: roll ${args.stack} back`;
+      this.guardDutyRule = this.guardDutyPath(name, description, pattern, actionsEnabled);
+    }
     this.registerOutputs({ functionArn: this.functionArn });
   }
 
   /** EventBridge rule on GuardDuty findings -> the Lambda, with the DLQ for deliveries that keep failing. */
   private guardDutyPath(
     name: string,
-    stack: string,
-    minSeverity: number,
+    description: string,
+    pattern: Record<string, unknown>,
     actionsEnabled: boolean,
   ): aws.cloudwatch.EventRule {
     const rule = new aws.cloudwatch.EventRule(
       `${name}-guardduty-rule`,
       {
-        description: `GuardDuty findings of severity >= ${minSeverity}: roll ${stack} back`,
-        eventPattern: JSON.stringify({
-          source: ["aws.guardduty"],
-          "detail-type": ["GuardDuty Finding"],
-          detail: { severity: [{ numeric: [">=", minSeverity] }] },
-        }),
+        description,
+        eventPattern: JSON.stringify(pattern),
         state: actionsEnabled ? "ENABLED" : "DISABLED",
       },
       { parent: this },

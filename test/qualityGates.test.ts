@@ -2,10 +2,18 @@ import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
 import { layOut } from "../components/qualityGates";
 import { endpointAutoConfirms } from "../components/alerts";
-import { listenerRuleArnPattern, rollbackBundle, UNSCOPABLE_STATEMENTS } from "../components/autoRollback";
+import * as pulumi from "@pulumi/pulumi";
+import {
+  AutoRollback,
+  guardDutyEventPattern,
+  listenerRuleArnPattern,
+  rollbackBundle,
+  UNSCOPABLE_STATEMENTS,
+} from "../components/autoRollback";
 import { loadStackFile, type StackFile } from "../rollout/stackFile";
 import { autoName } from "../scripts/mockEngine";
 import { planStack, type PlanResult } from "../scripts/plan";
+import { ResourceRecorder } from "./mocks";
 
 type Inputs = Record<string, any>;
 const alarms = (r: PlanResult) =>
@@ -761,6 +769,13 @@ describe("quality gates: TelegramMoneyBot", () => {
     assert.deepEqual([permission.principal, permission.sourceArn], ["events.amazonaws.com", ruleArn]);
   });
 
+  it("says in the rule's description that any finding of the account and region rolls this stack back", () => {
+    assert.equal(
+      one(telegram, "aws:cloudwatch/eventRule:EventRule").description,
+      "GuardDuty findings of severity >= 7 on any resource in this account and region: roll production back",
+    );
+  });
+
   it("carries no actions at all and keeps the GuardDuty rule but DISABLED when alarmActionsEnabled is false", async () => {
     assertMuted(await planStack(telegramVariant({ alarmActionsEnabled: "false" })), 23, ["DISABLED"]);
   });
@@ -885,5 +900,64 @@ describe("alert topics", () => {
     assert.equal(endpointAutoConfirms({ url: "https://events.pagerduty.com/integration/k/enqueue" }), true);
     assert.equal(endpointAutoConfirms({ url: "https://relay.example.com/sns", autoConfirms: true }), true);
     assert.equal(endpointAutoConfirms({ url: "https://events.pagerduty.com/x", autoConfirms: false }), false);
+  });
+});
+
+describe("GuardDuty rule scope", () => {
+  it("matches every finding at minSeverity in the account and region unless scoped to an EKS cluster", () => {
+    assert.deepEqual(guardDutyEventPattern(7), {
+      source: ["aws.guardduty"],
+      "detail-type": ["GuardDuty Finding"],
+      detail: { severity: [{ numeric: [">=", 7] }] },
+    });
+    assert.deepEqual(guardDutyEventPattern(7, "tbs-production"), {
+      source: ["aws.guardduty"],
+      "detail-type": ["GuardDuty Finding"],
+      detail: {
+        severity: [{ numeric: [">=", 7] }],
+        resource: { eksClusterDetails: { name: ["tbs-production"] } },
+      },
+    });
+    assert.throws(() => guardDutyEventPattern(7, " "), {
+      message: 'AutoRollback: guardDutyEksClusterName is " "; expected an EKS cluster name',
+    });
+  });
+
+  it("AutoRollback with guardDutyEksClusterName registers the scoped rule and says so in its description", async () => {
+    const recorder = new ResourceRecorder();
+    await pulumi.runtime.setMocks(recorder.mocks(), "staged-rollout", "unit", false);
+    await pulumi.runtime.runInPulumiStack(async () => {
+      new AutoRollback("auto-rollback", {
+        stack: "unit",
+        listenerArn: "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/alb/1/2",
+        targetGroupPairs: [{ service: "web", blue: "arn:blue", green: "arn:green" }],
+        criticalTopicArn: "arn:aws:sns:eu-west-1:123456789012:critical",
+        criticalTopicKeyArn: "arn:aws:kms:eu-west-1:123456789012:key/k",
+        guardDutyMinSeverity: 7,
+        guardDutyEksClusterName: "tbs-unit",
+      });
+    });
+    await pulumi.runtime.disconnect();
+    const rules = recorder.resources.filter((r) => r.type === "aws:cloudwatch/eventRule:EventRule");
+    assert.equal(rules.length, 1);
+    assert.deepEqual(
+      [
+        rules[0]!.inputs.description,
+        JSON.parse(rules[0]!.inputs.eventPattern as string),
+        rules[0]!.inputs.state,
+      ],
+      [
+        "GuardDuty findings of severity >= 7 on EKS cluster tbs-unit: roll unit back",
+        {
+          source: ["aws.guardduty"],
+          "detail-type": ["GuardDuty Finding"],
+          detail: {
+            severity: [{ numeric: [">=", 7] }],
+            resource: { eksClusterDetails: { name: ["tbs-unit"] } },
+          },
+        },
+        "ENABLED",
+      ],
+    );
   });
 });
