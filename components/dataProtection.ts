@@ -73,22 +73,9 @@ export class DataProtection extends pulumi.ComponentResource {
   readonly address: pulumi.Output<string>;
 
   constructor(name: string, args: DataProtectionArgs, opts?: pulumi.ComponentResourceOptions) {
+    // Checked before super(): a refused component registers nothing, not even itself.
+    validate(args);
     super("staged-rollout:data:DataProtection", name, {}, opts);
-    if (!Number.isInteger(args.backupRetentionDays) || args.backupRetentionDays < MIN_BACKUP_RETENTION_DAYS) {
-      throw new Error(
-        `DataProtection: backupRetentionDays is ${args.backupRetentionDays}; expected at least ${MIN_BACKUP_RETENTION_DAYS} days for point-in-time recovery`,
-      );
-    }
-    if (!/^[0-9]{12}$/.test(args.phaseEntryId)) {
-      throw new Error(
-        `DataProtection: phaseEntryId is ${JSON.stringify(args.phaseEntryId)}; expected yyyymmddhhmm (the time the phase was entered)`,
-      );
-    }
-    if (!/^[a-z][a-z0-9-]*$/.test(args.phase)) {
-      throw new Error(
-        `DataProtection: phase is ${JSON.stringify(args.phase)}; expected a kebab-case phase id`,
-      );
-    }
 
     this.kmsKey = new aws.kms.Key(
       `${name}-kms`,
@@ -215,5 +202,21 @@ export class DataProtection extends pulumi.ComponentResource {
     this.endpoint = this.instance.endpoint;
     this.address = this.instance.address;
     this.registerOutputs({ endpoint: this.endpoint, snapshot: this.phaseSnapshot.dbSnapshotIdentifier });
+  }
+}
+
+function validate(args: DataProtectionArgs): void {
+  if (!Number.isInteger(args.backupRetentionDays) || args.backupRetentionDays < MIN_BACKUP_RETENTION_DAYS) {
+    throw new Error(
+      `DataProtection: backupRetentionDays is ${args.backupRetentionDays}; expected at least ${MIN_BACKUP_RETENTION_DAYS} days for point-in-time recovery`,
+    );
+  }
+  if (!/^[0-9]{12}$/.test(args.phaseEntryId)) {
+    throw new Error(
+      `DataProtection: phaseEntryId is ${JSON.stringify(args.phaseEntryId)}; expected yyyymmddhhmm (the time the phase was entered)`,
+    );
+  }
+  if (!/^[a-z][a-z0-9-]*$/.test(args.phase)) {
+    throw new Error(`DataProtection: phase is ${JSON.stringify(args.phase)}; expected a kebab-case phase id`);
   }
 }

@@ -108,8 +108,9 @@ export class Environment extends pulumi.ComponentResource {
   readonly targetGroupBindings: Record<string, k8s.apiextensions.CustomResource> = {};
 
   constructor(name: string, args: EnvironmentArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("staged-rollout:workloads:Environment", name, {}, opts);
+    // Checked before super(): a refused component registers nothing, not even itself.
     validate(args);
+    super("staged-rollout:workloads:Environment", name, {}, opts);
     const childOpts = { parent: this, provider: args.provider, dependsOn: args.dependsOn };
     const readOnly = args.heavydbReadOnly ?? args.colour === "green";
     const labels = (service: string) => ({

@@ -115,8 +115,9 @@ export class TrafficRouter extends pulumi.ComponentResource {
   readonly albArnSuffix: pulumi.Output<string>;
 
   constructor(name: string, args: TrafficRouterArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("staged-rollout:traffic:TrafficRouter", name, {}, opts);
+    // Checked before super(): a refused component registers nothing, not even itself.
     validate(args);
+    super("staged-rollout:traffic:TrafficRouter", name, {}, opts);
     const stickiness = args.stickinessSeconds ?? 3600;
     const forceBlue = pulumi.output(args.forceBlue ?? false);
     const rollingBack = forceBlue.apply((latched) => latched || (args.rollback ?? false));
