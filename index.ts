@@ -278,6 +278,7 @@ function main(options: ProgramOptions = {}) {
     criticalTopicArn: alerts.topics.critical.arn,
     criticalTopicKeyArn: alerts.kmsKey.arn,
     guardDutyMinSeverity: guardDutyRollbackSeverity(playbook),
+    guardDutyEksClusterName: config.guardDutyScope === "cluster" ? config.cluster.name : undefined,
     actionsEnabled: config.alarmActionsEnabled,
   });
 

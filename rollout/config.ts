@@ -260,6 +260,14 @@ export const RolloutConfigSchema = z
     /** `{<phase>: {<roleId>: {approver, at}}}`. */
     signoffs: z.record(z.string(), z.record(z.string(), Signoff)).default({}),
     decisions: z.array(Decision).default([]),
+    /**
+     * Which GuardDuty findings trigger the automatic rollback (playbooks with a GuardDuty gate):
+     * `account` (any finding at the gate's severity in this account and region, the safe side)
+     * or `cluster` (only findings about the EKS cluster in `rollout:cluster.name`). Default: account.
+     */
+    guardDutyScope: z
+      .enum(["account", "cluster"], { message: "expected one of account, cluster" })
+      .default("account"),
     /** Default: true. False mutes every alarm (refused in production by the policy pack). */
     alarmActionsEnabled: z.boolean({ message: "expected true or false" }).default(true),
     /**

@@ -339,6 +339,11 @@ describe("stack config", () => {
       "rollout:database.appPassword: expected a secret of at least 8 characters, got nothing",
     ],
     [
+      "unknown GuardDuty scope",
+      (c) => (c.guardDutyScope = "organization"),
+      'rollout:guardDutyScope: expected one of account, cluster, got "organization"',
+    ],
+    [
       "alert endpoint autoConfirms not a boolean",
       (c) => (c.alerts.https[0].autoConfirms = "yes"),
       'rollout:alerts.https[0].autoConfirms: expected true or false, got "yes"',
@@ -481,7 +486,7 @@ describe("stack config", () => {
       refusal((c) => (c.canaryPercent = 5)),
       'invalid stack config for stack "staging":\n  rollout:canaryPercent: unknown config key; expected one of ' +
         "playbook, tier, phase, greenWeight, rollback, rollbackAcknowledged, cohorts, stickinessSeconds, services, " +
-        "network, cluster, database, heavydb, alerts, signoffs, decisions, alarmActionsEnabled, featureFlags",
+        "network, cluster, database, heavydb, alerts, signoffs, decisions, guardDutyScope, alarmActionsEnabled, featureFlags",
     );
   });
 

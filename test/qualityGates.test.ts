@@ -735,6 +735,17 @@ describe("quality gates: TelegramMoneyBot", () => {
     );
   });
 
+  it("narrows GuardDuty findings to the stack's EKS cluster with rollout:guardDutyScope cluster", async () => {
+    const scoped = await planStack(telegramVariant({ guardDutyScope: "cluster" }));
+    const rule = one(scoped, "aws:cloudwatch/eventRule:EventRule");
+    const cluster = JSON.parse(loadStackFile("production").config["rollout:cluster"]!).name as string;
+    assert.deepEqual(JSON.parse(rule.eventPattern), {
+      source: ["aws.guardduty"],
+      "detail-type": ["GuardDuty Finding"],
+      detail: { severity: [{ numeric: [">=", 7] }], resource: { eksClusterDetails: { name: [cluster] } } },
+    });
+  });
+
   it("routes GuardDuty findings at the playbook's minSeverity to the Lambda, with a DLQ EventBridge may write to", () => {
     const rule = one(telegram, "aws:cloudwatch/eventRule:EventRule");
     assert.deepEqual(JSON.parse(rule.eventPattern), {
