@@ -12,6 +12,7 @@ import {
   type GetParameterCommandOutput,
 } from "@aws-sdk/client-ssm";
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
+import { parseLatch, type Latch } from "../rollout/state";
 
 /**
  * The automatic rollback. Invoked by the composite alarm (CloudWatch's Lambda alarm action)
@@ -25,8 +26,8 @@ import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
  * rule does not stop the others, and the invocation then fails so Lambda retries it.
  *
  * A retry must finish what a failed attempt left undone, although it finds every rule
- * already blue. So the latch is written first, marked "notification pending", then the
- * notification is published, then the mark is removed. A retry that finds no latch, or a
+ * already blue. So the latch is written first with `notificationPending: true`, then the
+ * notification is published, then the latch is written again without that field. A retry that finds no latch, or a
  * pending one, completes both; at worst people get the notification twice, never zero times.
  */
 
@@ -88,16 +89,6 @@ export interface RollbackResult {
   latchWritten: boolean;
   notified: boolean;
 }
-
-/** The latch `{reason, alarm, at}` the program reads (rollout/state.ts `Latch`). */
-export interface LatchRecord {
-  reason: string;
-  alarm: string;
-  at: string;
-}
-
-/** Appended to the latch's reason until the notification is out: a retry then knows to send it. */
-export const NOTIFICATION_PENDING = " [notification pending]";
 
 const THROTTLING = new Set([
   "ThrottlingException",
@@ -222,7 +213,7 @@ async function allRules(deps: RollbackDeps): Promise<Rule[]> {
   return rules;
 }
 
-async function readLatch(deps: RollbackDeps): Promise<LatchRecord | undefined> {
+async function readLatch(deps: RollbackDeps): Promise<Latch | undefined> {
   let found: GetParameterCommandOutput;
   try {
     found = await withRetry(
@@ -233,15 +224,12 @@ async function readLatch(deps: RollbackDeps): Promise<LatchRecord | undefined> {
     if ((error as Error).name === "ParameterNotFound") return undefined;
     throw error;
   }
-  try {
-    return JSON.parse(found.Parameter?.Value ?? "") as LatchRecord;
-  } catch {
-    // The program treats an unreadable latch as set; it is not this function's to overwrite.
-    return { reason: "unreadable latch parameter", alarm: "unknown", at: "unknown" };
-  }
+  // An unreadable latch reads as one without a pending notification: the program treats it as
+  // set, and it is not this function's to overwrite.
+  return parseLatch(found.Parameter?.Value ?? "");
 }
 
-async function writeLatch(deps: RollbackDeps, latch: LatchRecord): Promise<void> {
+async function writeLatch(deps: RollbackDeps, latch: Latch): Promise<void> {
   await withRetry(
     () =>
       deps.ssm.send(
@@ -263,7 +251,7 @@ function subjectAlarms(alarms: string): string {
 
 async function notify(
   deps: RollbackDeps,
-  latch: LatchRecord,
+  latch: Latch,
   changed: RuleChange[],
   failed: { ruleArn: string; error: string }[],
 ): Promise<void> {
@@ -297,6 +285,12 @@ async function notify(
   );
 }
 
+/** The latch as written once the notification is out: `{reason, alarm, at}`, no pending mark. */
+function withoutPendingNotification(latch: Latch): Latch {
+  const { notificationPending: _sent, ...complete } = latch;
+  return complete;
+}
+
 export async function rollBack(event: RollbackEvent, deps: RollbackDeps): Promise<RollbackResult> {
   const { alarm, reason } = describeEvent(event);
   const pairs = JSON.parse(deps.env.TARGET_GROUP_PAIRS) as TargetGroupPair[];
@@ -320,20 +314,20 @@ export async function rollBack(event: RollbackEvent, deps: RollbackDeps): Promis
     }
   }
 
-  let latch: LatchRecord = { reason, alarm, at: deps.now().toISOString() };
+  let latch: Latch = { reason, alarm, at: deps.now().toISOString() };
   if (changed.length === 0 && failed.length === 0) {
     // Every rule is already blue: done, unless an earlier attempt moved them and then failed
     // before the latch or the notification was complete.
     const existing = await readLatch(deps);
-    if (existing && !existing.reason.endsWith(NOTIFICATION_PENDING)) {
+    if (existing && !existing.notificationPending) {
       deps.log({ msg: "already 100 % blue and latched; nothing written", alarm, latch: existing });
       return { alarm, reason, changed, failed, latchWritten: false, notified: false };
     }
-    if (existing) latch = { ...existing, reason: existing.reason.slice(0, -NOTIFICATION_PENDING.length) };
+    if (existing) latch = withoutPendingNotification(existing);
     deps.log({ msg: existing ? "completing a pending notification" : "repairing a missing latch", latch });
   }
 
-  await writeLatch(deps, { ...latch, reason: `${latch.reason}${NOTIFICATION_PENDING}` });
+  await writeLatch(deps, { ...latch, notificationPending: true });
   await notify(deps, latch, changed, failed);
   await writeLatch(deps, latch);
 

@@ -31,9 +31,30 @@ export const Latch = z
     alarm: z.string(),
     /** ISO time the Lambda wrote the latch; `rollout:rollbackAcknowledged` must equal it to resume. */
     at: z.string(),
+    /**
+     * True while the Lambda has written the latch but not yet told the critical topic: a retried
+     * invocation that finds it sends the notification. Absent once it has been sent.
+     */
+    notificationPending: z.boolean().optional(),
   })
   .strict();
 export type Latch = z.infer<typeof Latch>;
+
+/** What an unreadable latch parameter reads as: still a latch, so traffic stays on blue until someone looks at it. */
+const UNREADABLE_LATCH: Latch = { reason: "unreadable latch parameter", alarm: "unknown", at: "unknown" };
+
+/**
+ * The latch parameter's value as a `Latch`. Not JSON, or JSON that is not a latch, reads as
+ * the unreadable latch rather than an error: the program keeps 100 % blue, and the Lambda
+ * does not overwrite it.
+ */
+export function parseLatch(raw: string): Latch {
+  try {
+    return Latch.parse(JSON.parse(raw));
+  } catch {
+    return { ...UNREADABLE_LATCH };
+  }
+}
 
 /** `unknown` offline (plan cannot read AWS), `clear`, `acknowledged` or `set` (keeps 100 % blue). */
 export type LatchStatus = "unknown" | "clear" | "set" | "acknowledged";

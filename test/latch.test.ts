@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { afterEach, beforeEach, describe, it, mock } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { loadStackFile, type StackFile } from "../rollout/stackFile";
+import { parseLatch } from "../rollout/state";
 import { planStack, type PlanResult } from "../scripts/plan";
 
 /** What `pulumi up` does with the automatic-rollback latch it reads from SSM (index.ts readLatch). */
@@ -91,4 +92,30 @@ describe("automatic rollback latch in the program", () => {
     assert.deepEqual(fingerprint(acknowledged), { latch: "acknowledged", ...configured });
     assert.deepEqual(warnings, []);
   });
+});
+
+describe("parseLatch: the latch parameter's value, as the program and the Lambda read it", () => {
+  const UNREADABLE = { reason: "unreadable latch parameter", alarm: "unknown", at: "unknown" };
+  const cases: [string, string, ReturnType<typeof parseLatch>][] = [
+    ["a complete latch", JSON.stringify(LATCH), LATCH],
+    [
+      "a latch whose notification is pending",
+      JSON.stringify({ ...LATCH, notificationPending: true }),
+      { ...LATCH, notificationPending: true },
+    ],
+    ["not JSON", "{not json", UNREADABLE],
+    ["empty", "", UNREADABLE],
+    ["JSON without alarm or time", JSON.stringify({ reason: "no alarm or time" }), UNREADABLE],
+    ["a field no latch has", JSON.stringify({ ...LATCH, by: "someone" }), UNREADABLE],
+    [
+      "notificationPending that is not a boolean",
+      JSON.stringify({ ...LATCH, notificationPending: "yes" }),
+      UNREADABLE,
+    ],
+  ];
+  for (const [what, raw, expected] of cases) {
+    it(`${what} -> ${JSON.stringify(expected)}`, () => {
+      assert.deepEqual(parseLatch(raw), expected);
+    });
+  }
 });

@@ -9,13 +9,7 @@ import {
 import { GetParameterCommand, PutParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { mockClient } from "aws-sdk-client-mock";
-import {
-  MAX_ATTEMPTS,
-  NOTIFICATION_PENDING,
-  rollBack,
-  type RollbackDeps,
-  type RollbackEvent,
-} from "../lambda/rollback";
+import { MAX_ATTEMPTS, rollBack, type RollbackDeps, type RollbackEvent } from "../lambda/rollback";
 
 const elb = mockClient(ElasticLoadBalancingV2Client);
 const ssm = mockClient(SSMClient);
@@ -194,6 +188,19 @@ describe("rollback Lambda", () => {
     assert.equal(result.latchWritten, false);
   });
 
+  it("leaves an unreadable latch alone when every rule is already blue (the program treats it as set)", async () => {
+    elb.on(DescribeRulesCommand).resolves({ Rules: [weighted("web", 100, 0)] });
+    for (const value of ["{not json", "{}", JSON.stringify({ ...LATCH, notificationPending: "yes" })]) {
+      ssm.reset();
+      sns.reset();
+      ssm.on(GetParameterCommand).resolves({ Parameter: { Value: value } });
+      const result = await rollBack(alarmEvent, deps());
+      assert.equal(ssm.commandCalls(PutParameterCommand).length, 0, value);
+      assert.equal(sns.commandCalls(PublishCommand).length, 0, value);
+      assert.deepEqual([result.latchWritten, result.notified], [false, false], value);
+    }
+  });
+
   it("retries throttling with growing backoff", async () => {
     elb.on(DescribeRulesCommand).resolves({ Rules: [weighted("web", 90, 10)] });
     elb.on(ModifyRuleCommand).rejectsOnce(throttle()).rejectsOnce(throttle()).resolves({});
@@ -226,8 +233,8 @@ describe("rollback Lambda", () => {
     );
     // Pending latch, then the complete one once the notification is out.
     assert.deepEqual(
-      ssm.commandCalls(PutParameterCommand).map((c) => JSON.parse(c.args[0].input.Value!).reason),
-      [`${REASON}${NOTIFICATION_PENDING}`, REASON],
+      ssm.commandCalls(PutParameterCommand).map((c) => JSON.parse(c.args[0].input.Value!)),
+      [{ ...LATCH, notificationPending: true }, LATCH],
     );
     const message = sns.commandCalls(PublishCommand)[0]!.args[0].input;
     assert.match(message.Subject!, /INCOMPLETE/);
@@ -245,7 +252,7 @@ describe("rollback Lambda", () => {
         ["/staged-rollout/production/latch/rollback", "String", true],
       ],
     );
-    assert.deepEqual(JSON.parse(puts[0]!.Value!), { ...LATCH, reason: `${REASON}${NOTIFICATION_PENDING}` });
+    assert.deepEqual(JSON.parse(puts[0]!.Value!), { ...LATCH, notificationPending: true });
     assert.deepEqual(JSON.parse(puts[1]!.Value!), LATCH);
     const published = sns.commandCalls(PublishCommand).map((c) => c.args[0].input);
     assert.equal(published.length, 1);
@@ -373,7 +380,7 @@ describe("rollback Lambda: a retry completes what a failed attempt left undone",
     await assert.rejects(rollBack(alarmEvent, deps()), /KMS key is disabled/);
     assert.equal(elb.commandCalls(ModifyRuleCommand).length, 3);
     // The latch already keeps pulumi up on blue, marked as not yet notified.
-    assert.deepEqual(aws.latch(), { ...LATCH, reason: `${REASON}${NOTIFICATION_PENDING}` });
+    assert.deepEqual(aws.latch(), { ...LATCH, notificationPending: true });
 
     const retry = await rollBack(alarmEvent, { ...deps(), now: () => new Date("2026-11-22T10:01:00.000Z") });
     assert.equal(elb.commandCalls(ModifyRuleCommand).length, 3, "the retry moves no rule");
