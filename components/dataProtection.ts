@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { awsName, RDS_SNAPSHOT_IDENTIFIER_MAX } from "../rollout/awsNames";
 
 export interface DataProtectionArgs {
   /** Stack name: part of the snapshot identifiers, so stacks sharing an account never clash. */
@@ -39,14 +40,8 @@ export const MIN_BACKUP_RETENTION_DAYS = 7;
  * with a hyphen, at most 255 characters. The first part is a literal word, so it starts with
  * a letter whatever the stack is called.
  */
-export function rdsSnapshotIdentifier(first: string, ...rest: string[]): string {
-  return [first, ...rest]
-    .join("-")
-    .toLowerCase()
-    .replace(/[^a-z0-9-]/g, "-")
-    .replace(/-+/g, "-")
-    .slice(0, 255)
-    .replace(/-+$/, "");
+function rdsSnapshotIdentifier(first: string, ...rest: string[]): string {
+  return awsName([first, ...rest], RDS_SNAPSHOT_IDENTIFIER_MAX);
 }
 
 /**

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { awsName, TARGET_GROUP_NAME_MAX } from "../rollout/awsNames";
 import {
   ALB_LIMITS,
   MAX_COHORT_RULES_PER_SERVICE,
@@ -42,12 +43,9 @@ export interface TrafficRouterArgs {
    */
   forceBlue?: pulumi.Input<boolean>;
   /**
-   * Rollback requested in config (`rollout:rollback`). With it, or with the latch set, the
-   * weighted forwards drop group stickiness so clients holding a stickiness cookie for green
-   * cannot stay there. Default: false.
+   * Group stickiness of the weighted forward while traffic is split between the colours (it is
+   * off whenever one colour has all of it: a rollback, the latch, weight 0 or 100). Default: 3600 s.
    */
-  rollback?: boolean;
-  /** Group stickiness of the weighted forward. Default: 3600 s. */
   stickinessSeconds?: number;
   /** What listener rules must wait for (the phase's snapshot, the pre-deploy hook). Default: none. */
   ruleDependsOn?: pulumi.Input<pulumi.Resource>[];
@@ -59,14 +57,8 @@ export interface TrafficRouterArgs {
  */
 export const TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-Res-2021-06";
 
-/**
- * Priorities: services sorted so the catch-all `/*` is last; service i owns the block
- * i*SERVICE_PRIORITY_BLOCK+1 .. +99, its cohort rules first (lower number = evaluated
- * first), its weighted rule last. Stable as long as the service list is.
- */
+/** AWS limit on a listener rule's priority. */
 const MAX_PRIORITY = 50000;
-/** AWS limit on target group names (letters, digits, hyphens; no leading or trailing hyphen). */
-export const TARGET_GROUP_NAME_MAX = 32;
 
 /**
  * The AWS name of a service's target group: `<stack>-<service>-<colour>` cut to fit 32
@@ -84,12 +76,7 @@ export function targetGroupName(
     .update(JSON.stringify([stack, service, colour, port]))
     .digest("hex")
     .slice(0, 7);
-  const readable = `${stack}-${service}-${colour}`
-    .toLowerCase()
-    .replace(/[^a-z0-9-]/g, "-")
-    .replace(/-+/g, "-")
-    .slice(0, TARGET_GROUP_NAME_MAX - hash.length - 1)
-    .replace(/^-+|-+$/g, "");
+  const readable = awsName([stack, service, colour], TARGET_GROUP_NAME_MAX - hash.length - 1);
   return `${readable}-${hash}`;
 }
 
@@ -120,7 +107,6 @@ export class TrafficRouter extends pulumi.ComponentResource {
     super("staged-rollout:traffic:TrafficRouter", name, {}, opts);
     const stickiness = args.stickinessSeconds ?? 3600;
     const forceBlue = pulumi.output(args.forceBlue ?? false);
-    const rollingBack = forceBlue.apply((latched) => latched || (args.rollback ?? false));
     const ports = [...new Set(args.services.flatMap((s) => [s.bluePort, s.greenPort]))].sort((a, b) => a - b);
 
     this.securityGroup = new aws.ec2.SecurityGroup(
@@ -287,9 +273,13 @@ export class TrafficRouter extends pulumi.ComponentResource {
                   { arn: blue.arn, weight: blueWeight },
                   { arn: green.arn, weight: greenWeight },
                 ],
-                // Group stickiness outlives a weight change: a client whose cookie names green
-                // would stay on green for its duration even at weight 0. Rolling back drops it.
-                stickiness: { enabled: rollingBack.apply((off) => !off), duration: stickiness },
+                // Sticky only while traffic is split. Group stickiness outlives a weight change:
+                // a client whose cookie names green would stay on green for its duration even at
+                // weight 0, so a rollback (config or latch, both weight 0) must drop it.
+                stickiness: {
+                  enabled: greenWeight.apply((g) => g > 0 && g < 100),
+                  duration: stickiness,
+                },
               },
             },
           ],

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
+import { TARGET_GROUP_NAME_MAX } from "../rollout/awsNames";
 
 /**
  * The one mocks helper for Pulumi's mock engine, used by `npm run plan` and by the tests. It
@@ -69,8 +70,8 @@ const AUTO_NAMED: Record<string, string> = {
 
 /** AWS length limits of physical names, checked as the provider would. */
 const NAME_LIMITS: Record<string, number> = {
-  "aws:lb/loadBalancer:LoadBalancer": 32,
-  "aws:lb/targetGroup:TargetGroup": 32,
+  "aws:lb/loadBalancer:LoadBalancer": TARGET_GROUP_NAME_MAX,
+  "aws:lb/targetGroup:TargetGroup": TARGET_GROUP_NAME_MAX,
   "aws:rds/instance:Instance": 63,
   "aws:backup/vault:Vault": 50,
   "aws:backup/plan:Plan": 50,

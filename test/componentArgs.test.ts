@@ -156,13 +156,12 @@ describe("TrafficRouter arguments", () => {
     });
   });
 
-  it("rollback: the weighted forward is 100/0 in its inputs' stickiness, off", async () => {
+  it("rollback: the weighted forward is 100/0 and stickiness is off (one colour has all traffic)", async () => {
     const resources = await register(
       () =>
         new TrafficRouter(
           "router",
           routerArgs((a) => {
-            a.rollback = true;
             a.traffic = [{ service: "web", blue: 100, green: 0, cohortRoutes: [] }];
           }),
         ),

@@ -140,7 +140,7 @@ describe("TrafficRouter", () => {
     assert.equal(inputs(staging, "router-api-blue-tg").healthCheck.path, "/api/health");
   });
 
-  it("forwards by weight with group stickiness, weights explicit even at 0", () => {
+  it("forwards by weight, sticky while traffic is split, weights explicit even at 0", () => {
     const rule = inputs(staging, "router-web-weighted");
     assert.deepEqual(rule.conditions, [{ pathPattern: { values: ["/*"] } }]);
     assert.deepEqual(
@@ -157,7 +157,8 @@ describe("TrafficRouter", () => {
       prod.actions[0].forward.targetGroups.map((t: { arn: string }) => t.arn),
       [TG_ARN("production-api-blue-26f0f5e"), TG_ARN("production-api-green-18cbce3")],
     );
-    assert.deepEqual(prod.actions[0].forward.stickiness, { enabled: true, duration: 3600 });
+    // Everything on blue: nothing to stick to, and no green cookie may outlive a later rollback.
+    assert.deepEqual(prod.actions[0].forward.stickiness, { enabled: false, duration: 3600 });
   });
 
   it("evaluates cohort rules before the service's weighted rule and the catch-all last", () => {

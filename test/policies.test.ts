@@ -691,7 +691,7 @@ describe("rollout rules", () => {
           policy,
           "mandatory",
           "the rollout state records tier staging, but this stack's policy pack config requires tier production (rollout-state-recorded.requiredTier), " +
-            "and with tier staging the checks of GO decisions, RDS deletion protection, the backup plan and alarm actions do not run; " +
+            "and with tier staging the checks of GO decisions, RDS deletion protection, RDS Multi-AZ, the backup plan and alarm actions do not run; " +
             "run `pulumi config set rollout:tier production` (without rollout:tier every stack is production)",
         ],
       ],

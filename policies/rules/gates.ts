@@ -149,20 +149,19 @@ export const compositeCoversAutoRollback: StackValidationPolicy = {
       );
       return;
     }
-    const name = wantedName;
     const named = alarmRuleNames(String(composite.props.alarmRule ?? ""));
     const missing = expected.filter((n) => !named.includes(n));
     const extra = named.filter((n) => !expected.includes(n));
     if (missing.length > 0) {
       report(
-        `composite alarm ${name} does not watch ${missing.join(", ")}; its alarmRule must be ALARM("...") OR ... over exactly ` +
+        `composite alarm ${wantedName} does not watch ${missing.join(", ")}; its alarmRule must be ALARM("...") OR ... over exactly ` +
           `the auto-rollback alarms of playbook ${playbook.id}, or those breaches never roll back`,
         composite.urn,
       );
     }
     if (extra.length > 0) {
       report(
-        `composite alarm ${name} also fires on ${extra.join(", ")}, which are not auto-rollback alarms of playbook ${playbook.id}; ` +
+        `composite alarm ${wantedName} also fires on ${extra.join(", ")}, which are not auto-rollback alarms of playbook ${playbook.id}; ` +
           `remove them from its alarmRule so only the playbook's auto-rollback gates roll back`,
         composite.urn,
       );

@@ -219,7 +219,8 @@ export const phaseSnapshotPresent: StackValidationPolicy = {
 };
 
 /** The production-only checks a state whose tier is not production skips (see withRolloutState). */
-const PRODUCTION_TIER_CHECKS = "GO decisions, RDS deletion protection, the backup plan and alarm actions";
+const PRODUCTION_TIER_CHECKS =
+  "GO decisions, RDS deletion protection, RDS Multi-AZ, the backup plan and alarm actions";
 
 const stateSchema: PolicyConfigSchema = {
   properties: {

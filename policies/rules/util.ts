@@ -10,6 +10,7 @@ import type {
   StackValidationArgs,
   StackValidationPolicy,
 } from "@pulumi/policy";
+import { TARGET_GROUP_NAME_MAX } from "../../rollout/awsNames";
 import { getPhase } from "../../rollout/phases";
 import { loadPlaybook, type Playbook } from "../../rollout/playbook";
 import { RolloutState, STATE_PARAMETER_TYPE, STATE_RESOURCE_NAME } from "../../rollout/state";
@@ -226,7 +227,7 @@ export interface RolloutContext {
  * nothing: a missing or malformed state is `rollout-state-recorded`'s to report (once, with
  * its own fix), and a value unknown at preview would only produce guesses. `productionOnly`
  * rules return early when the state's tier is not production: those checks (GO decisions,
- * deletion protection, the backup plan, alarm actions) have no meaning for a rehearsal stack.
+ * deletion protection, Multi-AZ, the backup plan, alarm actions) have no meaning for a rehearsal stack.
  * The tier alone must not switch them off on the production stack, so the production pack
  * config pins it: `rollout-state-recorded`'s `requiredTier` turns a production stack whose
  * state says `tier: staging` into a mandatory violation.
@@ -297,9 +298,9 @@ export function isArnOf(arn: string, targetGroup: PolicyResource): boolean {
   const inArn = /:targetgroup\/([^/]+)\//.exec(arn)?.[1];
   if (inArn === undefined) return false;
   const name = isSet(targetGroup.props, "name") ? known(() => targetGroup.props.name as unknown) : undefined;
-  if (typeof name === "string") return inArn === name.slice(0, 32);
-  const base = targetGroup.name.slice(0, 32);
-  return inArn === base || inArn.startsWith(`${targetGroup.name}-`.slice(0, 32));
+  if (typeof name === "string") return inArn === name.slice(0, TARGET_GROUP_NAME_MAX);
+  const base = targetGroup.name.slice(0, TARGET_GROUP_NAME_MAX);
+  return inArn === base || inArn.startsWith(`${targetGroup.name}-`.slice(0, TARGET_GROUP_NAME_MAX));
 }
 
 /** Whether an action list forwards anywhere (single target group or weighted forward). */
