@@ -47,15 +47,6 @@ export interface CommandContext {
   sleep: (ms: number) => Promise<void>;
 }
 
-/**
- * The environment cannot do what the command needs (no Pulumi CLI, no such stack, no AWS
- * credentials): exit 1 with this one-line message, not a stack trace, and not exit 2, which
- * is for bad input.
- */
-export class RolloutEnvironmentError extends Error {
-  override name = "RolloutEnvironmentError";
-}
-
 /** What the backend uses of an Automation API `Stack` (a fake one in tests). */
 export interface AutomationStack {
   getAllConfig(): Promise<Record<string, { value: string; secret?: boolean }>>;
@@ -78,23 +69,26 @@ const selectLocalStack: SelectStack = async (args) => {
   return LocalWorkspace.selectStack(args);
 };
 
-/** The Automation API's failures that mean "this machine cannot reach the stack", as one line. */
-export function environmentError(error: unknown, stackName: string, workDir: string): Error {
+/**
+ * The Automation API's failures that mean "this machine cannot reach the stack", as one line
+ * that says what to do (runCli prints it and exits 1, as for any other failure).
+ */
+function environmentError(error: unknown, stackName: string, workDir: string): Error {
   const text = String((error as { message?: string })?.message ?? error);
   // What the Automation API says when it cannot spawn `pulumi` ("spawn pulumi ENOENT"), or a shell would.
   if (/spawn pulumi ENOENT|ENOENT: pulumi|pulumi: (command )?not found/i.test(text))
-    return new RolloutEnvironmentError(
+    return new Error(
       "the Pulumi CLI was not found on PATH: live commands run `pulumi` through the Automation API; install the Pulumi CLI and log in to the stack's backend",
     );
   if (/no stack named|stack .* not found/i.test(text))
-    return new RolloutEnvironmentError(
+    return new Error(
       `no stack named "${stackName}" in ${workDir} on the current Pulumi backend: \`pulumi login\` to the backend that holds it, or \`pulumi stack ls\` to see the stacks there`,
     );
   return error instanceof Error ? error : new Error(text);
 }
 
 /** `Pulumi.<stack>.yaml`'s policy pack config, when the repo has one for this stack. */
-export function policyPackOptions(
+function policyPackOptions(
   stackName: string,
   workDir: string,
 ): { policyPacks: string[]; policyPackConfigs: string[] } {
@@ -287,8 +281,14 @@ export interface StackAlarm {
   action: GateAction;
 }
 
-/** This stack's alarms by exact name (a prefix would also match `staging-2-...`): gate level or the composite. */
-export function stackAlarms(config: RolloutConfig): Map<string, StackAlarm> {
+/** This stack's alarms by exact name, to look firing alarms up in. */
+export type StackAlarms = ReadonlyMap<string, StackAlarm>;
+
+/**
+ * This stack's alarms by exact name (a prefix would also match `staging-2-...`): gate level or
+ * the composite. A command builds it once and passes it to the functions below.
+ */
+export function stackAlarms(config: RolloutConfig): StackAlarms {
   const services = config.services.map((s) => s.name);
   const alarms = new Map<string, StackAlarm>();
   for (const spec of playbookAlarms(config.playbookSpec))
@@ -311,9 +311,9 @@ export interface AlarmState {
 export async function alarmStates(
   aws: AwsClients,
   config: RolloutConfig,
+  ours: StackAlarms,
   state?: StateValue,
 ): Promise<AlarmState[]> {
-  const ours = stackAlarms(config);
   const found: AlarmState[] = [];
   let token: string | undefined;
   do {
@@ -334,8 +334,12 @@ export async function alarmStates(
 }
 
 /** Names of this stack's alarms in ALARM (metric and composite). */
-export async function firingAlarms(aws: AwsClients, config: RolloutConfig): Promise<string[]> {
-  return (await alarmStates(aws, config, StateValue.ALARM)).map((a) => a.name);
+export async function firingAlarms(
+  aws: AwsClients,
+  config: RolloutConfig,
+  ours: StackAlarms,
+): Promise<string[]> {
+  return (await alarmStates(aws, config, ours, StateValue.ALARM)).map((a) => a.name);
 }
 
 /**
@@ -343,14 +347,13 @@ export async function firingAlarms(aws: AwsClients, config: RolloutConfig): Prom
  * at that level is auto-rollback. A critical alarm the playbook only alerts on (or reviews)
  * is not one: the Lambda does not act on it, and neither does `shift`.
  */
-export function rollbackAlarms(names: string[], config: RolloutConfig): string[] {
-  const ours = stackAlarms(config);
+export function rollbackAlarms(names: string[], ours: StackAlarms): string[] {
   return names.filter((n) => ours.get(n)?.rollback === true);
 }
 
 /** `name (rollback)` or `name (critical, playbook action alert)`: what a firing alarm means. */
-export function describeAlarm(name: string, config: RolloutConfig): string {
-  const alarm = stackAlarms(config).get(name);
+export function describeAlarm(name: string, ours: StackAlarms): string {
+  const alarm = ours.get(name);
   if (!alarm) return name;
   if (alarm.rollback) return `${name} (rollback)`;
   return `${name} (${alarm.level}, playbook action ${alarm.action})`;

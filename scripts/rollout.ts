@@ -73,6 +73,8 @@ type Flag = keyof typeof FLAGS;
 interface CommandForm {
   name: string;
   flags: readonly Flag[];
+  /** Needs Pulumi and AWS: the handler gets a live context (from --stack). */
+  live?: true;
 }
 
 /** Every command's forms; COMMANDS must have exactly these keys (the compiler checks). */
@@ -80,8 +82,9 @@ const COMMAND_FORMS = {
   plan: [{ name: "plan", flags: ["stack", "config-file"] }],
   status: [{ name: "status", flags: ["stack"] }],
   gates: [
-    { name: "offline gates (--playbook)", flags: ["playbook", "from", "evidence", "success"] },
-    { name: "live gates (--stack)", flags: ["stack", "evidence", "record", "approver"] },
+    { name: "offline gates (--playbook)", flags: ["playbook", "from", "evidence"] },
+    { name: "success gates (--success)", flags: ["playbook", "success", "evidence"] },
+    { name: "live gates (--stack)", flags: ["stack", "evidence", "record", "approver"], live: true },
   ],
   advance: [{ name: "advance", flags: ["stack"] }],
   shift: [{ name: "shift", flags: ["stack", "to", "step", "interval"] }],
@@ -89,7 +92,7 @@ const COMMAND_FORMS = {
   resume: [{ name: "resume", flags: ["stack"] }],
   drill: [
     { name: "offline drill (--scenario)", flags: ["scenario"] },
-    { name: "live drill (--live)", flags: ["live", "stack"] },
+    { name: "live drill (--live)", flags: ["live", "stack"], live: true },
   ],
   signoff: [{ name: "signoff", flags: ["stack", "role", "approver", "phase"] }],
 } satisfies Record<string, readonly CommandForm[]>;
@@ -100,22 +103,24 @@ type CommandName = keyof typeof COMMAND_FORMS;
 const formsOf = (command: string): readonly CommandForm[] =>
   (COMMAND_FORMS as Record<string, readonly CommandForm[]>)[command]!;
 
-/** The form the flags select: gates is offline unless --stack comes alone, drill is live with --live. */
+/**
+ * The form the flags select: gates checks success criteria with --success, is live with --stack
+ * and no --playbook, offline otherwise; drill is live with --live.
+ */
 function formOf(command: string, values: Record<string, unknown>): CommandForm {
   const forms = formsOf(command);
-  if (command === "gates")
-    return forms[values.playbook !== undefined || values.success || values.stack === undefined ? 0 : 1]!;
+  if (command === "gates") {
+    if (values.success) return forms[1]!;
+    return forms[values.playbook === undefined && values.stack !== undefined ? 2 : 0]!;
+  }
   if (command === "drill") return forms[values.live ? 1 : 0]!;
   return forms[0]!;
 }
 
-const isOffline = (command: string, values: Record<string, unknown>) =>
-  formOf(command, values) === formsOf(command)[0];
+const isOffline = (command: string, values: Record<string, unknown>) => !formOf(command, values).live;
 
 /** A flag the command's form does not take is an error naming it and every form's flags. */
 function checkFlags(command: string, values: Record<string, unknown>): void {
-  if (command === "gates" && values.success && values.playbook === undefined && values.stack !== undefined)
-    throw new RolloutInputError("--success is offline: give --playbook ID");
   const form = formOf(command, values);
   const extra = Object.keys(values).filter(
     (f) => f !== "json" && f !== "help" && !form.flags.includes(f as Flag),
@@ -177,7 +182,7 @@ const defaultLiveContext: LiveContextFactory = (stack, out) => {
 const COMMANDS: Record<CommandName, CommandHandler> = {
   plan: (values, _p, out) =>
     (require("./commands/plan") as typeof import("./commands/plan")).planCommand(values, out),
-  // Offline with --playbook or --success (no cloud needed); live with --stack.
+  // Offline with --playbook or --success (no cloud needed); live with --stack alone.
   gates: (values, _p, out, liveContext) =>
     isOffline("gates", values)
       ? (require("./commands/gates") as typeof import("./commands/gates")).gatesOffline(values, out)
@@ -194,8 +199,8 @@ const COMMANDS: Record<CommandName, CommandHandler> = {
   // The action first: `signoff --stack S` says the action is missing, not that --stack is.
   signoff: (values, positionals, _out, liveContext) => {
     const commands = live();
-    commands.signoffAction(positionals);
-    return commands.signoffCommand(values, positionals, liveContext(values));
+    const action = commands.signoffAction(positionals);
+    return commands.signoffCommand(values, action, liveContext(values));
   },
 };
 /* eslint-enable @typescript-eslint/no-require-imports */

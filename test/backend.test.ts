@@ -11,7 +11,6 @@ import {
   describeAlarm,
   lineBuffer,
   rollbackAlarms,
-  RolloutEnvironmentError,
   stackAlarms,
   type AutomationStack,
   type SelectStack,
@@ -135,7 +134,7 @@ describe("automationBackend", () => {
       };
     await assert.rejects(
       automationBackend("staging", "/repo", failing("spawn pulumi ENOENT")).getRolloutConfig(),
-      new RolloutEnvironmentError(
+      new Error(
         "the Pulumi CLI was not found on PATH: live commands run `pulumi` through the Automation API; install the Pulumi CLI and log in to the stack's backend",
       ),
     );
@@ -145,7 +144,7 @@ describe("automationBackend", () => {
         "/repo",
         failing("code: 255\n stderr: error: no stack named 'staging' found"),
       ).outputs(),
-      new RolloutEnvironmentError(
+      new Error(
         'no stack named "staging" in /repo on the current Pulumi backend: `pulumi login` to the backend that holds it, or `pulumi stack ls` to see the stacks there',
       ),
     );
@@ -160,7 +159,12 @@ describe("automationBackend", () => {
       return stack;
     };
     const backend = automationBackend("staging", "/repo", select);
-    await assert.rejects(backend.outputs(), RolloutEnvironmentError);
+    await assert.rejects(
+      backend.outputs(),
+      new Error(
+        'no stack named "staging" in /repo on the current Pulumi backend: `pulumi login` to the backend that holds it, or `pulumi stack ls` to see the stacks there',
+      ),
+    );
     assert.deepEqual(await backend.outputs(), { albDnsName: "alb.example" });
     assert.equal(attempts, 2);
   });
@@ -181,28 +185,29 @@ describe("lineBuffer", () => {
 describe("rollbackAlarms: which firing alarms mean roll back now", () => {
   const config = parseRolloutConfig(rolloutKeys(loadStackFile("staging").config), "staging");
   const services = config.services.map((s) => s.name);
+  const alarms = stackAlarms(config);
 
   it("the composite and every auto-rollback alarm, and nothing else", () => {
     const expected = [
       compositeAlarmName("staging"),
       ...alarmNames("staging", autoRollbackAlarms(config.playbookSpec), services),
     ].sort();
-    const all = [...stackAlarms(config).keys()];
-    assert.deepEqual(rollbackAlarms(all, config).sort(), expected);
+    const all = [...alarms.keys()];
+    assert.deepEqual(rollbackAlarms(all, alarms).sort(), expected);
     assert.ok(expected.includes("staging-errorRate-critical-web"));
   });
 
   it("critical alarms the playbook alerts on or reviews are not rollback alarms, and say why", () => {
     const names = ["staging-diskFreePercent-critical", "staging-uptimePercent-critical", "staging-other"];
-    assert.deepEqual(rollbackAlarms(names, config), []);
+    assert.deepEqual(rollbackAlarms(names, alarms), []);
     assert.deepEqual(
-      names.map((n) => describeAlarm(n, config)),
+      names.map((n) => describeAlarm(n, alarms)),
       [
         "staging-diskFreePercent-critical (critical, playbook action alert)",
         "staging-uptimePercent-critical (critical, playbook action review)",
         "staging-other",
       ],
     );
-    assert.equal(describeAlarm("staging-auto-rollback", config), "staging-auto-rollback (rollback)");
+    assert.equal(describeAlarm("staging-auto-rollback", alarms), "staging-auto-rollback (rollback)");
   });
 });

@@ -113,18 +113,21 @@ describe("runCli: bad input exits 2 before Pulumi is touched", () => {
     ],
     [
       "gates --playbook tbs-strategy-framework --from internal --evidence e.yaml --record --stack production",
-      "error: offline gates (--playbook): unexpected flags --record, --stack; offline gates (--playbook) takes --playbook, --from, --evidence, --success, --json; live gates (--stack) takes --stack, --evidence, --record, --approver, --json",
+      "error: offline gates (--playbook): unexpected flags --record, --stack; offline gates (--playbook) takes --playbook, --from, --evidence, --json; success gates (--success) takes --playbook, --success, --evidence, --json; live gates (--stack) takes --stack, --evidence, --record, --approver, --json",
     ],
     [
       "gates --playbook tbs-strategy-framework --from internal --evidence e.yaml --approver a",
-      "error: offline gates (--playbook): unexpected flag --approver; offline gates (--playbook) takes --playbook, --from, --evidence, --success, --json; live gates (--stack) takes --stack, --evidence, --record, --approver, --json",
+      "error: offline gates (--playbook): unexpected flag --approver; offline gates (--playbook) takes --playbook, --from, --evidence, --json; success gates (--success) takes --playbook, --success, --evidence, --json; live gates (--stack) takes --stack, --evidence, --record, --approver, --json",
     ],
-    ["gates --stack staging --success", "error: --success is offline: give --playbook ID"],
+    [
+      "gates --stack staging --success",
+      "error: success gates (--success): unexpected flag --stack; offline gates (--playbook) takes --playbook, --from, --evidence, --json; success gates (--success) takes --playbook, --success, --evidence, --json; live gates (--stack) takes --stack, --evidence, --record, --approver, --json",
+    ],
     [
       "shift --stack staging --to 5 --reason r",
       "error: shift: unexpected flag --reason; shift takes --stack, --to, --step, --interval, --json",
     ],
-    // --role and --phase are checked against the playbook of the committed stack file first.
+    // --role and --phase are checked against the playbook Pulumi.<stack>.yaml names, before Pulumi.
     [
       "signoff approve --stack production --role ceo --approver a",
       'error: --role: unknown role "ceo"; expected one of devopsEngineer, qaEngineer, productManager, supportEngineer, engineeringManager, seniorDeveloper',

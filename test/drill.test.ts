@@ -25,8 +25,18 @@ import { loadPlaybook } from "../rollout/playbook";
 import { RolloutInputError } from "../rollout/validation";
 import { bufferOutput } from "../scripts/cli";
 import { drillCommand } from "../scripts/commands/drill";
+import { runCli } from "../scripts/rollout";
 
 const fixtures = path.join(__dirname, "fixtures", "drills");
+
+/** Bad input: drillCommand throws this exact RolloutInputError (runCli prints it and exits 2). */
+async function rejectsWithInputError(run: Promise<number>, message: string): Promise<void> {
+  await assert.rejects(run, (error: unknown) => {
+    assert.ok(error instanceof RolloutInputError, String(error));
+    assert.equal(error.message, message);
+    return true;
+  });
+}
 const TBS = "tbs-strategy-framework";
 const TELEGRAM = "telegram-money-bot";
 
@@ -451,8 +461,15 @@ describe("rollout drill command", () => {
   });
 
   it("--json and bad input: the error is also one JSON line on stdout", async () => {
+    const direct = bufferOutput();
+    await rejectsWithInputError(
+      drillCommand({ scenario: "/nonexistent.yaml", json: true }, direct),
+      "--scenario: no such file /nonexistent.yaml",
+    );
+    assert.deepEqual([direct.lines, direct.errors], [[], []]);
     const out = bufferOutput();
-    assert.equal(await drillCommand({ scenario: "/nonexistent.yaml", json: true }, out), 2);
+    assert.equal(await runCli(["drill", "--scenario", "/nonexistent.yaml", "--json"], out), 2);
+    assert.deepEqual(out.errors, ["error: --scenario: no such file /nonexistent.yaml"]);
     assert.equal(out.lines.length, 1);
     assert.deepEqual(JSON.parse(out.lines[0]!), {
       error: out.errors[0]!.replace(/^error: /, ""),
@@ -466,8 +483,12 @@ describe("rollout drill command", () => {
       file,
       `playbook: ${TBS}\ndurationSeconds: 600\nmetrics:\n  errorRat:\n    - { at: 0, value: 1 }\n`,
     );
+    await rejectsWithInputError(
+      drillCommand({ scenario: file }, bufferOutput()),
+      `invalid drill scenario ${file}:\n  metrics.errorRat: unknown gate id; expected one of rowsPerSecond, errorRate, p95ResponseMs, sessionSuccessRate, cpuUtilization, memoryUtilization, dbConnectionPoolUtilization, diskFreePercent, dbConnectionFailures, uptimePercent, userSatisfaction, criticalBugsPerDay, pilotUsersAffectedPercent, dataIntegrityErrors`,
+    );
     const out = bufferOutput();
-    assert.equal(await drillCommand({ scenario: file }, out), 2);
+    assert.equal(await runCli(["drill", "--scenario", file], out), 2);
     assert.match(
       out.errors.join("\n"),
       /^error: invalid drill scenario .*bad\.yaml:\n {2}metrics\.errorRat: unknown gate id/,
@@ -476,14 +497,22 @@ describe("rollout drill command", () => {
   });
 
   it("exit 2 without --scenario or with a missing file", async () => {
+    await rejectsWithInputError(
+      drillCommand({}, bufferOutput()),
+      "--scenario: expected a YAML or JSON drill scenario file, got nothing",
+    );
+    await rejectsWithInputError(
+      drillCommand({ scenario: "/nonexistent/drill.yaml" }, bufferOutput()),
+      "--scenario: no such file /nonexistent/drill.yaml",
+    );
     const none = bufferOutput();
-    assert.equal(await drillCommand({}, none), 2);
+    assert.equal(await runCli(["drill"], none), 2);
     assert.match(
       none.errors.join("\n"),
       /--scenario: expected a YAML or JSON drill scenario file, got nothing/,
     );
     const missing = bufferOutput();
-    assert.equal(await drillCommand({ scenario: "/nonexistent/drill.yaml" }, missing), 2);
+    assert.equal(await runCli(["drill", "--scenario", "/nonexistent/drill.yaml"], missing), 2);
     assert.match(missing.errors.join("\n"), /--scenario: no such file \/nonexistent\/drill\.yaml/);
   });
 

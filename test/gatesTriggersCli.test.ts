@@ -301,7 +301,7 @@ describe("rollout gates --success", () => {
     ]);
     assert.equal(code, 2);
     assert.deepEqual(out.errors, [
-      "error: --success: cannot be combined with --from (got --from \"staging-deployment\"); --from decides one phase's GO/NO-GO, --success checks the playbook's success criteria: run them separately",
+      "error: success gates (--success): unexpected flag --from; offline gates (--playbook) takes --playbook, --from, --evidence, --json; success gates (--success) takes --playbook, --success, --evidence, --json; live gates (--stack) takes --stack, --evidence, --record, --approver, --json",
     ]);
   });
 
@@ -332,7 +332,9 @@ describe("rollout gates --success", () => {
     );
     assert.equal(code, 2);
     assert.equal(contexts, 0);
-    assert.deepEqual(out.errors, ["error: --success is offline: give --playbook ID"]);
+    assert.deepEqual(out.errors, [
+      "error: success gates (--success): unexpected flag --stack; offline gates (--playbook) takes --playbook, --from, --evidence, --json; success gates (--success) takes --playbook, --success, --evidence, --json; live gates (--stack) takes --stack, --evidence, --record, --approver, --json",
+    ]);
   });
 
   it("--success with neither --playbook nor --stack still asks for --playbook", async () => {

@@ -1,6 +1,6 @@
 import { loadScenario, runDrill, type DrillResult } from "../../rollout/drill";
 import { RolloutInputError } from "../../rollout/validation";
-import { EXIT, formatSeconds, jsonError, requireFlag, table, type Output } from "../cli";
+import { EXIT, formatSeconds, requireFlag, table, type Output } from "../cli";
 
 /** `mm:ss` from the start of the drill (minutes keep counting past 59). */
 export function clock(seconds: number): string {
@@ -74,8 +74,8 @@ export function printDrill(result: DrillResult, out: Output, origin?: string): v
  *
  * Exit 0 whenever the drill ran, whether or not it rolled back: a rollback (or its absence) is
  * the drill's finding, not a failure, so read the output (or `--json`) for the verdict.
- * Exit 2 on bad input (missing flag, unreadable or invalid scenario, unknown playbook or gate),
- * with the message on `out.error`.
+ * Bad input (missing flag, unreadable or invalid scenario, unknown playbook or gate) throws a
+ * RolloutInputError: runCli prints it (and its JSON line with --json) and exits 2.
  *
  * `--live --stack staging` is a separate command: the CLI router should send `drill` with
  * `--live` there and everything else here. Called with `--live`, this throws a
@@ -87,17 +87,10 @@ export async function drillCommand(values: Record<string, unknown>, out: Output)
       "--live: the live drill (--live --stack staging) is not handled here; the router must send it to the live drill command",
     );
   }
-  try {
-    const file = requireFlag(values, "scenario", "a YAML or JSON drill scenario file");
-    const { scenario, playbook } = loadScenario(file);
-    const result = runDrill(playbook, scenario);
-    if (values.json) out.log(JSON.stringify({ scenario: file, ...result }, null, 2));
-    else printDrill(result, out, file);
-    return EXIT.ok;
-  } catch (error) {
-    if (!(error instanceof RolloutInputError)) throw error;
-    if (values.json) jsonError(out, error.message, EXIT.badInput);
-    out.error(`error: ${error.message}`);
-    return EXIT.badInput;
-  }
+  const file = requireFlag(values, "scenario", "a YAML or JSON drill scenario file");
+  const { scenario, playbook } = loadScenario(file);
+  const result = runDrill(playbook, scenario);
+  if (values.json) out.log(JSON.stringify({ scenario: file, ...result }, null, 2));
+  else printDrill(result, out, file);
+  return EXIT.ok;
 }

@@ -118,12 +118,11 @@ export function decisionExit(result: DecisionResult, triggers: readonly TriggerR
   return result.decision === "GO" && !triggers.some((t) => t.status === "breached") ? EXIT.ok : EXIT.refused;
 }
 
-/** `rollout gates --playbook ID (--from PHASE | --success) --evidence FILE [--json]`: offline. */
+/**
+ * `rollout gates --playbook ID (--from PHASE | --success) --evidence FILE [--json]`: offline.
+ * The router has refused the flags a form does not take (--from with --success, --stack, --record).
+ */
 export function gatesOffline(values: Record<string, unknown>, out: Output): number {
-  if (values.success && values.from !== undefined)
-    throw new RolloutInputError(
-      `--success: cannot be combined with --from (got --from ${JSON.stringify(values.from)}); --from decides one phase's GO/NO-GO, --success checks the playbook's success criteria: run them separately`,
-    );
   const playbook = loadPlaybook(
     requireFlag(values, "playbook", "a playbook id such as tbs-strategy-framework"),
   );

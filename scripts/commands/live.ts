@@ -1,4 +1,3 @@
-import * as fs from "node:fs";
 import { GetMetricDataCommand, type MetricDataQuery } from "@aws-sdk/client-cloudwatch";
 import { DeleteParameterCommand as DeleteParameterCommand } from "@aws-sdk/client-ssm";
 import type { RolloutConfig } from "../../rollout/config";
@@ -12,7 +11,7 @@ import {
 } from "../../rollout/gates";
 import { loadEvidence } from "../../rollout/evidence";
 import { loadPlaybook, type Playbook } from "../../rollout/playbook";
-import { loadStackFile, stackFilePath } from "../../rollout/stackFile";
+import { loadStackFile } from "../../rollout/stackFile";
 import { getPhase, latestDecision, nextPhase, transitionFrom, trafficCap } from "../../rollout/phases";
 import { missingSignoffs, requiredRoles, roleChecklist } from "../../rollout/signoff";
 import { latchParameterName } from "../../rollout/state";
@@ -32,6 +31,7 @@ import {
   stackAlarms,
   type AlarmState,
   type CommandContext,
+  type StackAlarms,
   type LiveTraffic,
 } from "../backend";
 import { describeCondition, evaluatePhaseTriggers, triggerGates } from "../../rollout/triggers";
@@ -78,7 +78,7 @@ export async function statusCommand(flags: Flags, ctx: CommandContext): Promise<
   const outputs = await ctx.backend.outputs();
   const [traffic, alarms, latch] = await Promise.all([
     readAlbTraffic(ctx.aws, outputs),
-    alarmStates(ctx.aws, config),
+    alarmStates(ctx.aws, config, stackAlarms(config)),
     readLatch(ctx.aws, config.stack),
   ]);
   const firing = alarms.filter((a) => a.state === "ALARM").map((a) => a.name);
@@ -378,15 +378,19 @@ export async function gatesLiveCommand(flags: Flags, ctx: CommandContext): Promi
 
 // ---------------------------------------------------------------------------------------- advance
 
-async function unhealthyReasons(ctx: CommandContext, config: RolloutConfig): Promise<string[]> {
+async function unhealthyReasons(
+  ctx: CommandContext,
+  config: RolloutConfig,
+  alarms: StackAlarms,
+): Promise<string[]> {
   const [firing, latch] = await Promise.all([
-    firingAlarms(ctx.aws, config),
+    firingAlarms(ctx.aws, config, alarms),
     readLatch(ctx.aws, config.stack),
   ]);
   const reasons: string[] = [];
   if (firing.length > 0)
     reasons.push(
-      `alarms in ALARM: ${firing.map((n) => describeAlarm(n, config)).join(", ")} (see \`npm run rollout -- status --stack ${config.stack}\`)`,
+      `alarms in ALARM: ${firing.map((n) => describeAlarm(n, alarms)).join(", ")} (see \`npm run rollout -- status --stack ${config.stack}\`)`,
     );
   if (latch)
     reasons.push(
@@ -493,7 +497,7 @@ export async function advanceCommand(flags: Flags, ctx: CommandContext): Promise
     }
   }
   if (config.rollback) reasons.push(rollbackSetReason(config));
-  reasons.push(...(await unhealthyReasons(ctx, config)));
+  reasons.push(...(await unhealthyReasons(ctx, config, stackAlarms(config))));
   if (reasons.length > 0) return refuse(ctx, flags, "advance", reasons);
 
   const say = progress(ctx, start, Boolean(flags.json));
@@ -566,7 +570,7 @@ export function shiftSteps(from: number, to: number, step: number): number[] {
 }
 
 /** How often `shift` reads alarm states while it waits between steps: CloudWatch evaluates once a minute. */
-export const ALARM_POLL_SECONDS = 60;
+const ALARM_POLL_SECONDS = 60;
 
 /**
  * Watch the stack's alarms for `seconds` (at least one read): the rollback alarms firing (the
@@ -577,23 +581,19 @@ export const ALARM_POLL_SECONDS = 60;
 async function watchAlarms(
   ctx: CommandContext,
   config: RolloutConfig,
+  alarms: StackAlarms,
   seconds: number,
   say: (line: string) => void,
   warnings: Set<string>,
 ): Promise<string[]> {
   let waited = 0;
   for (;;) {
-    const firing = await firingAlarms(ctx.aws, config);
-    const rollback = rollbackAlarms(firing, config);
+    const firing = await firingAlarms(ctx.aws, config, alarms);
+    const rollback = rollbackAlarms(firing, alarms);
     if (rollback.length > 0) return rollback;
-    const ours = stackAlarms(config);
     for (const w of firing.filter((n) => !warnings.has(n))) {
       warnings.add(w);
-      const alarm = ours.get(w);
-      const action = alarm?.level === "critical" ? `playbook action ${alarm.action}; ` : "";
-      say(
-        `${alarm?.level ?? "warning"} alarm in ALARM: ${w} (${action}not a rollback trigger; the shift goes on)`,
-      );
+      say(`alarm in ALARM: ${describeAlarm(w, alarms)}: not a rollback trigger; the shift goes on`);
     }
     if (waited >= seconds) return [];
     const wait = Math.min(ALARM_POLL_SECONDS, seconds - waited);
@@ -620,7 +620,8 @@ export async function shiftCommand(flags: Flags, ctx: CommandContext): Promise<n
   if (to > cap)
     reasons.push(`${to} % is above phase ${config.phase}'s cap of ${cap} % (advance to a later phase first)`);
   if (config.rollback) reasons.push(rollbackSetReason(config));
-  reasons.push(...(await unhealthyReasons(ctx, config)));
+  const alarms = stackAlarms(config);
+  reasons.push(...(await unhealthyReasons(ctx, config, alarms)));
   if (reasons.length > 0) return refuse(ctx, flags, "shift", reasons);
 
   const json = Boolean(flags.json);
@@ -667,7 +668,7 @@ export async function shiftCommand(flags: Flags, ctx: CommandContext): Promise<n
     applied.push(weight);
     const last = i === steps.length - 1;
     if (!last) say(`watching alarms for ${formatSeconds(interval)} before the next step`);
-    const rollback = await watchAlarms(ctx, config, last ? 0 : interval, say, warnings);
+    const rollback = await watchAlarms(ctx, config, alarms, last ? 0 : interval, say, warnings);
     if (rollback.length > 0) return shiftRollback(ctx, flags, config, start, applied, rollback);
   }
   const seconds = elapsedSeconds(ctx, start);
@@ -806,7 +807,7 @@ async function clearRollback(flags: Flags, ctx: CommandContext): Promise<number>
     );
     return EXIT.ok;
   }
-  const reasons = await unhealthyReasons(ctx, config);
+  const reasons = await unhealthyReasons(ctx, config, stackAlarms(config));
   if (reasons.length > 0) return refuse(ctx, flags, "rollback --clear", reasons);
   const say = progress(ctx, start, Boolean(flags.json));
   say(
@@ -877,11 +878,19 @@ export async function resumeCommand(flags: Flags, ctx: CommandContext): Promise<
 
 // ---------------------------------------------------------------------------------------- signoff
 
-/** The playbook `rollout:playbook` names in the committed Pulumi.<stack>.yaml, if there is one. */
-function committedPlaybook(stack: string): Playbook | undefined {
-  if (!fs.existsSync(stackFilePath(stack))) return undefined;
-  const id = loadStackFile(stack).config["rollout:playbook"];
-  return id === undefined ? undefined : loadPlaybook(id);
+/**
+ * The playbook `rollout:playbook` names in Pulumi.<stack>.yaml: the one source --role and
+ * --phase are checked against, read before Pulumi is touched. (The Automation API reads the
+ * stack's config from this same file.)
+ */
+function stackFilePlaybook(stack: string): { playbook: Playbook; file: string } {
+  const { config, file } = loadStackFile(stack);
+  const id = config["rollout:playbook"];
+  if (id === undefined)
+    throw new RolloutInputError(
+      `rollout:playbook: expected a playbook id such as tbs-strategy-framework in ${file}, got nothing`,
+    );
+  return { playbook: loadPlaybook(id), file };
 }
 
 /** --phase (when given) is a phase of the playbook and --role (when given) one of its sign-off roles. */
@@ -894,8 +903,10 @@ function checkSignoffFlags(playbook: Playbook, role: string | undefined, phase: 
     throw new RolloutInputError(`--role: unknown role "${role}"; expected one of ${roles.join(", ")}`);
 }
 
+export type SignoffAction = "approve" | "revoke" | "status";
+
 /** The action word of `signoff`, or a RolloutInputError saying it is missing or unknown. */
-export function signoffAction(positionals: string[]): "approve" | "revoke" | "status" {
+export function signoffAction(positionals: string[]): SignoffAction {
   const action = positionals[0];
   if (action !== "approve" && action !== "revoke" && action !== "status") {
     throw new RolloutInputError(
@@ -905,26 +916,30 @@ export function signoffAction(positionals: string[]): "approve" | "revoke" | "st
   return action;
 }
 
+/** `signoff <action>`: the router reads the action (signoffAction) before it makes the context. */
 export async function signoffCommand(
   flags: Flags,
-  positionals: string[],
+  action: SignoffAction,
   ctx: CommandContext,
 ): Promise<number> {
-  const action = signoffAction(positionals);
   // Flags first: a typo never reaches Pulumi.
   const roleFlag =
     action === "status" ? undefined : requireFlag(flags, "role", "a role id such as qaEngineer");
   const approver =
     action === "approve" ? requireFlag(flags, "approver", "the name of the person approving") : undefined;
   const phaseFlag = typeof flags.phase === "string" ? flags.phase : undefined;
-  // The playbook the committed stack file names checks --role and --phase before Pulumi is
-  // touched; the live config's playbook checks them again (it decides, should the two differ).
-  const committed = committedPlaybook(ctx.backend.stackName);
-  if (committed) checkSignoffFlags(committed, roleFlag, phaseFlag);
+  const checked = stackFilePlaybook(ctx.backend.stackName);
+  checkSignoffFlags(checked.playbook, roleFlag, phaseFlag);
   const config = await loadLiveConfig(ctx.backend);
   const playbook = config.playbookSpec;
+  // Only a config changed outside the file (not through it) can differ: the flags were checked
+  // against the file's playbook, so stop rather than write a role this playbook may not have.
+  if (playbook.id !== checked.playbook.id)
+    throw new Error(
+      `rollout:playbook is "${playbook.id}" on stack ${config.stack} but "${checked.playbook.id}" in ${checked.file}: make the two agree before signing off`,
+    );
+  // The default, the next phase (or the last), is a phase of the playbook: parseRolloutConfig checked config.phase.
   const phase = phaseFlag ?? nextPhase(playbook, config.phase)?.id ?? config.phase;
-  checkSignoffFlags(playbook, roleFlag, phase);
   const key = (role: string) => `signoffs["${phase}"]["${role}"]`;
   if (action === "status") {
     const roles = requiredRoles(playbook, phase);
@@ -978,7 +993,7 @@ export async function signoffCommand(
 // ------------------------------------------------------------------------------------- drill live
 
 /** How often a live drill reads the ALB while it waits for blue. */
-export const DRILL_POLL_SECONDS = 5;
+const DRILL_POLL_SECONDS = 5;
 
 /**
  * A real rollback drill on a staging-tier stack: force a rollback, poll the ALB until every
@@ -997,7 +1012,7 @@ export async function drillLiveCommand(flags: Flags, ctx: CommandContext): Promi
     ]);
   const outputs = await ctx.backend.outputs();
   const before = await readAlbTraffic(ctx.aws, outputs);
-  const reasons = await unhealthyReasons(ctx, config);
+  const reasons = await unhealthyReasons(ctx, config, stackAlarms(config));
   if (config.rollback) reasons.push(rollbackSetReason(config));
   if (before.every((t) => t.green === 0 && t.cohortRulesToGreen === 0))
     reasons.push(
