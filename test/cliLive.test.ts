@@ -521,6 +521,25 @@ describe("rollout signoff", () => {
     );
     assert.throws(() => signoffAction(["sign"]), /signoff: expected approve, revoke or status, got "sign"/);
   });
+
+  it("stops, writing nothing, when the stack's live playbook is not the one its file names", async () => {
+    // The flags were checked against Pulumi.production.yaml's playbook (TBS): devopsEngineer is
+    // a role of both playbooks, yet it must not be written against another playbook's phases.
+    const { ctx, backend } = setup("production", {
+      playbook: "telegram-money-bot",
+      phase: "preparation",
+      greenWeight: "0",
+      decisions: [],
+      signoffs: {},
+    });
+    await assert.rejects(
+      signoffCommand({ role: "devopsEngineer", approver: "x" }, "approve", ctx),
+      new Error(
+        `rollout:playbook is "telegram-money-bot" on stack production but "tbs-strategy-framework" in ${loadStackFile("production").file}: make the two agree before signing off`,
+      ),
+    );
+    assert.deepEqual(backend.sets, []);
+  });
 });
 
 describe("rollout gates --stack (live)", () => {
