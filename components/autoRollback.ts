@@ -94,11 +94,11 @@ export function guardDutyEventPattern(minSeverity: number, eksClusterName?: stri
 
 /**
  * The rollback Lambda with least-privilege IAM, a dead-letter queue and tracing, invoked by
- * the composite alarm (permission for `lambda.alarms.cloudwatch.amazonaws.com`) and by an
- * EventBridge rule on high-severity GuardDuty findings. That rule matches every finding of the
- * account and region at the severity, not only this stack's resources: a finding anywhere there
- * rolls this stack back. Give the stack its own account (or region), or pass
- * `guardDutyEksClusterName` to match only findings about its EKS cluster.
+ * the composite alarm (permission for `lambda.alarms.cloudwatch.amazonaws.com`) and, only when
+ * `guardDutyMinSeverity` is given, by an EventBridge rule on GuardDuty findings at or above that
+ * severity. That rule matches every finding of the account and region at the severity, not only
+ * this stack's resources: a finding anywhere there rolls this stack back. Give the stack its own
+ * account (or region), or pass `guardDutyEksClusterName` to match only findings about its EKS cluster.
  */
 export class AutoRollback extends pulumi.ComponentResource {
   readonly role: aws.iam.Role;

@@ -1,15 +1,17 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import {
+  ALB_ERROR_RATE_PARTS,
   alarmName,
   alarmNames,
   autoRollbackAlarms,
   compositeAlarmName,
-  containerInsightsDimensions,
   customMetricNamespace,
   isPerService,
+  metricIdentity,
   playbookAlarms,
   type AlarmSpec,
+  type MetricLocation,
 } from "../rollout/gates";
 import type { Playbook, Severity } from "../rollout/playbook";
 
@@ -31,12 +33,7 @@ export interface QualityGatesArgs {
   services: GatedService[];
   clusterName: string;
   namespace: string;
-  /** Namespace of the application's custom metrics. Default: `customMetricNamespace(stack)` (`StagedRollout/<stack>`). */
-  customNamespace?: string;
 }
-
-/** Re-exported: the names live in `rollout/gates.ts` so the policy pack and the CLI derive the same ones. */
-export { alarmName, alarmNames, isPerService } from "../rollout/gates";
 
 /**
  * The playbook's gates as CloudWatch alarms (critical, and warning where the gate has one),
@@ -57,7 +54,8 @@ export class QualityGates extends pulumi.ComponentResource {
       throw new Error("QualityGates: service names must be unique");
 
     const actionsEnabled = args.alarmActionsEnabled ?? true;
-    const customNamespace = args.customNamespace ?? customMetricNamespace(args.stack);
+    // Where the pods publish: alarms on any other namespace would never see a datapoint.
+    const customNamespace = customMetricNamespace(args.stack);
     const specs = playbookAlarms(args.playbook);
 
     for (const spec of specs) {
@@ -78,7 +76,18 @@ export class QualityGates extends pulumi.ComponentResource {
             actionsEnabled,
             alarmActions: actions,
             okActions: actions,
-            ...metricInputs(spec, { ...args, customNamespace }, service),
+            ...metricInputs(
+              spec,
+              {
+                alb: {
+                  loadBalancer: args.albArnSuffix,
+                  targetGroup: service?.greenTargetGroupArnSuffix ?? "",
+                },
+                cluster: { clusterName: args.clusterName, namespace: args.namespace },
+                customNamespace,
+              },
+              service?.name,
+            ),
           },
           { parent: this },
         );
@@ -117,80 +126,38 @@ export class QualityGates extends pulumi.ComponentResource {
   }
 }
 
-type MetricArgs = Pick<QualityGatesArgs, "albArnSuffix" | "clusterName" | "namespace"> & {
-  customNamespace: string;
-};
-
-/** The metric (or metric-math) inputs of one alarm. */
+/** The metric (or metric-math) inputs of one alarm, on green. */
 function metricInputs(
   spec: AlarmSpec,
-  args: MetricArgs,
-  service?: GatedService,
+  where: MetricLocation<pulumi.Input<string>>,
+  service?: string,
 ): Partial<aws.cloudwatch.MetricAlarmArgs> {
-  const albDimensions = {
-    LoadBalancer: args.albArnSuffix,
-    TargetGroup: service?.greenTargetGroupArnSuffix ?? "",
-  };
   const m = spec.metric;
-  switch (m.kind) {
-    case "alb-error-rate":
-      // m1 / m2 * 100 with no IF(): a period without requests yields no datapoint, so the
-      // gate's own missing-data treatment decides, instead of a fabricated 0 % hiding an outage.
+  if (m.kind === "alb-error-rate") {
+    const sum = (id: string, part: (typeof ALB_ERROR_RATE_PARTS)[keyof typeof ALB_ERROR_RATE_PARTS]) => {
+      const { namespace, metricName, dimensions } = metricIdentity(part, where, service, "green");
       return {
-        metricQueries: [
-          {
-            id: "errors",
-            metric: {
-              namespace: "AWS/ApplicationELB",
-              metricName: "HTTPCode_Target_5XX_Count",
-              stat: "Sum",
-              period: spec.periodSeconds,
-              dimensions: albDimensions,
-            },
-          },
-          {
-            id: "requests",
-            metric: {
-              namespace: "AWS/ApplicationELB",
-              metricName: "RequestCount",
-              stat: "Sum",
-              period: spec.periodSeconds,
-              dimensions: albDimensions,
-            },
-          },
-          {
-            id: "errorRate",
-            expression: "errors / requests * 100",
-            label: "5XX error rate (%)",
-            returnData: true,
-          },
-        ],
+        id,
+        metric: { namespace, metricName, stat: part.statistic, period: spec.periodSeconds, dimensions },
       };
-    case "alb":
-      return {
-        namespace: "AWS/ApplicationELB",
-        metricName: m.metricName,
-        period: spec.periodSeconds,
-        dimensions: albDimensions,
-        ...(m.extendedStatistic ? { extendedStatistic: m.extendedStatistic } : { statistic: m.statistic }),
-      };
-    case "container-insights":
-      return {
-        namespace: "ContainerInsights",
-        metricName: m.metricName,
-        period: spec.periodSeconds,
-        statistic: m.statistic,
-        dimensions: containerInsightsDimensions(m, args, service?.name, "green"),
-      };
-    case "custom":
-      return {
-        namespace: args.customNamespace,
-        metricName: m.metricName,
-        period: spec.periodSeconds,
-        dimensions: { Colour: "green" },
-        ...(m.extendedStatistic ? { extendedStatistic: m.extendedStatistic } : { statistic: m.statistic }),
-      };
+    };
+    // errors / requests * 100 with no IF(): a period without requests yields no datapoint, so
+    // the gate's own missing-data treatment decides, instead of a fabricated 0 % hiding an outage.
+    return {
+      metricQueries: [
+        sum("errors", ALB_ERROR_RATE_PARTS.errors),
+        sum("requests", ALB_ERROR_RATE_PARTS.requests),
+        {
+          id: "errorRate",
+          expression: "errors / requests * 100",
+          label: "5XX error rate (%)",
+          returnData: true,
+        },
+      ],
+    };
   }
+  const { namespace, metricName, dimensions, ...statistic } = metricIdentity(m, where, service, "green");
+  return { namespace, metricName, period: spec.periodSeconds, dimensions, ...statistic };
 }
 
 const COLOURS = ["blue", "green"] as const;
@@ -248,46 +215,34 @@ function colourSeries(
   service?: ServiceGroups,
 ): unknown[][] {
   const style = { label: colour, color: LINE_COLOUR[colour] };
-  const targetGroup = service ? (colour === "blue" ? service[1] : service[2]) : "";
-  const alb = ["LoadBalancer", c.alb, "TargetGroup", targetGroup];
-  switch (m.kind) {
-    case "custom":
-      return [
-        [
-          c.customNamespace,
-          m.metricName,
-          "Colour",
-          colour,
-          { stat: m.extendedStatistic ?? m.statistic, ...style },
-        ],
-      ];
-    case "container-insights":
-      return [
-        [
-          "ContainerInsights",
-          m.metricName,
-          ...Object.entries(containerInsightsDimensions(m, c, service?.[0], colour)).flat(),
-          { stat: m.statistic, ...(m.scope === "service" ? style : { label: "cluster (fullest node)" }) },
-        ],
-      ];
-    case "alb":
-      return [
-        ["AWS/ApplicationELB", m.metricName, ...alb, { stat: m.extendedStatistic ?? m.statistic, ...style }],
-      ];
-    case "alb-error-rate": {
-      const id = `${colour}_${service![0].replace(/[^A-Za-z0-9]/g, "_")}`;
-      return [
-        [{ expression: `100 * e_${id} / r_${id}`, id: `rate_${id}`, ...style }],
-        [
-          "AWS/ApplicationELB",
-          "HTTPCode_Target_5XX_Count",
-          ...alb,
-          { id: `e_${id}`, stat: "Sum", visible: false },
-        ],
-        ["AWS/ApplicationELB", "RequestCount", ...alb, { id: `r_${id}`, stat: "Sum", visible: false }],
-      ];
-    }
+  const where: MetricLocation<string> = {
+    alb: { loadBalancer: c.alb, targetGroup: service ? (colour === "blue" ? service[1] : service[2]) : "" },
+    cluster: c,
+    customNamespace: c.customNamespace,
+  };
+  /** `[namespace, name, dimension, value, ...]` of a series, and its statistic. */
+  const located = (metric: Parameters<typeof metricIdentity>[0]) => {
+    const identity = metricIdentity(metric, where, service?.[0], colour);
+    return {
+      path: [identity.namespace, identity.metricName, ...Object.entries(identity.dimensions).flat()],
+      stat: identity.extendedStatistic ?? identity.statistic,
+    };
+  };
+  if (m.kind === "alb-error-rate") {
+    const id = `${colour}_${service![0].replace(/[^A-Za-z0-9]/g, "_")}`;
+    const errors = located(ALB_ERROR_RATE_PARTS.errors);
+    const requests = located(ALB_ERROR_RATE_PARTS.requests);
+    return [
+      [{ expression: `100 * e_${id} / r_${id}`, id: `rate_${id}`, ...style }],
+      [...errors.path, { id: `e_${id}`, stat: errors.stat, visible: false }],
+      [...requests.path, { id: `r_${id}`, stat: requests.stat, visible: false }],
+    ];
   }
+  const gate = located(m);
+  const clusterWide = m.kind === "container-insights" && m.scope === "cluster";
+  return [
+    [...gate.path, { stat: gate.stat, ...(clusterWide ? { label: "cluster (fullest node)" } : style) }],
+  ];
 }
 
 /**
@@ -360,7 +315,7 @@ function dashboardBody(
         const business = args.playbook.gates.find((g) => g.id === gateId)?.category === "business";
         const title = `${business ? "business" : "gate"}: ${gateId}`;
         // The chart is in the alarm's unit (ALB latency is seconds), so the threshold lines sit on the data.
-        const unit = first.metric.kind === "alb" && first.unit === "ms" ? "s" : first.unit;
+        const unit = first.metricUnit;
         if (isPerService(first)) {
           for (const service of services as ServiceGroups[]) {
             widgets.push(

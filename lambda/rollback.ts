@@ -16,7 +16,8 @@ import { parseLatch, type Latch } from "../rollout/state";
 
 /**
  * The automatic rollback. Invoked by the composite alarm (CloudWatch's Lambda alarm action)
- * and by EventBridge for GuardDuty findings. It reads the listener's rules, sets every
+ * and, when the stack has a GuardDuty rule (`guardDutyMinSeverity` of AutoRollback), by
+ * EventBridge for GuardDuty findings. It reads the listener's rules, sets every
  * weighted forward to 100 % blue and points cohort rules at blue, writes the latch that
  * keeps `pulumi up` on blue, and tells the critical topic what it did, naming the gate
  * alarms that fired.
@@ -105,7 +106,7 @@ function isThrottling(error: unknown): boolean {
 }
 
 /** Exponential backoff with full jitter on throttling; anything else fails at once. */
-export async function withRetry<T>(
+async function withRetry<T>(
   operation: () => Promise<T>,
   sleep: (ms: number) => Promise<void>,
   random = Math.random,
@@ -156,7 +157,7 @@ function describeEvent(event: RollbackEvent): { alarm: string; reason: string } 
 }
 
 /** The ModifyRule actions that put a rule on blue, or undefined when it already is (or is not ours). */
-export function blueActions(
+function blueActions(
   rule: Rule,
   pairs: TargetGroupPair[],
 ): { actions: Action[]; change: Omit<RuleChange, "ruleArn"> } | undefined {

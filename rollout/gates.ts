@@ -3,6 +3,7 @@ import type {
   Criterion,
   Gate,
   GateAction,
+  GateMetric,
   MissingData,
   Playbook,
   Severity,
@@ -38,11 +39,16 @@ export interface AlarmSpec {
   key: string;
   metric: AlarmMetric;
   comparison: "GreaterThanThreshold" | "LessThanThreshold";
-  /** In the metric's own unit (ALB response time is seconds; the gate says ms). */
+  /** In the metric's own unit, `metricUnit` (ALB response time is seconds; the gate says ms). */
   threshold: number;
   /** The gate's threshold in the playbook's unit, for dashboards and messages. */
   playbookThreshold: number;
+  /** The gate's (playbook's) unit. */
   unit: string;
+  /** The CloudWatch metric's unit, which `threshold` is in: `unit` except for ALB response time (s). */
+  metricUnit: string;
+  /** A value in the playbook's unit times this is in the metric's unit (0.001 for ms -> s, else 1). */
+  metricScale: number;
   periodSeconds: number;
   evaluationPeriods: number;
   datapointsToAlarm: number;
@@ -54,6 +60,9 @@ export interface AlarmSpec {
 }
 
 const DEFAULT_PERIOD_SECONDS = 60;
+
+/** The ALB publishes TargetResponseTime in seconds; the playbook's response-time gates are in ms. */
+const TARGET_RESPONSE_TIME_UNIT = { scale: 0.001, metricUnit: "s" };
 
 /** Time the rollback Lambda takes from invocation to every listener rule at 100 % blue (cold start + API calls). */
 export const ROLLBACK_LAMBDA_SECONDS = 10;
@@ -88,24 +97,28 @@ const CONTAINER_INSIGHTS_METRICS: Record<
   },
 };
 
-function alarmMetric(gate: Gate): { metric: AlarmMetric; scale: number; period: number } | undefined {
-  const m = gate.metric;
+/**
+ * The CloudWatch metric behind a gate, its own period, and how the gate's unit converts to the
+ * metric's (`metricUnit` only where they differ). Undefined for gates CloudWatch does not watch.
+ */
+function alarmMetric(
+  m: GateMetric,
+): { metric: AlarmMetric; scale: number; metricUnit?: string; period: number } | undefined {
   switch (m.source) {
     case "alb":
       switch (m.name) {
         case "errorRate":
           return { metric: { kind: "alb-error-rate" }, scale: 1, period: DEFAULT_PERIOD_SECONDS };
         case "p95ResponseMs":
-          // TargetResponseTime is published in seconds.
           return {
             metric: { kind: "alb", metricName: "TargetResponseTime", extendedStatistic: "p95" },
-            scale: 0.001,
+            ...TARGET_RESPONSE_TIME_UNIT,
             period: DEFAULT_PERIOD_SECONDS,
           };
         case "averageResponseMs":
           return {
             metric: { kind: "alb", metricName: "TargetResponseTime", statistic: "Average" },
-            scale: 0.001,
+            ...TARGET_RESPONSE_TIME_UNIT,
             period: DEFAULT_PERIOD_SECONDS,
           };
         case "requestCount":
@@ -139,6 +152,11 @@ function alarmMetric(gate: Gate): { metric: AlarmMetric; scale: number; period: 
   return undefined;
 }
 
+/** The metric's own period as the gate's alarms use it; undefined for gates without a CloudWatch alarm. */
+export function gateMetricPeriod(gate: Pick<Gate, "metric">): number | undefined {
+  return alarmMetric(gate.metric)?.period;
+}
+
 /**
  * The alarm period for a sustain window. Short windows keep the metric's own period; day-long
  * windows (24 h uptime) use hourly periods so the alarm stays within CloudWatch's limit of
@@ -152,12 +170,12 @@ export function alarmPeriod(metricPeriod: number, sustainSeconds: number): numbe
 
 /** Whether a gate is watched by CloudWatch alarms (manual evidence and GuardDuty are not). */
 export function hasAlarms(gate: Gate): boolean {
-  return alarmMetric(gate) !== undefined;
+  return alarmMetric(gate.metric) !== undefined;
 }
 
 /** The alarms a gate needs: one per level it defines (critical, and warning where it has one). */
 export function alarmSpecs(gate: Gate): AlarmSpec[] {
-  const source = alarmMetric(gate);
+  const source = alarmMetric(gate.metric);
   if (!source) return [];
   const specs: AlarmSpec[] = [];
   for (const level of ["critical", "warning"] as const) {
@@ -175,6 +193,8 @@ export function alarmSpecs(gate: Gate): AlarmSpec[] {
       threshold: roundTo(spec.threshold * source.scale, 6),
       playbookThreshold: spec.threshold,
       unit: gate.unit,
+      metricUnit: source.metricUnit ?? gate.unit,
+      metricScale: source.scale,
       periodSeconds,
       evaluationPeriods,
       datapointsToAlarm: spec.datapointsToAlarm ?? evaluationPeriods,
@@ -251,6 +271,69 @@ export function containerInsightsDimensions(
     Namespace: cluster.namespace,
     Service: workloadName(service, colour),
   };
+}
+
+/** The two sums an ALB error rate is computed from (5xx responses / requests * 100), as metrics of their own. */
+export const ALB_ERROR_RATE_PARTS = {
+  errors: { kind: "alb", metricName: "HTTPCode_Target_5XX_Count", statistic: "Sum" },
+  requests: { kind: "alb", metricName: "RequestCount", statistic: "Sum" },
+} as const satisfies Record<string, AlarmMetric>;
+
+/** Where a metric is published: what the alarms, the dashboard and the CLI's evidence all query. */
+export interface MetricLocation<V> {
+  /** The load balancer's ARN suffix and, per service, the target group's of the colour queried ("" without a service). */
+  alb: { loadBalancer: V; targetGroup: V };
+  cluster: { clusterName: string; namespace: string };
+  /** Namespace of the application's custom metrics: `customMetricNamespace(stack)`. */
+  customNamespace: string;
+}
+
+/** One CloudWatch metric: namespace, name, dimensions (in CloudWatch's order) and statistic (exactly one of the two is set). */
+export interface MetricIdentity<V> {
+  namespace: string;
+  metricName: string;
+  dimensions: Record<string, V | string>;
+  statistic?: string;
+  extendedStatistic?: string;
+}
+
+/**
+ * The CloudWatch identity of a gate's metric for one colour (of one service, where the metric
+ * is per service). The ALB error rate is metric math over two metrics: ask for each of
+ * `ALB_ERROR_RATE_PARTS` instead. `V` is the type of the ALB dimension values (strings, or
+ * Pulumi inputs in the program).
+ */
+export function metricIdentity<V>(
+  metric: Exclude<AlarmMetric, { kind: "alb-error-rate" }>,
+  where: MetricLocation<V>,
+  service: string | undefined,
+  colour: "blue" | "green",
+): MetricIdentity<V> {
+  const statistic = (m: { statistic?: string; extendedStatistic?: string }) =>
+    m.extendedStatistic ? { extendedStatistic: m.extendedStatistic } : { statistic: m.statistic };
+  switch (metric.kind) {
+    case "alb":
+      return {
+        namespace: "AWS/ApplicationELB",
+        metricName: metric.metricName,
+        dimensions: { LoadBalancer: where.alb.loadBalancer, TargetGroup: where.alb.targetGroup },
+        ...statistic(metric),
+      };
+    case "container-insights":
+      return {
+        namespace: "ContainerInsights",
+        metricName: metric.metricName,
+        dimensions: containerInsightsDimensions(metric, where.cluster, service, colour),
+        statistic: metric.statistic,
+      };
+    case "custom":
+      return {
+        namespace: where.customNamespace,
+        metricName: metric.metricName,
+        dimensions: { Colour: colour },
+        ...statistic(metric),
+      };
+  }
 }
 
 /**

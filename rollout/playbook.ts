@@ -2,7 +2,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as yaml from "js-yaml";
 import { z } from "zod";
-import { alarmPeriod } from "./gates";
+import { alarmPeriod, gateMetricPeriod } from "./gates";
 import { parseOrThrow, RolloutInputError } from "./validation";
 
 /**
@@ -90,7 +90,7 @@ export const GateMetric = z.discriminatedUnion("source", [
 export type GateMetric = z.infer<typeof GateMetric>;
 
 /** One alarm level of a gate. */
-export const GateLevel = z
+const GateLevel = z
   .object({
     threshold: z.number(),
     /** How long the breach must last: "sustained for 10 minutes" is 600. */
@@ -103,7 +103,6 @@ export const GateLevel = z
     note: z.string().optional(),
   })
   .strict();
-export type GateLevel = z.infer<typeof GateLevel>;
 
 const GateShape = z
   .object({
@@ -155,7 +154,7 @@ function checkGateLevels(gate: z.infer<typeof GateShape>, ctx: z.RefinementCtx):
         message: `expected a warning threshold ${gate.breachWhen === "above" ? "at most" : "at least"} the critical threshold (${gate.critical.threshold}): the gate breaches ${gate.breachWhen} it, so the warning must fire first`,
       });
   }
-  const metricPeriod = metricPeriodSeconds(gate.metric);
+  const metricPeriod = gateMetricPeriod(gate);
   if (metricPeriod === undefined) return;
   for (const level of ["warning", "critical"] as const) {
     const sustain = gate[level]?.sustainSeconds;
@@ -163,12 +162,6 @@ function checkGateLevels(gate: z.infer<typeof GateShape>, ctx: z.RefinementCtx):
     const problem = sustainProblem(metricPeriod, sustain);
     if (problem) ctx.addIssue({ code: "custom", path: [level, "sustainSeconds"], message: problem });
   }
-}
-
-/** The metric's own period, as gates.ts alarms it; undefined for gates without a CloudWatch alarm. */
-function metricPeriodSeconds(metric: GateMetric): number | undefined {
-  if (metric.source === "manual" || metric.source === "guardduty") return undefined;
-  return metric.source === "custom" ? (metric.periodSeconds ?? 60) : 60;
 }
 
 /** Why CloudWatch cannot evaluate `sustainSeconds` over a metric of `metricPeriod`, or undefined. */
@@ -199,11 +192,10 @@ export const Criterion = z
   .strict();
 export type Criterion = z.infer<typeof Criterion>;
 
-export const DecisionRule = z.discriminatedUnion("type", [
+const DecisionRule = z.discriminatedUnion("type", [
   z.object({ type: z.literal("all") }).strict(),
   z.object({ type: z.literal("atLeast"), count: z.number().int().positive() }).strict(),
 ]);
-export type DecisionRule = z.infer<typeof DecisionRule>;
 
 export const Transition = z
   .object({

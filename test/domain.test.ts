@@ -23,6 +23,8 @@ import {
   classifyMove,
   getPhase,
   latestDecision,
+  latestDecisionPerTransition,
+  latestGoInto,
   missingGoDecisions,
   nextPhase,
   phaseIds,
@@ -896,5 +898,68 @@ describe("phase lookups", () => {
           error.message ===
             'unknown phase "canary" in playbook telegram-money-bot: expected one of preparation, staging-deployment, production-deployment, post-deployment',
       );
+  });
+
+  const decision = (
+    from: string,
+    to: string,
+    verdict: Decision["decision"],
+    at: string,
+    by = "a",
+  ): Decision => ({
+    from,
+    to,
+    decision: verdict,
+    at,
+    by,
+    evidence: [],
+  });
+
+  it("latestGoInto: the latest GO into the phase from any phase; NO-GOs and other phases do not count (table)", () => {
+    const goEarly = decision("internal", "limited-pilot", "GO", "2026-10-08T00:00:00Z");
+    const goLate = decision("internal", "limited-pilot", "GO", "2026-10-10T00:00:00Z");
+    const noGoLatest = decision("internal", "limited-pilot", "NO-GO", "2026-10-12T00:00:00Z");
+    const goBack = decision("extended-pilot", "limited-pilot", "GO", "2026-10-11T00:00:00Z");
+    const goElsewhere = decision("limited-pilot", "extended-pilot", "GO", "2026-10-13T00:00:00Z");
+    const sameTimeFirst = decision("internal", "limited-pilot", "GO", "2026-10-10T00:00:00Z", "first");
+    const sameTimeLast = decision("internal", "limited-pilot", "GO", "2026-10-10T00:00:00Z", "last");
+    const table: [string, Decision[], string, Decision | undefined][] = [
+      ["no decisions", [], "limited-pilot", undefined],
+      ["only a NO-GO", [noGoLatest], "limited-pilot", undefined],
+      ["only a GO into another phase", [goElsewhere], "limited-pilot", undefined],
+      ["the later of two GOs, whatever their order", [goLate, goEarly], "limited-pilot", goLate],
+      ["a later NO-GO does not hide the GO", [goEarly, goLate, noGoLatest], "limited-pilot", goLate],
+      [
+        "a GO back into the phase counts too",
+        [goEarly, goLate, goBack, goElsewhere],
+        "limited-pilot",
+        goBack,
+      ],
+      ["equal times: the one recorded last", [sameTimeFirst, sameTimeLast], "limited-pilot", sameTimeLast],
+      ["the other phase", [goEarly, goElsewhere], "extended-pilot", goElsewhere],
+    ];
+    for (const [what, decisions, phase, expected] of table)
+      assert.equal(latestGoInto(decisions, phase), expected, what);
+  });
+
+  it("latestDecisionPerTransition: one per transition, the latest, in the order transitions were first decided (table)", () => {
+    const a1 = decision("internal", "limited-pilot", "NO-GO", "2026-10-08T00:00:00Z");
+    const b1 = decision("limited-pilot", "extended-pilot", "GO", "2026-10-20T00:00:00Z");
+    const a2 = decision("internal", "limited-pilot", "GO", "2026-10-09T00:00:00Z");
+    const aEarlier = decision("internal", "limited-pilot", "GO", "2026-10-01T00:00:00Z");
+    const aSameFirst = decision("internal", "limited-pilot", "GO", "2026-10-09T00:00:00Z", "first");
+    const aSameLast = decision("internal", "limited-pilot", "NO-GO", "2026-10-09T00:00:00Z", "last");
+    const table: [string, Decision[], Decision[]][] = [
+      ["no decisions", [], []],
+      ["one decision", [a1], [a1]],
+      ["the latest of a transition, in first-decided order", [a1, b1, a2], [a2, b1]],
+      ["a decision recorded later with an earlier time does not win", [a2, aEarlier, b1], [a2, b1]],
+      ["equal times: the one recorded last", [aSameFirst, aSameLast], [aSameLast]],
+    ];
+    for (const [what, decisions, expected] of table) {
+      assert.deepEqual(latestDecisionPerTransition(decisions), expected, what);
+      for (const d of expected)
+        assert.equal(latestDecision(decisions, d.from, d.to), d, `${what}: agrees with latestDecision`);
+    }
   });
 });

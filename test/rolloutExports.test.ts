@@ -3,16 +3,21 @@ import * as path from "node:path";
 import { describe, it } from "node:test";
 import { aggregation, DrillScenario, MAX_DRILL_SECONDS, scenarioIssues } from "../rollout/drill";
 import {
+  ALB_ERROR_RATE_PARTS,
+  alarmSpecs,
   containerInsightsDimensions,
   customMetricNamespace,
   describeRule,
   evaluationCadenceSeconds,
   evidenceOutside,
+  gateMetricPeriod,
   GUARDDUTY_PUBLICATION_SECONDS,
   guardDutyRollbackSeverity,
   hasAlarms,
+  metricIdentity,
   playbookAlarms,
   workloadName,
+  type MetricLocation,
 } from "../rollout/gates";
 import { loadPlaybook, type Playbook } from "../rollout/playbook";
 import { PROJECT_ROOT, SECRET_PLACEHOLDER, stackFilePath } from "../rollout/stackFile";
@@ -141,6 +146,164 @@ describe("rollout/gates exports", () => {
   });
 });
 
+describe("rollout/gates: one metric identity for alarms, dashboards and evidence", () => {
+  const gate = (playbook: Playbook, id: string) => playbook.gates.find((g) => g.id === id)!;
+
+  it("gateMetricPeriod: the metric's own period, as the alarms use it; none for manual and GuardDuty gates (table)", () => {
+    const table: [Playbook, string, number | undefined][] = [
+      [tbs, "errorRate", 60],
+      [tbs, "p95ResponseMs", 60],
+      [tbs, "cpuUtilization", 60],
+      [tbs, "rowsPerSecond", 60],
+      [telegram, "criticalErrors", 10],
+      [telegram, "circuitBreakerOpen", 30],
+      [tbs, "userSatisfaction", undefined],
+      [telegram, "securityFindings", undefined],
+    ];
+    for (const [playbook, id, period] of table)
+      assert.equal(gateMetricPeriod(gate(playbook, id)), period, id);
+  });
+
+  it("metricUnit and metricScale: only ALB response time converts (ms in the playbook, s in CloudWatch)", () => {
+    const conversions = [tbs, telegram].flatMap((p) =>
+      playbookAlarms(p).map((a) => [
+        a.key,
+        a.unit,
+        a.metricUnit,
+        a.metricScale,
+        a.playbookThreshold,
+        a.threshold,
+      ]),
+    );
+    assert.deepEqual(
+      conversions.filter(([, unit, metricUnit, scale]) => unit !== metricUnit || scale !== 1),
+      [
+        ["p95ResponseMs-critical", "ms", "s", 0.001, 300, 0.3],
+        ["p95ResponseMs-warning", "ms", "s", 0.001, 250, 0.25],
+        ["p95LatencyMs-critical", "ms", "s", 0.001, 1000, 1],
+        ["p95LatencyMs-warning", "ms", "s", 0.001, 200, 0.2],
+      ],
+    );
+    // A custom metric in ms is published in the application's own unit: no conversion.
+    const dbQuery = alarmSpecs(gate(telegram, "dbQueryMs"))[0]!;
+    assert.deepEqual([dbQuery.unit, dbQuery.metricUnit, dbQuery.metricScale], ["ms", "ms", 1]);
+  });
+
+  it("metricIdentity: namespace, name, dimensions in CloudWatch's order, and the statistic of each kind", () => {
+    const where: MetricLocation<string> = {
+      alb: { loadBalancer: "app/alb/1", targetGroup: "targetgroup/web-green/2" },
+      cluster: { clusterName: "tbs-production", namespace: "tbs" },
+      customNamespace: "StagedRollout/production",
+    };
+    const metricOf = (playbook: Playbook, key: string) => {
+      const metric = playbookAlarms(playbook).find((a) => a.key === key)!.metric;
+      assert.notEqual(metric.kind, "alb-error-rate", key);
+      return metric as Parameters<typeof metricIdentity>[0];
+    };
+    const table: [
+      string,
+      Parameters<typeof metricIdentity>[0],
+      string | undefined,
+      "blue" | "green",
+      object,
+    ][] = [
+      [
+        "ALB percentile",
+        metricOf(tbs, "p95ResponseMs-critical"),
+        "web",
+        "green",
+        {
+          namespace: "AWS/ApplicationELB",
+          metricName: "TargetResponseTime",
+          dimensions: { LoadBalancer: "app/alb/1", TargetGroup: "targetgroup/web-green/2" },
+          extendedStatistic: "p95",
+        },
+      ],
+      [
+        "ALB error rate's errors",
+        ALB_ERROR_RATE_PARTS.errors,
+        "web",
+        "green",
+        {
+          namespace: "AWS/ApplicationELB",
+          metricName: "HTTPCode_Target_5XX_Count",
+          dimensions: { LoadBalancer: "app/alb/1", TargetGroup: "targetgroup/web-green/2" },
+          statistic: "Sum",
+        },
+      ],
+      [
+        "ALB error rate's requests",
+        ALB_ERROR_RATE_PARTS.requests,
+        "web",
+        "green",
+        {
+          namespace: "AWS/ApplicationELB",
+          metricName: "RequestCount",
+          dimensions: { LoadBalancer: "app/alb/1", TargetGroup: "targetgroup/web-green/2" },
+          statistic: "Sum",
+        },
+      ],
+      [
+        "Container Insights per Service",
+        metricOf(telegram, "cpuUtilization-critical"),
+        "web",
+        "blue",
+        {
+          namespace: "ContainerInsights",
+          metricName: "pod_cpu_utilization_over_pod_limit",
+          dimensions: { ClusterName: "tbs-production", Namespace: "tbs", Service: "web-blue" },
+          statistic: "Average",
+        },
+      ],
+      [
+        "Container Insights for the cluster",
+        metricOf(telegram, "diskUtilization-critical"),
+        undefined,
+        "green",
+        {
+          namespace: "ContainerInsights",
+          metricName: "node_filesystem_utilization",
+          dimensions: { ClusterName: "tbs-production" },
+          statistic: "Maximum",
+        },
+      ],
+      [
+        "custom statistic",
+        metricOf(tbs, "rowsPerSecond-critical"),
+        undefined,
+        "blue",
+        {
+          namespace: "StagedRollout/production",
+          metricName: "RowsPerSecond",
+          dimensions: { Colour: "blue" },
+          statistic: "Average",
+        },
+      ],
+      [
+        "custom percentile",
+        metricOf(telegram, "dbQueryMs-warning"),
+        undefined,
+        "green",
+        {
+          namespace: "StagedRollout/production",
+          metricName: "DbQueryMs",
+          dimensions: { Colour: "green" },
+          extendedStatistic: "p95",
+        },
+      ],
+    ];
+    for (const [what, metric, service, colour, expected] of table) {
+      const identity = metricIdentity(metric, where, service, colour);
+      assert.deepEqual(identity, expected, what);
+      assert.deepEqual(
+        Object.keys(identity.dimensions),
+        Object.keys((expected as { dimensions: object }).dimensions),
+        `${what}: dimension order`,
+      );
+    }
+  });
+});
+
 describe("rollout/state exports", () => {
   it("names the state parameter and the latch the rollback Lambda writes", () => {
     for (const [actual, expected] of [
@@ -155,7 +318,7 @@ describe("rollout/state exports", () => {
     }
   });
 
-  it("Latch: exactly reason, alarm and at", () => {
+  it("Latch: exactly reason, alarm and at, and optionally notificationPending", () => {
     const latch = {
       reason: "errorRate-critical in ALARM",
       alarm: "production-errorRate-critical",
@@ -164,6 +327,11 @@ describe("rollout/state exports", () => {
     assert.deepEqual(Latch.parse(latch), latch);
     assert.equal(Latch.safeParse({ ...latch, extra: 1 }).success, false);
     assert.equal(Latch.safeParse({ reason: "r", alarm: "a" }).success, false);
+    assert.deepEqual(Latch.parse({ ...latch, notificationPending: true }), {
+      ...latch,
+      notificationPending: true,
+    });
+    assert.equal(Latch.safeParse({ ...latch, notificationPending: "true" }).success, false);
   });
 });
 
