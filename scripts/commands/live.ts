@@ -2,17 +2,26 @@ import { GetMetricDataCommand, type MetricDataQuery } from "@aws-sdk/client-clou
 import { DeleteParameterCommand as DeleteParameterCommand } from "@aws-sdk/client-ssm";
 import type { RolloutConfig } from "../../rollout/config";
 import {
+  ALB_ERROR_RATE_PARTS,
   alarmSpecs,
   customMetricNamespace,
   isPerService,
-  workloadName,
+  metricIdentity,
   type AlarmSpec,
   type DecisionResult,
+  type MetricLocation,
 } from "../../rollout/gates";
 import { loadEvidence } from "../../rollout/evidence";
 import { loadPlaybook, type Playbook } from "../../rollout/playbook";
 import { loadStackFile } from "../../rollout/stackFile";
-import { getPhase, latestDecision, nextPhase, transitionFrom, trafficCap } from "../../rollout/phases";
+import {
+  getPhase,
+  latestDecision,
+  latestGoInto,
+  nextPhase,
+  transitionFrom,
+  trafficCap,
+} from "../../rollout/phases";
 import { missingSignoffs, requiredRoles, roleChecklist } from "../../rollout/signoff";
 import { latchParameterName } from "../../rollout/state";
 import { planTraffic } from "../../rollout/traffic";
@@ -142,7 +151,7 @@ const EVIDENCE_PERIOD_SECONDS = 3600;
 
 /** Factor from the alarm's CloudWatch unit to the playbook's (TargetResponseTime is seconds, gates say ms). */
 function playbookUnitScale(spec: AlarmSpec): number {
-  return spec.metric.kind === "alb" && spec.metric.metricName === "TargetResponseTime" ? 1000 : 1;
+  return 1 / spec.metricScale;
 }
 
 /** One CloudWatch query per alarm metric: the gate's value on green over the window. */
@@ -154,53 +163,36 @@ function evidenceQuery(
   service?: string,
 ): MetricDataQuery[] {
   const groups = (outputs.targetGroupArns ?? {}) as Record<string, { green: string }>;
-  const tgSuffix = service ? groups[service]!.green.replace(/^.*:(targetgroup\/.*)$/, "$1") : "";
-  const albSuffix = String(outputs.albArnSuffix ?? "");
-  const alb = [
-    { Name: "LoadBalancer", Value: albSuffix },
-    { Name: "TargetGroup", Value: tgSuffix },
-  ];
-  const stat = (Namespace: string, MetricName: string, Dimensions: typeof alb, Stat: string, Id = id) => ({
-    Id,
-    MetricStat: { Metric: { Namespace, MetricName, Dimensions }, Period: EVIDENCE_PERIOD_SECONDS, Stat },
-    ReturnData: true,
-  });
-  const m = spec.metric;
-  switch (m.kind) {
-    case "alb-error-rate":
-      // Both sums come back: the rate is total 5xx / total requests over the window, not an
-      // average of hourly rates (a quiet hour with one error would weigh as much as a busy one).
-      return [
-        stat("AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", alb, "Sum", `${id}e`),
-        stat("AWS/ApplicationELB", "RequestCount", alb, "Sum", `${id}r`),
-      ];
-    case "alb":
-      return [stat("AWS/ApplicationELB", m.metricName, alb, m.extendedStatistic ?? m.statistic ?? "Average")];
-    case "container-insights":
-      return [
-        stat(
-          "ContainerInsights",
-          m.metricName,
-          service
-            ? [
-                { Name: "ClusterName", Value: config.cluster.name },
-                { Name: "Namespace", Value: config.cluster.namespace },
-                { Name: "Service", Value: workloadName(service, "green") },
-              ]
-            : [{ Name: "ClusterName", Value: config.cluster.name }],
-          m.statistic,
-        ),
-      ];
-    case "custom":
-      return [
-        stat(
-          customMetricNamespace(config.stack),
-          m.metricName,
-          [{ Name: "Colour", Value: "green" }],
-          m.extendedStatistic ?? m.statistic ?? "Average",
-        ),
-      ];
-  }
+  const where: MetricLocation<string> = {
+    alb: {
+      loadBalancer: String(outputs.albArnSuffix ?? ""),
+      targetGroup: service ? groups[service]!.green.replace(/^.*:(targetgroup\/.*)$/, "$1") : "",
+    },
+    cluster: { clusterName: config.cluster.name, namespace: config.cluster.namespace },
+    customNamespace: customMetricNamespace(config.stack),
+  };
+  const query = (metric: Parameters<typeof metricIdentity>[0], Id = id): MetricDataQuery => {
+    const m = metricIdentity(metric, where, service, "green");
+    return {
+      Id,
+      MetricStat: {
+        Metric: {
+          Namespace: m.namespace,
+          MetricName: m.metricName,
+          Dimensions: Object.entries(m.dimensions).map(([Name, Value]) => ({ Name, Value })),
+        },
+        Period: EVIDENCE_PERIOD_SECONDS,
+        Stat: m.extendedStatistic ?? m.statistic ?? "Average",
+      },
+      ReturnData: true,
+    };
+  };
+  // Both sums come back for an error rate: the rate is total 5xx / total requests over the
+  // window, not an average of hourly rates (a quiet hour with one error would weigh as much
+  // as a busy one).
+  return spec.metric.kind === "alb-error-rate"
+    ? [query(ALB_ERROR_RATE_PARTS.errors, `${id}e`), query(ALB_ERROR_RATE_PARTS.requests, `${id}r`)]
+    : [query(spec.metric)];
 }
 
 interface Evidence {
@@ -213,10 +205,7 @@ interface Evidence {
  * now; without one, the phase's planned duration back from now.
  */
 export function evidenceWindow(config: RolloutConfig, now: Date): { start: Date; end: Date; since: string } {
-  const entered = config.decisions
-    .filter((d) => d.to === config.phase && d.decision === "GO")
-    .sort((a, b) => Date.parse(a.at) - Date.parse(b.at))
-    .at(-1);
+  const entered = latestGoInto(config.decisions, config.phase);
   if (entered && Date.parse(entered.at) < now.getTime())
     return {
       start: new Date(entered.at),
