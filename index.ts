@@ -8,16 +8,18 @@ import { DeployHooks } from "./components/deployHooks";
 import { eksKubeconfig, Environment } from "./components/environment";
 import { QualityGates } from "./components/qualityGates";
 import { TrafficRouter } from "./components/trafficRouter";
-import { parseRolloutConfig, type Decision, type RolloutConfig } from "./rollout/config";
+import { parseRolloutConfig, type RolloutConfig } from "./rollout/config";
 import {
   latchPath,
   latchStatus,
-  Latch,
+  parseLatch,
   stateParameterName,
   STATE_RESOURCE_NAME,
+  type Latch,
   type LatchStatus,
   type RolloutState,
 } from "./rollout/state";
+import { latestDecisionPerTransition, latestGoInto } from "./rollout/phases";
 import { rolloutKeys } from "./rollout/stackFile";
 import { planTraffic, type ServiceTraffic } from "./rollout/traffic";
 import { customMetricNamespace, guardDutyRollbackSeverity } from "./rollout/gates";
@@ -43,13 +45,7 @@ function readLatch(config: RolloutConfig): pulumi.Output<{ status: LatchStatus; 
   return pulumi.unsecret(found.values).apply((values) => {
     const rawLatch = values[0];
     if (rawLatch === undefined) return { status: "clear" as const };
-    let latch: Latch | undefined;
-    try {
-      latch = Latch.parse(JSON.parse(rawLatch));
-    } catch {
-      // An unreadable latch is still a latch: stay on blue until someone looks at it.
-      latch = { reason: "unreadable latch parameter", alarm: "unknown", at: "unknown" };
-    }
+    const latch = parseLatch(rawLatch);
     const status = latchStatus(latch, config.rollbackAcknowledged);
     if (status === "set") {
       void pulumi.log.warn(
@@ -59,17 +55,6 @@ function readLatch(config: RolloutConfig): pulumi.Output<{ status: LatchStatus; 
     }
     return { status, latch };
   });
-}
-
-/** The latest decision of each transition, in the order transitions were first decided. */
-function latestDecisionPerTransition(decisions: readonly Decision[]): Decision[] {
-  const latest = new Map<string, Decision>();
-  for (const d of decisions) {
-    const key = `${d.from}->${d.to}`;
-    const seen = latest.get(key);
-    if (!seen || Date.parse(d.at) >= Date.parse(seen.at)) latest.set(key, d);
-  }
-  return [...latest.values()];
 }
 
 /** `yyyymmddhhmm` in UTC: the entry stamp of a phase's snapshot. */
@@ -135,10 +120,7 @@ function main(options: ProgramOptions = {}) {
   });
 
   // The phase's snapshot is taken before anything that moves traffic: rules depend on it.
-  const decisionIntoPhase = config.decisions
-    .filter((d) => d.to === config.phase && d.decision === "GO")
-    .sort((a, b) => Date.parse(a.at) - Date.parse(b.at))
-    .at(-1);
+  const decisionIntoPhase = latestGoInto(config.decisions, config.phase);
   const data = new DataProtection("data", {
     stack: config.stack,
     production: isProduction,
@@ -185,7 +167,6 @@ function main(options: ProgramOptions = {}) {
     })),
     traffic: plannedTraffic,
     forceBlue,
-    rollback: config.rollback,
     stickinessSeconds: config.stickinessSeconds,
     ruleDependsOn: [data.phaseSnapshot, pulumi.output(preDeployDone)],
   });
