@@ -43,6 +43,11 @@ export type Latch = z.infer<typeof Latch>;
 /** What an unreadable latch parameter reads as: still a latch, so traffic stays on blue until someone looks at it. */
 const UNREADABLE_LATCH: Latch = { reason: "unreadable latch parameter", alarm: "unknown", at: "unknown" };
 
+/** Whether a latch is the stand-in for an unreadable parameter (it has no time to acknowledge). */
+export function isUnreadableLatch(latch: Latch): boolean {
+  return latch.reason === UNREADABLE_LATCH.reason && latch.at === UNREADABLE_LATCH.at;
+}
+
 /**
  * The latch parameter's value as a `Latch`. Not JSON, or JSON that is not a latch, reads as
  * the unreadable latch rather than an error: the program keeps 100 % blue, and the Lambda

@@ -10,7 +10,7 @@ import * as path from "node:path";
 import { parseRolloutConfig, type RolloutConfig } from "../rollout/config";
 import { alarmNames, compositeAlarmName, playbookAlarms } from "../rollout/gates";
 import type { GateAction } from "../rollout/playbook";
-import { Latch, latchParameterName } from "../rollout/state";
+import { latchParameterName, parseLatch, type Latch } from "../rollout/state";
 import { PROJECT_ROOT } from "../rollout/stackFile";
 import { oneLine, type Output } from "./cli";
 
@@ -363,7 +363,8 @@ export function describeAlarm(name: string, ours: StackAlarms): string {
 export async function readLatch(aws: AwsClients, stack: string): Promise<Latch | undefined> {
   try {
     const result = await aws.ssm.send(new GetParameterCommand({ Name: latchParameterName(stack) }));
-    return Latch.parse(JSON.parse(result.Parameter?.Value ?? "{}"));
+    // As the program reads it: an unreadable latch is still a latch (status shows it, resume clears it).
+    return parseLatch(result.Parameter?.Value ?? "");
   } catch (error) {
     if ((error as { name?: string }).name === "ParameterNotFound") return undefined;
     throw error;

@@ -468,6 +468,21 @@ describe("rollout rollback and resume", () => {
     assert.match(out.text(), /acknowledged the rollback by production-auto-rollback/);
   });
 
+  it("resume clears an unreadable latch without acknowledging a time it does not have", async () => {
+    const { ctx, out, backend } = setup("production");
+    ssm.on(GetParameterCommand).resolves({ Parameter: { Value: "{not json" } });
+    ssm.on(DeleteParameterCommand).resolves({});
+    assert.equal(await resumeCommand({}, ctx), 0);
+    assert.equal(backend.raw.rollbackAcknowledged, undefined);
+    assert.deepEqual(ssm.commandCalls(DeleteParameterCommand)[0]!.args[0].input, {
+      Name: "/staged-rollout/production/latch/rollback",
+    });
+    assert.match(
+      out.text(),
+      /cleared an unreadable latch parameter \(nothing to acknowledge: it had no readable time\)/,
+    );
+  });
+
   it("resume with no latch says so", async () => {
     const { ctx, out } = setup("production");
     assert.equal(await resumeCommand({}, ctx), 0);

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { afterEach, beforeEach, describe, it, mock } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { loadStackFile, type StackFile } from "../rollout/stackFile";
-import { parseLatch } from "../rollout/state";
+import { isUnreadableLatch, parseLatch } from "../rollout/state";
 import { planStack, type PlanResult } from "../scripts/plan";
 
 /** What `pulumi up` does with the automatic-rollback latch it reads from SSM (index.ts readLatch). */
@@ -116,6 +116,8 @@ describe("parseLatch: the latch parameter's value, as the program and the Lambda
   for (const [what, raw, expected] of cases) {
     it(`${what} -> ${JSON.stringify(expected)}`, () => {
       assert.deepEqual(parseLatch(raw), expected);
+      // Only the unreadable stand-in has no time to acknowledge (resume then just deletes it).
+      assert.equal(isUnreadableLatch(parseLatch(raw)), expected === UNREADABLE);
     });
   }
 });

@@ -23,7 +23,7 @@ import {
   trafficCap,
 } from "../../rollout/phases";
 import { missingSignoffs, requiredRoles, roleChecklist } from "../../rollout/signoff";
-import { latchParameterName } from "../../rollout/state";
+import { isUnreadableLatch, latchParameterName } from "../../rollout/state";
 import { planTraffic } from "../../rollout/traffic";
 import { RolloutInputError } from "../../rollout/validation";
 import { EXIT, formatSeconds, requireFlag, table } from "../cli";
@@ -844,24 +844,33 @@ export async function resumeCommand(flags: Flags, ctx: CommandContext): Promise<
     );
     return EXIT.ok;
   }
-  await ctx.backend.setConfig({ rollbackAcknowledged: latch.at });
+  // An unreadable latch has no time to acknowledge: deleting the parameter alone clears it.
+  const acknowledged = isUnreadableLatch(latch) ? undefined : latch.at;
+  if (acknowledged) await ctx.backend.setConfig({ rollbackAcknowledged: acknowledged });
   await ctx.aws.ssm.send(new DeleteParameterCommand({ Name: latchParameterName(config.stack) }));
   const traffic = await readAlbTraffic(ctx.aws, await ctx.backend.outputs());
   const green = Math.max(0, ...traffic.map((t) => t.green));
   const next = config.rollback
     ? `npm run rollout -- rollback --clear --stack ${config.stack}`
     : `npm run rollout -- shift --stack ${config.stack} --to ${config.greenWeight} --step K --interval T`;
-  emit(ctx, flags, { command: "resume", latch, acknowledged: latch.at, greenOnAlb: green, next }, () => {
-    ctx.out.log(
-      `acknowledged the rollback by ${latch.alarm} at ${latch.at} (${latch.reason}) and cleared the latch`,
-    );
-    ctx.out.log(
-      `the ALB serves ${green} % to green; rollout:greenWeight is ${config.greenWeight} %. Traffic moves only with: \`${next}\``,
-    );
-    ctx.out.log(
-      "(a plain `pulumi up` without --refresh changes nothing: Pulumi's state still holds the weights from before the Lambda)",
-    );
-  });
+  emit(
+    ctx,
+    flags,
+    { command: "resume", latch, acknowledged: acknowledged ?? null, greenOnAlb: green, next },
+    () => {
+      ctx.out.log(
+        acknowledged
+          ? `acknowledged the rollback by ${latch.alarm} at ${latch.at} (${latch.reason}) and cleared the latch`
+          : `cleared an unreadable latch parameter (nothing to acknowledge: it had no readable time)`,
+      );
+      ctx.out.log(
+        `the ALB serves ${green} % to green; rollout:greenWeight is ${config.greenWeight} %. Traffic moves only with: \`${next}\``,
+      );
+      ctx.out.log(
+        "(a plain `pulumi up` without --refresh changes nothing: Pulumi's state still holds the weights from before the Lambda)",
+      );
+    },
+  );
   return EXIT.ok;
 }
 
