@@ -50,7 +50,7 @@ export const HOOK_DIR = "scripts/hooks";
  */
 export type HookMode = "deploy" | "rollback" | "latched";
 
-export function hookMode(rollback: boolean, latched: boolean): HookMode {
+function hookMode(rollback: boolean, latched: boolean): HookMode {
   return rollback ? "rollback" : latched ? "latched" : "deploy";
 }
 

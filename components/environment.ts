@@ -51,7 +51,7 @@ export const DEFAULT_FEATURE_FLAGS = { gradualExposure: "true", emergencyDisable
 export const FLAGS_CHECKSUM_ANNOTATION = "staged-rollout/feature-flags-checksum";
 
 /** The flags ConfigMap's data: defaults, then overrides, as strings, keys sorted. */
-export function featureFlagData(overrides: Record<string, string | boolean> = {}): Record<string, string> {
+function featureFlagData(overrides: Record<string, string | boolean> = {}): Record<string, string> {
   const merged: Record<string, string> = { ...DEFAULT_FEATURE_FLAGS };
   for (const [key, value] of Object.entries(overrides)) merged[key] = String(value);
   return Object.fromEntries(Object.entries(merged).sort(([a], [b]) => a.localeCompare(b)));

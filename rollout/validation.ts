@@ -16,7 +16,7 @@ export class RolloutInputError extends Error {
 }
 
 /** Printed instead of the value of a secret config key, so error messages never leak one. */
-export const REDACTED = "[secret]";
+const REDACTED = "[secret]";
 
 /** How a received value reads in a message: strings quoted, NaN as NaN, long JSON shortened. */
 export function describeReceived(value: unknown): string {

@@ -67,7 +67,7 @@ export function printPlan(result: PlanResult, out: Output): void {
  * else `staging`. A config file with any other name needs `--stack`: the stack decides
  * production protections, so it is never guessed.
  */
-export function planStackName(stackFlag: unknown, configFile: string | undefined): string {
+function planStackName(stackFlag: unknown, configFile: string | undefined): string {
   if (typeof stackFlag === "string") return stackFlag;
   if (configFile === undefined) return "staging";
   const fromName = /^Pulumi\.([^.]+)\.yaml$/.exec(path.basename(configFile));
