@@ -22,6 +22,7 @@ import {
 import { latestDecisionPerTransition, latestGoInto } from "./rollout/phases";
 import { rolloutKeys } from "./rollout/stackFile";
 import { planTraffic, type ServiceTraffic } from "./rollout/traffic";
+import { parseAwsRegion } from "./rollout/awsLimits";
 import { customMetricNamespace, guardDutyRollbackSeverity } from "./rollout/gates";
 
 /**
@@ -86,6 +87,9 @@ function main(options: ProgramOptions = {}) {
     isConfigSecret(`rollout:${path.split(".")[0]}`),
   );
   const { playbookSpec: playbook, isProduction } = config;
+  // The hooks' AWS CLI must ask the stack's region. Not aws.config.region: it falls back to the
+  // deployer's AWS_REGION, the very ambient value the hooks must not inherit.
+  const awsRegion = parseAwsRegion(new pulumi.Config("aws").get("region"));
   const secret = <T>(value: T) => pulumi.secret(value);
 
   const latch =
@@ -223,6 +227,7 @@ function main(options: ProgramOptions = {}) {
   );
   const hooks = new DeployHooks("hooks", {
     stack: config.stack,
+    region: awsRegion,
     rollback: config.rollback,
     latched: forceBlue,
     trafficFingerprint,

@@ -44,11 +44,16 @@ function generatedConfig(count: number): string {
   const doc = yaml.load(fs.readFileSync(path.join(root, "Pulumi.staging.yaml"), "utf8")) as {
     config: Record<string, unknown>;
   };
-  const [template] = doc.config["rollout:services"] as Record<string, unknown>[];
+  // The template's pinned block is dropped: the catch-all takes the last block by default, and
+  // the others are pinned to blocks of their own (hashed names could share one).
+  const services = doc.config["rollout:services"] as Record<string, unknown>[];
+  const { priorityBlock: _pinned, ...template } = services[0]!;
   doc.config["rollout:services"] = Array.from({ length: count }, (_, i) => ({
     ...template,
     name: `svc${String(i + 1).padStart(2, "0")}`,
-    pathPattern: i === 0 ? "/*" : `/svc${String(i + 1).padStart(2, "0")}/*`,
+    ...(i === 0
+      ? { pathPattern: "/*" }
+      : { pathPattern: `/svc${String(i + 1).padStart(2, "0")}/*`, priorityBlock: i }),
   }));
   // 40 services x cohort rules would exceed the ALB's 100 rules per listener: bench without cohorts.
   delete doc.config["rollout:cohorts"];

@@ -38,6 +38,15 @@ export const UNSCOPABLE_STATEMENTS = {
   XRayHasNoResourceLevelPermissions: ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
 } as const;
 
+/**
+ * The Node.js major the rollback Lambda runs on. The function's runtime and the bundle's
+ * esbuild target both derive from it, so the bundle never uses syntax its runtime lacks.
+ * Move it before AWS's dates for the runtime come (rollout/deprecations.ts warns in the plan).
+ */
+export const LAMBDA_NODE_MAJOR = 24;
+/** Lambda's runtime identifier, `nodejs24.x`. */
+const LAMBDA_RUNTIME = `nodejs${LAMBDA_NODE_MAJOR}.x`;
+
 let bundled: string | undefined;
 /** The handler bundled with its three SDK clients; built once per process, offline. */
 export function rollbackBundle(): string {
@@ -45,7 +54,7 @@ export function rollbackBundle(): string {
     entryPoints: [path.join(__dirname, "..", "lambda", "rollback.ts")],
     bundle: true,
     platform: "node",
-    target: "node20",
+    target: `node${LAMBDA_NODE_MAJOR}`,
     format: "cjs",
     minify: true,
     write: false,
@@ -208,7 +217,7 @@ export class AutoRollback extends pulumi.ComponentResource {
       {
         name: functionName,
         description: `Automatic rollback of ${args.stack}: every listener rule to 100 % blue`,
-        runtime: "nodejs20.x",
+        runtime: LAMBDA_RUNTIME,
         architectures: ["arm64"],
         handler: "index.handler",
         code: new pulumi.asset.AssetArchive({ "index.js": new pulumi.asset.StringAsset(rollbackBundle()) }),

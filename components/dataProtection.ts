@@ -13,6 +13,11 @@ export interface DataProtectionArgs {
   /** Security groups allowed to reach MySQL on 3306 (the pods). */
   allowedSecurityGroupIds: pulumi.Input<string>[];
   instanceClass: string;
+  /**
+   * RDS for MySQL version: a major (`8.4`), whose minors RDS then applies itself
+   * (autoMinorVersionUpgrade), or a minor (`8.4.3`). Moving to another major is refused here:
+   * docs/mysql-upgrade.md.
+   */
   engineVersion: string;
   allocatedStorageGb: number;
   dbName: string;
@@ -119,6 +124,10 @@ export class DataProtection extends pulumi.ComponentResource {
       {
         engine: "mysql",
         engineVersion: args.engineVersion,
+        // A major upgrade is a deliberate step taken after a manual snapshot, never the side
+        // effect of a config edit: without this flag AWS refuses it, the deploy fails and the
+        // database stays as it is. docs/mysql-upgrade.md has the procedure.
+        allowMajorVersionUpgrade: false,
         instanceClass: args.instanceClass,
         allocatedStorage: args.allocatedStorageGb,
         storageType: "gp3",

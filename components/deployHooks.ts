@@ -1,5 +1,6 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
+import { AWS_REGION_NAME } from "../rollout/awsLimits";
 
 export interface HookedService {
   name: string;
@@ -11,6 +12,11 @@ export interface HookedService {
 
 export interface DeployHooksArgs {
   stack: string;
+  /**
+   * The stack's `aws:region`. Every hook gets it as AWS_REGION and AWS_DEFAULT_REGION, so the AWS
+   * CLI asks the stack's region, never whatever the deployer's shell or profile defaults to.
+   */
+  region: string;
   /** Whether this `up` is a rollback: adds the pre- and post-rollback hooks. */
   rollback: boolean;
   /** Whether the automatic-rollback latch holds traffic on blue. Default: false. */
@@ -56,9 +62,10 @@ function hookMode(rollback: boolean, latched: boolean): HookMode {
 
 /**
  * Deploy hooks as `@pulumi/command` local commands: pre-deploy (snapshot available, the
- * colours traffic will reach healthy), post-deploy (green's targets all healthy through the
- * ELB API, plus a cohort probe through the ALB when the phase routes the cohort to green),
- * and on rollback the pre- and post-rollback verifications.
+ * colours traffic will reach healthy, or not used by the load balancer yet: a first deploy),
+ * post-deploy (green's targets all healthy through the ELB API, plus a cohort probe through the
+ * ALB when the phase routes the cohort to green), and on rollback the pre- and post-rollback
+ * verifications.
  *
  * When a hook runs again: `triggers` carry the traffic fingerprint, so a change of phase,
  * weights, cohort routes, rollback or latch replaces every hook (its `create` runs). A command
@@ -66,8 +73,10 @@ function hookMode(rollback: boolean, latched: boolean): HookMode {
  * changes, because each of those changes what the hook verifies: the phase's snapshot id
  * (pre-deploy), a replaced target group's ARN (all four), the ALB's DNS name, the listener's
  * certificate, a health-check path or the cohort header/probe user (post-deploy), the listener
- * ARN (post-rollback). MODE follows rollback and latch, already in the fingerprint. Nothing else
- * in the stack (alarms, workloads, database settings) re-runs a hook.
+ * ARN (post-rollback). MODE follows rollback and latch, already in the fingerprint; AWS_REGION and
+ * AWS_DEFAULT_REGION are the stack's `aws:region`, which does not change between updates (the `up`
+ * that first adds them runs each existing hook's `update` once). Nothing else in the stack (alarms,
+ * workloads, database settings) re-runs a hook.
  */
 export class DeployHooks extends pulumi.ComponentResource {
   readonly preDeploy: command.local.Command;
@@ -76,11 +85,9 @@ export class DeployHooks extends pulumi.ComponentResource {
   readonly postRollback?: command.local.Command;
 
   constructor(name: string, args: DeployHooksArgs, opts?: pulumi.ComponentResourceOptions) {
+    // Checked before super(): a refused component registers nothing, not even itself.
+    validate(args);
     super("staged-rollout:hooks:DeployHooks", name, {}, opts);
-    if (args.services.length === 0) throw new Error("DeployHooks: services is empty; expected at least one");
-    if (Boolean(args.cohortHeader) !== Boolean(args.cohortProbeUser)) {
-      throw new Error("DeployHooks: cohortHeader and cohortProbeUser go together; pass both or neither");
-    }
 
     const hook = (
       hookName: string,
@@ -88,9 +95,13 @@ export class DeployHooks extends pulumi.ComponentResource {
       dependsOn?: pulumi.Input<pulumi.Resource>[],
     ) => {
       const script = `bash ${HOOK_DIR}/${hookName}.sh`;
+      // Both names: the AWS CLI v2 prefers AWS_REGION; v1 (botocore's configprovider) reads only AWS_DEFAULT_REGION.
+      const withRegion = pulumi
+        .output(environment)
+        .apply((env) => ({ ...env, AWS_REGION: args.region, AWS_DEFAULT_REGION: args.region }));
       return new command.local.Command(
         `${name}-${hookName}`,
-        { create: script, update: script, environment, triggers: [args.trafficFingerprint] },
+        { create: script, update: script, environment: withRegion, triggers: [args.trafficFingerprint] },
         { parent: this, dependsOn },
       );
     };
@@ -159,5 +170,17 @@ export class DeployHooks extends pulumi.ComponentResource {
       );
     }
     this.registerOutputs({});
+  }
+}
+
+function validate(args: DeployHooksArgs): void {
+  if (!AWS_REGION_NAME.test(args.region)) {
+    throw new Error(
+      `DeployHooks: region ${JSON.stringify(args.region)} is not an AWS region name such as eu-west-1; pass the stack's aws:region`,
+    );
+  }
+  if (args.services.length === 0) throw new Error("DeployHooks: services is empty; expected at least one");
+  if (Boolean(args.cohortHeader) !== Boolean(args.cohortProbeUser)) {
+    throw new Error("DeployHooks: cohortHeader and cohortProbeUser go together; pass both or neither");
   }
 }

@@ -1,13 +1,15 @@
 import { createHash } from "node:crypto";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { ALB_STICKINESS_SECONDS } from "../rollout/awsLimits";
 import { awsName, TARGET_GROUP_NAME_MAX } from "../rollout/awsNames";
 import {
-  ALB_LIMITS,
+  cohortRulePriority,
   MAX_COHORT_RULES_PER_SERVICE,
-  SERVICE_PRIORITY_BLOCK,
-  type ServiceTraffic,
-} from "../rollout/traffic";
+  PRIORITY_BLOCKS,
+  weightedRulePriority,
+} from "../rollout/rulePriorities";
+import { ALB_LIMITS, type ServiceTraffic } from "../rollout/traffic";
 
 /** One service behind the router: its path and the ports of its two colours. */
 export interface RoutedService {
@@ -35,7 +37,10 @@ export interface TrafficRouterArgs {
   /** Bucket for access logs. Required when `production`. */
   accessLogsBucket?: string;
   services: RoutedService[];
-  /** Per-service plan from `planTraffic`, same names as `services`. */
+  /**
+   * Per-service plan from `planTraffic`, same names as `services`. Each service's rules take the
+   * plan's `priorityBlock`: its identity, never its position, so a kept rule never moves.
+   */
   traffic: ServiceTraffic[];
   /**
    * The automatic-rollback latch: when it resolves true every forward goes 100 % to blue and
@@ -57,9 +62,6 @@ export interface TrafficRouterArgs {
  */
 export const TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-Res-2021-06";
 
-/** AWS limit on a listener rule's priority. */
-const MAX_PRIORITY = 50000;
-
 /**
  * The AWS name of a service's target group: `<stack>-<service>-<colour>` cut to fit 32
  * characters, then a 7-character hash. The hash covers the whole identity and the port, so
@@ -78,11 +80,6 @@ export function targetGroupName(
     .slice(0, 7);
   const readable = awsName([stack, service, colour], TARGET_GROUP_NAME_MAX - hash.length - 1);
   return `${readable}-${hash}`;
-}
-
-function sortedForRouting(services: RoutedService[]): RoutedService[] {
-  const catchAll = (s: RoutedService) => (s.pathPattern === "/*" ? 1 : 0);
-  return [...services].sort((a, b) => catchAll(a) - catchAll(b));
 }
 
 /**
@@ -196,7 +193,7 @@ export class TrafficRouter extends pulumi.ComponentResource {
     );
 
     const trafficByService = new Map(args.traffic.map((t) => [t.service, t]));
-    sortedForRouting(args.services).forEach((service, index) => {
+    args.services.forEach((service) => {
       const traffic = trafficByService.get(service.name)!;
       const targetGroup = (colour: "blue" | "green", port: number) =>
         new aws.lb.TargetGroup(
@@ -237,7 +234,7 @@ export class TrafficRouter extends pulumi.ComponentResource {
             `${name}-${service.name}-cohort-${i}`,
             {
               listenerArn: this.httpsListener.arn,
-              priority: index * SERVICE_PRIORITY_BLOCK + 1 + i,
+              priority: cohortRulePriority(traffic.priorityBlock, i),
               conditions: [
                 pathCondition,
                 { httpHeader: { httpHeaderName: route.headerName, values: route.values } },
@@ -263,7 +260,7 @@ export class TrafficRouter extends pulumi.ComponentResource {
         `${name}-${service.name}-weighted`,
         {
           listenerArn: this.httpsListener.arn,
-          priority: index * SERVICE_PRIORITY_BLOCK + SERVICE_PRIORITY_BLOCK - 1,
+          priority: weightedRulePriority(traffic.priorityBlock),
           conditions: [pathCondition],
           actions: [
             {
@@ -310,8 +307,9 @@ function validate(args: TrafficRouterArgs): void {
     throw new Error("TrafficRouter: accessLogsBucket is missing; production load balancers keep access logs");
   }
   const stickiness = args.stickinessSeconds ?? 3600;
-  if (!Number.isInteger(stickiness) || stickiness < 1 || stickiness > 604800) {
-    throw new Error(`TrafficRouter: stickinessSeconds is ${stickiness}; expected an integer 1-604800`);
+  const { min, max } = ALB_STICKINESS_SECONDS;
+  if (!Number.isInteger(stickiness) || stickiness < min || stickiness > max) {
+    throw new Error(`TrafficRouter: stickinessSeconds is ${stickiness}; expected an integer ${min}-${max}`);
   }
   for (const t of args.traffic) {
     if (t.blue + t.green !== 100 || t.green < 0 || t.blue < 0) {
@@ -325,8 +323,21 @@ function validate(args: TrafficRouterArgs): void {
       );
     }
   }
+  const blocks = args.traffic.map((t) => t.priorityBlock);
+  for (const t of args.traffic) {
+    if (!Number.isInteger(t.priorityBlock) || t.priorityBlock < 0 || t.priorityBlock >= PRIORITY_BLOCKS) {
+      throw new Error(
+        `TrafficRouter: ${t.service}'s priorityBlock is ${t.priorityBlock}; expected an integer 0-${PRIORITY_BLOCKS - 1}`,
+      );
+    }
+    if (blocks.indexOf(t.priorityBlock) !== blocks.lastIndexOf(t.priorityBlock)) {
+      throw new Error(
+        `TrafficRouter: priorityBlock ${t.priorityBlock} is planned for more than one service; each service needs a block of its own`,
+      );
+    }
+  }
   const rules = args.traffic.reduce((n, t) => n + 1 + t.cohortRoutes.length, 0);
-  if (rules > ALB_LIMITS.rulesPerListener || args.services.length * SERVICE_PRIORITY_BLOCK > MAX_PRIORITY) {
+  if (rules > ALB_LIMITS.rulesPerListener) {
     throw new Error(
       `TrafficRouter: ${rules} listener rules for ${args.services.length} services; the ALB allows ${ALB_LIMITS.rulesPerListener} per listener`,
     );

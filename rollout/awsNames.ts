@@ -4,10 +4,18 @@
  * same way and the length limits are written once.
  */
 
-/** AWS limit on target group names (and load balancer names). */
+/**
+ * AWS limit on target group names (and load balancer names). ELBv2 CreateTargetGroupInput.Name:
+ * "can have a maximum of 32 characters, must contain only alphanumeric characters or hyphens,
+ * and must not begin or end with a hyphen" (CreateLoadBalancerInput.Name: the same).
+ */
 export const TARGET_GROUP_NAME_MAX = 32;
 
-/** AWS limit on RDS DB snapshot identifiers. */
+/**
+ * AWS limit on RDS DB snapshot identifiers. RDS CreateDBSnapshotMessage.DBSnapshotIdentifier:
+ * "Must contain from 1 to 255 letters, numbers, or hyphens ... Can't end with a hyphen or
+ * contain two consecutive hyphens".
+ */
 export const RDS_SNAPSHOT_IDENTIFIER_MAX = 255;
 
 /**

@@ -1,8 +1,29 @@
-import * as net from "node:net";
 import { z } from "zod";
+import {
+  ACM_CERTIFICATE_ARN,
+  ALB_HEADER_CONDITION_FORBIDDEN,
+  ALB_HEALTH_CHECK_PATH_MAX,
+  ALB_HTTP_HEADER_NAME_MAX,
+  ALB_PATH_PATTERN_MAX,
+  ALB_STICKINESS_SECONDS,
+  canonicalIpv4Cidr,
+  configMapDataBytes,
+  cpuMillicores,
+  EKS_CLUSTER_NAME,
+  isIpv6Cidr,
+  K8S_CONFIGMAP_DATA_MAX_BYTES,
+  memoryBytes,
+  RDS_MYSQL,
+  s3BucketNameProblem,
+} from "./awsLimits";
 import { loadPlaybook, type Playbook } from "./playbook";
-import { cohortLimitProblems } from "./traffic";
-import { closest, describeReceived, describeZodError, RolloutInputError } from "./validation";
+import { PRIORITY_BLOCKS } from "./rulePriorities";
+import { Decision, Signoff, stateRecordProblems } from "./state";
+import { listenerRuleProblems } from "./traffic";
+import { closest, describeReceived, describeZodError, isoTime, RolloutInputError } from "./validation";
+
+// Defined beside the state record that carries them; config holds them too.
+export { Decision, Signoff };
 
 /**
  * The stack config (`rollout:*` in Pulumi.<stack>.yaml) and the one function that turns raw
@@ -27,24 +48,52 @@ const ColourSpec = z
   })
   .strict();
 
-const cpuQuantity = z.string().regex(/^\d+(\.\d+)?m?$/, { message: "expected a CPU quantity such as 250m" });
+const CPU_QUANTITY =
+  "expected a CPU quantity such as 250m or 1.5 (Kubernetes allows no precision finer than 1m)";
+const cpuQuantity = z
+  .string({ message: CPU_QUANTITY })
+  .refine((q) => cpuMillicores(q) !== undefined, { message: CPU_QUANTITY });
+const MEMORY_QUANTITY = "expected a memory quantity such as 512Mi (a whole number of Ki, Mi or Gi)";
 const memoryQuantity = z
-  .string()
-  .regex(/^\d+(Ki|Mi|Gi)$/, { message: "expected a memory quantity such as 512Mi" });
+  .string({ message: MEMORY_QUANTITY })
+  .refine((q) => memoryBytes(q) !== undefined, { message: MEMORY_QUANTITY });
+
+/**
+ * Target group names start with it, and ELBv2 CreateTargetGroup's Name "must not begin or end
+ * with a hyphen"; Kubernetes names (`<name>-<colour>`) and labels are built from it too.
+ */
+const SERVICE_NAME =
+  "expected a DNS label of at most 21 characters such as web: lowercase letters, digits and -, starting with a letter and not ending with - (it prefixes AWS target group and Kubernetes names)";
+const PATH_PATTERN = `expected a path pattern such as /api/*: a / then letters, digits and _-./*?, at most ${ALB_PATH_PATTERN_MAX} characters (ALB path-pattern condition)`;
+const HEALTH_CHECK_PATH = `expected a path such as /healthz: a / then letters, digits and _-./, at most ${ALB_HEALTH_CHECK_PATH_MAX} characters (target group health check path)`;
 
 export const ServiceConfig = z
   .object({
-    name: z.string().regex(/^[a-z][a-z0-9-]{0,20}$/, {
-      message:
-        "expected a DNS label of at most 21 characters such as web (it prefixes AWS target group names)",
-    }),
+    name: z
+      .string({ message: SERVICE_NAME })
+      .regex(/^[a-z]([a-z0-9-]{0,19}[a-z0-9])?$/, { message: SERVICE_NAME }),
     /** ALB path pattern, e.g. `/api/*`; `/*` for the catch-all service. */
     pathPattern: z
-      .string()
-      .regex(/^\/[A-Za-z0-9_\-./*?]*$/, { message: "expected a path pattern such as /api/*" }),
+      .string({ message: PATH_PATTERN })
+      .regex(/^\/[A-Za-z0-9_\-./*?]*$/, { message: PATH_PATTERN, abort: true })
+      // elbv2 PathPatternConditionConfig.Values: "The maximum length of each string is 128 characters."
+      .max(ALB_PATH_PATTERN_MAX, { message: PATH_PATTERN }),
     healthCheckPath: z
-      .string()
-      .regex(/^\/[A-Za-z0-9_\-./]*$/, { message: "expected a path such as /healthz" }),
+      .string({ message: HEALTH_CHECK_PATH })
+      .regex(/^\/[A-Za-z0-9_\-./]*$/, { message: HEALTH_CHECK_PATH, abort: true })
+      // elbv2 CreateTargetGroupInput.HealthCheckPath (shape Path): 1-1024 characters.
+      .max(ALB_HEALTH_CHECK_PATH_MAX, { message: HEALTH_CHECK_PATH }),
+    /**
+     * Block of listener rule priorities (block b: b*100+1 .. b*100+99). Default: the catch-all
+     * `/*` takes the last block (499), any other service the block its name hashes to, so adding,
+     * removing or reordering services never moves a kept rule (rollout/rulePriorities.ts).
+     */
+    priorityBlock: z
+      .number({ message: `expected an integer 0-${PRIORITY_BLOCKS - 1}` })
+      .int({ message: `expected an integer 0-${PRIORITY_BLOCKS - 1}` })
+      .min(0, { message: `expected an integer 0-${PRIORITY_BLOCKS - 1}` })
+      .max(PRIORITY_BLOCKS - 1, { message: `expected an integer 0-${PRIORITY_BLOCKS - 1}` })
+      .optional(),
     blue: ColourSpec,
     green: ColourSpec,
     /** Pods per colour. Default: 2. */
@@ -62,12 +111,24 @@ export const ServiceConfig = z
   .strict();
 export type ServiceConfig = z.infer<typeof ServiceConfig>;
 
+const COHORT_HEADER = `expected an HTTP header name of at most ${ALB_HTTP_HEADER_NAME_MAX} letters, digits and - such as X-Pilot-User`;
+
 export const CohortConfig = z
   .object({
     /** Request header naming the user, e.g. `X-Pilot-User`. */
     header: z
-      .string()
-      .regex(/^[A-Za-z0-9-]{1,40}$/, { message: "expected an HTTP header name such as X-Pilot-User" }),
+      .string({ message: COHORT_HEADER })
+      // elbv2 HttpHeaderConditionConfig.HttpHeaderName: at most 40 characters, RFC 7230 token
+      // characters (this takes letters, digits and -, a subset that is also safe in the hooks' shell).
+      .regex(new RegExp(`^[A-Za-z0-9-]{1,${ALB_HTTP_HEADER_NAME_MAX}}$`), {
+        message: COHORT_HEADER,
+        abort: true,
+      })
+      // Same shape: "You can't use an HTTP header condition to specify the host header."
+      .refine((h) => h.toLowerCase() !== ALB_HEADER_CONDITION_FORBIDDEN, {
+        message:
+          "expected a header other than Host (an ALB http-header condition cannot match the host header; route by host with a host-header condition)",
+      }),
     /** Optional cookie name carrying the same user id (browsers that cannot set headers). */
     cookie: z
       .string()
@@ -84,49 +145,54 @@ export const CohortConfig = z
   .strict();
 export type CohortConfig = z.infer<typeof CohortConfig>;
 
-const ISO_8601 = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
-const ISO_TIME_MESSAGE = "expected an ISO-8601 time such as 2026-11-02T15:00:00Z";
-const isoTime = z
-  .string({ message: ISO_TIME_MESSAGE })
-  .refine((s) => ISO_8601.test(s) && !Number.isNaN(Date.parse(s)), { message: ISO_TIME_MESSAGE });
+const IPV4_CIDR = "expected an IPv4 CIDR such as 203.0.113.0/24";
+/**
+ * An ALB ingress range. The ALB's security group takes these as IPv4 `cidrBlocks` (EC2
+ * IpPermission.IpRanges: "The IPv4 address ranges") and the load balancer is `ipv4` (ELBv2
+ * IpAddressType), so an IPv6 range can neither be written there nor reach it. EC2 canonicalizes
+ * a range with host bits set (IpRange.CidrIp), so one is refused with its network address.
+ */
+const ingressCidr = z.string({ message: IPV4_CIDR }).superRefine((value, ctx) => {
+  const canonical = canonicalIpv4Cidr(value);
+  if (canonical === value) return;
+  const message = canonical
+    ? `expected the range's network address: did you mean ${canonical}? (EC2 stores a CIDR with host bits set as its network address)`
+    : isIpv6Cidr(value)
+      ? `${IPV4_CIDR}: the load balancer is IPv4-only, so an IPv6 range cannot reach it`
+      : IPV4_CIDR;
+  ctx.addIssue({ code: "custom", message });
+});
 
-/** `203.0.113.0/24` or `2001:db8::/32`: an address and a prefix length that fits it. */
-function isCidr(value: string): boolean {
-  const match = /^([^/]+)\/(\d{1,3})$/.exec(value);
-  if (!match) return false;
-  const prefix = Number(match[2]);
-  if (net.isIPv4(match[1]!)) return prefix <= 32;
-  if (net.isIPv6(match[1]!)) return prefix <= 128;
-  return false;
-}
+/** An array of `what`s, none repeating one before it (`why` AWS refuses that); each repeat is reported at its own index. */
+const listedOnce = <T extends z.ZodType>(items: z.ZodArray<T>, what: string, why: string) =>
+  items.superRefine((values, ctx) =>
+    values.forEach((value, i) => {
+      const first = values.indexOf(value);
+      if (first !== i)
+        ctx.addIssue({
+          code: "custom",
+          path: [i],
+          message: `expected ${what} not listed before, index ${first} lists it already (${why})`,
+        });
+    }),
+  );
 
-export const Decision = z
-  .object({
-    from: z.string().min(1),
-    to: z.string().min(1),
-    decision: z.enum(["GO", "NO-GO"]),
-    at: isoTime,
-    by: z.string().min(1),
-    /** One line per criterion, written by `rollout gates --record`. */
-    evidence: z.array(z.string()).default([]),
-  })
-  .strict();
-export type Decision = z.infer<typeof Decision>;
-
-export const Signoff = z.object({ approver: z.string().min(1), at: isoTime }).strict();
-export type Signoff = z.infer<typeof Signoff>;
+const SUBNET_ID = z.string().regex(/^subnet-[0-9a-f]+$/, { message: "expected a subnet id" });
+const CERTIFICATE_ARN =
+  "expected an ACM certificate ARN such as arn:aws:acm:eu-west-1:123456789012:certificate/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b";
+const EKS_NAME =
+  "expected the EKS cluster name: 1-100 letters, digits, - and _, starting with a letter or digit";
+const STICKINESS = `expected an integer ${ALB_STICKINESS_SECONDS.min}-${ALB_STICKINESS_SECONDS.max} (seconds of ALB target group stickiness)`;
 
 const DATABASE_NAME =
   "expected a MySQL database name such as tbs (a letter, then letters, digits or _, at most 64)";
 const SECRET_PASSWORD = "expected a secret of at least 8 characters";
+const MASTER_PASSWORD =
+  'expected a secret of 8-41 printable ASCII characters other than /, ", @ and space (RDS for MySQL master password)';
+const STORAGE = `expected an integer ${RDS_MYSQL.gp3StorageGib.min}-${RDS_MYSQL.gp3StorageGib.max} (GiB of gp3 storage, RDS for MySQL)`;
 const DATABASE_USER =
   "expected a MySQL user name such as tbs_admin (a letter, then letters, digits or _, at most 16)";
 const FLAG_NAME = /^[a-z][A-Za-z0-9]{0,62}$/;
-
-const CIDR_MESSAGE = "expected an IPv4 or IPv6 CIDR such as 203.0.113.0/24 or 2001:db8::/32";
-
-const arn = (service: string) =>
-  z.string().regex(new RegExp(`^arn:aws[a-z-]*:${service}:`), { message: `expected an ${service} ARN` });
 
 export const RolloutConfigSchema = z
   .object({
@@ -145,29 +211,56 @@ export const RolloutConfigSchema = z
     rollbackAcknowledged: isoTime.optional(),
     cohorts: CohortConfig.optional(),
     /** Group stickiness of the weighted forward. Default: 3600 s. */
-    stickinessSeconds: z.number().int().min(1).max(604800).default(3600),
+    stickinessSeconds: z
+      .number({ message: STICKINESS })
+      .int({ message: STICKINESS })
+      .min(ALB_STICKINESS_SECONDS.min, { message: STICKINESS })
+      .max(ALB_STICKINESS_SECONDS.max, { message: STICKINESS })
+      .default(3600),
     services: z.array(ServiceConfig).min(1, { message: "expected at least one service" }),
     network: z
       .object({
         vpcId: z.string().regex(/^vpc-[0-9a-f]+$/, { message: "expected a VPC id such as vpc-0abc123" }),
-        publicSubnetIds: z
-          .array(z.string().regex(/^subnet-[0-9a-f]+$/, { message: "expected a subnet id" }))
-          .min(2),
-        privateSubnetIds: z
-          .array(z.string().regex(/^subnet-[0-9a-f]+$/, { message: "expected a subnet id" }))
-          .min(2),
-        certificateArn: arn("acm"),
-        /** IPv4 or IPv6 CIDRs allowed to reach the ALB. Default: the internet. */
-        ingressCidrs: z
-          .array(z.string({ message: CIDR_MESSAGE }).refine(isCidr, { message: CIDR_MESSAGE }))
-          .default(["0.0.0.0/0"]),
+        /** The ALB's subnets. ELBv2 CreateLoadBalancer Subnets: "You can specify only one subnet per Availability Zone" and, for an ALB, "subnets from at least two Availability Zones". */
+        publicSubnetIds: listedOnce(
+          z.array(SUBNET_ID).min(2),
+          "a subnet id",
+          "an ALB takes one subnet per Availability Zone",
+        ),
+        /** The database's subnets (its DB subnet group): at most 20 ("Subnets per DB subnet group", RDS quotas, not adjustable). */
+        privateSubnetIds: listedOnce(
+          z
+            .array(SUBNET_ID)
+            .min(2)
+            .max(RDS_MYSQL.subnetsPerDbSubnetGroupMax, {
+              message: `expected at most ${RDS_MYSQL.subnetsPerDbSubnetGroupMax} subnets (RDS: subnets per DB subnet group)`,
+            }),
+          "a subnet id",
+          "a DB subnet group holds each subnet once",
+        ),
+        certificateArn: z
+          .string({ message: CERTIFICATE_ARN })
+          .regex(ACM_CERTIFICATE_ARN, { message: CERTIFICATE_ARN }),
+        /** IPv4 CIDRs allowed to reach the ALB (it is IPv4-only). Default: the internet. */
+        ingressCidrs: listedOnce(
+          z.array(ingressCidr),
+          "a CIDR",
+          "EC2 refuses a duplicate security group rule",
+        ).default(["0.0.0.0/0"]),
         /** Bucket for ALB access logs; required in production. */
-        accessLogsBucket: z.string().optional(),
+        accessLogsBucket: z
+          .string({ message: "expected an S3 bucket name" })
+          .superRefine((name, ctx) => {
+            const rule = s3BucketNameProblem(name);
+            if (rule) ctx.addIssue({ code: "custom", message: `expected an S3 bucket name ${rule}` });
+          })
+          .optional(),
       })
       .strict(),
     cluster: z
       .object({
-        name: nonEmpty("the EKS cluster name"),
+        /** EKS cluster name (eks CreateClusterRequest.name: 1-100 characters, `^[0-9A-Za-z][A-Za-z0-9\-_]*`). */
+        name: z.string({ message: EKS_NAME }).regex(EKS_CLUSTER_NAME, { message: EKS_NAME }),
         namespace: z
           .string({ message: "expected a Kubernetes namespace such as staged-rollout" })
           .regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, {
@@ -189,18 +282,26 @@ export const RolloutConfigSchema = z
         instanceClass: z.string().regex(/^db\.[a-z0-9]+\.[a-z0-9]+$/, {
           message: "expected an instance class such as db.r6g.large",
         }),
-        engineVersion: z.string().default("8.0"),
-        allocatedStorageGb: z.number().int().min(20).max(65536).default(100),
+        engineVersion: z.string().default("8.4"),
+        /** GiB of gp3 storage (rds CreateDBInstanceMessage.AllocatedStorage, RDS for MySQL gp2/gp3: 20-65536). */
+        allocatedStorageGb: z
+          .number({ message: STORAGE })
+          .int({ message: STORAGE })
+          .min(RDS_MYSQL.gp3StorageGib.min, { message: STORAGE })
+          .max(RDS_MYSQL.gp3StorageGib.max, { message: STORAGE })
+          .default(100),
         name: z
           .string({ message: DATABASE_NAME })
-          .regex(/^[A-Za-z][A-Za-z0-9_]{0,63}$/, { message: DATABASE_NAME })
+          .regex(RDS_MYSQL.dbName, { message: DATABASE_NAME })
           .default("tbs"),
         username: z
           .string({ message: DATABASE_USER })
-          .regex(/^[A-Za-z][A-Za-z0-9_]{0,15}$/, { message: DATABASE_USER })
+          .regex(RDS_MYSQL.masterUsername, { message: DATABASE_USER })
           .default("tbs_admin"),
         /** Secret. The master user's password: used by RDS only, never given to pods. */
-        password: z.string({ message: SECRET_PASSWORD }).min(8, { message: SECRET_PASSWORD }),
+        password: z
+          .string({ message: MASTER_PASSWORD })
+          .regex(RDS_MYSQL.masterPassword, { message: MASTER_PASSWORD }),
         /**
          * The application's MySQL user, which both colours' pods connect as (least privilege:
          * never the master user). Create it once with only the grants the app needs, e.g.
@@ -208,7 +309,8 @@ export const RolloutConfigSchema = z
          */
         appUsername: z
           .string({ message: DATABASE_USER })
-          .regex(/^[A-Za-z][A-Za-z0-9_]{0,15}$/, { message: DATABASE_USER })
+          // The master user's rule: a subset of MySQL's, so one message fits both users.
+          .regex(RDS_MYSQL.masterUsername, { message: DATABASE_USER })
           .default("tbs_app"),
         /** Secret. The application user's password. */
         appPassword: z.string({ message: SECRET_PASSWORD }).min(8, { message: SECRET_PASSWORD }),
@@ -216,7 +318,9 @@ export const RolloutConfigSchema = z
           .number()
           .int()
           .min(7, { message: "expected at least 7 days (point-in-time recovery across a phase)" })
-          .max(35)
+          .max(RDS_MYSQL.backupRetentionDaysMax, {
+            message: `expected at most ${RDS_MYSQL.backupRetentionDaysMax} days (RDS BackupRetentionPeriod: 0-35)`,
+          })
           .default(14),
         /** Default: true in production. Turning it off in production is refused by the policy pack. */
         deletionProtection: z.boolean().optional(),
@@ -353,6 +457,54 @@ function plainSecretProblems(decoded: Record<string, unknown>, isSecret: IsConfi
 }
 
 /**
+ * Requests and limits the Kubernetes API server refuses (EKS applies them unchanged): a limit of
+ * 0, within which no container can run, and a request above its limit ("must be less than or
+ * equal to cpu limit"; "Resource Management for Pods and Containers"). Quantities are compared
+ * as numbers: `1` CPU is 1000m, `1Gi` is 1024Mi.
+ */
+function resourceProblems(services: readonly ServiceConfig[]): string[] {
+  const kinds = [
+    { what: "CPU", amount: cpuMillicores, request: "cpuRequest", limit: "cpuLimit" },
+    { what: "memory", amount: memoryBytes, request: "memoryRequest", limit: "memoryLimit" },
+  ] as const;
+  return services.flatMap((service, i) =>
+    kinds.flatMap(({ what, amount, request, limit }) => {
+      const key = `rollout:services[${i}].resources`;
+      const { [request]: requested, [limit]: limited } = service.resources;
+      // Both parse: the schema refused any other quantity.
+      const [requestAmount, limitAmount] = [amount(requested)!, amount(limited)!];
+      if (limitAmount === 0)
+        return [
+          `${key}.${limit}: expected a ${what} limit above 0 (no container runs within none), got ${JSON.stringify(limited)}`,
+        ];
+      if (requestAmount > limitAmount)
+        return [
+          `${key}.${request}: expected at most the ${what} limit ${limited} (Kubernetes refuses a request above its limit), got ${JSON.stringify(requested)}`,
+        ];
+      return [];
+    }),
+  );
+}
+
+/**
+ * Room kept in green's flags ConfigMap for the defaults the Environment component merges under
+ * these overrides (DEFAULT_FEATURE_FLAGS in components/environment.ts, 40 bytes today): rollout/
+ * imports no component, so a fixed allowance stands in for them.
+ */
+const FLAG_DEFAULTS_ALLOWANCE_BYTES = 1024;
+
+/** The overrides become ConfigMap data (`<flag>: "true"|"false"`), which Kubernetes caps at 1 MiB. */
+function featureFlagProblems(flags: Readonly<Record<string, boolean>>): string[] {
+  const limit = K8S_CONFIGMAP_DATA_MAX_BYTES - FLAG_DEFAULTS_ALLOWANCE_BYTES;
+  const data = Object.fromEntries(Object.entries(flags).map(([flag, on]) => [flag, String(on)]));
+  const bytes = configMapDataBytes(data);
+  if (bytes <= limit) return [];
+  return [
+    `rollout:featureFlags: expected flags whose ConfigMap data takes at most ${limit} bytes (Kubernetes: "The data stored in a ConfigMap cannot exceed 1 MiB", less ${FLAG_DEFAULTS_ALLOWANCE_BYTES} for the default flags), got ${Object.keys(flags).length} flags of ${bytes} bytes`,
+  ];
+}
+
+/**
  * The one place raw config becomes a RolloutConfig. `raw` maps keys without the namespace
  * (`phase`, `services`) to Pulumi's string values or to already-decoded values. Throws a
  * RolloutInputError naming `rollout:<key path>`, the value and what is expected.
@@ -438,7 +590,7 @@ export function parseRolloutConfig(
         problems.push(unknownId(`rollout:decisions[${i}].${key}`, "phase ids", phaseIds, d[key]));
     }
   });
-  problems.push(...cohortLimitProblems(parsed.cohorts, parsed.services));
+  problems.push(...listenerRuleProblems(parsed.cohorts, parsed.services));
   if (parsed.database.appUsername === parsed.database.username) {
     problems.push(
       `rollout:database.appUsername: expected an application user other than the master user, got ${JSON.stringify(parsed.database.appUsername)} (pods must not hold the master credentials)`,
@@ -450,6 +602,9 @@ export function parseRolloutConfig(
       `rollout:network.accessLogsBucket: expected a bucket name for ALB access logs in production, got nothing`,
     );
   }
+  problems.push(...resourceProblems(parsed.services));
+  problems.push(...featureFlagProblems(parsed.featureFlags));
+  problems.push(...stateRecordProblems({ ...parsed, stack, playbookSpec }));
   if (problems.length > 0) refuse(problems);
 
   return {

@@ -2,7 +2,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as yaml from "js-yaml";
 import { z } from "zod";
-import { alarmPeriod, gateMetricPeriod } from "./gates";
+import { CLOUDWATCH_SUB_HOUR_EVALUATION_SECONDS_MAX, cloudWatchMaxEvaluationSeconds } from "./awsLimits";
+import { alarmPeriod, alarmSpecs, gateMetricPeriod } from "./gates";
 import { parseOrThrow, RolloutInputError } from "./validation";
 
 /**
@@ -38,8 +39,11 @@ const CLOUDWATCH_PERIOD = "expected 10, 30 or a multiple of 60 up to 86400 (seco
 function isCloudWatchPeriod(seconds: number): boolean {
   return seconds === 10 || seconds === 30 || (seconds > 0 && seconds <= 86400 && seconds % 60 === 0);
 }
-/** CloudWatch evaluates at most one day of datapoints, and at most an hour of 10 s or 30 s ones. */
-const MAX_WINDOW_SECONDS = 86400;
+/**
+ * Windows of 10 s or 30 s datapoints are kept to an hour. Not an API limit (PutMetricAlarm
+ * allows a day for any period under an hour, see cloudWatchMaxEvaluationSeconds): CloudWatch
+ * keeps sub-minute datapoints only 3 hours, and a long high-resolution window is a slow alarm.
+ */
 const MAX_HIGH_RESOLUTION_WINDOW_SECONDS = 3600;
 
 /** Where a gate's measurement comes from; decides the CloudWatch metric (see gates.ts). */
@@ -156,11 +160,24 @@ function checkGateLevels(gate: z.infer<typeof GateShape>, ctx: z.RefinementCtx):
   }
   const metricPeriod = gateMetricPeriod(gate);
   if (metricPeriod === undefined) return;
+  const windowOk = { warning: true, critical: true };
   for (const level of ["warning", "critical"] as const) {
     const sustain = gate[level]?.sustainSeconds;
     if (sustain === undefined) continue;
     const problem = sustainProblem(metricPeriod, sustain);
+    windowOk[level] = problem === undefined;
     if (problem) ctx.addIssue({ code: "custom", path: [level, "sustainSeconds"], message: problem });
+  }
+  // An M-of-N alarm: CloudWatch PutMetricAlarm takes DatapointsToAlarm (M) and EvaluationPeriods
+  // (N), both at least 1, and evaluates M breaching datapoints among the last N, so M cannot
+  // exceed N. N is the one alarmSpecs derives, checked only where the window itself is valid.
+  for (const spec of alarmSpecs(gate)) {
+    if (!windowOk[spec.level] || spec.datapointsToAlarm <= spec.evaluationPeriods) continue;
+    ctx.addIssue({
+      code: "custom",
+      path: [spec.level, "datapointsToAlarm"],
+      message: `expected at most ${spec.evaluationPeriods}, the alarm's evaluation periods (${gate[spec.level]!.sustainSeconds} s of ${spec.periodSeconds} s periods): CloudWatch alarms on M breaching datapoints out of N periods, M <= N`,
+    });
   }
 }
 
@@ -173,11 +190,12 @@ export function sustainProblem(metricPeriod: number, sustainSeconds: number): st
     return `expected a window CloudWatch can alarm on: 10, 30 or a multiple of 60 seconds (this one would need a ${period} s period)`;
   if (sustainSeconds % period !== 0)
     return `expected a multiple of the alarm period (${period} s), or the alarm would wait ${Math.ceil(sustainSeconds / period) * period} s`;
-  const limit = period < 60 ? MAX_HIGH_RESOLUTION_WINDOW_SECONDS : MAX_WINDOW_SECONDS;
+  if (period < 60 && sustainSeconds > MAX_HIGH_RESOLUTION_WINDOW_SECONDS)
+    return `expected at most ${MAX_HIGH_RESOLUTION_WINDOW_SECONDS} s: CloudWatch evaluates at most an hour of ${period} s datapoints`;
+  // The window is EvaluationPeriods x Period, since sustainSeconds is a whole number of periods.
+  const limit = cloudWatchMaxEvaluationSeconds(period);
   if (sustainSeconds > limit)
-    return period < 60
-      ? `expected at most ${limit} s: CloudWatch evaluates at most an hour of ${period} s datapoints`
-      : `expected at most ${limit} s: CloudWatch evaluates at most one day`;
+    return `expected at most ${limit} s: CloudWatch evaluates at most ${limit === CLOUDWATCH_SUB_HOUR_EVALUATION_SECONDS_MAX ? "one day" : "seven days"}`;
   return undefined;
 }
 

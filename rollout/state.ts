@@ -1,5 +1,9 @@
 import { z } from "zod";
-import { Decision, Signoff } from "./config";
+import { SSM_PARAMETER_VALUE_MAX_BYTES, type SsmParameterTier } from "./awsLimits";
+import type { RolloutConfig, ServiceConfig } from "./config";
+import { latestDecisionPerTransition } from "./phases";
+import { cohortRoutesFor, type ServiceTraffic } from "./traffic";
+import { isoTime } from "./validation";
 
 /**
  * The rollout state record: one SSM parameter per stack, written by the program on every
@@ -9,6 +13,12 @@ import { Decision, Signoff } from "./config";
  */
 
 export const STATE_PARAMETER_TYPE = "aws:ssm/parameter:Parameter";
+/**
+ * Tier of the state parameter. Intelligent-Tiering stores the value as standard (4 KB) while it
+ * fits and as advanced (8 KB) when a long rollout's sign-offs need it; stateRecordProblems
+ * checks the record against that limit before anything is deployed.
+ */
+export const STATE_PARAMETER_TIER: SsmParameterTier = "Intelligent-Tiering";
 /** Resource name (Pulumi URN name) of the state parameter. */
 export const STATE_RESOURCE_NAME = "rollout-state";
 
@@ -64,6 +74,35 @@ export function parseLatch(raw: string): Latch {
 /** `unknown` offline (plan cannot read AWS), `clear`, `acknowledged` or `set` (keeps 100 % blue). */
 export type LatchStatus = "unknown" | "clear" | "set" | "acknowledged";
 
+/**
+ * Longest approver (sign-off) or decider (decision) name. Both are stored in the state
+ * parameter, whose whole value SSM bounds; 64 characters hold a handle or an email address.
+ */
+export const RECORDED_NAME_MAX = 64;
+const RECORDED_NAME = `expected a name of 1-${RECORDED_NAME_MAX} characters such as dana.devops (it is stored in the rollout state parameter)`;
+const recordedName = z
+  .string({ message: RECORDED_NAME })
+  .min(1, { message: RECORDED_NAME })
+  .max(RECORDED_NAME_MAX, { message: RECORDED_NAME });
+
+/** A GO/NO-GO record (`rollout:decisions[]`), as config holds it and the state record carries it. */
+export const Decision = z
+  .object({
+    from: z.string().min(1),
+    to: z.string().min(1),
+    decision: z.enum(["GO", "NO-GO"]),
+    at: isoTime,
+    by: recordedName,
+    /** One line per criterion, written by `rollout gates --record`. */
+    evidence: z.array(z.string()).default([]),
+  })
+  .strict();
+export type Decision = z.infer<typeof Decision>;
+
+/** One role's approval of a phase (`rollout:signoffs.<phase>.<role>`). */
+export const Signoff = z.object({ approver: recordedName, at: isoTime }).strict();
+export type Signoff = z.infer<typeof Signoff>;
+
 export const RolloutState = z
   .object({
     version: z.literal(1),
@@ -91,4 +130,98 @@ export type RolloutState = z.infer<typeof RolloutState>;
 export function latchStatus(latch: Latch | undefined, acknowledged: string | undefined): LatchStatus {
   if (!latch) return "clear";
   return acknowledged === latch.at ? "acknowledged" : "set";
+}
+
+/** What the state record is built from: the validated config (or the parts of it the record carries). */
+export type StateSource = Pick<
+  RolloutConfig,
+  | "stack"
+  | "tier"
+  | "phase"
+  | "greenWeight"
+  | "rollback"
+  | "alarmActionsEnabled"
+  | "cohorts"
+  | "decisions"
+  | "signoffs"
+> & { playbookSpec: { id: string } };
+
+/** The state record of a deploy: config, the traffic it applies and the latch it found. */
+export function rolloutStateRecord(
+  config: StateSource,
+  traffic: readonly Pick<ServiceTraffic, "service" | "blue" | "green" | "cohortRoutes">[],
+  latch: LatchStatus,
+): RolloutState {
+  return {
+    version: 1,
+    stack: config.stack,
+    playbook: config.playbookSpec.id,
+    tier: config.tier,
+    phase: config.phase,
+    greenWeight: config.greenWeight,
+    rollback: config.rollback,
+    latch,
+    alarmActionsEnabled: config.alarmActionsEnabled,
+    cohortUsers: config.cohorts?.users.length ?? 0,
+    services: traffic.map((t) => ({
+      service: t.service,
+      blue: t.blue,
+      green: t.green,
+      cohortRules: t.cohortRoutes.length,
+    })),
+    // Compact: readers need only the latest decision per transition, without evidence lines
+    // (they stay in stack config), which keeps a whole rollout's record small.
+    decisions: latestDecisionPerTransition(config.decisions).map((d) => ({ ...d, evidence: [] })),
+    signoffs: config.signoffs,
+  };
+}
+
+/** UTF-8 bytes of the parameter value a record is stored as (its JSON). */
+export function stateValueBytes(value: unknown): number {
+  return Buffer.byteLength(JSON.stringify(value));
+}
+
+/**
+ * The largest record `config` can produce, whatever the latch and the weights a deploy finds:
+ * the longest latch status, weights of 100/0 (no pair of weights summing to 100 takes more
+ * digits) and every service's cohort rules, as in a phase that routes the cohort.
+ */
+export function worstCaseStateRecord(
+  config: StateSource & { services: readonly Pick<ServiceConfig, "name" | "pathPattern">[] },
+): RolloutState {
+  const traffic = config.services.map((s) => ({
+    service: s.name,
+    blue: 100,
+    green: 0,
+    cohortRoutes: cohortRoutesFor(config.cohorts, s.pathPattern),
+  }));
+  return rolloutStateRecord(config, traffic, "acknowledged");
+}
+
+/** What to do about a record too big, by the config key that takes most of it. */
+const SHRINK_ADVICE = {
+  signoffs: "shorten approver names",
+  decisions: "shorten the deciders' names in rollout:decisions[].by",
+  services: "split the services across stacks",
+} as const;
+
+/**
+ * Whether the state record can outgrow its SSM parameter (PutParameter refuses a larger value,
+ * failing the deploy after other resources changed): one problem naming the config key that
+ * takes most of the record, or none.
+ */
+export function stateRecordProblems(
+  config: StateSource & { services: readonly Pick<ServiceConfig, "name" | "pathPattern">[] },
+): string[] {
+  const record = worstCaseStateRecord(config);
+  const bytes = stateValueBytes(record);
+  const limit = SSM_PARAMETER_VALUE_MAX_BYTES[STATE_PARAMETER_TIER];
+  if (bytes <= limit) return [];
+  const parts = (["signoffs", "decisions", "services"] as const).map(
+    (key) => [key, stateValueBytes(record[key])] as const,
+  );
+  const [largest] = [...parts].sort((a, b) => b[1] - a[1])[0]!;
+  return [
+    `rollout:${largest}: expected sign-offs, decisions and services whose rollout state record fits its SSM parameter (at most ${limit} bytes, PutParameter's limit for the ${STATE_PARAMETER_TIER} tier), got a record of up to ${bytes} bytes (${parts.map(([key, n]) => `${key} ${n}`).join(", ")}); ${SHRINK_ADVICE[largest]}`,
+  ];
 }

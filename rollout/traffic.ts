@@ -1,6 +1,7 @@
 import type { CohortConfig, ServiceConfig } from "./config";
 import { allowsCohortRouting } from "./phases";
 import type { Playbook } from "./playbook";
+import { MAX_COHORT_RULES_PER_SERVICE, priorityBlockOf, priorityBlockProblems } from "./rulePriorities";
 
 /**
  * (phase, weights, cohorts, rollback) -> per-service traffic plan. The plan is what the
@@ -15,16 +16,6 @@ export const ALB_LIMITS = {
   rulesPerListener: 100,
 } as const;
 
-/**
- * Listener rule priorities: service i (in routing order) owns the block
- * i*SERVICE_PRIORITY_BLOCK+1 .. i*SERVICE_PRIORITY_BLOCK+99, its cohort rules first, its
- * weighted rule last. Validation and the router share this so a cohort that cannot fit a
- * block is refused as config (exit 2) before anything is registered.
- */
-export const SERVICE_PRIORITY_BLOCK = 100;
-/** Cohort rules one service can hold: its block minus the weighted rule and the unused last slot. */
-export const MAX_COHORT_RULES_PER_SERVICE = SERVICE_PRIORITY_BLOCK - 2;
-
 /** One listener rule that sends matching users to green. */
 export interface CohortRoute {
   /** `header`: the cohort header equals one of the values; `cookie`: the Cookie header matches. */
@@ -36,6 +27,8 @@ export interface CohortRoute {
 
 export interface ServiceTraffic {
   service: string;
+  /** The service's block of listener rule priorities (rollout/rulePriorities.ts). */
+  priorityBlock: number;
   /** Share of general traffic, 0-100; blue + green = 100. */
   blue: number;
   green: number;
@@ -49,7 +42,7 @@ export interface TrafficInput {
   cohorts?: CohortConfig;
   /** Rollback requested in config, or an automatic rollback's latch that is not acknowledged. */
   rollback: boolean;
-  services: readonly Pick<ServiceConfig, "name" | "pathPattern">[];
+  services: readonly Pick<ServiceConfig, "name" | "pathPattern" | "priorityBlock">[];
 }
 
 function chunk<T>(items: readonly T[], size: number): T[][] {
@@ -96,17 +89,18 @@ export function cohortRoutesFor(cohorts: CohortConfig | undefined, pathPattern: 
 }
 
 /**
- * Problems that make a cohort config impossible on one listener, each naming
- * `rollout:cohorts`. Checked for every phase, so a config that works in `internal` does not
- * fail when the rollout reaches a later phase.
+ * Problems that make the services' listener rules impossible on one listener, each naming its
+ * config key: priority blocks that clash or would leave a service unreachable, a cohort that
+ * cannot be matched or does not fit a service's block, and more rules than the ALB allows.
+ * Checked for every phase (cohort rules counted whether or not the phase routes them), so a
+ * config that works in `internal` does not fail when the rollout reaches a later phase.
  */
-export function cohortLimitProblems(
+export function listenerRuleProblems(
   cohorts: CohortConfig | undefined,
-  services: readonly Pick<ServiceConfig, "name" | "pathPattern">[],
+  services: readonly Pick<ServiceConfig, "name" | "pathPattern" | "priorityBlock">[],
 ): string[] {
-  if (!cohorts) return [];
-  const problems: string[] = [];
-  if (cohorts.cookie) {
+  const problems = priorityBlockProblems(services);
+  if (cohorts?.cookie) {
     for (const service of services) {
       if (cookieValuesPerRule(service.pathPattern) < 1) {
         problems.push(
@@ -126,17 +120,21 @@ export function cohortLimitProblems(
     }
   }
   const routesPerService = services.map((s) => cohortRoutesFor(cohorts, s.pathPattern).length);
+  const shrink = `shrink the cohort${cohorts?.cookie ? " or drop cookie matching" : ""}`;
   services.forEach((service, i) => {
     if (routesPerService[i]! > MAX_COHORT_RULES_PER_SERVICE) {
       problems.push(
-        `rollout:cohorts: ${cohorts.users.length} users need ${routesPerService[i]} cohort rules for service ${service.name}, expected at most ${MAX_COHORT_RULES_PER_SERVICE} (one service's block of listener rule priorities); shrink the cohort${cohorts.cookie ? " or drop cookie matching" : ""}`,
+        `rollout:cohorts: ${cohorts!.users.length} users need ${routesPerService[i]} cohort rules for service ${service.name}, expected at most ${MAX_COHORT_RULES_PER_SERVICE} (one service's block of listener rule priorities); ${shrink}`,
       );
     }
   });
   const rules = routesPerService.reduce((total, n) => total + 1 + n, 0);
   if (rules > ALB_LIMITS.rulesPerListener) {
+    const cohortRules = rules - services.length;
     problems.push(
-      `rollout:cohorts: ${cohorts.users.length} users across ${services.length} services need ${rules} listener rules, expected at most ${ALB_LIMITS.rulesPerListener} (the ALB limit per listener); shrink the cohort${cohorts.cookie ? " or drop cookie matching" : ""}`,
+      cohortRules === 0
+        ? `rollout:services: ${services.length} services need ${rules} listener rules, expected at most ${ALB_LIMITS.rulesPerListener} (the ALB limit per listener); split them across stacks`
+        : `rollout:cohorts: ${cohorts!.users.length} users across ${services.length} services need ${rules} listener rules, expected at most ${ALB_LIMITS.rulesPerListener} (the ALB limit per listener); ${shrink}`,
     );
   }
   return problems;
@@ -152,6 +150,7 @@ export function planTraffic(input: TrafficInput): ServiceTraffic[] {
   const green = input.rollback ? 0 : input.greenWeight;
   return input.services.map((service) => ({
     service: service.name,
+    priorityBlock: priorityBlockOf(service),
     blue: 100 - green,
     green,
     cohortRoutes: cohortsAllowed ? cohortRoutesFor(input.cohorts, service.pathPattern) : [],

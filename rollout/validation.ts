@@ -15,13 +15,26 @@ export class RolloutInputError extends Error {
   }
 }
 
+const ISO_8601 = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
+const ISO_TIME_MESSAGE = "expected an ISO-8601 time such as 2026-11-02T15:00:00Z";
+/** An ISO-8601 date or time that Date.parse reads (config, sign-offs, decisions, the state record). */
+export const isoTime = z
+  .string({ message: ISO_TIME_MESSAGE })
+  .refine((s) => ISO_8601.test(s) && !Number.isNaN(Date.parse(s)), { message: ISO_TIME_MESSAGE });
+
 /** Printed instead of the value of a secret config key, so error messages never leak one. */
 const REDACTED = "[secret]";
 
-/** How a received value reads in a message: strings quoted, NaN as NaN, long JSON shortened. */
+/** Strings longer than this are shown by their start and length: a message must stay readable. */
+const LONG_STRING = 200;
+
+/** How a received value reads in a message: strings quoted, NaN as NaN, long values shortened. */
 export function describeReceived(value: unknown): string {
   if (value === undefined) return "nothing";
-  if (typeof value === "string") return JSON.stringify(value);
+  if (typeof value === "string")
+    return value.length > LONG_STRING
+      ? `${JSON.stringify(value.slice(0, 40))}... (${value.length} characters)`
+      : JSON.stringify(value);
   if (typeof value === "number" && !Number.isFinite(value)) return String(value);
   const json = JSON.stringify(value);
   return json.length > 80 ? `${json.slice(0, 77)}...` : json;

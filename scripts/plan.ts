@@ -1,8 +1,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import { offlinePolicyRunner } from "../policies/offline";
 import { parseRolloutConfig, type RolloutConfig } from "../rollout/config";
+import { deprecationWarnings, type DeprecationWarning, type RuntimeUse } from "../rollout/deprecations";
 import { triggerLatencies, type TriggerLatency } from "../rollout/gates";
 import { loadStackFile, rolloutKeys, type StackFile } from "../rollout/stackFile";
+import { parseAwsRegion } from "../rollout/awsLimits";
 import { planTraffic, type ServiceTraffic } from "../rollout/traffic";
 import {
   ResourceRecorder,
@@ -36,6 +38,8 @@ export interface PlanResult {
   resources: { type: string; name: string; inputs: Record<string, unknown>; options: RecordedOptions }[];
   violations: PlanViolation[];
   triggers: TriggerLatency[];
+  /** AWS dates past or near for the Lambda runtimes and MySQL versions the resources use. */
+  deprecations: DeprecationWarning[];
 }
 
 /** How the engine serialises a secret value: `{<sig key>: <secret sig>, value}`. */
@@ -58,6 +62,19 @@ export function mapSecrets(value: unknown, reveal: boolean): unknown {
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, mapSecrets(v, reveal)]));
   }
   return value;
+}
+
+/** The Lambda runtimes and MySQL engine versions the resources use, for the deprecation calendar. */
+function runtimeUses(resources: RecordedResource[]): RuntimeUse[] {
+  return resources.flatMap((r): RuntimeUse[] => {
+    const resource = `${r.type}::${r.name}`;
+    const { runtime, engine, engineVersion } = r.inputs;
+    if (r.type === "aws:lambda/function:Function" && typeof runtime === "string")
+      return [{ resource, kind: "lambda-runtime", version: runtime }];
+    if (r.type === "aws:rds/instance:Instance" && engine === "mysql" && typeof engineVersion === "string")
+      return [{ resource, kind: "rds-mysql", version: engineVersion }];
+    return [];
+  });
 }
 
 /** Runs policies over recorded resources: the policy pack's offline twin (policies/offline.ts). */
@@ -86,28 +103,36 @@ async function withoutPromiseStackTraces<T>(run: () => Promise<T>): Promise<T> {
 
 /**
  * Run the program for one stack file. Throws RolloutInputError (exit 2) before any
- * resource is registered when the config is invalid.
+ * resource is registered when the config is invalid. `now` is the deploy's time for the
+ * program and the day the deprecation calendar judges by. Default: the clock.
  */
 export async function planStack(
   stackFile: StackFile,
   mocks: MockOptions = {},
   options: { revealSecrets?: boolean; now?: Date } = {},
 ): Promise<PlanResult> {
+  const now = options.now ?? new Date();
   // Validate first: nothing may be registered for an invalid config.
   // The stack file shows each `secure:` path, so secrecy is checked per path, not per key.
   const config = parseRolloutConfig(rolloutKeys(stackFile.config), stackFile.stack, (path) =>
     stackFile.secretPaths.includes(`rollout:${path}`),
   );
 
+  parseAwsRegion(stackFile.config["aws:region"]);
+
   const recorder = new ResourceRecorder(mocks);
   await pulumi.runtime.setMocks(recorder.mocks(), "staged-rollout", stackFile.stack, false);
   recorder.captureOptions();
   pulumi.runtime.setAllConfig(stackFile.config, stackFile.secretKeys);
   await withoutPromiseStackTraces(async () => {
-    await pulumi.runtime.runInPulumiStack(async () =>
-      program({ now: options.now, readLatch: mocks.latchParameters !== undefined }),
-    );
-    await pulumi.runtime.disconnect();
+    try {
+      await pulumi.runtime.runInPulumiStack(async () =>
+        program({ now, readLatch: mocks.latchParameters !== undefined }),
+      );
+    } finally {
+      // Also when the program throws: a connected mock engine would outlive the plan.
+      await pulumi.runtime.disconnect();
+    }
   });
 
   const resources = recorder.resources.filter((r) => r.type !== "pulumi:pulumi:Stack");
@@ -138,11 +163,16 @@ export async function planStack(
     })),
     violations,
     triggers: triggerLatencies(config.playbookSpec),
+    deprecations: deprecationWarnings(runtimeUses(resources), now),
   };
 }
 
-export async function planStackByName(stack: string, configFile?: string): Promise<PlanResult> {
-  return planStack(loadStackFile(stack, configFile));
+export async function planStackByName(
+  stack: string,
+  configFile?: string,
+  now = new Date(),
+): Promise<PlanResult> {
+  return planStack(loadStackFile(stack, configFile), {}, { now });
 }
 
 export function hasMandatoryViolation(result: PlanResult): boolean {

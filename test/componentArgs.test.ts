@@ -3,9 +3,10 @@ import { describe, it } from "node:test";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { DataProtection, type DataProtectionArgs } from "../components/dataProtection";
+import { DeployHooks, type DeployHooksArgs } from "../components/deployHooks";
 import { Environment, type EnvironmentArgs } from "../components/environment";
 import { TrafficRouter, type TrafficRouterArgs } from "../components/trafficRouter";
-import { MAX_COHORT_RULES_PER_SERVICE } from "../rollout/traffic";
+import { MAX_COHORT_RULES_PER_SERVICE } from "../rollout/rulePriorities";
 import { ResourceRecorder, type RecordedResource } from "./mocks";
 
 /**
@@ -63,6 +64,7 @@ function routerArgs(change: (a: TrafficRouterArgs) => void = () => {}): TrafficR
     traffic: [
       {
         service: "web",
+        priorityBlock: 499,
         blue: 90,
         green: 10,
         cohortRoutes: [{ match: "header", headerName: "X-Pilot-User", values: ["anna", "ben"] }],
@@ -127,6 +129,19 @@ describe("TrafficRouter arguments", () => {
         }))),
       `TrafficRouter: web needs ${MAX_COHORT_RULES_PER_SERVICE + 1} cohort rules; at most ${MAX_COHORT_RULES_PER_SERVICE} fit its priority block`,
     ],
+    [
+      "a priority block past the last one",
+      (a) => (a.traffic[0]!.priorityBlock = 500),
+      "TrafficRouter: web's priorityBlock is 500; expected an integer 0-499",
+    ],
+    [
+      "two services in one priority block",
+      (a) => {
+        a.services.push({ ...a.services[0]!, name: "api", pathPattern: "/api/*" });
+        a.traffic.push({ ...a.traffic[0]!, service: "api" });
+      },
+      "TrafficRouter: priorityBlock 499 is planned for more than one service; each service needs a block of its own",
+    ],
   ];
   for (const [name, change, message] of cases) {
     it(`refuses ${name}`, async () => {
@@ -143,7 +158,9 @@ describe("TrafficRouter arguments", () => {
     );
     assert.deepEqual(weighted.actions[0].forward.stickiness, { enabled: true, duration: 120 });
     const cohort = inputsOf(resources, "router-web-cohort-0");
-    assert.ok(cohort.priority < weighted.priority, "cohort rules are evaluated before the weighted one");
+    // Block 499 (the catch-all's): cohort rules from its bottom, the weighted rule at its top.
+    assert.equal(cohort.priority, 49901);
+    assert.equal(weighted.priority, 49999);
     assert.deepEqual(cohort.conditions.find((c: Inputs) => c.httpHeader).httpHeader, {
       httpHeaderName: "X-Pilot-User",
       values: ["anna", "ben"],
@@ -162,7 +179,7 @@ describe("TrafficRouter arguments", () => {
         new TrafficRouter(
           "router",
           routerArgs((a) => {
-            a.traffic = [{ service: "web", blue: 100, green: 0, cohortRoutes: [] }];
+            a.traffic = [{ service: "web", priorityBlock: 499, blue: 100, green: 0, cohortRoutes: [] }];
           }),
         ),
     );
@@ -342,5 +359,83 @@ describe("DataProtection arguments", () => {
       inputsOf(resources, "data-snapshot-limited-pilot").dbSnapshotIdentifier,
       "before-limited-pilot-unit-202611021600",
     );
+  });
+});
+
+function hooksArgs(change: (a: DeployHooksArgs) => void = () => {}): DeployHooksArgs {
+  const tg = (colour: string) => `arn:aws:elasticloadbalancing:eu-west-1:1:targetgroup/web-${colour}/1`;
+  const args: DeployHooksArgs = {
+    stack: "unit",
+    region: "eu-west-1",
+    rollback: true,
+    trafficFingerprint: "fingerprint",
+    albDnsName: "alb-1.eu-west-1.elb.amazonaws.com",
+    certificateArn: "arn:aws:acm:eu-west-1:1:certificate/c",
+    listenerArn: "arn:aws:elasticloadbalancing:eu-west-1:1:listener/app/router/1/2",
+    snapshotIdentifier: "before-limited-pilot-unit-202611021600",
+    services: [
+      {
+        name: "web",
+        healthCheckPath: "/healthz",
+        pathPattern: "/*",
+        blueTargetGroupArn: tg("blue"),
+        greenTargetGroupArn: tg("green"),
+      },
+    ],
+  };
+  change(args);
+  return args;
+}
+
+describe("DeployHooks arguments", () => {
+  const cases: [string, (a: DeployHooksArgs) => void, string][] = [
+    [
+      "an empty region",
+      (a) => (a.region = ""),
+      'DeployHooks: region "" is not an AWS region name such as eu-west-1; pass the stack\'s aws:region',
+    ],
+    [
+      "an Availability Zone for a region",
+      (a) => (a.region = "eu-west-1a"),
+      'DeployHooks: region "eu-west-1a" is not an AWS region name such as eu-west-1; pass the stack\'s aws:region',
+    ],
+    [
+      "a display name for a region, checked before the services",
+      (a) => ((a.region = "Europe (Ireland)"), (a.services = [])),
+      'DeployHooks: region "Europe (Ireland)" is not an AWS region name such as eu-west-1; pass the stack\'s aws:region',
+    ],
+    ["no services", (a) => (a.services = []), "DeployHooks: services is empty; expected at least one"],
+  ];
+  for (const [name, change, message] of cases) {
+    it(`refuses ${name}`, async () => {
+      await refuses(() => new DeployHooks("hooks", hooksArgs(change)), message);
+    });
+  }
+
+  it("hands every hook the region as AWS_REGION and AWS_DEFAULT_REGION, in any partition", async () => {
+    const resources = await register(
+      () =>
+        new DeployHooks(
+          "hooks",
+          hooksArgs((a) => (a.region = "us-gov-west-1")),
+        ),
+    );
+    const hooks = ["pre-rollback", "pre-deploy", "post-deploy", "post-rollback"];
+    assert.deepEqual(
+      resources
+        .filter((r) => r.type === "command:local:Command")
+        .map((r) => r.name)
+        .sort(),
+      hooks.map((h) => `hooks-${h}`).sort(),
+    );
+    for (const h of hooks) {
+      const env = inputsOf(resources, `hooks-${h}`).environment;
+      assert.deepEqual([env.AWS_REGION, env.AWS_DEFAULT_REGION], ["us-gov-west-1", "us-gov-west-1"], h);
+    }
+    assert.deepEqual(inputsOf(resources, "hooks-pre-rollback").environment, {
+      BLUE_TARGET_GROUPS: "web:arn:aws:elasticloadbalancing:eu-west-1:1:targetgroup/web-blue/1",
+      AWS_REGION: "us-gov-west-1",
+      AWS_DEFAULT_REGION: "us-gov-west-1",
+    });
   });
 });

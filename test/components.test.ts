@@ -163,7 +163,7 @@ describe("TrafficRouter", () => {
 
   it("evaluates cohort rules before the service's weighted rule and the catch-all last", () => {
     const priority = (name: string) => inputs(staging, name).priority as number;
-    // api (/api/*) sorts before web (/*): block 0 is api, block 1 is web.
+    // The committed stacks pin the blocks they were first deployed with: api 0, web 1.
     assert.deepEqual(
       [0, 1, 2, 3, 4].map((i) => priority(`router-api-cohort-${i}`)),
       [1, 2, 3, 4, 5],
@@ -256,11 +256,13 @@ describe("TrafficRouter", () => {
         services: [JSON.parse(loadStackFile("production").config["rollout:services"]!)[0]],
         cohorts: { header: "X-Pilot-User", users: Array.from({ length: users }, (_, i) => `u${i}`) },
       });
-    // 294 users = 98 header rules of 3: the largest cohort one service's block holds.
+    // 294 users = 98 header rules of 3: the largest cohort one service's block holds. web is
+    // pinned to block 1 in the committed stack: priorities 101-198, the weighted rule 199.
     const fits = await plan(oneService(294));
     assert.equal(ofType(fits, "aws:lb/listenerRule:ListenerRule").length, 99);
-    assert.equal(inputs(fits, "router-web-cohort-97").priority, 98);
-    assert.equal(inputs(fits, "router-web-weighted").priority, 99);
+    assert.equal(inputs(fits, "router-web-cohort-0").priority, 101);
+    assert.equal(inputs(fits, "router-web-cohort-97").priority, 198);
+    assert.equal(inputs(fits, "router-web-weighted").priority, 199);
     await assert.rejects(plan(oneService(295)), {
       name: "RolloutInputError",
       message:
@@ -569,6 +571,99 @@ describe("DeployHooks", () => {
         .map((h) => h.name)
         .sort(),
       ["hooks-post-deploy", "hooks-post-rollback", "hooks-pre-deploy", "hooks-pre-rollback"],
+    );
+  });
+});
+
+describe("Listener rule priorities across service changes (plan diffs)", () => {
+  type Service = Record<string, unknown> & { name: string; pathPattern: string };
+  const committed = JSON.parse(loadStackFile("production").config["rollout:services"]!) as Service[];
+  /** The committed services without their pinned blocks: the default allocation decides. */
+  const unpinned = committed.map(({ priorityBlock: _pinned, ...service }) => service as Service);
+  const admin: Service = {
+    ...unpinned.find((s) => s.name === "api")!,
+    name: "admin",
+    pathPattern: "/admin/*",
+  };
+  const priorities = async (services: Service[]) => {
+    const result = await plan(withConfig("production", { services }));
+    return new Map(
+      ofType(result, "aws:lb/listenerRule:ListenerRule").map((r) => [
+        r.name,
+        inputs(result, r.name).priority as number,
+      ]),
+    );
+  };
+  let before: Map<string, number>;
+  const changes: [string, Service[]][] = [
+    ["adding a service first", [admin, ...unpinned]],
+    ["adding a service last", [...unpinned, admin]],
+    ["removing a service", unpinned.filter((s) => s.name !== "api")],
+    ["reordering the services", [...unpinned].reverse()],
+  ];
+
+  it("places production's rules by service identity: api in its name's block 408, the catch-all web in the last block", async () => {
+    before = await priorities(unpinned);
+    assert.deepEqual(
+      [...before].sort(([a], [b]) => a.localeCompare(b)),
+      [
+        ["router-api-cohort-0", 40801],
+        ["router-api-cohort-1", 40802],
+        ["router-api-cohort-2", 40803],
+        ["router-api-cohort-3", 40804],
+        ["router-api-cohort-4", 40805],
+        ["router-api-cohort-5", 40806],
+        ["router-api-cohort-6", 40807],
+        ["router-api-weighted", 40899],
+        ["router-web-cohort-0", 49901],
+        ["router-web-cohort-1", 49902],
+        ["router-web-cohort-2", 49903],
+        ["router-web-cohort-3", 49904],
+        ["router-web-cohort-4", 49905],
+        ["router-web-cohort-5", 49906],
+        ["router-web-cohort-6", 49907],
+        ["router-web-weighted", 49999],
+      ],
+    );
+  });
+
+  for (const [change, services] of changes) {
+    it(`${change} moves no kept rule, takes no priority another rule holds, and keeps /* last`, async () => {
+      const after = await priorities(services);
+      const held = new Set(before.values());
+      for (const [rule, priority] of after) {
+        if (before.has(rule)) assert.equal(priority, before.get(rule), `${rule} moved`);
+        else assert.ok(!held.has(priority), `new rule ${rule} takes ${priority}, which a kept rule holds`);
+      }
+      assert.equal(new Set(after.values()).size, after.size, "two rules share a priority");
+      const catchAll = [...after].filter(([rule]) => rule.startsWith("router-web-")).map(([, p]) => p);
+      const others = [...after].filter(([rule]) => !rule.startsWith("router-web-")).map(([, p]) => p);
+      assert.ok(Math.min(...catchAll) > Math.max(...others, 0), "the catch-all /* is evaluated last");
+    });
+  }
+
+  it("refuses, as config, a new service the pinned catch-all would shadow, naming its key", async () => {
+    await assert.rejects(plan(withConfig("production", { services: [...committed, admin] })), {
+      name: "RolloutInputError",
+      message:
+        /rollout:services\[2\]\.priorityBlock: admin \("\/admin\/\*", block 342, from its name\) is evaluated after web \("\/\*", block 1\), whose pattern covers it, so it would never be reached; expected a block below 1: pin one$/m,
+    });
+  });
+
+  it("refuses more services than one listener's 100 rules, as config naming rollout:services", async () => {
+    const many = Array.from({ length: 150 }, (_, i) => ({
+      ...admin,
+      name: `svc${i}`,
+      pathPattern: `/svc${i}/*`,
+      priorityBlock: i,
+    }));
+    await assert.rejects(
+      plan(withConfig("staging", { services: many, cohorts: { header: "X-Pilot-User", users: [] } })),
+      {
+        name: "RolloutInputError",
+        message:
+          /rollout:services: 150 services need 150 listener rules, expected at most 100 \(the ALB limit per listener\); split them across stacks$/m,
+      },
     );
   });
 });

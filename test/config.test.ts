@@ -3,8 +3,22 @@ import { describe, it } from "node:test";
 import { parseRolloutConfig, SECRET_PATHS, type IsConfigSecret } from "../rollout/config";
 import { decide } from "../rollout/gates";
 import { loadStackFile, parseStackFile, rolloutKeys } from "../rollout/stackFile";
-import { RolloutInputError } from "../rollout/validation";
+import { ALB_HEADER_VALUE_MAX } from "../rollout/awsLimits";
+import { cohortRoutesFor } from "../rollout/traffic";
+import { describeReceived, RolloutInputError } from "../rollout/validation";
 
+/** Expectations stated once, as the schema words them (tests below assert whole lines). */
+const SERVICE_NAME =
+  "expected a DNS label of at most 21 characters such as web: lowercase letters, digits and -, starting with a letter and not ending with - (it prefixes AWS target group and Kubernetes names)";
+const PATH_PATTERN =
+  "expected a path pattern such as /api/*: a / then letters, digits and _-./*?, at most 128 characters (ALB path-pattern condition)";
+const HEALTH_CHECK_PATH =
+  "expected a path such as /healthz: a / then letters, digits and _-./, at most 1024 characters (target group health check path)";
+const CERTIFICATE_ARN =
+  "expected an ACM certificate ARN such as arn:aws:acm:eu-west-1:123456789012:certificate/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b";
+const COHORT_HEADER = "expected an HTTP header name of at most 40 letters, digits and - such as X-Pilot-User";
+const MASTER_PASSWORD =
+  'expected a secret of 8-41 printable ASCII characters other than /, ", @ and space (RDS for MySQL master password)';
 const TBS_PHASES = "preparation, internal, limited-pilot, broader-pilot, readiness, full";
 const TBS_ROLES =
   "devopsEngineer, qaEngineer, productManager, supportEngineer, engineeringManager, seniorDeveloper";
@@ -163,22 +177,22 @@ describe("stack config", () => {
     [
       "ingress CIDR prefix too long for IPv4",
       (c) => (c.network.ingressCidrs = ["203.0.113.0/24", "10.0.0.0/33"]),
-      'rollout:network.ingressCidrs[1]: expected an IPv4 or IPv6 CIDR such as 203.0.113.0/24 or 2001:db8::/32, got "10.0.0.0/33"',
+      'rollout:network.ingressCidrs[1]: expected an IPv4 CIDR such as 203.0.113.0/24, got "10.0.0.0/33"',
     ],
     [
       "ingress CIDR without a prefix",
       (c) => (c.network.ingressCidrs = ["10.0.0.1"]),
-      'rollout:network.ingressCidrs[0]: expected an IPv4 or IPv6 CIDR such as 203.0.113.0/24 or 2001:db8::/32, got "10.0.0.1"',
+      'rollout:network.ingressCidrs[0]: expected an IPv4 CIDR such as 203.0.113.0/24, got "10.0.0.1"',
     ],
     [
       "ingress CIDR prefix too long for IPv6",
       (c) => (c.network.ingressCidrs = ["2001:db8::/129"]),
-      'rollout:network.ingressCidrs[0]: expected an IPv4 or IPv6 CIDR such as 203.0.113.0/24 or 2001:db8::/32, got "2001:db8::/129"',
+      'rollout:network.ingressCidrs[0]: expected an IPv4 CIDR such as 203.0.113.0/24, got "2001:db8::/129"',
     ],
     [
       "ingress CIDR that is a host name",
       (c) => (c.network.ingressCidrs = ["office.example.com/24"]),
-      'rollout:network.ingressCidrs[0]: expected an IPv4 or IPv6 CIDR such as 203.0.113.0/24 or 2001:db8::/32, got "office.example.com/24"',
+      'rollout:network.ingressCidrs[0]: expected an IPv4 CIDR such as 203.0.113.0/24, got "office.example.com/24"',
     ],
     [
       "rollbackAcknowledged not a time",
@@ -260,7 +274,7 @@ describe("stack config", () => {
     [
       "bad service name",
       (c) => (c.services[0].name = "Web_App"),
-      'rollout:services[0].name: expected a DNS label of at most 21 characters such as web (it prefixes AWS target group names), got "Web_App"',
+      `rollout:services[0].name: ${SERVICE_NAME}, got "Web_App"`,
     ],
     [
       "duplicate service",
@@ -271,7 +285,7 @@ describe("stack config", () => {
     [
       "bad path pattern",
       (c) => (c.services[1].pathPattern = "api/*"),
-      'rollout:services[1].pathPattern: expected a path pattern such as /api/*, got "api/*"',
+      `rollout:services[1].pathPattern: ${PATH_PATTERN}, got "api/*"`,
     ],
     [
       "bad replicas",
@@ -281,7 +295,7 @@ describe("stack config", () => {
     [
       "bad cpu quantity",
       (c) => (c.services[0].resources = { cpuRequest: "lots" }),
-      'rollout:services[0].resources.cpuRequest: expected a CPU quantity such as 250m, got "lots"',
+      'rollout:services[0].resources.cpuRequest: expected a CPU quantity such as 250m or 1.5 (Kubernetes allows no precision finer than 1m), got "lots"',
     ],
     [
       "bad vpc id",
@@ -296,12 +310,12 @@ describe("stack config", () => {
     [
       "bad certificate",
       (c) => (c.network.certificateArn = "arn:aws:iam::1:server-certificate/x"),
-      "rollout:network.certificateArn: expected an acm ARN",
+      `rollout:network.certificateArn: ${CERTIFICATE_ARN}, got "arn:aws:iam::1:server-certificate/x"`,
     ],
     [
       "bad cohort header",
       (c) => (c.cohorts.header = "X Pilot"),
-      'rollout:cohorts.header: expected an HTTP header name such as X-Pilot-User, got "X Pilot"',
+      `rollout:cohorts.header: ${COHORT_HEADER}, got "X Pilot"`,
     ],
     [
       "bad cohort user",
@@ -311,7 +325,7 @@ describe("stack config", () => {
     [
       "short db password",
       (c) => (c.database.password = "short"),
-      "rollout:database.password: expected a secret of at least 8 characters, got [secret]",
+      `rollout:database.password: ${MASTER_PASSWORD}, got [secret]`,
     ],
     [
       "bad instance class",
@@ -530,21 +544,21 @@ describe("stack config", () => {
     }
   });
 
-  it("accepts IPv4 and IPv6 ingress CIDRs, ISO-8601 acknowledgements and feature flags", () => {
+  it("accepts IPv4 ingress CIDRs, ISO-8601 acknowledgements and feature flags", () => {
     const config = stagingConfig();
     const parsed = parseRolloutConfig(
       {
         ...config,
         network: {
           ...(config.network as object),
-          ingressCidrs: ["203.0.113.0/24", "2001:db8::/32", "0.0.0.0/0"],
+          ingressCidrs: ["203.0.113.0/24", "198.51.100.7/32", "0.0.0.0/0"],
         },
         rollbackAcknowledged: "2026-11-20T10:00:00Z",
         featureFlags: JSON.stringify({ newDashboard: true, legacyExport: false }),
       },
       "staging",
     );
-    assert.deepEqual(parsed.network.ingressCidrs, ["203.0.113.0/24", "2001:db8::/32", "0.0.0.0/0"]);
+    assert.deepEqual(parsed.network.ingressCidrs, ["203.0.113.0/24", "198.51.100.7/32", "0.0.0.0/0"]);
     assert.equal(parsed.rollbackAcknowledged, "2026-11-20T10:00:00Z");
     assert.deepEqual(parsed.featureFlags, { newDashboard: true, legacyExport: false });
   });
@@ -571,6 +585,269 @@ describe("stack config", () => {
       "staging",
     );
     assert.deepEqual(Object.keys(parsed.signoffs.internal ?? {}), ["devopsEngineer", "qaEngineer"]);
+  });
+});
+
+describe("values AWS and Kubernetes would refuse at deploy time", () => {
+  /** Every problem of a staging config changed by `mutate` (the config must be refused). */
+  function issuesOf(mutate: (c: Record<string, any>) => void): readonly string[] {
+    const config = structuredClone(stagingConfig());
+    mutate(config);
+    try {
+      parseRolloutConfig(config, "staging");
+    } catch (error) {
+      assert.ok(error instanceof RolloutInputError, String(error));
+      return error.issues;
+    }
+    assert.fail("config was accepted");
+  }
+  const at = "2026-11-02T15:00:00Z";
+  const subnet = (n: number) => `subnet-${String(n).padStart(17, "0")}`;
+  const bucket = (name: string, rule: string) =>
+    [
+      name,
+      (c: Record<string, any>) => (c.network.accessLogsBucket = name),
+      `rollout:network.accessLogsBucket: expected an S3 bucket name ${rule}, got "${name}"`,
+    ] as const;
+  const TBS_PHASE_IDS = TBS_PHASES.split(", ");
+  /** A 64-character name (the longest allowed) that says whose it is. */
+  const longName = (who: string) => `${who}.`.padEnd(64, "x");
+
+  const cases: (readonly [name: string, mutate: (c: Record<string, any>) => void, issue: string])[] = [
+    [
+      "an IPv6 ingress CIDR (the ALB and its security group rules are IPv4)",
+      (c) => (c.network.ingressCidrs = ["2001:db8::/32"]),
+      'rollout:network.ingressCidrs[0]: expected an IPv4 CIDR such as 203.0.113.0/24: the load balancer is IPv4-only, so an IPv6 range cannot reach it, got "2001:db8::/32"',
+    ],
+    [
+      "an ingress CIDR with host bits set",
+      (c) => (c.network.ingressCidrs = ["203.0.113.5/24"]),
+      'rollout:network.ingressCidrs[0]: expected the range\'s network address: did you mean 203.0.113.0/24? (EC2 stores a CIDR with host bits set as its network address), got "203.0.113.5/24"',
+    ],
+    [
+      "an ingress CIDR listed twice",
+      (c) => (c.network.ingressCidrs = ["203.0.113.0/24", "198.51.100.0/24", "203.0.113.0/24"]),
+      'rollout:network.ingressCidrs[2]: expected a CIDR not listed before, index 0 lists it already (EC2 refuses a duplicate security group rule), got "203.0.113.0/24"',
+    ],
+    [
+      "a path pattern of 129 characters",
+      (c) => (c.services[1].pathPattern = `/api/${"v".repeat(122)}/*`),
+      `rollout:services[1].pathPattern: ${PATH_PATTERN}, got "/api/${"v".repeat(122)}/*"`,
+    ],
+    [
+      "a health check path of 1025 characters",
+      (c) => (c.services[0].healthCheckPath = `/${"h".repeat(1024)}`),
+      `rollout:services[0].healthCheckPath: ${HEALTH_CHECK_PATH}, got "/${"h".repeat(39)}"... (1025 characters)`,
+    ],
+    [
+      "the Host header as the cohort header",
+      (c) => (c.cohorts.header = "Host"),
+      'rollout:cohorts.header: expected a header other than Host (an ALB http-header condition cannot match the host header; route by host with a host-header condition), got "Host"',
+    ],
+    [
+      "a cohort header of 41 characters",
+      (c) => (c.cohorts.header = `X-${"P".repeat(39)}`),
+      `rollout:cohorts.header: ${COHORT_HEADER}, got "X-${"P".repeat(39)}"`,
+    ],
+    [
+      "a service name ending in a hyphen",
+      (c) => (c.services[1].name = "api-"),
+      `rollout:services[1].name: ${SERVICE_NAME}, got "api-"`,
+    ],
+    [
+      "a CPU limit of 0",
+      (c) => (c.services[0].resources = { cpuLimit: "0" }),
+      'rollout:services[0].resources.cpuLimit: expected a CPU limit above 0 (no container runs within none), got "0"',
+    ],
+    [
+      "a memory limit of 0",
+      (c) => (c.services[1].resources = { memoryLimit: "0Mi" }),
+      'rollout:services[1].resources.memoryLimit: expected a memory limit above 0 (no container runs within none), got "0Mi"',
+    ],
+    [
+      "a CPU request above its limit, in other units",
+      (c) => (c.services[0].resources = { cpuRequest: "1500m", cpuLimit: "1" }),
+      'rollout:services[0].resources.cpuRequest: expected at most the CPU limit 1 (Kubernetes refuses a request above its limit), got "1500m"',
+    ],
+    [
+      "a memory request above its limit, in other units",
+      (c) => (c.services[0].resources = { memoryRequest: "1Gi", memoryLimit: "1000Mi" }),
+      'rollout:services[0].resources.memoryRequest: expected at most the memory limit 1000Mi (Kubernetes refuses a request above its limit), got "1Gi"',
+    ],
+    [
+      "the default CPU request above a lower limit",
+      (c) => (c.services[1].resources = { cpuLimit: "0.2" }),
+      'rollout:services[1].resources.cpuRequest: expected at most the CPU limit 0.2 (Kubernetes refuses a request above its limit), got "250m"',
+    ],
+    [
+      "a CPU quantity finer than 1m",
+      (c) => (c.services[0].resources = { cpuRequest: "0.0005" }),
+      'rollout:services[0].resources.cpuRequest: expected a CPU quantity such as 250m or 1.5 (Kubernetes allows no precision finer than 1m), got "0.0005"',
+    ],
+    [
+      "a public subnet listed twice",
+      (c) => (c.network.publicSubnetIds = [subnet(1), subnet(1)]),
+      `rollout:network.publicSubnetIds[1]: expected a subnet id not listed before, index 0 lists it already (an ALB takes one subnet per Availability Zone), got "${subnet(1)}"`,
+    ],
+    [
+      "a private subnet listed twice",
+      (c) => (c.network.privateSubnetIds = [subnet(1), subnet(2), subnet(2)]),
+      `rollout:network.privateSubnetIds[2]: expected a subnet id not listed before, index 1 lists it already (a DB subnet group holds each subnet once), got "${subnet(2)}"`,
+    ],
+    [
+      "21 private subnets (the DB subnet group takes 20)",
+      (c) => (c.network.privateSubnetIds = Array.from({ length: 21 }, (_, i) => subnet(i))),
+      `rollout:network.privateSubnetIds: expected at most 20 subnets (RDS: subnets per DB subnet group), got ${describeReceived(Array.from({ length: 21 }, (_, i) => subnet(i)))}`,
+    ],
+    [
+      "an ACM certificate ARN whose account is not 12 digits",
+      (c) =>
+        (c.network.certificateArn =
+          "arn:aws:acm:eu-west-1:12345:certificate/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b"),
+      `rollout:network.certificateArn: ${CERTIFICATE_ARN}, got "arn:aws:acm:eu-west-1:12345:certificate/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b"`,
+    ],
+    [
+      "an ACM certificate ARN without a region",
+      (c) =>
+        (c.network.certificateArn =
+          "arn:aws:acm::123456789012:certificate/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b"),
+      `rollout:network.certificateArn: ${CERTIFICATE_ARN}, got "arn:aws:acm::123456789012:certificate/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b"`,
+    ],
+    [
+      "an ACM ARN of something other than a certificate",
+      (c) => (c.network.certificateArn = "arn:aws:acm:eu-west-1:123456789012:listener/x"),
+      `rollout:network.certificateArn: ${CERTIFICATE_ARN}, got "arn:aws:acm:eu-west-1:123456789012:listener/x"`,
+    ],
+    bucket("ab", "between 3 and 63 characters long"),
+    bucket("TBS_Alb_Logs", "of only lowercase letters, numbers, periods (.) and hyphens (-)"),
+    bucket("-tbs-alb-logs", "beginning and ending with a letter or number"),
+    bucket("tbs..alb-logs", "with no two adjacent periods"),
+    bucket("192.168.5.4", "not formatted as an IP address"),
+    bucket("xn--tbs-alb-logs", "not starting with the reserved prefix xn--"),
+    bucket("tbs-alb-logs-s3alias", "not ending with the reserved suffix -s3alias"),
+    bucket("tbs-alb-logs--ol-s3", "not ending with the reserved suffix --ol-s3"),
+    [
+      "a 10,000-character approver",
+      (c) => (c.signoffs.internal.qaEngineer.approver = "q".repeat(10000)),
+      `rollout:signoffs.internal.qaEngineer.approver: expected a name of 1-64 characters such as dana.devops (it is stored in the rollout state parameter), got "${"q".repeat(40)}"... (10000 characters)`,
+    ],
+    [
+      "a 10,000-character decider",
+      (c) =>
+        (c.decisions = [
+          { from: "internal", to: "limited-pilot", decision: "GO", at, by: "d".repeat(10000) },
+        ]),
+      `rollout:decisions[0].by: expected a name of 1-64 characters such as dana.devops (it is stored in the rollout state parameter), got "${"d".repeat(40)}"... (10000 characters)`,
+    ],
+    [
+      "sign-offs and decisions whose state record outgrows its SSM parameter",
+      (c) => {
+        c.signoffs = Object.fromEntries(
+          TBS_PHASE_IDS.map((phase) => [
+            phase,
+            Object.fromEntries(
+              TBS_ROLES.split(", ").map((role) => [role, { approver: longName(`${role}.${phase}`), at }]),
+            ),
+          ]),
+        );
+        // Every (from, to) pair of phases, each a transition of its own in the state record.
+        c.decisions = TBS_PHASE_IDS.flatMap((from) =>
+          TBS_PHASE_IDS.map((to) => ({ from, to, decision: "NO-GO", at, by: longName(`${from}.${to}`) })),
+        );
+      },
+      "rollout:decisions: expected sign-offs, decisions and services whose rollout state record fits its SSM parameter (at most 8192 bytes, PutParameter's limit for the Intelligent-Tiering tier), got a record of up to 11163 bytes (signoffs 4601, decisions 6205, services 111); shorten the deciders' names in rollout:decisions[].by",
+    ],
+    [
+      "20,000 feature flags (their ConfigMap outgrows 1 MiB)",
+      (c) =>
+        (c.featureFlags = Object.fromEntries(
+          Array.from({ length: 20000 }, (_, i) => [
+            `experimentalFeature${String(i).padStart(5, "0")}ForTheNewTradingDashboard`,
+            i % 2 === 0,
+          ]),
+        )),
+      'rollout:featureFlags: expected flags whose ConfigMap data takes at most 1047552 bytes (Kubernetes: "The data stored in a ConfigMap cannot exceed 1 MiB", less 1024 for the default flags), got 20000 flags of 1070000 bytes',
+    ],
+    [
+      "an EKS cluster name with a space",
+      (c) => (c.cluster.name = "tbs staging"),
+      'rollout:cluster.name: expected the EKS cluster name: 1-100 letters, digits, - and _, starting with a letter or digit, got "tbs staging"',
+    ],
+    [
+      "a master password with an @ (value not printed)",
+      (c) => (c.database.password = "hunter2@tbs-prod"),
+      `rollout:database.password: ${MASTER_PASSWORD}, got [secret]`,
+    ],
+    [
+      "a master password of 42 characters (value not printed)",
+      (c) => (c.database.password = "p".repeat(42)),
+      `rollout:database.password: ${MASTER_PASSWORD}, got [secret]`,
+    ],
+    [
+      "a master password with a space (value not printed)",
+      (c) => (c.database.password = "correct horse battery"),
+      `rollout:database.password: ${MASTER_PASSWORD}, got [secret]`,
+    ],
+    [
+      "stickiness longer than 7 days",
+      (c) => (c.stickinessSeconds = 604801),
+      "rollout:stickinessSeconds: expected an integer 1-604800 (seconds of ALB target group stickiness), got 604801",
+    ],
+    [
+      "gp3 storage below 20 GiB",
+      (c) => (c.database.allocatedStorageGb = 10),
+      "rollout:database.allocatedStorageGb: expected an integer 20-65536 (GiB of gp3 storage, RDS for MySQL), got 10",
+    ],
+    [
+      "backups kept longer than 35 days",
+      (c) => (c.database.backupRetentionDays = 36),
+      "rollout:database.backupRetentionDays: expected at most 35 days (RDS BackupRetentionPeriod: 0-35), got 36",
+    ],
+  ];
+
+  for (const [name, mutate, issue] of cases) {
+    it(`refuses ${name}`, () => assert.deepEqual(issuesOf(mutate), [issue]));
+  }
+
+  it("accepts the limits themselves: 128-character patterns, 1024-character paths, equal requests and limits, 20 private subnets, other partitions", () => {
+    const config = structuredClone(stagingConfig()) as Record<string, any>;
+    config.services[1].pathPattern = `/api/${"v".repeat(121)}/*`;
+    config.services[0].healthCheckPath = `/${"h".repeat(1023)}`;
+    config.services[0].resources = {
+      cpuRequest: "1",
+      cpuLimit: "1000m",
+      memoryRequest: "1Gi",
+      memoryLimit: "1024Mi",
+    };
+    config.network.privateSubnetIds = Array.from({ length: 20 }, (_, i) => subnet(i));
+    config.network.certificateArn =
+      "arn:aws-cn:acm:cn-north-1:123456789012:certificate/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b";
+    config.network.accessLogsBucket = "tbs.alb-logs.eu-west-1";
+    config.database.password = "!#$%&'()*+,-.:;<=>?[\\]^_`{|}~0aZ";
+    config.stickinessSeconds = 604800;
+    const parsed = parseRolloutConfig(config, "staging");
+    assert.equal(parsed.services[1]!.pathPattern.length, 128);
+    assert.equal(parsed.services[0]!.healthCheckPath.length, 1024);
+  });
+
+  it("accepts 20,000 feature flags whose ConfigMap stays under 1 MiB: the bound is bytes, not flags", () => {
+    const flags = Object.fromEntries(Array.from({ length: 20000 }, (_, i) => [`flag${i}`, true]));
+    const parsed = parseRolloutConfig({ ...stagingConfig(), featureFlags: flags }, "staging");
+    assert.equal(Object.keys(parsed.featureFlags).length, 20000);
+  });
+
+  it("keeps the longest cookie and user id within an ALB header condition value (128 characters)", () => {
+    const config = structuredClone(stagingConfig()) as Record<string, any>;
+    config.cohorts = { header: "X-Pilot-User", cookie: "c".repeat(40), users: ["u".repeat(64)] };
+    const parsed = parseRolloutConfig(config, "staging");
+    const values = parsed.services.flatMap((s) =>
+      cohortRoutesFor(parsed.cohorts, s.pathPattern).flatMap((r) => r.values),
+    );
+    assert.ok(values.length > 0);
+    assert.ok(
+      values.every((v) => v.length <= ALB_HEADER_VALUE_MAX),
+      values.map((v) => v.length).join(", "),
+    );
   });
 });
 
@@ -662,7 +939,7 @@ describe("secret config values", () => {
       plainSecret("database.appPassword"),
       plainSecret("heavydb.readOnlyPassword"),
       plainSecret("cluster.kubeconfig"),
-      "rollout:database.password: expected a secret of at least 8 characters, got [secret]",
+      `rollout:database.password: ${MASTER_PASSWORD}, got [secret]`,
     ]);
     assert.ok(!found.join("\n").includes("short"));
   });

@@ -15,17 +15,33 @@ const LATCH = {
   at: "2026-11-20T09:00:00.000Z",
 };
 
-function variant(changes: Record<string, string>): StackFile {
-  const file = loadStackFile("production");
+/** What DeployHooks adds to every hook's environment for the committed stacks (aws:region eu-west-1). */
+const STACK_REGION = { AWS_REGION: "eu-west-1", AWS_DEFAULT_REGION: "eu-west-1" };
+
+function variant(changes: Record<string, string>, file: StackFile = loadStackFile("production")): StackFile {
   const config = { ...file.config };
   for (const [k, v] of Object.entries(changes)) config[`rollout:${k}`] = v;
   return { ...file, config };
 }
+/** The same stack file in another `aws:region`. */
+const inRegion = (file: StackFile, region: string): StackFile => ({
+  ...file,
+  config: { ...file.config, "aws:region": region },
+});
 const hook = (r: PlanResult, name: string) => {
   const found = r.resources.filter((x) => x.name === `hooks-${name}`);
   assert.equal(found.length, 1, name);
   return found[0]!;
 };
+/** Every hook command, by name, with the region variables of its environment. */
+const hookRegions = (r: PlanResult) =>
+  r.resources
+    .filter((x) => x.type === "command:local:Command")
+    .map((c) => {
+      const env = (c.inputs as Inputs).environment;
+      return [c.name, env.AWS_REGION, env.AWS_DEFAULT_REGION];
+    })
+    .sort(([a], [b]) => String(a).localeCompare(String(b)));
 const tgArn = (r: PlanResult, service: string, colour: string) => {
   const tg = r.resources.filter(
     (x) =>
@@ -58,7 +74,13 @@ describe("deploy hooks in the program", () => {
   it("deploy: pre-deploy checks both colours, post-deploy checks green and probes as a cohort user", () => {
     const pre = hook(deploy, "pre-deploy").inputs as Inputs;
     assert.equal(pre.create, "bash scripts/hooks/pre-deploy.sh");
-    assert.deepEqual(Object.keys(pre.environment).sort(), ["MODE", "SNAPSHOT_ID", "TARGET_GROUPS"]);
+    assert.deepEqual(Object.keys(pre.environment).sort(), [
+      "AWS_DEFAULT_REGION",
+      "AWS_REGION",
+      "MODE",
+      "SNAPSHOT_ID",
+      "TARGET_GROUPS",
+    ]);
     assert.equal(pre.environment.MODE, "deploy");
     assert.equal(
       pre.environment.TARGET_GROUPS,
@@ -72,6 +94,7 @@ describe("deploy hooks in the program", () => {
     const post = hook(deploy, "post-deploy").inputs as Inputs;
     assert.equal(post.create, "bash scripts/hooks/post-deploy.sh");
     assert.deepEqual(post.environment, {
+      ...STACK_REGION,
       MODE: "deploy",
       GREEN_TARGET_GROUPS: `web:green:${tgArn(deploy, "web", "green")} api:green:${tgArn(deploy, "api", "green")}`,
       ALB_DNS: post.environment.ALB_DNS,
@@ -110,9 +133,12 @@ describe("deploy hooks in the program", () => {
     }
     const rollbackEnv = (name: string) => (hook(rollback, name).inputs as Inputs).environment;
     assert.deepEqual(rollbackEnv("pre-rollback"), {
+      ...STACK_REGION,
       BLUE_TARGET_GROUPS: `web:${tgArn(rollback, "web", "blue")} api:${tgArn(rollback, "api", "blue")}`,
     });
     assert.deepEqual(Object.keys(rollbackEnv("post-rollback")).sort(), [
+      "AWS_DEFAULT_REGION",
+      "AWS_REGION",
       "GREEN_TARGET_GROUPS",
       "LISTENER_ARN",
     ]);
@@ -152,6 +178,7 @@ describe("deploy hooks in the program", () => {
   it("rollback: only blue is checked before the rules move, and green is not smoke-tested", () => {
     const pre = hook(rollback, "pre-deploy").inputs as Inputs;
     assert.deepEqual(pre.environment, {
+      ...STACK_REGION,
       MODE: "rollback",
       SNAPSHOT_ID: pre.environment.SNAPSHOT_ID,
       TARGET_GROUPS: `web:blue:${tgArn(rollback, "web", "blue")} api:blue:${tgArn(rollback, "api", "blue")}`,
@@ -184,14 +211,51 @@ describe("deploy hooks in the program", () => {
       ],
     });
   });
+
+  it("every hook command gets its stack's aws:region as AWS_REGION and AWS_DEFAULT_REGION, in both committed stacks", async () => {
+    for (const stack of ["staging", "production"]) {
+      const file = loadStackFile(stack);
+      assert.equal(file.config["aws:region"], "eu-west-1", stack);
+      const plans = [
+        [await planStack(file, { latchParameters: [] }, { now: NOW }), ["post-deploy", "pre-deploy"]],
+        [
+          await planStack(variant({ rollback: "true" }, file), { latchParameters: [] }, { now: NOW }),
+          ["post-deploy", "post-rollback", "pre-deploy", "pre-rollback"],
+        ],
+      ] as const;
+      for (const [plan, names] of plans)
+        assert.deepEqual(
+          hookRegions(plan),
+          names.map((n) => [`hooks-${n}`, "eu-west-1", "eu-west-1"]),
+          stack,
+        );
+    }
+  });
 });
 
-/** Runs a hook script with fake `aws` and `curl` first on PATH; returns exit code, stderr and the calls made. */
+/** The ARN of a load balancer, as DescribeTargetGroups lists it in a group's LoadBalancerArns. */
+const ALB_ARN = "arn:aws:elasticloadbalancing:eu-west-1:1:loadbalancer/app/router/1";
+const fileFor = (arn: string) => arn.replace(/[^A-Za-z0-9]/g, "_");
+
+/**
+ * Runs a hook script with fake `aws` and `curl` first on PATH; returns exit code, stderr, the
+ * calls made and the region variables each `aws` call saw. The env starts from PATH alone plus
+ * a region (an `undefined` value leaves a variable unset), so nothing leaks from this shell.
+ */
 function runHook(
   script: "pre-deploy" | "post-deploy" | "pre-rollback" | "post-rollback",
-  env: Record<string, string>,
+  env: Record<string, string | undefined>,
   fake: {
+    /**
+     * Per target group ARN, its registered targets as DescribeTargetHealth reports them, space
+     * separated: the state, then "/" and the reason when there is one ("healthy",
+     * "unhealthy/Target.Timeout", "unused/Target.NotInUse"). No entry: no target registered.
+     */
     states?: Record<string, string>;
+    /** Target groups a load balancer routes to (DescribeTargetGroups' LoadBalancerArns). Default: none. */
+    inUse?: string[];
+    /** Target groups DescribeTargetGroups fails for (as without elasticloadbalancing:DescribeTargetGroups). */
+    undescribable?: string[];
     snapshot?: string;
     domain?: string;
     httpCode?: string;
@@ -201,23 +265,37 @@ function runHook(
 ) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "hook-"));
   const calls = path.join(dir, "calls");
+  const regions = path.join(dir, "regions");
   for (const [arn, states] of Object.entries(fake.states ?? {}))
-    fs.writeFileSync(path.join(dir, `tg-${arn.replace(/[^A-Za-z0-9]/g, "_")}`), states);
+    fs.writeFileSync(path.join(dir, `tg-${fileFor(arn)}`), states);
+  for (const arn of fake.inUse ?? []) fs.writeFileSync(path.join(dir, `lb-${fileFor(arn)}`), ALB_ARN);
+  for (const arn of fake.undescribable ?? []) fs.writeFileSync(path.join(dir, `denied-${fileFor(arn)}`), "");
   fs.writeFileSync(path.join(dir, "rules.json"), JSON.stringify(fake.rules ?? { Rules: [] }));
   fs.writeFileSync(
     path.join(dir, "aws"),
     `#!/usr/bin/env bash
 echo "aws $*" >> "${calls}"
+echo "AWS_REGION=\${AWS_REGION-unset} AWS_DEFAULT_REGION=\${AWS_DEFAULT_REGION-unset}" >> "${regions}"
+arn=""; query=""
+for ((i = 1; i <= $#; i++)); do
+  case "\${!i}" in
+    --target-group-arn|--target-group-arns) j=$((i + 1)); arn=\${!j};;
+    --query) j=$((i + 1)); query=\${!j};;
+  esac
+done
 case "$1 $2" in
   "elbv2 describe-target-health")
-    arn=""; query=""
-    while [ $# -gt 0 ]; do case "$1" in --target-group-arn) arn=$2; shift;; --query) query=$2; shift;; esac; shift; done
-    states=$(cat "${dir}/tg-$(tr -c 'A-Za-z0-9\\n' _ <<<"$arn")" 2>/dev/null || true)
-    # The JMESPath filter the post-deploy hook asks for.
-    if [[ "$query" == *"!='draining'"* ]]; then states=$(tr ' ' '\\n' <<<"$states" | grep -v '^draining$' | tr '\\n' ' ' | sed 's/ *$//'); fi
-    # The count the pre-rollback hook asks for.
-    if [[ "$query" == "length(TargetHealthDescriptions[?TargetHealth.State=='healthy'])" ]]; then states=$(grep -ow healthy <<<"$states" | wc -l); fi
-    echo "$states";;
+    # Only the query the hooks share (lib.sh); what the CLI's text output makes of it.
+    if [ "$query" != "TargetHealthDescriptions[].[TargetHealth.State,TargetHealth.Reason]" ]; then echo "fake aws: unexpected query $query" >&2; exit 2; fi
+    for target in $(cat "${dir}/tg-$(tr -c 'A-Za-z0-9\\n' _ <<<"$arn")" 2>/dev/null); do
+      # The CLI prints a missing Reason (a healthy target's) as None.
+      if [[ "$target" == */* ]]; then printf '%s\\t%s\\n' "\${target%%/*}" "\${target#*/}"; else printf '%s\\tNone\\n' "$target"; fi
+    done;;
+  "elbv2 describe-target-groups")
+    if [ "$query" != "TargetGroups[0].LoadBalancerArns" ]; then echo "fake aws: unexpected query $query" >&2; exit 2; fi
+    if [ -e "${dir}/denied-$(tr -c 'A-Za-z0-9\\n' _ <<<"$arn")" ]; then echo "An error occurred (AccessDenied)" >&2; exit 254; fi
+    # An empty LoadBalancerArns prints nothing.
+    cat "${dir}/lb-$(tr -c 'A-Za-z0-9\\n' _ <<<"$arn")" 2>/dev/null || true;;
   "elbv2 describe-rules") cat "${dir}/rules.json";;
   "rds describe-db-snapshots")
     if [ "${fake.snapshot ?? "available"}" = "DBSnapshotNotFound" ]; then echo "An error occurred (DBSnapshotNotFound)" >&2; exit 254; fi
@@ -239,12 +317,14 @@ printf '%s' "${fake.httpCode ?? "200"}"
   fs.writeFileSync(path.join(dir, "sleep"), "#!/usr/bin/env bash\n", { mode: 0o755 });
   const result = spawnSync("bash", [`scripts/hooks/${script}.sh`], {
     cwd: path.join(__dirname, ".."),
-    env: { PATH: `${dir}:${process.env.PATH}`, ATTEMPTS: "2", ...env },
+    env: { PATH: `${dir}:${process.env.PATH}`, ATTEMPTS: "2", ...STACK_REGION, ...env },
     encoding: "utf8",
   });
-  const made = fs.existsSync(calls) ? fs.readFileSync(calls, "utf8").trim().split("\n") : [];
+  const lines = (file: string) =>
+    fs.existsSync(file) ? fs.readFileSync(file, "utf8").trim().split("\n") : [];
+  const made = { calls: lines(calls), regions: lines(regions) };
   fs.rmSync(dir, { recursive: true, force: true });
-  return { status: result.status, stderr: result.stderr, calls: made };
+  return { status: result.status, stderr: result.stderr, ...made };
 }
 
 const GREEN = "arn:aws:elasticloadbalancing:eu-west-1:1:targetgroup/web-green/1";
@@ -378,7 +458,7 @@ describe("pre-rollback hook script", () => {
   const API_BLUE = "arn:aws:elasticloadbalancing:eu-west-1:1:targetgroup/api-blue/1";
   const ENV = { BLUE_TARGET_GROUPS: `web:${BLUE} api:${API_BLUE}` };
 
-  it("passes when every service's blue has a healthy target, asking the ELB API for the healthy count", () => {
+  it("passes when every service's blue has a healthy target, asking the ELB API for each target's state and reason", () => {
     const run = runHook("pre-rollback", ENV, {
       states: { [BLUE]: "healthy healthy unhealthy", [API_BLUE]: "healthy draining" },
     });
@@ -391,7 +471,7 @@ describe("pre-rollback hook script", () => {
       run.calls,
       [BLUE, API_BLUE].map(
         (arn) =>
-          `aws elbv2 describe-target-health --target-group-arn ${arn} --query length(TargetHealthDescriptions[?TargetHealth.State=='healthy']) --output text`,
+          `aws elbv2 describe-target-health --target-group-arn ${arn} --query TargetHealthDescriptions[].[TargetHealth.State,TargetHealth.Reason] --output text`,
       ),
     );
   });
@@ -453,5 +533,194 @@ describe("post-rollback hook script", () => {
       cohortToGreen.stderr,
       `[post-rollback] green target group ${API_GREEN} still receives weight 1\n`,
     );
+  });
+});
+
+/**
+ * AWS's own words (ELB user guide, "Health check reason codes",
+ * https://docs.aws.amazon.com/elasticloadbalancing/latest/application/target-group-health-checks.html):
+ * Target.NotInUse is "Target group is not configured to receive traffic from the load balancer"
+ * or "Target is in an Availability Zone that is not enabled for the load balancer". Only the first
+ * is a first deploy; the group's LoadBalancerArns tells them apart.
+ */
+describe("target groups no load balancer uses yet: a first deploy, not a failure", () => {
+  const PRE = { SNAPSHOT_ID: "before-limited-pilot-production-202611021600" };
+  const BOTH = { ...PRE, MODE: "deploy", TARGET_GROUPS: `web:blue:${BLUE} web:green:${GREEN}` };
+  const NOT_IN_USE = "unused/Target.NotInUse unused/Target.NotInUse";
+  const firstDeploy = (label: string) =>
+    `[pre-deploy] ${label}: first deploy: no load balancer uses this target group yet, so AWS reports its 2 registered targets 'unused' (Target.NotInUse) and has no health for them until the listener rules forward to it\n`;
+
+  it('pre-deploy passes when every target is "unused" with Target.NotInUse ("Target group is not configured to receive traffic from the load balancer") and no load balancer uses the group, and says so', () => {
+    const run = runHook("pre-deploy", BOTH, { states: { [BLUE]: NOT_IN_USE, [GREEN]: NOT_IN_USE } });
+    assert.equal(run.status, 0, run.stderr);
+    assert.equal(
+      run.stderr,
+      "[pre-deploy] snapshot before-limited-pilot-production-202611021600 available\n" +
+        firstDeploy("web/blue") +
+        firstDeploy("web/green"),
+    );
+    // It asked whether a load balancer uses each group before calling it a first deploy.
+    assert.deepEqual(
+      run.calls.filter((c) => c.includes("describe-target-groups")),
+      [BLUE, GREEN].map(
+        (arn) =>
+          `aws elbv2 describe-target-groups --target-group-arns ${arn} --query TargetGroups[0].LoadBalancerArns --output text`,
+      ),
+    );
+  });
+
+  it("pre-deploy passes when no target is registered at all (an empty TargetHealthDescriptions), and says so", () => {
+    const run = runHook("pre-deploy", BOTH, {});
+    assert.equal(run.status, 0, run.stderr);
+    assert.equal(
+      run.stderr,
+      "[pre-deploy] snapshot before-limited-pilot-production-202611021600 available\n" +
+        "[pre-deploy] web/blue: first deploy: no targets registered yet\n" +
+        "[pre-deploy] web/green: first deploy: no targets registered yet\n",
+    );
+  });
+
+  it("a stack whose first up already holds traffic on blue (rollback, or a latch left by an earlier stack of that name) is not deadlocked either", () => {
+    for (const mode of ["rollback", "latched"]) {
+      const run = runHook(
+        "pre-deploy",
+        { ...PRE, MODE: mode, TARGET_GROUPS: `web:blue:${BLUE}` },
+        { states: { [BLUE]: NOT_IN_USE } },
+      );
+      assert.equal(run.status, 0, run.stderr);
+      assert.ok(run.stderr.endsWith(firstDeploy("web/blue")), run.stderr);
+    }
+    const preRollback = runHook(
+      "pre-rollback",
+      { BLUE_TARGET_GROUPS: `web:${BLUE}` },
+      { states: { [BLUE]: NOT_IN_USE } },
+    );
+    assert.equal(preRollback.status, 0, preRollback.stderr);
+    assert.equal(preRollback.stderr, firstDeploy("web/blue").replace("[pre-deploy]", "[pre-rollback]"));
+  });
+
+  it('Target.NotInUse on a group a load balancer does use ("Target is in an Availability Zone that is not enabled for the load balancer") still fails', () => {
+    const run = runHook("pre-deploy", BOTH, {
+      states: { [BLUE]: "healthy", [GREEN]: NOT_IN_USE },
+      inUse: [BLUE, GREEN],
+    });
+    assert.equal(run.status, 1);
+    assert.match(
+      run.stderr,
+      /\[pre-deploy\] web\/green has no healthy target \(states: unused\/Target\.NotInUse unused\/Target\.NotInUse\): fix it before moving traffic\n$/,
+    );
+    // A group whose load balancers cannot be read is not assumed unused either.
+    const undescribable = runHook("pre-deploy", BOTH, {
+      states: { [BLUE]: "healthy", [GREEN]: NOT_IN_USE },
+      undescribable: [GREEN],
+    });
+    assert.equal(undescribable.status, 1);
+    assert.match(
+      undescribable.stderr,
+      /An error occurred \(AccessDenied\)\n\[pre-deploy\] web\/green has no healthy target \(states: unused\/Target\.NotInUse unused\/Target\.NotInUse\)/,
+    );
+    const preRollback = runHook(
+      "pre-rollback",
+      { BLUE_TARGET_GROUPS: `web:${BLUE}` },
+      { states: { [BLUE]: NOT_IN_USE }, inUse: [BLUE] },
+    );
+    assert.equal(preRollback.status, 1);
+    assert.equal(
+      preRollback.stderr,
+      "[pre-rollback] web: blue has no healthy target; rolling back to it would drop traffic - scale blue up first\n",
+    );
+  });
+
+  it("every other state still fails as before: unhealthy, timed out, draining only, or not-in-use mixed with another reason", () => {
+    for (const green of [
+      "unhealthy",
+      "unhealthy/Target.Timeout initial/Elb.InitialHealthChecking",
+      "draining/Target.DeregistrationInProgress",
+      "unused/Target.NotInUse unused/Target.InvalidState",
+    ]) {
+      const run = runHook("pre-deploy", BOTH, { states: { [BLUE]: "healthy", [GREEN]: green } });
+      assert.equal(run.status, 1, green);
+      assert.ok(
+        run.stderr.endsWith(
+          `[pre-deploy] web/green has no healthy target (states: ${green}): fix it before moving traffic\n`,
+        ),
+        run.stderr,
+      );
+      assert.ok(
+        !run.calls.some((c) => c.includes("describe-target-groups")),
+        "only an all-Target.NotInUse group is asked about",
+      );
+    }
+  });
+
+  it("post-deploy: green unused with Target.NotInUse after the rules exist fails, because the weighted rule forwards to green even at weight 0", () => {
+    const run = runHook("post-deploy", POST, { states: { [GREEN]: "unused/Target.NotInUse healthy" } });
+    assert.equal(run.status, 1);
+    assert.equal(
+      run.stderr,
+      "[post-deploy] web/green: 1 of 2 registered targets healthy after 2 checks (states: unused/Target.NotInUse healthy): green is unhealthy" +
+        " (Target.NotInUse although the weighted rule forwards to this group: a target's Availability Zone is not enabled for the ALB)\n",
+    );
+    assert.ok(
+      !run.calls.some((c) => c.includes("describe-target-groups")),
+      "post-deploy never treats green as not in use",
+    );
+  });
+});
+
+describe("the hooks ask AWS in the stack's region", () => {
+  it("each planned hook, run with its planned environment, hands the stack's aws:region (not the engine's) to every AWS CLI call", async () => {
+    const file = inRegion(loadStackFile("production"), "ap-southeast-2");
+    const deploy = await planStack(file, { latchParameters: [] }, { now: NOW });
+    const rollback = await planStack(
+      variant({ rollback: "true" }, file),
+      { latchParameters: [] },
+      { now: NOW },
+    );
+    // Read from aws:region, not from the mock engine (which answers eu-west-1).
+    assert.deepEqual(
+      hookRegions(rollback),
+      ["post-deploy", "post-rollback", "pre-deploy", "pre-rollback"].map((n) => [
+        `hooks-${n}`,
+        "ap-southeast-2",
+        "ap-southeast-2",
+      ]),
+    );
+    for (const [plan, script] of [
+      [deploy, "pre-deploy"],
+      [deploy, "post-deploy"],
+      [rollback, "pre-rollback"],
+      [rollback, "post-rollback"],
+    ] as const) {
+      const healthy = Object.fromEntries(
+        ["web", "api"].flatMap((s) => ["blue", "green"].map((c) => [tgArn(plan, s, c), "healthy"])),
+      );
+      const run = runHook(script, (hook(plan, script).inputs as Inputs).environment, { states: healthy });
+      assert.equal(run.status, 0, `${script}: ${run.stderr}`);
+      assert.ok(run.regions.length > 0, `${script} calls the AWS CLI`);
+      for (const seen of run.regions)
+        assert.equal(seen, "AWS_REGION=ap-southeast-2 AWS_DEFAULT_REGION=ap-southeast-2", script);
+    }
+  });
+
+  it("without AWS_REGION and AWS_DEFAULT_REGION every hook fails before asking AWS anything; either one alone is enough", () => {
+    const unset = { AWS_REGION: undefined, AWS_DEFAULT_REGION: undefined };
+    for (const script of ["pre-deploy", "post-deploy", "pre-rollback", "post-rollback"] as const) {
+      const run = runHook(script, { ...POST, ...unset }, {});
+      assert.equal(run.status, 1, script);
+      assert.equal(
+        run.stderr,
+        `[${script}] neither AWS_REGION nor AWS_DEFAULT_REGION is set: refusing to ask AWS in whatever region this shell defaults to (pulumi up sets both to the stack's aws:region)\n`,
+      );
+      assert.deepEqual(run.calls, [], script);
+    }
+    for (const only of [{ AWS_REGION: "eu-west-1" }, { AWS_DEFAULT_REGION: "eu-west-1" }]) {
+      const run = runHook(
+        "pre-rollback",
+        { ...unset, ...only, BLUE_TARGET_GROUPS: `web:${BLUE}` },
+        { states: { [BLUE]: "healthy" } },
+      );
+      assert.equal(run.status, 0, run.stderr);
+    }
   });
 });

@@ -36,7 +36,7 @@ import {
 import { loadPlaybook, sustainProblem } from "../rollout/playbook";
 import { missingSignoffs, requiredRoles, roleChecklist, signoffsComplete } from "../rollout/signoff";
 import { latchStatus } from "../rollout/state";
-import { ALB_LIMITS, cohortLimitProblems, cohortRoutesFor, planTraffic } from "../rollout/traffic";
+import { ALB_LIMITS, listenerRuleProblems, cohortRoutesFor, planTraffic } from "../rollout/traffic";
 import {
   closest,
   describeReceived,
@@ -179,11 +179,11 @@ describe("traffic", () => {
 
   it("refuses cohorts that cannot fit one listener, naming rollout:cohorts", () => {
     const many = { header: "X-Pilot-User", users: Array.from({ length: 150 }, (_, i) => `u${i}`) };
-    const problems = cohortLimitProblems(many, services);
+    const problems = listenerRuleProblems(many, services);
     assert.deepEqual(problems, [
       `rollout:cohorts: 150 users across 2 services need 102 listener rules, expected at most ${ALB_LIMITS.rulesPerListener} (the ALB limit per listener); shrink the cohort`,
     ]);
-    assert.deepEqual(cohortLimitProblems(cohorts, services), []);
+    assert.deepEqual(listenerRuleProblems(cohorts, services), []);
   });
 
   const weight = fc.integer({ min: 0, max: 100 });
@@ -814,7 +814,10 @@ describe("validation helpers", () => {
       ],
       [60, 90, "expected a multiple of the alarm period (60 s), or the alarm would wait 120 s"],
       [10, 25, "expected a multiple of the alarm period (10 s), or the alarm would wait 30 s"],
-      [60, 90000, "expected at most 86400 s: CloudWatch evaluates at most one day"],
+      // Hourly periods may span seven days (PutMetricAlarm EvaluationPeriods); shorter ones one day.
+      [60, 90000, undefined],
+      [60, 604800, undefined],
+      [60, 608400, "expected at most 604800 s: CloudWatch evaluates at most seven days"],
       [60, 86460, "expected at most 86400 s: CloudWatch evaluates at most one day"],
       [10, 3610, "expected at most 3600 s: CloudWatch evaluates at most an hour of 10 s datapoints"],
       [30, 3630, "expected at most 3600 s: CloudWatch evaluates at most an hour of 30 s datapoints"],

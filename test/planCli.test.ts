@@ -6,13 +6,17 @@ import { describe, it } from "node:test";
 import * as yaml from "js-yaml";
 import { loadStackFile } from "../rollout/stackFile";
 import { bufferOutput } from "../scripts/cli";
+import { planCommand } from "../scripts/commands/plan";
 import { runCli } from "../scripts/rollout";
+
+/** The committed stack file's YAML. */
+function committedStackFile(stack: string): { config: Record<string, unknown> } {
+  return yaml.load(fs.readFileSync(loadStackFile(stack).file, "utf8")) as { config: Record<string, unknown> };
+}
 
 /** The committed stack file with `rollout:` keys replaced, written to a fresh directory as `fileName`. */
 function stackFileCopy(stack: string, fileName: string, changes: Record<string, unknown> = {}): string {
-  const doc = yaml.load(fs.readFileSync(loadStackFile(stack).file, "utf8")) as {
-    config: Record<string, unknown>;
-  };
+  const doc = committedStackFile(stack);
   for (const [key, value] of Object.entries(changes)) doc.config[`rollout:${key}`] = value;
   const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "plan-cli-")), fileName);
   fs.writeFileSync(file, yaml.dump(doc));
@@ -42,6 +46,7 @@ describe("npm run plan", () => {
     assert.equal(await runCli(["plan", "--stack", "production", "--json"], out), 0);
     const plan = JSON.parse(out.text());
     assert.deepEqual(Object.keys(plan).sort(), [
+      "deprecations",
       "latch",
       "phase",
       "playbook",
@@ -79,8 +84,8 @@ describe("npm run plan", () => {
       },
     ];
     assert.deepEqual(plan.traffic, [
-      { service: "web", blue: 100, green: 0, cohortRoutes },
-      { service: "api", blue: 100, green: 0, cohortRoutes },
+      { service: "web", priorityBlock: 1, blue: 100, green: 0, cohortRoutes },
+      { service: "api", priorityBlock: 0, blue: 100, green: 0, cohortRoutes },
     ]);
     const listener = plan.resources.find((r: { name: string }) => r.name === "router-https");
     assert.equal(listener.type, "aws:lb/listener:Listener");
@@ -175,6 +180,90 @@ describe("npm run plan", () => {
     assert.equal(await runCli(["plan", "--config-file", other, "--stack", "production", "--json"], given), 0);
     assert.equal(JSON.parse(given.text()).stack, "production");
   });
+
+  it("prints and carries AWS's dates as of an injected day: MySQL 8.0 past them, nodejs24.x near; exit 0", async () => {
+    const database = committedStackFile("production").config["rollout:database"] as Record<string, unknown>;
+    const file = stackFileCopy("production", "Pulumi.production.yaml", {
+      database: { ...database, engineVersion: "8.0.36" },
+    });
+    const today = new Date("2028-03-15T09:00:00Z");
+    const fn = "aws:lambda/function:Function::auto-rollback-fn";
+    const db = "aws:rds/instance:Instance::data-mysql";
+    const newerThan24 =
+      "move to a version newer than nodejs24.x from https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtimes.html and add its dates to rollout/deprecations.ts";
+    const expected = [
+      {
+        resource: db,
+        kind: "rds-mysql",
+        id: "8.0",
+        event: "end-of-standard-support",
+        date: "2026-07-31",
+        daysFromToday: -593,
+        message:
+          "RDS for MySQL 8.0: RDS ends standard support for this major version and enrols its instances in Extended Support on 2026-07-31 (593 days ago); upgrade the database to MySQL 8.4 (docs/mysql-upgrade.md)",
+      },
+      {
+        resource: db,
+        kind: "rds-mysql",
+        id: "8.0",
+        event: "extended-support-charges",
+        date: "2026-08-01",
+        daysFromToday: -592,
+        message:
+          "RDS for MySQL 8.0: RDS charges for Extended Support on instances of this major version from 2026-08-01 (592 days ago); upgrade the database to MySQL 8.4 (docs/mysql-upgrade.md)",
+      },
+      {
+        resource: fn,
+        kind: "lambda-runtime",
+        id: "nodejs24.x",
+        event: "deprecation",
+        date: "2028-04-30",
+        daysFromToday: 46,
+        message: `Lambda runtime nodejs24.x: AWS stops patching this runtime, and functions on it lose technical support, from 2028-04-30 (in 46 days); ${newerThan24}`,
+      },
+      {
+        resource: fn,
+        kind: "lambda-runtime",
+        id: "nodejs24.x",
+        event: "block-function-create",
+        date: "2028-06-01",
+        daysFromToday: 78,
+        message: `Lambda runtime nodejs24.x: AWS blocks creating functions on this runtime from 2028-06-01 (in 78 days); ${newerThan24}`,
+      },
+    ];
+
+    const out = bufferOutput();
+    assert.equal(await planCommand({ "config-file": file }, out, today), 0);
+    const block = out.lines.slice(out.lines.indexOf("policy violations: none"));
+    assert.deepEqual(block, [
+      "policy violations: none",
+      "",
+      "deprecations (4): AWS dates past or within 90 days",
+      ...expected.map((d) => `  ${d.resource}: ${d.message}`),
+    ]);
+
+    const json = bufferOutput();
+    assert.equal(await planCommand({ "config-file": file, json: true }, json, today), 0);
+    assert.deepEqual(JSON.parse(json.text()).deprecations, expected);
+  });
+
+  for (const [region, received] of [
+    [undefined, "nothing"],
+    ["eu-west", '"eu-west"'],
+  ] as const) {
+    it(`exit 2 naming aws:region, before registering anything, when it is ${received}`, async () => {
+      const doc = committedStackFile("staging");
+      if (region === undefined) delete doc.config["aws:region"];
+      else doc.config["aws:region"] = region;
+      const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "plan-cli-")), "Pulumi.staging.yaml");
+      fs.writeFileSync(file, yaml.dump(doc));
+      const out = bufferOutput();
+      assert.equal(await runCli(["plan", "--config-file", file], out), 2);
+      assert.deepEqual(out.errors, [
+        `error: aws:region: expected an AWS region such as eu-west-1 (pulumi config set aws:region eu-west-1), got ${received}`,
+      ]);
+    });
+  }
 
   it("exit 2 naming the stack file for an unknown stack", async () => {
     const out = bufferOutput();

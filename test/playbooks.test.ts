@@ -1587,11 +1587,6 @@ const malformed: [name: string, breakIt: (doc: Doc) => void, line: string][] = [
     "gates[1].critical.sustainSeconds: expected a multiple of the alarm period (60 s), or the alarm would wait 120 s, got 90",
   ],
   [
-    "a sustain window longer than a day",
-    (doc) => (doc.gates[9].critical.sustainSeconds = 90000),
-    "gates[9].critical.sustainSeconds: expected at most 86400 s: CloudWatch evaluates at most one day, got 90000",
-  ],
-  [
     "a high-resolution sustain window longer than an hour",
     (doc) => {
       doc.gates[13].metric.periodSeconds = 10;
@@ -1605,6 +1600,60 @@ const malformed: [name: string, breakIt: (doc: Doc) => void, line: string][] = [
     "gates[0].metric.periodSeconds: expected 10, 30 or a multiple of 60 up to 86400 (seconds), got 45",
   ],
 ];
+
+/**
+ * CloudWatch PutMetricAlarm's documented limits (awsLimits.ts): the whole message, so the
+ * playbook file and the gate's path are asserted with the limit.
+ */
+const cloudWatchLimits: [name: string, breakIt: (doc: Doc) => void, line: string][] = [
+  [
+    "datapointsToAlarm above the alarm's evaluation periods",
+    (doc) => (doc.gates[1].critical.datapointsToAlarm = 6),
+    "gates[1].critical.datapointsToAlarm: expected at most 5, the alarm's evaluation periods (300 s of 60 s periods): CloudWatch alarms on M breaching datapoints out of N periods, M <= N, got 6",
+  ],
+  [
+    "datapointsToAlarm of 0",
+    (doc) => (doc.gates[1].warning.datapointsToAlarm = 0),
+    "gates[1].warning.datapointsToAlarm: expected number to be >0, got 0",
+  ],
+  [
+    "a window of minute periods longer than a day",
+    // 86460 s is no whole number of 5-minute or hourly periods: it keeps 60 s periods.
+    (doc) => (doc.gates[9].critical.sustainSeconds = 86460),
+    "gates[9].critical.sustainSeconds: expected at most 86400 s: CloudWatch evaluates at most one day, got 86460",
+  ],
+  [
+    "a window of hourly periods longer than seven days",
+    (doc) => (doc.gates[9].critical.sustainSeconds = 169 * 3600),
+    "gates[9].critical.sustainSeconds: expected at most 604800 s: CloudWatch evaluates at most seven days, got 608400",
+  ],
+];
+
+describe("playbook alarms CloudWatch would refuse", () => {
+  const valid = loadPlaybook(TBS);
+  for (const [name, breakIt, line] of cloudWatchLimits) {
+    it(name, () => {
+      const doc: Doc = structuredClone(valid);
+      breakIt(doc);
+      assert.throws(() => parsePlaybook(doc, "playbooks/test.yaml"), {
+        name: "RolloutInputError",
+        message: `invalid playbook playbooks/test.yaml:\n  ${line}`,
+      });
+    });
+  }
+
+  it("accepts 25 h of hourly periods (more than a day), as CloudWatch does", () => {
+    const doc: Doc = structuredClone(valid);
+    doc.gates[9].critical.sustainSeconds = 25 * 3600;
+    assert.equal(parsePlaybook(doc, "test").gates[9]?.critical?.sustainSeconds, 90000);
+  });
+
+  it("accepts datapointsToAlarm equal to the evaluation periods", () => {
+    const doc: Doc = structuredClone(valid);
+    doc.gates[1].critical.datapointsToAlarm = 5;
+    assert.equal(parsePlaybook(doc, "test").gates[1]?.critical?.datapointsToAlarm, 5);
+  });
+});
 
 describe("malformed playbooks name the broken key", () => {
   const valid = loadPlaybook(TBS);

@@ -798,11 +798,11 @@ describe("rollback Lambda resources", () => {
     plan = await planStack(loadStackFile("production"));
   });
 
-  it("runs Node.js 20 with reserved concurrency 1, tracing, a DLQ and the bundled handler", () => {
+  it("runs Node.js 24 with reserved concurrency 1, tracing, a DLQ and the bundled handler", () => {
     const fn = one(plan, "aws:lambda/function:Function");
     assert.deepEqual(
       [fn.name, fn.runtime, fn.handler, fn.reservedConcurrentExecutions, fn.tracingConfig, fn.timeout],
-      ["production-auto-rollback", "nodejs20.x", "index.handler", 1, { mode: "Active" }, 60],
+      ["production-auto-rollback", "nodejs24.x", "index.handler", 1, { mode: "Active" }, 60],
     );
     assert.match(fn.deadLetterConfig.targetArn, /^arn:aws:sqs:/);
     assert.equal(fn.environment.variables.LATCH_PARAMETER, "/staged-rollout/production/latch/rollback");

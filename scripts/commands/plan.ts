@@ -1,4 +1,5 @@
 import * as path from "node:path";
+import { DEPRECATION_WARNING_DAYS } from "../../rollout/deprecations";
 import { RolloutInputError } from "../../rollout/validation";
 import { formatSeconds, table, type Output, EXIT } from "../cli";
 import { hasMandatoryViolation, planStackByName, type PlanResult } from "../plan";
@@ -17,7 +18,10 @@ export function describeCohortRoutes(routes: PlanResult["traffic"][number]["coho
   return `${routes.length} rules: ${parts.filter(Boolean).join(", ")}`;
 }
 
-/** Human rendering of a plan: phase, traffic and cohort routes, resources by type, violations, triggers. */
+/**
+ * Human rendering of a plan: phase, traffic and cohort routes, resources by type, triggers,
+ * violations, and AWS deprecation dates past or near (nothing when there are none).
+ */
 export function printPlan(result: PlanResult, out: Output): void {
   out.log(
     `stack ${result.stack} - playbook ${result.playbook} - phase ${result.phase}${result.rollback ? " - ROLLBACK" : ""}`,
@@ -60,6 +64,13 @@ export function printPlan(result: PlanResult, out: Output): void {
     for (const v of result.violations)
       out.log(`  [${v.enforcementLevel}] ${v.policy} (${v.resource}): ${v.message}`);
   }
+  if (result.deprecations.length > 0) {
+    out.log("");
+    out.log(
+      `deprecations (${result.deprecations.length}): AWS dates past or within ${DEPRECATION_WARNING_DAYS} days`,
+    );
+    for (const d of result.deprecations) out.log(`  ${d.resource}: ${d.message}`);
+  }
 }
 
 /**
@@ -77,11 +88,15 @@ function planStackName(stackFlag: unknown, configFile: string | undefined): stri
   );
 }
 
-/** `rollout plan [--stack NAME] [--config-file PATH] [--json]`. */
-export async function planCommand(values: Record<string, unknown>, out: Output): Promise<number> {
+/** `rollout plan [--stack NAME] [--config-file PATH] [--json]`, as of `now`. */
+export async function planCommand(
+  values: Record<string, unknown>,
+  out: Output,
+  now = new Date(),
+): Promise<number> {
   const configFile = typeof values["config-file"] === "string" ? values["config-file"] : undefined;
   const stack = planStackName(values.stack, configFile);
-  const result = await planStackByName(stack, configFile);
+  const result = await planStackByName(stack, configFile, now);
   if (values.json) out.log(JSON.stringify(result, null, 2));
   else printPlan(result, out);
   return hasMandatoryViolation(result) ? EXIT.refused : EXIT.ok;

@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
 # Post-rollback verification through the ELB API: no listener rule forwards any weight to green.
-# Env: LISTENER_ARN, GREEN_TARGET_GROUPS (space-separated ARNs).
+# Env: LISTENER_ARN, GREEN_TARGET_GROUPS (space-separated ARNs),
+#      AWS_REGION and/or AWS_DEFAULT_REGION (the stack's region; required).
+# It reads the rules, not target health: a green group in no rule gets weight 0, which passes.
 set -euo pipefail
-say() { printf '[post-rollback] %s\n' "$*" >&2; }
+HOOK=post-rollback
+# shellcheck source=scripts/hooks/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+require_region
 rules=$(aws elbv2 describe-rules --listener-arn "$LISTENER_ARN" --output json)
 for arn in $GREEN_TARGET_GROUPS; do
   weight=$(jq --arg arn "$arn" '[.Rules[].Actions[]
