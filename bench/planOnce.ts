@@ -1,4 +1,4 @@
-import { planStackByName } from "../scripts/plan";
+import { planStackByName } from "../cli/offlinePlan";
 
 /**
  * One plan in a fresh process, so time and peak memory are this plan's alone. Prints one

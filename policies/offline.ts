@@ -8,7 +8,7 @@ import type {
   ResourceValidationArgs,
   StackValidationArgs,
 } from "@pulumi/policy";
-import type { PlanViolation, PolicyRunner } from "../scripts/plan";
+import type { PlanViolation, PolicyRunner } from "../cli/offlinePlan";
 import { allPolicies, PACK_NAME } from "./rules/all";
 import { configOf, isUnknownValueError, unknownCheckingProxy, type Policy } from "./rules/util";
 
@@ -247,6 +247,6 @@ export async function runPoliciesOffline(
   return violations;
 }
 
-/** The runner `scripts/plan.ts` calls: the stack's name picks its pack config. */
+/** The runner `cli/offlinePlan.ts` calls: the stack's name picks its pack config. */
 export const offlinePolicyRunner: PolicyRunner = (resources, config) =>
   runPoliciesOffline(resources, { stack: config.stack });

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
 import { loadStackFile, type StackFile } from "../rollout/stackFile";
-import { autoName } from "../scripts/mockEngine";
-import { planStack, type PlanResult } from "../scripts/plan";
-import { ResourceRecorder } from "./mocks";
+import { autoName } from "../cli/mockEngine";
+import { planStack, type PlanResult } from "../cli/offlinePlan";
+import { ResourceRecorder } from "./support/mocks";
 import {
   applyMapping,
   checkOperation,

@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, it, mock } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { loadStackFile, type StackFile } from "../rollout/stackFile";
 import { isUnreadableLatch, parseLatch } from "../rollout/state";
-import { planStack, type PlanResult } from "../scripts/plan";
+import { planStack, type PlanResult } from "../cli/offlinePlan";
 
 /** What `pulumi up` does with the automatic-rollback latch it reads from SSM (index.ts readLatch). */
 

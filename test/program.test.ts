@@ -10,12 +10,12 @@ import { requiredRoles } from "../rollout/signoff";
 import { loadStackFile, type StackFile } from "../rollout/stackFile";
 import { RolloutState } from "../rollout/state";
 import { RolloutInputError } from "../rollout/validation";
-import { bufferOutput } from "../scripts/cli";
-import { planStack as planStackAt, type PlanResult } from "../scripts/plan";
-import { runCli } from "../scripts/rollout";
+import { bufferOutput } from "../cli/output";
+import { planStack as planStackAt, type PlanResult } from "../cli/offlinePlan";
+import { runCli } from "../cli/rollout";
 import * as pulumi from "@pulumi/pulumi";
 import program from "../index";
-import { ResourceRecorder } from "./mocks";
+import { ResourceRecorder } from "./support/mocks";
 
 /** Every plan here runs at this deploy time, so staging's snapshot identifier is fixed. */
 const NOW = new Date("2026-11-20T09:30:00Z");

@@ -1,0 +1,400 @@
+import { CloudWatchClient, DescribeAlarmsCommand, StateValue } from "@aws-sdk/client-cloudwatch";
+import {
+  DescribeRulesCommand,
+  ElasticLoadBalancingV2Client,
+  type Rule,
+} from "@aws-sdk/client-elastic-load-balancing-v2";
+import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { parseRolloutConfig, type RolloutConfig } from "../rollout/config";
+import { alarmNames, compositeAlarmName, playbookAlarms } from "../rollout/gates";
+import type { GateAction } from "../rollout/playbook";
+import { latchParameterName, parseLatch, type Latch } from "../rollout/state";
+import { PROJECT_ROOT } from "../rollout/stackFile";
+import { oneLine, type Output } from "./output";
+
+/**
+ * What the live commands need from Pulumi and AWS, behind small interfaces so their logic is
+ * tested with fakes: the real backend wraps the Automation API, the real clients are SDK v3.
+ */
+
+export interface StackBackend {
+  stackName: string;
+  /** `rollout:*` config as Pulumi stores it: key without namespace -> string (objects as JSON). */
+  getRolloutConfig(): Promise<Record<string, string>>;
+  /** `pulumi config set [--path] rollout:<key> <value>` for each entry. */
+  setConfig(entries: Record<string, string>, options?: { path?: boolean }): Promise<void>;
+  removeConfig(keys: string[], options?: { path?: boolean }): Promise<void>;
+  /** `pulumi up --refresh` with the policy pack, streaming its output line by line. */
+  up(
+    onOutput: (line: string) => void,
+  ): Promise<{ result: "succeeded" | "failed"; outputs: Record<string, unknown> }>;
+  outputs(): Promise<Record<string, unknown>>;
+}
+
+export interface AwsClients {
+  elb: ElasticLoadBalancingV2Client;
+  cloudwatch: CloudWatchClient;
+  ssm: SSMClient;
+}
+
+export interface CommandContext {
+  backend: StackBackend;
+  aws: AwsClients;
+  out: Output;
+  now: () => Date;
+  sleep: (ms: number) => Promise<void>;
+}
+
+/** What the backend uses of an Automation API `Stack` (a fake one in tests). */
+export interface AutomationStack {
+  getAllConfig(): Promise<Record<string, { value: string; secret?: boolean }>>;
+  setAllConfig(config: Record<string, { value: string }>, path?: boolean): Promise<void>;
+  removeAllConfig(keys: string[], path?: boolean): Promise<void>;
+  up(options: {
+    onOutput: (text: string) => void;
+    refresh: boolean;
+    policyPacks: string[];
+    policyPackConfigs: string[];
+  }): Promise<{ summary: { result: string }; outputs: Record<string, { value: unknown }> }>;
+  outputs(): Promise<Record<string, { value: unknown }>>;
+}
+
+export type SelectStack = (args: { stackName: string; workDir: string }) => Promise<AutomationStack>;
+
+const selectLocalStack: SelectStack = async (args) => {
+  // Loaded on first use: importing the automation module is slow and needs nothing offline.
+  const { LocalWorkspace } = await import("@pulumi/pulumi/automation/index.js");
+  return LocalWorkspace.selectStack(args);
+};
+
+/**
+ * The Automation API's failures that mean "this machine cannot reach the stack", as one line
+ * that says what to do (runCli prints it and exits 1, as for any other failure).
+ */
+function environmentError(error: unknown, stackName: string, workDir: string): Error {
+  const text = String((error as { message?: string })?.message ?? error);
+  // What the Automation API says when it cannot spawn `pulumi` ("spawn pulumi ENOENT"), or a shell would.
+  if (/spawn pulumi ENOENT|ENOENT: pulumi|pulumi: (command )?not found/i.test(text))
+    return new Error(
+      "the Pulumi CLI was not found on PATH: live commands run `pulumi` through the Automation API; install the Pulumi CLI and log in to the stack's backend",
+    );
+  if (/no stack named|stack .* not found/i.test(text))
+    return new Error(
+      `no stack named "${stackName}" in ${workDir} on the current Pulumi backend: \`pulumi login\` to the backend that holds it, or \`pulumi stack ls\` to see the stacks there`,
+    );
+  return error instanceof Error ? error : new Error(text);
+}
+
+/** `Pulumi.<stack>.yaml`'s policy pack config, when the repo has one for this stack. */
+function policyPackOptions(
+  stackName: string,
+  workDir: string,
+): { policyPacks: string[]; policyPackConfigs: string[] } {
+  const config = path.join(workDir, "policies", "config", `${stackName}.json`);
+  return {
+    policyPacks: [path.join(workDir, "policies")],
+    policyPackConfigs: fs.existsSync(config) ? [config] : [],
+  };
+}
+
+/** Calls `onLine` once per complete line of a stream that arrives in arbitrary chunks. */
+export function lineBuffer(onLine: (line: string) => void): { write(text: string): void; flush(): void } {
+  let pending = "";
+  return {
+    write(text) {
+      const parts = (pending + text).split("\n");
+      pending = parts.pop()!;
+      for (const line of parts) if (line.trim() !== "") onLine(line.replace(/\r$/, ""));
+    },
+    flush() {
+      if (pending.trim() !== "") onLine(pending);
+      pending = "";
+    },
+  };
+}
+
+/**
+ * The Automation API over the project directory (needs the Pulumi CLI on PATH, as `pulumi up`
+ * does). The stack is selected on first use, once: creating the backend does nothing, so a
+ * command that rejects its flags never touches Pulumi.
+ *
+ * Every `up` refreshes first: the rollback Lambda moves listener weights outside Pulumi, and
+ * without a refresh Pulumi would believe green still has its configured weight and change
+ * nothing. Every `up` runs the repo's policy pack with the stack's policy config, as the
+ * README's plain `pulumi up --policy-pack policies --policy-pack-config ...` does.
+ */
+export function automationBackend(
+  stackName: string,
+  workDir: string = PROJECT_ROOT,
+  selectStack: SelectStack = selectLocalStack,
+): StackBackend {
+  let selected: Promise<AutomationStack> | undefined;
+  const stack = async () => {
+    selected ??= selectStack({ stackName, workDir });
+    try {
+      return await selected;
+    } catch (error) {
+      selected = undefined;
+      throw environmentError(error, stackName, workDir);
+    }
+  };
+  const ns = (key: string) => `rollout:${key}`;
+  const values = (outputs: Record<string, { value: unknown }>) =>
+    Object.fromEntries(Object.entries(outputs).map(([k, v]) => [k, v.value]));
+  return {
+    stackName,
+    async getRolloutConfig() {
+      const all = await (await stack()).getAllConfig();
+      const raw: Record<string, string> = {};
+      for (const [key, { value }] of Object.entries(all))
+        if (key.startsWith("rollout:")) raw[key.slice("rollout:".length)] = value;
+      return raw;
+    },
+    async setConfig(entries, options) {
+      const config = Object.fromEntries(Object.entries(entries).map(([k, value]) => [ns(k), { value }]));
+      await (await stack()).setAllConfig(config, options?.path ?? false);
+    },
+    async removeConfig(keys, options) {
+      await (await stack()).removeAllConfig(keys.map(ns), options?.path ?? false);
+    },
+    async up(onOutput) {
+      const selected = await stack();
+      const lines = lineBuffer(onOutput);
+      try {
+        const result = await selected.up({
+          onOutput: lines.write,
+          refresh: true,
+          ...policyPackOptions(stackName, workDir),
+        });
+        return {
+          result: result.summary.result === "succeeded" ? "succeeded" : "failed",
+          outputs: values(result.outputs),
+        };
+      } catch (error) {
+        // The Automation API throws on a failed update; its output was streamed above.
+        lines.flush();
+        onOutput(`up failed: ${oneLine(String((error as Error).message ?? error))}`);
+        return { result: "failed", outputs: {} };
+      } finally {
+        lines.flush();
+      }
+    },
+    async outputs() {
+      return values(await (await stack()).outputs());
+    },
+  };
+}
+
+/** SDK v3 clients, each made on first use (a command refused for its flags makes none). */
+export function defaultAwsClients(region?: string): AwsClients {
+  let elb: ElasticLoadBalancingV2Client | undefined;
+  let cloudwatch: CloudWatchClient | undefined;
+  let ssm: SSMClient | undefined;
+  return {
+    get elb() {
+      return (elb ??= new ElasticLoadBalancingV2Client({ region }));
+    },
+    get cloudwatch() {
+      return (cloudwatch ??= new CloudWatchClient({ region }));
+    },
+    get ssm() {
+      return (ssm ??= new SSMClient({ region }));
+    },
+  };
+}
+
+export async function loadLiveConfig(backend: StackBackend): Promise<RolloutConfig> {
+  return parseRolloutConfig(await backend.getRolloutConfig(), backend.stackName);
+}
+
+/** Traffic as the ALB serves it right now, per service. */
+export interface LiveTraffic {
+  service: string;
+  blue: number;
+  green: number;
+  /** Rules other than the weighted one that forward to green (cohort rules). */
+  cohortRulesToGreen: number;
+}
+
+interface StackOutputs {
+  httpsListenerArn: string;
+  targetGroupArns: Record<string, { blue: string; green: string }>;
+}
+
+function stackOutputs(outputs: Record<string, unknown>): StackOutputs {
+  const listener = outputs.httpsListenerArn;
+  const groups = outputs.targetGroupArns;
+  if (typeof listener !== "string" || typeof groups !== "object" || groups === null) {
+    throw new Error(
+      "the stack has no httpsListenerArn / targetGroupArns outputs: run `pulumi up` once before live commands",
+    );
+  }
+  return { httpsListenerArn: listener, targetGroupArns: groups as StackOutputs["targetGroupArns"] };
+}
+
+async function listenerRules(aws: AwsClients, listenerArn: string): Promise<Rule[]> {
+  const rules: Rule[] = [];
+  let marker: string | undefined;
+  do {
+    const page = await aws.elb.send(new DescribeRulesCommand({ ListenerArn: listenerArn, Marker: marker }));
+    rules.push(...(page.Rules ?? []));
+    marker = page.NextMarker;
+  } while (marker);
+  return rules;
+}
+
+/** Per-service weights read from the listener rules (the ALB API, not the config). */
+export async function readAlbTraffic(
+  aws: AwsClients,
+  outputs: Record<string, unknown>,
+): Promise<LiveTraffic[]> {
+  const { httpsListenerArn, targetGroupArns } = stackOutputs(outputs);
+  const rules = await listenerRules(aws, httpsListenerArn);
+  return Object.entries(targetGroupArns).map(([service, { blue, green }]) => {
+    const live: LiveTraffic = { service, blue: 0, green: 0, cohortRulesToGreen: 0 };
+    for (const rule of rules) {
+      for (const action of rule.Actions ?? []) {
+        if (action.Type !== "forward") continue;
+        const groups = action.ForwardConfig?.TargetGroups ?? [
+          { TargetGroupArn: action.TargetGroupArn, Weight: 1 },
+        ];
+        const weightOf = (arn: string) =>
+          groups.filter((g) => g.TargetGroupArn === arn).reduce((n, g) => n + (g.Weight ?? 1), 0);
+        const [b, g] = [weightOf(blue), weightOf(green)];
+        if (b > 0 && groups.length > 1)
+          [live.blue, live.green] = [Math.round((100 * b) / (b + g)), Math.round((100 * g) / (b + g))];
+        else if (groups.length > 1 && g > 0) [live.blue, live.green] = [0, 100];
+        else if (g > 0) live.cohortRulesToGreen += 1;
+      }
+    }
+    return live;
+  });
+}
+
+/** What one of this stack's alarms is: its gate level (or the composite) and the playbook's action. */
+export interface StackAlarm {
+  level: "critical" | "warning" | "composite";
+  /** The composite, or a gate whose action at this level is auto-rollback: firing means "roll back now". */
+  rollback: boolean;
+  action: GateAction;
+}
+
+/** This stack's alarms by exact name, to look firing alarms up in. */
+export type StackAlarms = ReadonlyMap<string, StackAlarm>;
+
+/**
+ * This stack's alarms by exact name (a prefix would also match `staging-2-...`): gate level or
+ * the composite. A command builds it once and passes it to the functions below.
+ */
+export function stackAlarms(config: RolloutConfig): StackAlarms {
+  const services = config.services.map((s) => s.name);
+  const alarms = new Map<string, StackAlarm>();
+  for (const spec of playbookAlarms(config.playbookSpec))
+    for (const name of alarmNames(config.stack, [spec], services))
+      alarms.set(name, { level: spec.level, rollback: spec.autoRollback, action: spec.action });
+  alarms.set(compositeAlarmName(config.stack), {
+    level: "composite",
+    rollback: true,
+    action: "auto-rollback",
+  });
+  return alarms;
+}
+
+export interface AlarmState {
+  name: string;
+  state: string;
+}
+
+/** This stack's alarms (metric and composite) and their states; only those in `state` when given. */
+export async function alarmStates(
+  aws: AwsClients,
+  config: RolloutConfig,
+  ours: StackAlarms,
+  state?: StateValue,
+): Promise<AlarmState[]> {
+  const found: AlarmState[] = [];
+  let token: string | undefined;
+  do {
+    const page = await aws.cloudwatch.send(
+      new DescribeAlarmsCommand({
+        AlarmNamePrefix: `${config.stack}-`,
+        ...(state ? { StateValue: state } : {}),
+        AlarmTypes: ["MetricAlarm", "CompositeAlarm"],
+        NextToken: token,
+      }),
+    );
+    for (const a of [...(page.MetricAlarms ?? []), ...(page.CompositeAlarms ?? [])])
+      if (a.AlarmName && ours.has(a.AlarmName))
+        found.push({ name: a.AlarmName, state: a.StateValue ?? state ?? "UNKNOWN" });
+    token = page.NextToken;
+  } while (token);
+  return found.sort((x, y) => x.name.localeCompare(y.name));
+}
+
+/** Names of this stack's alarms in ALARM (metric and composite). */
+export async function firingAlarms(
+  aws: AwsClients,
+  config: RolloutConfig,
+  ours: StackAlarms,
+): Promise<string[]> {
+  return (await alarmStates(aws, config, ours, StateValue.ALARM)).map((a) => a.name);
+}
+
+/**
+ * Alarms whose firing means "roll back now": the composite and the alarms of gates whose action
+ * at that level is auto-rollback. A critical alarm the playbook only alerts on (or reviews)
+ * is not one: the Lambda does not act on it, and neither does `shift`.
+ */
+export function rollbackAlarms(names: string[], ours: StackAlarms): string[] {
+  return names.filter((n) => ours.get(n)?.rollback === true);
+}
+
+/** `name (rollback)` or `name (critical, playbook action alert)`: what a firing alarm means. */
+export function describeAlarm(name: string, ours: StackAlarms): string {
+  const alarm = ours.get(name);
+  if (!alarm) return name;
+  if (alarm.rollback) return `${name} (rollback)`;
+  return `${name} (${alarm.level}, playbook action ${alarm.action})`;
+}
+
+/** The automatic-rollback latch, or undefined when none is set. */
+export async function readLatch(aws: AwsClients, stack: string): Promise<Latch | undefined> {
+  try {
+    const result = await aws.ssm.send(new GetParameterCommand({ Name: latchParameterName(stack) }));
+    // As the program reads it: an unreadable latch is still a latch (status shows it, resume clears it).
+    return parseLatch(result.Parameter?.Value ?? "");
+  } catch (error) {
+    if ((error as { name?: string }).name === "ParameterNotFound") return undefined;
+    throw error;
+  }
+}
+
+/**
+ * `[mm:ss] message` relative to `start`, for progress on long steps. With `--json` progress
+ * goes to stderr so stdout stays one JSON document.
+ */
+export function progress(ctx: Pick<CommandContext, "out" | "now">, start: Date, json = false) {
+  return (message: string) => {
+    const seconds = Math.max(0, Math.round((ctx.now().getTime() - start.getTime()) / 1000));
+    const line = `[${String(Math.floor(seconds / 60)).padStart(2, "0")}:${String(seconds % 60).padStart(2, "0")}] ${message}`;
+    if (json) ctx.out.error(line);
+    else ctx.out.log(line);
+  };
+}
+
+/** Run `pulumi up` with streamed progress; throws when it fails. */
+export async function runUp(
+  ctx: CommandContext,
+  start: Date,
+  why: string,
+  json = false,
+): Promise<Record<string, unknown>> {
+  const say = progress(ctx, start, json);
+  say(`pulumi up (${why})`);
+  const result = await ctx.backend.up((line) => say(`  ${line}`));
+  if (result.result !== "succeeded") throw new Error(`pulumi up failed (${why}); see the output above`);
+  say("pulumi up succeeded");
+  return result.outputs;
+}

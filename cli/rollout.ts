@@ -1,0 +1,263 @@
+#!/usr/bin/env -S npx tsx
+import * as fs from "node:fs";
+import { parseArgs } from "node:util";
+import { stackFilePath } from "../rollout/stackFile";
+import { RolloutInputError } from "../rollout/validation";
+import type { CommandContext } from "./backend";
+import { consoleOutput, EXIT, ignoreEpipe, jsonError, oneLine, requireFlag, type Output } from "./output";
+
+/** `npm run rollout -- <command>`: the operator CLI. Exit 0 ok, 1 refused / NO-GO / failed, 2 bad input. */
+
+const USAGE = `usage: npm run rollout -- <command> [flags]
+
+commands:
+  plan      offline plan of a stack under Pulumi's mock engine, with the policy pack
+            [--stack NAME] [--config-file PATH] [--json]
+  status    phase, weights read from the ALB, alarms, latch, decisions, sign-offs   --stack S
+  gates     GO/NO-GO decision for the current transition
+            offline: --playbook ID --from PHASE --evidence FILE
+            live:    --stack S [--evidence FILE] [--record] [--approver A]
+            both also evaluate the phase's rollback triggers: one breached exits 1
+            (even on GO) and --record refuses to record a GO
+            success criteria, by category: --playbook ID --success --evidence FILE
+  advance   move to the next phase (needs a recorded GO and, in production, sign-offs)   --stack S
+            refused while any of the stack's alarms is in ALARM (rollback, critical or warning);
+            so are the start of shift, rollback --clear and drill --live
+  shift     move greenWeight within the phase's cap, in steps   --stack S --to N [--step K --interval T]
+            a rollback alarm firing mid-shift (the composite, or a gate whose action is
+            auto-rollback) rolls back; any other alarm (a warning, a critical one the playbook
+            only alerts on or reviews) is reported and the shift goes on
+  rollback  100 % blue now and verify through the ALB   --stack S --reason R
+            (the reason is printed, and is the JSON's reason field)
+            end a rollback once green is fixed (rollout:rollback false, verified)   --stack S --clear
+  resume    acknowledge an automatic rollback and clear its latch (traffic stays on blue
+            until \`shift\` or \`rollback --clear\`)   --stack S
+  drill     replay a metric timeline through the gates   --scenario FILE
+            live: force a rollback, time it to blue, restore   --live --stack staging
+            (staging-tier only; green must already carry traffic - it does not advance a
+            phase, which would need a GO decision a drill must not fake)
+  signoff   approve --role R --approver A | revoke --role R | status   --stack S [--phase P]
+
+every command takes --json for machine-readable output (use \`npm run -s rollout -- ...\`
+so npm's banner stays off stdout). live commands refresh before each \`up\` and run it with
+the policy pack (policies/, policies/config/<stack>.json).
+exit codes: 0 ok, 1 refused / NO-GO / failed, 2 bad input (an unknown flag for the command, or
+a word after it, is bad input). With --json an error is also one JSON line on stdout:
+{"error": "...", "exitCode": N}.`;
+
+const FLAGS = {
+  stack: { type: "string" },
+  "config-file": { type: "string" },
+  json: { type: "boolean" },
+  playbook: { type: "string" },
+  from: { type: "string" },
+  evidence: { type: "string" },
+  record: { type: "boolean" },
+  success: { type: "boolean" },
+  to: { type: "string" },
+  step: { type: "string" },
+  interval: { type: "string" },
+  reason: { type: "string" },
+  clear: { type: "boolean" },
+  scenario: { type: "string" },
+  live: { type: "boolean" },
+  role: { type: "string" },
+  approver: { type: "string" },
+  phase: { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+type Flag = keyof typeof FLAGS;
+
+/** One form of a command and the flags it takes (--json and --help go with every command). */
+interface CommandForm {
+  name: string;
+  flags: readonly Flag[];
+  /** Needs Pulumi and AWS: the handler gets a live context (from --stack). */
+  live?: true;
+}
+
+/** Every command's forms; COMMANDS must have exactly these keys (the compiler checks). */
+const COMMAND_FORMS = {
+  plan: [{ name: "plan", flags: ["stack", "config-file"] }],
+  status: [{ name: "status", flags: ["stack"] }],
+  gates: [
+    { name: "offline gates (--playbook)", flags: ["playbook", "from", "evidence"] },
+    { name: "success gates (--success)", flags: ["playbook", "success", "evidence"] },
+    { name: "live gates (--stack)", flags: ["stack", "evidence", "record", "approver"], live: true },
+  ],
+  advance: [{ name: "advance", flags: ["stack"] }],
+  shift: [{ name: "shift", flags: ["stack", "to", "step", "interval"] }],
+  rollback: [{ name: "rollback", flags: ["stack", "reason", "clear"] }],
+  resume: [{ name: "resume", flags: ["stack"] }],
+  drill: [
+    { name: "offline drill (--scenario)", flags: ["scenario"] },
+    { name: "live drill (--live)", flags: ["live", "stack"], live: true },
+  ],
+  signoff: [{ name: "signoff", flags: ["stack", "role", "approver", "phase"] }],
+} satisfies Record<string, readonly CommandForm[]>;
+
+type CommandName = keyof typeof COMMAND_FORMS;
+
+/** The forms of a command the router has already found in COMMANDS. */
+const formsOf = (command: string): readonly CommandForm[] =>
+  (COMMAND_FORMS as Record<string, readonly CommandForm[]>)[command]!;
+
+/**
+ * The form the flags select: gates checks success criteria with --success, is live with --stack
+ * and no --playbook, offline otherwise; drill is live with --live.
+ */
+function formOf(command: string, values: Record<string, unknown>): CommandForm {
+  const forms = formsOf(command);
+  if (command === "gates") {
+    if (values.success) return forms[1]!;
+    return forms[values.playbook === undefined && values.stack !== undefined ? 2 : 0]!;
+  }
+  if (command === "drill") return forms[values.live ? 1 : 0]!;
+  return forms[0]!;
+}
+
+const isOffline = (command: string, values: Record<string, unknown>) => !formOf(command, values).live;
+
+/** A flag the command's form does not take is an error naming it and every form's flags. */
+function checkFlags(command: string, values: Record<string, unknown>): void {
+  const form = formOf(command, values);
+  const extra = Object.keys(values).filter(
+    (f) => f !== "json" && f !== "help" && !form.flags.includes(f as Flag),
+  );
+  if (extra.length === 0) return;
+  const takes = formsOf(command).map(
+    (f) => `${f.name} takes ${[...f.flags, "json"].map((x) => `--${x}`).join(", ")}`,
+  );
+  throw new RolloutInputError(
+    `${form.name}: unexpected flag${extra.length > 1 ? "s" : ""} ${extra.map((f) => `--${f}`).join(", ")}; ${takes.join("; ")}`,
+  );
+}
+
+/** A word after the command (signoff: after its action) is an error; a stack's name suggests --stack. */
+function checkPositionals(command: string, words: string[]): void {
+  const extra = command === "signoff" ? words.slice(1) : words;
+  if (extra.length === 0) return;
+  const word = extra[0]!;
+  const isStack = /^[\w.-]+$/.test(word) && fs.existsSync(stackFilePath(word));
+  throw new RolloutInputError(
+    `unexpected argument ${JSON.stringify(word)}${isStack ? `; did you mean --stack ${word}?` : ""}`,
+  );
+}
+
+export type CommandHandler = (
+  values: Record<string, unknown>,
+  positionals: string[],
+  out: Output,
+  liveContext: (values: Record<string, unknown>) => CommandContext,
+) => Promise<number> | number;
+
+/*
+ * Commands load lazily: `plan` pulls in the whole Pulumi program and provider SDKs, which
+ * an offline `gates` or `drill` should not pay for (nor fail on).
+ */
+/* eslint-disable @typescript-eslint/no-require-imports */
+const live = () => require("./commands/live") as typeof import("./commands/live");
+
+export type LiveContextFactory = (stack: string, out: Output) => CommandContext;
+
+/**
+ * The live context for `--stack`: the Automation API over this project and SDK clients in the
+ * stack's region. Creating it touches neither Pulumi nor AWS: the stack is selected on the
+ * backend's first call, after the command has checked its flags.
+ */
+const defaultLiveContext: LiveContextFactory = (stack, out) => {
+  const { automationBackend, defaultAwsClients } = require("./backend") as typeof import("./backend");
+  const { loadStackFile } = require("../rollout/stackFile") as typeof import("../rollout/stackFile");
+  const region = loadStackFile(stack).config["aws:region"] ?? process.env.AWS_REGION;
+  return {
+    backend: automationBackend(stack),
+    aws: defaultAwsClients(region),
+    out,
+    now: () => new Date(),
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  };
+};
+
+const COMMANDS: Record<CommandName, CommandHandler> = {
+  plan: (values, _p, out) =>
+    (require("./commands/plan") as typeof import("./commands/plan")).planCommand(values, out),
+  // Offline with --playbook or --success (no cloud needed); live with --stack alone.
+  gates: (values, _p, out, liveContext) =>
+    isOffline("gates", values)
+      ? (require("./commands/gates") as typeof import("./commands/gates")).gatesOffline(values, out)
+      : live().gatesLiveCommand(values, liveContext(values)),
+  drill: (values, _p, out, liveContext) =>
+    isOffline("drill", values)
+      ? (require("./commands/drill") as typeof import("./commands/drill")).drillCommand(values, out)
+      : live().drillLiveCommand(values, liveContext(values)),
+  status: (values, _p, _out, liveContext) => live().statusCommand(values, liveContext(values)),
+  advance: (values, _p, _out, liveContext) => live().advanceCommand(values, liveContext(values)),
+  shift: (values, _p, _out, liveContext) => live().shiftCommand(values, liveContext(values)),
+  rollback: (values, _p, _out, liveContext) => live().rollbackCommand(values, liveContext(values)),
+  resume: (values, _p, _out, liveContext) => live().resumeCommand(values, liveContext(values)),
+  // The action first: `signoff --stack S` says the action is missing, not that --stack is.
+  signoff: (values, positionals, _out, liveContext) => {
+    const commands = live();
+    const action = commands.signoffAction(positionals);
+    return commands.signoffCommand(values, action, liveContext(values));
+  },
+};
+/* eslint-enable @typescript-eslint/no-require-imports */
+
+/** Runs one command; `makeLiveContext` is replaced in tests by fakes of Pulumi and AWS. */
+export async function runCli(
+  argv: string[],
+  out: Output = consoleOutput,
+  makeLiveContext: LiveContextFactory = defaultLiveContext,
+): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options: FLAGS, allowPositionals: true, strict: true });
+  } catch (error) {
+    if (argv.includes("--json")) jsonError(out, (error as Error).message, EXIT.badInput);
+    out.error(`${(error as Error).message}\n\n${USAGE}`);
+    return EXIT.badInput;
+  }
+  const [command, ...rest] = parsed.positionals;
+  if (parsed.values.help || !command) {
+    out.log(USAGE);
+    return command || parsed.values.help ? EXIT.ok : EXIT.badInput;
+  }
+  // Own keys only: `rollout toString` is an unknown command, not Object.prototype's.
+  const handler = Object.hasOwn(COMMANDS, command) ? COMMANDS[command as CommandName] : undefined;
+  if (!handler) {
+    out.error(
+      `unknown command "${command}"; expected one of ${Object.keys(COMMANDS).join(", ")}\n\n${USAGE}`,
+    );
+    return EXIT.badInput;
+  }
+  const liveContext = (values: Record<string, unknown>) =>
+    makeLiveContext(requireFlag(values, "stack", "a stack name such as staging or production"), out);
+  const json = Boolean(parsed.values.json);
+  try {
+    checkPositionals(command, rest);
+    checkFlags(command, parsed.values);
+    return await handler(parsed.values, rest, out, liveContext);
+  } catch (error) {
+    if (error instanceof RolloutInputError) {
+      if (json) jsonError(out, error.message, EXIT.badInput);
+      out.error(`error: ${error.message}`);
+      return EXIT.badInput;
+    }
+    // An environment failure (no Pulumi CLI, no stack, AWS refused): one line, exit 1. The
+    // trace is for bugs: ROLLOUT_DEBUG=1 prints it.
+    const message = oneLine(error instanceof Error ? error.message : String(error));
+    if (json) jsonError(out, message, EXIT.refused);
+    out.error(`error: ${message}`);
+    if (process.env.ROLLOUT_DEBUG && error instanceof Error && error.stack) out.error(error.stack);
+    return EXIT.refused;
+  }
+}
+
+if (require.main === module) {
+  ignoreEpipe(process.stdout);
+  runCli(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}
