@@ -65,8 +65,8 @@ export function weightedRulePriority(block: number): number {
 /** ALB path-pattern matching: `*` is 0 or more characters, `?` exactly one, case-sensitive. */
 function pathPatternRegExp(pattern: string): RegExp {
   const body = [...pattern]
-    // `?` stands for one literal character only, never for a wildcard of the other pattern.
-    .map((c) => (c === "*" ? ".*" : c === "?" ? "[^*?]" : c.replace(/[.+^${}()|[\]\\/-]/g, "\\$&")))
+    // A `?` stands for one character: a literal one, or the other pattern's `?`, never its `*`.
+    .map((c) => (c === "*" ? ".*" : c === "?" ? "[^*]" : c.replace(/[.+^${}()|[\]\\/-]/g, "\\$&")))
     .join("");
   return new RegExp(`^${body}$`, "s");
 }
@@ -111,7 +111,11 @@ export function priorityBlockProblems(services: readonly PrioritisedService[]): 
         );
       } else if (narrow.pathPattern !== broad.pathPattern && blocks[i]! > blocks[j]!) {
         problems.push(
-          `rollout:services[${i}].priorityBlock: ${narrow.name} (${JSON.stringify(narrow.pathPattern)}, block ${blocks[i]}, ${origin(i)}) is evaluated after ${broad.name} (${JSON.stringify(broad.pathPattern)}, block ${blocks[j]}), whose pattern covers it, so it would never be reached; expected a block below ${blocks[j]}: pin one`,
+          `rollout:services[${i}].priorityBlock: ${narrow.name} (${JSON.stringify(narrow.pathPattern)}, block ${blocks[i]}, ${origin(i)}) is evaluated after ${broad.name} (${JSON.stringify(broad.pathPattern)}, block ${blocks[j]}), whose pattern covers it, so it would never be reached; expected a block below ${blocks[j]}: ${
+            blocks.filter((b) => b < blocks[j]!).length < blocks[j]!
+              ? "pin one"
+              : `no block below ${blocks[j]} is free: move ${broad.name} to a later block first (docs/listener-rules.md)`
+          }`,
         );
       }
     });

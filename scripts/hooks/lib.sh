@@ -42,13 +42,20 @@ target_health() {
 #   target group"). A group that cannot be described is not assumed unused.
 # $1: "service/colour" for the message, $2: ARN, $3: target_health's lines.
 not_in_use_yet() {
-  local label=$1 arn=$2 health=$3 balancers
+  local label=$1 arn=$2 health=$3
   [ -n "$health" ] || return 1
   if grep -qvxF 'unused/Target.NotInUse' <<<"$health"; then return 1; fi
-  balancers=$(aws elbv2 describe-target-groups --target-group-arns "$arn" \
-    --query 'TargetGroups[0].LoadBalancerArns' --output text) || return 1
-  [ -z "$balancers" ] || return 1
+  no_load_balancer "$arn" || return 1
   say "$label: first deploy: no load balancer uses this target group yet, so AWS reports its $(wc -l <<<"$health") registered targets 'unused' (Target.NotInUse) and has no health for them until the listener rules forward to it"
+}
+
+# Whether no load balancer routes to target group $1 (DescribeTargetGroups' LoadBalancerArns is
+# empty). A group that cannot be described is not assumed unused.
+no_load_balancer() {
+  local balancers
+  balancers=$(aws elbv2 describe-target-groups --target-group-arns "$1" \
+    --query 'TargetGroups[0].LoadBalancerArns' --output text) || return 1
+  [ -z "$balancers" ]
 }
 
 # How many of target_health's lines have state $1 (e.g. healthy).

@@ -39,7 +39,12 @@ for entry in $TARGET_GROUPS; do
       say "$service/$colour has no registered target: $mode would send all traffic to it - scale blue up first"
       exit 1
     fi
-    # First deploy of a colour: no targets registered yet is not a failure.
+    # First deploy of a colour: no targets registered yet, and nothing routes to the group yet.
+    # A group the ALB already routes to with no target at all is an outage, not a first deploy.
+    if ! no_load_balancer "$arn"; then
+      say "$service/$colour has no registered target although the load balancer routes to it: scale it up before moving traffic"
+      exit 1
+    fi
     say "$service/$colour: first deploy: no targets registered yet"
     continue
   fi

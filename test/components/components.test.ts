@@ -646,7 +646,7 @@ describe("Listener rule priorities across service changes (plan diffs)", () => {
     await assert.rejects(plan(withConfig("production", { services: [...committed, admin] })), {
       name: "RolloutInputError",
       message:
-        /rollout:services\[2\]\.priorityBlock: admin \("\/admin\/\*", block 342, from its name\) is evaluated after web \("\/\*", block 1\), whose pattern covers it, so it would never be reached; expected a block below 1: pin one$/m,
+        /rollout:services\[2\]\.priorityBlock: admin \("\/admin\/\*", block 342, from its name\) is evaluated after web \("\/\*", block 1\), whose pattern covers it, so it would never be reached; expected a block below 1: no block below 1 is free: move web to a later block first \(docs\/listener-rules\.md\)$/m,
     });
   });
 

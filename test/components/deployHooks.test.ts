@@ -580,6 +580,16 @@ describe("target groups no load balancer uses yet: a first deploy, not a failure
     );
   });
 
+  it("pre-deploy fails a group the load balancer routes to that has no target at all: an outage, not a first deploy", () => {
+    const run = runHook("pre-deploy", BOTH, { inUse: [BLUE] });
+    assert.equal(run.status, 1);
+    assert.equal(
+      run.stderr,
+      "[pre-deploy] snapshot before-limited-pilot-production-202611021600 available\n" +
+        "[pre-deploy] web/blue has no registered target although the load balancer routes to it: scale it up before moving traffic\n",
+    );
+  });
+
   it("a stack whose first up already holds traffic on blue (rollback, or a latch left by an earlier stack of that name) is not deadlocked either", () => {
     for (const mode of ["rollback", "latched"]) {
       const run = runHook(

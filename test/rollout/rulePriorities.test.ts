@@ -93,6 +93,37 @@ describe("rule priority blocks", () => {
       [],
     ],
     [
+      "a `?` in both patterns: /v?/admin/* under /v?/*",
+      [
+        { name: "versions", pathPattern: "/v?/*", priorityBlock: 1 },
+        { name: "admin", pathPattern: "/v?/admin/*", priorityBlock: 2 },
+      ],
+      [
+        'rollout:services[1].priorityBlock: admin ("/v?/admin/*", block 2, pinned) is evaluated after versions ("/v?/*", block 1), whose pattern covers it, so it would never be reached; expected a block below 1: pin one',
+      ],
+    ],
+    [
+      "/a? under /a?*",
+      [
+        { name: "wide", pathPattern: "/a?*", priorityBlock: 5 },
+        { name: "narrow", pathPattern: "/a?", priorityBlock: 6 },
+      ],
+      [
+        'rollout:services[1].priorityBlock: narrow ("/a?", block 6, pinned) is evaluated after wide ("/a?*", block 5), whose pattern covers it, so it would never be reached; expected a block below 5: pin one',
+      ],
+    ],
+    [
+      "a covered path with no free block below the covering one",
+      [
+        { name: "api", pathPattern: "/api/*", priorityBlock: 0 },
+        { name: "web", pathPattern: "/*", priorityBlock: 1 },
+        { name: "admin", pathPattern: "/admin/*", priorityBlock: 2 },
+      ],
+      [
+        'rollout:services[2].priorityBlock: admin ("/admin/*", block 2, pinned) is evaluated after web ("/*", block 1), whose pattern covers it, so it would never be reached; expected a block below 1: no block below 1 is free: move web to a later block first (docs/listener-rules.md)',
+      ],
+    ],
+    [
       "two services on one path",
       [
         { name: "api", pathPattern: "/api/*", priorityBlock: 1 },
