@@ -8,22 +8,23 @@ import { DeployHooks } from "./components/deployHooks";
 import { eksKubeconfig, Environment } from "./components/environment";
 import { QualityGates } from "./components/qualityGates";
 import { TrafficRouter } from "./components/trafficRouter";
+import { guardDutyRollbackSeverity } from "./rollout/alarms";
+import { parseAwsRegion } from "./rollout/awsLimits";
 import { parseRolloutConfig, type RolloutConfig } from "./rollout/config";
+import { latestGoInto } from "./rollout/decisions";
+import { customMetricNamespace, latchPath, stateParameterName } from "./rollout/names";
+import { rolloutKeys } from "./rollout/stackFile";
 import {
-  latchPath,
   latchStatus,
   parseLatch,
-  stateParameterName,
+  rolloutStateRecord,
+  STATE_PARAMETER_TIER,
   STATE_RESOURCE_NAME,
   type Latch,
   type LatchStatus,
   type RolloutState,
 } from "./rollout/state";
-import { latestDecisionPerTransition, latestGoInto } from "./rollout/phases";
-import { rolloutKeys } from "./rollout/stackFile";
 import { planTraffic, type ServiceTraffic } from "./rollout/traffic";
-import { parseAwsRegion } from "./rollout/awsLimits";
-import { customMetricNamespace, guardDutyRollbackSeverity } from "./rollout/gates";
 
 /**
  * Composition root: read the stack config once, validate it before any resource exists,
@@ -289,34 +290,15 @@ function main(options: ProgramOptions = {}) {
   });
 
   // The record the policy pack, the rollback Lambda and the CLI read.
-  const state: pulumi.Output<RolloutState> = pulumi.all([effectiveTraffic, latch]).apply(([traffic, l]) => ({
-    version: 1 as const,
-    stack: config.stack,
-    playbook: playbook.id,
-    tier: config.tier,
-    phase: config.phase,
-    greenWeight: config.greenWeight,
-    rollback: config.rollback,
-    latch: l.status,
-    alarmActionsEnabled: config.alarmActionsEnabled,
-    cohortUsers: config.cohorts?.users.length ?? 0,
-    services: traffic.map((t) => ({
-      service: t.service,
-      blue: t.blue,
-      green: t.green,
-      cohortRules: t.cohortRoutes.length,
-    })),
-    // Compact: readers need only the latest decision per transition, without evidence lines
-    // (they stay in stack config), which keeps a whole rollout's record small.
-    decisions: latestDecisionPerTransition(config.decisions).map((d) => ({ ...d, evidence: [] })),
-    signoffs: config.signoffs,
-  }));
+  const state: pulumi.Output<RolloutState> = pulumi
+    .all([effectiveTraffic, latch])
+    .apply(([traffic, l]) => rolloutStateRecord(config, traffic, l.status));
   new aws.ssm.Parameter(STATE_RESOURCE_NAME, {
     name: stateParameterName(config.stack),
     type: "String",
     // Standard holds 4 KB; a long rollout's sign-offs can pass it. Intelligent-Tiering moves
     // to Advanced (8 KB) only when the value needs it.
-    tier: "Intelligent-Tiering",
+    tier: STATE_PARAMETER_TIER,
     description: `staged-rollout state of stack ${config.stack}`,
     // Not a secret: phase, weights, decisions and sign-offs are what reviewers must see in diffs.
     insecureValue: state.apply((s) => JSON.stringify(s)),

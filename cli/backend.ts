@@ -8,10 +8,13 @@ import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseRolloutConfig, type RolloutConfig } from "../rollout/config";
-import { alarmNames, compositeAlarmName, playbookAlarms } from "../rollout/gates";
+import { errorMessage } from "../rollout/errors";
+import { alarmNames, playbookAlarms } from "../rollout/alarms";
+import { PROJECT_ROOT } from "../rollout/loaders";
+import { compositeAlarmName, latchParameterName } from "../rollout/names";
+import { parseLatch, type Latch } from "../rollout/state";
 import type { GateAction } from "../rollout/playbook";
-import { latchParameterName, parseLatch, type Latch } from "../rollout/state";
-import { PROJECT_ROOT } from "../rollout/stackFile";
+import { parseStackOutputs, type StackOutputs } from "../rollout/stackOutputs";
 import { oneLine, type Output } from "./output";
 
 /**
@@ -74,7 +77,7 @@ const selectLocalStack: SelectStack = async (args) => {
  * that says what to do (runCli prints it and exits 1, as for any other failure).
  */
 function environmentError(error: unknown, stackName: string, workDir: string): Error {
-  const text = String((error as { message?: string })?.message ?? error);
+  const text = errorMessage(error);
   // What the Automation API says when it cannot spawn `pulumi` ("spawn pulumi ENOENT"), or a shell would.
   if (/spawn pulumi ENOENT|ENOENT: pulumi|pulumi: (command )?not found/i.test(text))
     return new Error(
@@ -164,7 +167,7 @@ export function automationBackend(
       const lines = lineBuffer(onOutput);
       try {
         const result = await selected.up({
-          onOutput: lines.write,
+          onOutput: (text) => lines.write(text),
           refresh: true,
           ...policyPackOptions(stackName, workDir),
         });
@@ -175,7 +178,7 @@ export function automationBackend(
       } catch (error) {
         // The Automation API throws on a failed update; its output was streamed above.
         lines.flush();
-        onOutput(`up failed: ${oneLine(String((error as Error).message ?? error))}`);
+        onOutput(`up failed: ${oneLine(errorMessage(error))}`);
         return { result: "failed", outputs: {} };
       } finally {
         lines.flush();
@@ -209,6 +212,11 @@ export async function loadLiveConfig(backend: StackBackend): Promise<RolloutConf
   return parseRolloutConfig(await backend.getRolloutConfig(), backend.stackName);
 }
 
+/** The stack's outputs, read from the backend and checked once: commands pass the typed value on. */
+export async function readStackOutputs(backend: StackBackend): Promise<StackOutputs> {
+  return parseStackOutputs(await backend.outputs());
+}
+
 /** Traffic as the ALB serves it right now, per service. */
 export interface LiveTraffic {
   service: string;
@@ -216,22 +224,6 @@ export interface LiveTraffic {
   green: number;
   /** Rules other than the weighted one that forward to green (cohort rules). */
   cohortRulesToGreen: number;
-}
-
-interface StackOutputs {
-  httpsListenerArn: string;
-  targetGroupArns: Record<string, { blue: string; green: string }>;
-}
-
-function stackOutputs(outputs: Record<string, unknown>): StackOutputs {
-  const listener = outputs.httpsListenerArn;
-  const groups = outputs.targetGroupArns;
-  if (typeof listener !== "string" || typeof groups !== "object" || groups === null) {
-    throw new Error(
-      "the stack has no httpsListenerArn / targetGroupArns outputs: run `pulumi up` once before live commands",
-    );
-  }
-  return { httpsListenerArn: listener, targetGroupArns: groups as StackOutputs["targetGroupArns"] };
 }
 
 async function listenerRules(aws: AwsClients, listenerArn: string): Promise<Rule[]> {
@@ -246,11 +238,8 @@ async function listenerRules(aws: AwsClients, listenerArn: string): Promise<Rule
 }
 
 /** Per-service weights read from the listener rules (the ALB API, not the config). */
-export async function readAlbTraffic(
-  aws: AwsClients,
-  outputs: Record<string, unknown>,
-): Promise<LiveTraffic[]> {
-  const { httpsListenerArn, targetGroupArns } = stackOutputs(outputs);
+export async function readAlbTraffic(aws: AwsClients, outputs: StackOutputs): Promise<LiveTraffic[]> {
+  const { httpsListenerArn, targetGroupArns } = outputs;
   const rules = await listenerRules(aws, httpsListenerArn);
   return Object.entries(targetGroupArns).map(([service, { blue, green }]) => {
     const live: LiveTraffic = { service, blue: 0, green: 0, cohortRulesToGreen: 0 };
@@ -382,19 +371,4 @@ export function progress(ctx: Pick<CommandContext, "out" | "now">, start: Date, 
     if (json) ctx.out.error(line);
     else ctx.out.log(line);
   };
-}
-
-/** Run `pulumi up` with streamed progress; throws when it fails. */
-export async function runUp(
-  ctx: CommandContext,
-  start: Date,
-  why: string,
-  json = false,
-): Promise<Record<string, unknown>> {
-  const say = progress(ctx, start, json);
-  say(`pulumi up (${why})`);
-  const result = await ctx.backend.up((line) => say(`  ${line}`));
-  if (result.result !== "succeeded") throw new Error(`pulumi up failed (${why}); see the output above`);
-  say("pulumi up succeeded");
-  return result.outputs;
 }

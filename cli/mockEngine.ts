@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
-import { TARGET_GROUP_NAME_MAX } from "../rollout/awsNames";
+import { TARGET_GROUP_NAME_MAX } from "../rollout/names";
 
 /**
  * The one mocks helper for Pulumi's mock engine, used by `npm run plan` and by the tests. It

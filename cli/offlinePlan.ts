@@ -1,9 +1,10 @@
 import * as pulumi from "@pulumi/pulumi";
-import { offlinePolicyRunner } from "../policies/offline";
-import { parseRolloutConfig, type RolloutConfig } from "../rollout/config";
+import { offlinePolicyRunner, type PlanViolation } from "../policies/offline";
+import { parseRolloutConfig } from "../rollout/config";
 import { deprecationWarnings, type DeprecationWarning, type RuntimeUse } from "../rollout/deprecations";
-import { triggerLatencies, type TriggerLatency } from "../rollout/gates";
-import { loadStackFile, rolloutKeys, type StackFile } from "../rollout/stackFile";
+import { triggerLatencies, type TriggerLatency } from "../rollout/latency";
+import { loadStackFile } from "../rollout/loaders";
+import { rolloutKeys, type StackFile } from "../rollout/stackFile";
 import { parseAwsRegion } from "../rollout/awsLimits";
 import { planTraffic, type ServiceTraffic } from "../rollout/traffic";
 import {
@@ -19,13 +20,7 @@ import program from "../index";
  * config, then every policy of the pack over what it registered. No Pulumi CLI, no cloud.
  */
 
-export interface PlanViolation {
-  policy: string;
-  enforcementLevel: "mandatory" | "advisory";
-  message: string;
-  /** `type::name` of the resource, or `stack` for stack-level policies. */
-  resource: string;
-}
+export type { PlanViolation };
 
 export interface PlanResult {
   stack: string;
@@ -77,9 +72,6 @@ function runtimeUses(resources: RecordedResource[]): RuntimeUse[] {
   });
 }
 
-/** Runs policies over recorded resources: the policy pack's offline twin (policies/offline.ts). */
-export type PolicyRunner = (resources: RecordedResource[], config: RolloutConfig) => Promise<PlanViolation[]>;
-
 /**
  * Pulumi records `new Error().stack` on every promise it makes (for its leak report), and
  * under tsx each stack is mapped through source maps: measured, that was half the plan's
@@ -126,8 +118,8 @@ export async function planStack(
   pulumi.runtime.setAllConfig(stackFile.config, stackFile.secretKeys);
   await withoutPromiseStackTraces(async () => {
     try {
-      await pulumi.runtime.runInPulumiStack(async () =>
-        program({ now, readLatch: mocks.latchParameters !== undefined }),
+      await pulumi.runtime.runInPulumiStack(() =>
+        Promise.resolve(program({ now, readLatch: mocks.latchParameters !== undefined })),
       );
     } finally {
       // Also when the program throws: a connected mock engine would outlive the plan.

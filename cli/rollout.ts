@@ -1,7 +1,8 @@
 #!/usr/bin/env -S npx tsx
 import * as fs from "node:fs";
 import { parseArgs } from "node:util";
-import { stackFilePath } from "../rollout/stackFile";
+import { errorMessage } from "../rollout/errors";
+import { stackFilePath } from "../rollout/loaders";
 import { RolloutInputError } from "../rollout/validation";
 import type { CommandContext } from "./backend";
 import { consoleOutput, EXIT, ignoreEpipe, jsonError, oneLine, requireFlag, type Output } from "./output";
@@ -157,8 +158,6 @@ export type CommandHandler = (
  * an offline `gates` or `drill` should not pay for (nor fail on).
  */
 /* eslint-disable @typescript-eslint/no-require-imports */
-const live = () => require("./commands/live") as typeof import("./commands/live");
-
 export type LiveContextFactory = (stack: string, out: Output) => CommandContext;
 
 /**
@@ -168,7 +167,7 @@ export type LiveContextFactory = (stack: string, out: Output) => CommandContext;
  */
 const defaultLiveContext: LiveContextFactory = (stack, out) => {
   const { automationBackend, defaultAwsClients } = require("./backend") as typeof import("./backend");
-  const { loadStackFile } = require("../rollout/stackFile") as typeof import("../rollout/stackFile");
+  const { loadStackFile } = require("../rollout/loaders") as typeof import("../rollout/loaders");
   const region = loadStackFile(stack).config["aws:region"] ?? process.env.AWS_REGION;
   return {
     backend: automationBackend(stack),
@@ -179,28 +178,46 @@ const defaultLiveContext: LiveContextFactory = (stack, out) => {
   };
 };
 
+/** A live command's handler: its module (`load`) is required only when the command runs. */
+const live =
+  (load: () => (flags: Record<string, unknown>, ctx: CommandContext) => Promise<number>): CommandHandler =>
+  (values, _p, _out, liveContext) =>
+    load()(values, liveContext(values));
+
+/** The offline handler or the live one, as the flags select the command's form. */
+const byForm =
+  (command: CommandName, offline: CommandHandler, liveForm: CommandHandler): CommandHandler =>
+  (values, ...rest) =>
+    (isOffline(command, values) ? offline : liveForm)(values, ...rest);
+
 const COMMANDS: Record<CommandName, CommandHandler> = {
   plan: (values, _p, out) =>
     (require("./commands/plan") as typeof import("./commands/plan")).planCommand(values, out),
   // Offline with --playbook or --success (no cloud needed); live with --stack alone.
-  gates: (values, _p, out, liveContext) =>
-    isOffline("gates", values)
-      ? (require("./commands/gates") as typeof import("./commands/gates")).gatesOffline(values, out)
-      : live().gatesLiveCommand(values, liveContext(values)),
-  drill: (values, _p, out, liveContext) =>
-    isOffline("drill", values)
-      ? (require("./commands/drill") as typeof import("./commands/drill")).drillCommand(values, out)
-      : live().drillLiveCommand(values, liveContext(values)),
-  status: (values, _p, _out, liveContext) => live().statusCommand(values, liveContext(values)),
-  advance: (values, _p, _out, liveContext) => live().advanceCommand(values, liveContext(values)),
-  shift: (values, _p, _out, liveContext) => live().shiftCommand(values, liveContext(values)),
-  rollback: (values, _p, _out, liveContext) => live().rollbackCommand(values, liveContext(values)),
-  resume: (values, _p, _out, liveContext) => live().resumeCommand(values, liveContext(values)),
+  gates: byForm(
+    "gates",
+    (values, _p, out) =>
+      (require("./commands/gates") as typeof import("./commands/gates")).gatesOffline(values, out),
+    live(() => (require("./commands/gatesLive") as typeof import("./commands/gatesLive")).gatesLiveCommand),
+  ),
+  drill: byForm(
+    "drill",
+    (values, _p, out) =>
+      (require("./commands/drill") as typeof import("./commands/drill")).drillCommand(values, out),
+    live(() => (require("./commands/drill") as typeof import("./commands/drill")).drillLiveCommand),
+  ),
+  status: live(() => (require("./commands/status") as typeof import("./commands/status")).statusCommand),
+  advance: live(() => (require("./commands/advance") as typeof import("./commands/advance")).advanceCommand),
+  shift: live(() => (require("./commands/shift") as typeof import("./commands/shift")).shiftCommand),
+  rollback: live(
+    () => (require("./commands/rollback") as typeof import("./commands/rollback")).rollbackCommand,
+  ),
+  resume: live(() => (require("./commands/resume") as typeof import("./commands/resume")).resumeCommand),
   // The action first: `signoff --stack S` says the action is missing, not that --stack is.
   signoff: (values, positionals, _out, liveContext) => {
-    const commands = live();
-    const action = commands.signoffAction(positionals);
-    return commands.signoffCommand(values, action, liveContext(values));
+    const signoff = require("./commands/signoff") as typeof import("./commands/signoff");
+    const action = signoff.signoffAction(positionals);
+    return signoff.signoffCommand(values, action, liveContext(values));
   },
 };
 /* eslint-enable @typescript-eslint/no-require-imports */
@@ -215,8 +232,8 @@ export async function runCli(
   try {
     parsed = parseArgs({ args: argv, options: FLAGS, allowPositionals: true, strict: true });
   } catch (error) {
-    if (argv.includes("--json")) jsonError(out, (error as Error).message, EXIT.badInput);
-    out.error(`${(error as Error).message}\n\n${USAGE}`);
+    if (argv.includes("--json")) jsonError(out, errorMessage(error), EXIT.badInput);
+    out.error(`${errorMessage(error)}\n\n${USAGE}`);
     return EXIT.badInput;
   }
   const [command, ...rest] = parsed.positionals;
@@ -247,7 +264,7 @@ export async function runCli(
     }
     // An environment failure (no Pulumi CLI, no stack, AWS refused): one line, exit 1. The
     // trace is for bugs: ROLLOUT_DEBUG=1 prints it.
-    const message = oneLine(error instanceof Error ? error.message : String(error));
+    const message = oneLine(errorMessage(error));
     if (json) jsonError(out, message, EXIT.refused);
     out.error(`error: ${message}`);
     if (process.env.ROLLOUT_DEBUG && error instanceof Error && error.stack) out.error(error.stack);
@@ -257,7 +274,7 @@ export async function runCli(
 
 if (require.main === module) {
   ignoreEpipe(process.stdout);
-  runCli(process.argv.slice(2)).then((code) => {
+  void runCli(process.argv.slice(2)).then((code) => {
     process.exitCode = code;
   });
 }

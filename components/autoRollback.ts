@@ -2,8 +2,13 @@ import * as path from "node:path";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as esbuild from "esbuild";
-import { compositeAlarmName } from "../rollout/gates";
-import { latchParameterName } from "../rollout/state";
+import type { RollbackEnvironmentVariables } from "../rollout/lambdaEnvironment";
+import {
+  compositeAlarmName,
+  lambdaLogGroupName,
+  latchParameterName,
+  rollbackFunctionName,
+} from "../rollout/names";
 
 export interface AutoRollbackArgs {
   stack: string;
@@ -129,14 +134,14 @@ export class AutoRollback extends pulumi.ComponentResource {
       throw new Error("AutoRollback: targetGroupPairs is empty; expected one pair per service");
     const actionsEnabled = args.actionsEnabled ?? true;
 
-    const functionName = `${args.stack}-auto-rollback`;
+    const functionName = rollbackFunctionName(args.stack);
     const identity = aws.getCallerIdentityOutput({}, { parent: this });
     const region = aws.getRegionOutput({}, { parent: this });
     const latchArn = pulumi.interpolate`arn:aws:ssm:${region.region}:${identity.accountId}:parameter${latchParameterName(args.stack)}`;
 
     const logs = new aws.cloudwatch.LogGroup(
       `${name}-logs`,
-      { name: `/aws/lambda/${functionName}`, retentionInDays: args.logRetentionDays ?? 14 },
+      { name: lambdaLogGroupName(functionName), retentionInDays: args.logRetentionDays ?? 14 },
       { parent: this },
     );
     this.deadLetterQueue = new aws.sqs.Queue(
@@ -212,6 +217,16 @@ export class AutoRollback extends pulumi.ComponentResource {
       { parent: this },
     );
 
+    // What the handler parses on each invocation (rollout/lambdaEnvironment.ts).
+    const rollbackEnvironment: RollbackEnvironmentVariables<pulumi.Input<string>> = {
+      LISTENER_ARN: args.listenerArn,
+      TARGET_GROUP_PAIRS: pulumi.jsonStringify(
+        args.targetGroupPairs.map((p) => ({ service: p.service, blue: p.blue, green: p.green })),
+      ),
+      LATCH_PARAMETER: latchParameterName(args.stack),
+      TOPIC_ARN: args.criticalTopicArn,
+      STACK: args.stack,
+    };
     this.function = new aws.lambda.Function(
       `${name}-fn`,
       {
@@ -228,17 +243,7 @@ export class AutoRollback extends pulumi.ComponentResource {
         reservedConcurrentExecutions: 1,
         tracingConfig: { mode: "Active" },
         deadLetterConfig: { targetArn: this.deadLetterQueue.arn },
-        environment: {
-          variables: {
-            LISTENER_ARN: args.listenerArn,
-            TARGET_GROUP_PAIRS: pulumi.jsonStringify(
-              args.targetGroupPairs.map((p) => ({ service: p.service, blue: p.blue, green: p.green })),
-            ),
-            LATCH_PARAMETER: latchParameterName(args.stack),
-            TOPIC_ARN: args.criticalTopicArn,
-            STACK: args.stack,
-          },
-        },
+        environment: { variables: rollbackEnvironment },
       },
       { parent: this, dependsOn: [logs, policy] },
     );

@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { awsName, RDS_SNAPSHOT_IDENTIFIER_MAX } from "../rollout/awsNames";
+import { finalSnapshotIdentifier, snapshotIdentifier } from "../rollout/names";
 
 export interface DataProtectionArgs {
   /** Stack name: part of the snapshot identifiers, so stacks sharing an account never clash. */
@@ -39,23 +39,6 @@ export interface DataProtectionArgs {
 
 /** The minimum the rollout documents' point-in-time recovery needs. */
 export const MIN_BACKUP_RETENTION_DAYS = 7;
-
-/**
- * An RDS snapshot identifier from its parts: letters, digits and single hyphens, not ending
- * with a hyphen, at most 255 characters. The first part is a literal word, so it starts with
- * a letter whatever the stack is called.
- */
-function rdsSnapshotIdentifier(first: string, ...rest: string[]): string {
-  return awsName([first, ...rest], RDS_SNAPSHOT_IDENTIFIER_MAX);
-}
-
-/**
- * The snapshot taken before a phase: `before-<phase>-<stack>-<entry>` (the policy pack finds
- * it by the `before-<phase>-` prefix).
- */
-export function snapshotIdentifier(stack: string, phase: string, entryId: string): string {
-  return rdsSnapshotIdentifier("before", phase, stack, entryId);
-}
 
 /**
  * The shared MySQL and its protection: encrypted with a customer-managed key, private,
@@ -144,7 +127,7 @@ export class DataProtection extends pulumi.ComponentResource {
         backupRetentionPeriod: args.backupRetentionDays,
         backupWindow: "02:00-03:00",
         skipFinalSnapshot: false,
-        finalSnapshotIdentifier: rdsSnapshotIdentifier("staged-rollout", args.stack, "mysql-final"),
+        finalSnapshotIdentifier: finalSnapshotIdentifier(args.stack),
         copyTagsToSnapshot: true,
         autoMinorVersionUpgrade: true,
         iamDatabaseAuthenticationEnabled: true,

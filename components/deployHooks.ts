@@ -1,6 +1,7 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { AWS_REGION_NAME } from "../rollout/awsLimits";
+import type { Colour } from "../rollout/names";
 
 export interface HookedService {
   name: string;
@@ -107,7 +108,7 @@ export class DeployHooks extends pulumi.ComponentResource {
     };
     const list = (entries: pulumi.Input<string>[]) => pulumi.all(entries).apply((e) => e.join(" "));
     const mode = pulumi.output(args.latched ?? false).apply((latched) => hookMode(args.rollback, latched));
-    const colourGroups = (colour: "blue" | "green") =>
+    const colourGroups = (colour: Colour) =>
       args.services.map(
         (s) =>
           pulumi.interpolate`${s.name}:${colour}:${colour === "blue" ? s.blueTargetGroupArn : s.greenTargetGroupArn}`,

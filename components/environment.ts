@@ -2,6 +2,12 @@ import { createHash } from "node:crypto";
 import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import {
+  dbCredentialsSecretName,
+  featureFlagsConfigMapName,
+  workloadName,
+  type Colour,
+} from "../rollout/names";
 
 export interface EnvironmentService {
   name: string;
@@ -13,7 +19,7 @@ export interface EnvironmentService {
 }
 
 export interface EnvironmentArgs {
-  colour: "blue" | "green";
+  colour: Colour;
   namespace: string;
   /** The one Kubernetes provider of the stack, built from `rollout:cluster`. */
   provider: k8s.Provider;
@@ -124,7 +130,7 @@ export class Environment extends pulumi.ComponentResource {
       {
         // The colour label is how the policy pack finds green's read-only HeavyDB credentials.
         metadata: {
-          name: `${args.colour}-db-credentials`,
+          name: dbCredentialsSecretName(args.colour),
           namespace: args.namespace,
           labels: { colour: args.colour, "app.kubernetes.io/part-of": "staged-rollout" },
         },
@@ -155,14 +161,14 @@ export class Environment extends pulumi.ComponentResource {
     this.featureFlags = new k8s.core.v1.ConfigMap(
       `${name}-feature-flags`,
       {
-        metadata: { name: `${args.colour}-feature-flags`, namespace: args.namespace },
+        metadata: { name: featureFlagsConfigMapName(args.colour), namespace: args.namespace },
         data: flags,
       },
       childOpts,
     );
 
     for (const service of args.services) {
-      const workload = `${service.name}-${args.colour}`;
+      const workload = workloadName(service.name, args.colour);
       const probe = (periodSeconds: number, failureThreshold: number, initialDelaySeconds: number) => ({
         httpGet: { path: service.healthCheckPath, port: service.port },
         periodSeconds,

@@ -1,18 +1,19 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { alarmNames, autoRollbackAlarms, playbookAlarms, type AlarmSpec } from "../rollout/alarms";
 import {
   ALB_ERROR_RATE_PARTS,
-  alarmName,
-  alarmNames,
-  autoRollbackAlarms,
-  compositeAlarmName,
-  customMetricNamespace,
   isPerService,
   metricIdentity,
-  playbookAlarms,
-  type AlarmSpec,
   type MetricLocation,
-} from "../rollout/gates";
+} from "../rollout/metricCatalogue";
+import {
+  alarmName,
+  compositeAlarmName,
+  customMetricNamespace,
+  dashboardName,
+  type Colour,
+} from "../rollout/names";
 import type { Playbook, Severity } from "../rollout/playbook";
 
 export interface GatedService {
@@ -38,7 +39,7 @@ export interface QualityGatesArgs {
 /**
  * The playbook's gates as CloudWatch alarms (critical, and warning where the gate has one),
  * one composite alarm over the auto-rollback ones that invokes the rollback Lambda, and a
- * dashboard. Every number comes from `rollout/gates.ts`.
+ * dashboard. Every number comes from `rollout/alarms.ts` and `rollout/metricCatalogue.ts`.
  */
 export class QualityGates extends pulumi.ComponentResource {
   readonly alarms: Record<string, aws.cloudwatch.MetricAlarm> = {};
@@ -114,7 +115,7 @@ export class QualityGates extends pulumi.ComponentResource {
     this.dashboard = new aws.cloudwatch.Dashboard(
       `${name}-dashboard`,
       {
-        dashboardName: `${args.stack}-rollout`,
+        dashboardName: dashboardName(args.stack),
         dashboardBody: dashboardBody(args, specs, customNamespace, [
           ...Object.values(this.alarms).map((a) => a.arn),
           ...(this.compositeAlarm ? [this.compositeAlarm.arn] : []),
@@ -160,8 +161,7 @@ function metricInputs(
   return { namespace, metricName, period: spec.periodSeconds, dimensions, ...statistic };
 }
 
-const COLOURS = ["blue", "green"] as const;
-type Colour = (typeof COLOURS)[number];
+const COLOURS = ["blue", "green"] as const satisfies readonly Colour[];
 /** Line colours on every chart, so blue is always drawn blue and green green. */
 const LINE_COLOUR: Record<Colour, string> = { blue: "#1f77b4", green: "#2ca02c" };
 const GRID_WIDTH = 24;

@@ -1,8 +1,7 @@
-import { createHash } from "node:crypto";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { ALB_STICKINESS_SECONDS } from "../rollout/awsLimits";
-import { awsName, TARGET_GROUP_NAME_MAX } from "../rollout/awsNames";
+import { targetGroupName, type Colour } from "../rollout/names";
 import {
   cohortRulePriority,
   MAX_COHORT_RULES_PER_SERVICE,
@@ -61,26 +60,6 @@ export interface TrafficRouterArgs {
  * (ECDHE with AES-GCM); the non-Res policy would still offer CBC and non-ECDHE suites.
  */
 export const TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-Res-2021-06";
-
-/**
- * The AWS name of a service's target group: `<stack>-<service>-<colour>` cut to fit 32
- * characters, then a 7-character hash. The hash covers the whole identity and the port, so
- * a truncated name stays unique, and a port change (which replaces the target group) gets a
- * new name that lets Pulumi create the replacement before deleting the old one.
- */
-export function targetGroupName(
-  stack: string,
-  service: string,
-  colour: "blue" | "green",
-  port: number,
-): string {
-  const hash = createHash("sha256")
-    .update(JSON.stringify([stack, service, colour, port]))
-    .digest("hex")
-    .slice(0, 7);
-  const readable = awsName([stack, service, colour], TARGET_GROUP_NAME_MAX - hash.length - 1);
-  return `${readable}-${hash}`;
-}
 
 /**
  * The ALB of a blue/green rollout: HTTPS listener (TLS 1.2+), an HTTP listener that only
@@ -195,7 +174,7 @@ export class TrafficRouter extends pulumi.ComponentResource {
     const trafficByService = new Map(args.traffic.map((t) => [t.service, t]));
     args.services.forEach((service) => {
       const traffic = trafficByService.get(service.name)!;
-      const targetGroup = (colour: "blue" | "green", port: number) =>
+      const targetGroup = (colour: Colour, port: number) =>
         new aws.lb.TargetGroup(
           `${name}-${service.name}-${colour}-tg`,
           {

@@ -12,6 +12,12 @@ import {
   type GetParameterCommandOutput,
 } from "@aws-sdk/client-ssm";
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
+import { errorMessage } from "../rollout/errors";
+import {
+  parseRollbackEnvironment,
+  type RollbackEnvironment,
+  type TargetGroupPair,
+} from "../rollout/lambdaEnvironment";
 import { parseLatch, type Latch } from "../rollout/state";
 
 /**
@@ -32,25 +38,11 @@ import { parseLatch, type Latch } from "../rollout/state";
  * pending one, completes both; at worst people get the notification twice, never zero times.
  */
 
-export interface TargetGroupPair {
-  service: string;
-  blue: string;
-  green: string;
-}
-
-export interface RollbackEnv {
-  LISTENER_ARN: string;
-  TARGET_GROUP_PAIRS: string;
-  LATCH_PARAMETER: string;
-  TOPIC_ARN: string;
-  STACK: string;
-}
-
 export interface RollbackDeps {
   elb: ElasticLoadBalancingV2Client;
   ssm: SSMClient;
   sns: SNSClient;
-  env: RollbackEnv;
+  env: RollbackEnvironment;
   sleep: (ms: number) => Promise<void>;
   now: () => Date;
   log: (entry: Record<string, unknown>) => void;
@@ -222,7 +214,7 @@ async function readLatch(deps: RollbackDeps): Promise<Latch | undefined> {
       deps.sleep,
     );
   } catch (error) {
-    if ((error as Error).name === "ParameterNotFound") return undefined;
+    if (error instanceof Error && error.name === "ParameterNotFound") return undefined;
     throw error;
   }
   // An unreadable latch reads as one without a pending notification: the program treats it as
@@ -294,7 +286,7 @@ function withoutPendingNotification(latch: Latch): Latch {
 
 export async function rollBack(event: RollbackEvent, deps: RollbackDeps): Promise<RollbackResult> {
   const { alarm, reason } = describeEvent(event);
-  const pairs = JSON.parse(deps.env.TARGET_GROUP_PAIRS) as TargetGroupPair[];
+  const pairs = deps.env.TARGET_GROUP_PAIRS;
   deps.log({ msg: "rollback requested", alarm, reason, stack: deps.env.STACK });
 
   const changed: RuleChange[] = [];
@@ -310,8 +302,8 @@ export async function rollBack(event: RollbackEvent, deps: RollbackDeps): Promis
       changed.push({ ruleArn: rule.RuleArn!, ...plan.change });
       deps.log({ msg: "rule on blue", rule: rule.RuleArn, ...plan.change });
     } catch (error) {
-      failed.push({ ruleArn: rule.RuleArn!, error: (error as Error).message });
-      deps.log({ msg: "rule failed", rule: rule.RuleArn, error: (error as Error).message });
+      failed.push({ ruleArn: rule.RuleArn!, error: errorMessage(error) });
+      deps.log({ msg: "rule failed", rule: rule.RuleArn, error: errorMessage(error) });
     }
   }
 
@@ -346,7 +338,7 @@ export async function handler(event: RollbackEvent): Promise<RollbackResult> {
   clients ??= { elb: new ElasticLoadBalancingV2Client({}), ssm: new SSMClient({}), sns: new SNSClient({}) };
   return rollBack(event, {
     ...clients,
-    env: process.env as unknown as RollbackEnv,
+    env: parseRollbackEnvironment(process.env),
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     now: () => new Date(),
     log: (entry) => console.log(JSON.stringify(entry)),

@@ -8,8 +8,8 @@ import type {
   ResourceValidationArgs,
   StackValidationArgs,
 } from "@pulumi/policy";
-import type { PlanViolation, PolicyRunner } from "../cli/offlinePlan";
 import { allPolicies, PACK_NAME } from "./rules/all";
+import { errorMessage } from "../rollout/errors";
 import { configOf, isUnknownValueError, unknownCheckingProxy, type Policy } from "./rules/util";
 
 /**
@@ -19,6 +19,15 @@ import { configOf, isUnknownValueError, unknownCheckingProxy, type Policy } from
  * schema defaults and the stack's `policies/config/<stack>.json`). `npm run plan` uses it, so
  * a refused deploy is visible with no cloud account and no Pulumi CLI.
  */
+
+/** One policy violation, as the plan reports it. */
+export interface PlanViolation {
+  policy: string;
+  enforcementLevel: "mandatory" | "advisory";
+  message: string;
+  /** `type::name` of the resource, or `stack` for stack-level policies. */
+  resource: string;
+}
 
 export interface OfflineResource {
   type: string;
@@ -140,16 +149,14 @@ async function guarded(run: Run, what: string, call: () => Promise<void> | void)
       run.violations.push({
         policy: run.policy.name,
         enforcementLevel: "advisory",
-        message: `can't run policy '${run.policy.name}' from policy pack '${PACK_NAME}@v${PACK_VERSION}' during preview: ${(error as Error).message}`,
+        message: `can't run policy '${run.policy.name}' from policy pack '${PACK_NAME}@v${PACK_VERSION}' during preview: ${errorMessage(error)}`,
         resource: what,
       });
       return;
     }
     throw new Error(
-      `policy ${run.policy.name} failed on ${what === "stack" ? "the stack" : what}: ${(error as Error).message}`,
-      {
-        cause: error,
-      },
+      `policy ${run.policy.name} failed on ${what === "stack" ? "the stack" : what}: ${errorMessage(error)}`,
+      { cause: error },
     );
   }
 }
@@ -246,6 +253,12 @@ export async function runPoliciesOffline(
   }
   return violations;
 }
+
+/** Runs policies over recorded resources for a stack (its name picks the pack config). */
+export type PolicyRunner = (
+  resources: readonly OfflineResource[],
+  config: { stack: string },
+) => Promise<PlanViolation[]>;
 
 /** The runner `cli/offlinePlan.ts` calls: the stack's name picks its pack config. */
 export const offlinePolicyRunner: PolicyRunner = (resources, config) =>

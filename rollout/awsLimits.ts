@@ -224,3 +224,9 @@ export function parseAwsRegion(value: unknown): string {
     `aws:region: expected an AWS region such as eu-west-1 (pulumi config set aws:region eu-west-1), got ${describeReceived(value)}`,
   );
 }
+
+/**
+ * Inbound rules per security group: 60 by default ("Amazon VPC quotas", Security groups,
+ * adjustable; the ALB's group is built with the default in mind).
+ */
+export const SECURITY_GROUP_INBOUND_RULES_MAX = 60;

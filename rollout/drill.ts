@@ -1,24 +1,19 @@
-import * as fs from "node:fs";
-import * as path from "node:path";
-import * as yaml from "js-yaml";
 import { z } from "zod";
+import { autoRollbackAlarms, playbookAlarms, type AlarmSpec } from "./alarms";
 import {
-  autoRollbackAlarms,
   evaluationCadenceSeconds,
   GUARDDUTY_PUBLICATION_SECONDS,
-  playbookAlarms,
   ROLLBACK_LAMBDA_SECONDS,
   triggerLatencies,
-  type AlarmSpec,
-} from "./gates";
-import { loadPlaybook, type Gate, type Playbook } from "./playbook";
-import { formatPath, parseOrThrow, RolloutInputError } from "./validation";
+} from "./latency";
+import type { Gate, Playbook } from "./playbook";
+import { formatPath, RolloutInputError } from "./validation";
 
 /**
  * Offline rehearsal of a playbook's gates: a metric timeline (the scenario) is replayed through
  * every CloudWatch alarm of the playbook, the composite rollback alarm and the GuardDuty path,
  * and the drill says when green would have been rolled back and whether each rollback trigger
- * met its limit. Pure apart from `loadScenario`; the alarms' numbers come from `gates.ts`.
+ * met its limit. Pure (loaders.ts reads scenario files); the alarms' numbers come from `alarms.ts`.
  *
  * Semantics (documented choices, kept deliberately simple):
  *
@@ -200,48 +195,10 @@ export function scenarioIssues(scenario: DrillScenario, playbook: Playbook): str
   return issues;
 }
 
-function checkScenario(scenario: DrillScenario, playbook: Playbook, context: string): void {
+/** Throws a RolloutInputError listing every scenarioIssues problem, under `context`. */
+export function checkScenario(scenario: DrillScenario, playbook: Playbook, context: string): void {
   const issues = scenarioIssues(scenario, playbook);
   if (issues.length > 0) throw new RolloutInputError(`${context}:\n  ${issues.join("\n  ")}`, issues);
-}
-
-function scenarioPlaybook(id: string, baseDir: string | undefined, context: string): Playbook {
-  const ref = baseDir && /\.ya?ml$/.test(id) ? path.resolve(baseDir, id) : id;
-  try {
-    return loadPlaybook(ref);
-  } catch (error) {
-    if (!(error instanceof RolloutInputError)) throw error;
-    const line = `playbook: ${error.message}`;
-    throw new RolloutInputError(`${context}:\n  ${line}`, [line]);
-  }
-}
-
-/**
- * Validate a parsed scenario document and load its playbook. `baseDir` resolves a playbook given
- * as a relative path. Throws RolloutInputError naming each bad key (`metrics.errorRat: ...`).
- */
-export function parseScenario(
-  document: unknown,
-  origin = "scenario",
-  baseDir?: string,
-): { scenario: DrillScenario; playbook: Playbook } {
-  const context = `invalid drill scenario ${origin}`;
-  const scenario = parseOrThrow(DrillScenario, document, "", context);
-  const playbook = scenarioPlaybook(scenario.playbook, baseDir, context);
-  checkScenario(scenario, playbook, context);
-  return { scenario, playbook };
-}
-
-/** Read a YAML or JSON scenario file. */
-export function loadScenario(file: string): { scenario: DrillScenario; playbook: Playbook } {
-  if (!fs.existsSync(file)) throw new RolloutInputError(`--scenario: no such file ${file}`);
-  let document: unknown;
-  try {
-    document = yaml.load(fs.readFileSync(file, "utf8"));
-  } catch (error) {
-    throw new RolloutInputError(`--scenario: ${file} is not valid YAML or JSON: ${(error as Error).message}`);
-  }
-  return parseScenario(document, file, path.dirname(path.resolve(file)));
 }
 
 // ---------------------------------------------------------------------------------------

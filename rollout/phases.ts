@@ -1,5 +1,4 @@
 import type { Phase, Playbook, Transition } from "./playbook";
-import type { Decision } from "./config";
 
 /** Phase order, legal moves and traffic caps, all read from the playbook. */
 
@@ -60,43 +59,4 @@ export function classifyMove(playbook: Playbook, from: string, to: string): Move
 export function transitionsBefore(playbook: Playbook, phaseId: string): Transition[] {
   const index = phaseIndex(playbook, phaseId);
   return playbook.transitions.filter((t) => phaseIndex(playbook, t.from) < index);
-}
-
-/** The latest of `decisions` by time; of equal times, the one recorded last. */
-function latest(decisions: readonly Decision[]): Decision | undefined {
-  return decisions.reduce<Decision | undefined>(
-    (found, d) => (!found || Date.parse(d.at) >= Date.parse(found.at) ? d : found),
-    undefined,
-  );
-}
-
-/** The latest decision recorded for a transition, if any. */
-export function latestDecision(
-  decisions: readonly Decision[],
-  from: string,
-  to: string,
-): Decision | undefined {
-  return latest(decisions.filter((d) => d.from === from && d.to === to));
-}
-
-/** The latest decision of each transition, in the order transitions were first decided. */
-export function latestDecisionPerTransition(decisions: readonly Decision[]): Decision[] {
-  const transitions = new Map(decisions.map((d) => [`${d.from}->${d.to}`, d]));
-  return [...transitions.values()].map((first) => latestDecision(decisions, first.from, first.to)!);
-}
-
-/** The latest GO decision into `phaseId` (from whichever phase), if any: when the phase was entered. */
-export function latestGoInto(decisions: readonly Decision[], phaseId: string): Decision | undefined {
-  return latest(decisions.filter((d) => d.to === phaseId && d.decision === "GO"));
-}
-
-/** Transitions before `phaseId` whose latest recorded decision is not GO. */
-export function missingGoDecisions(
-  playbook: Playbook,
-  phaseId: string,
-  decisions: readonly Decision[],
-): Transition[] {
-  return transitionsBefore(playbook, phaseId).filter(
-    (t) => latestDecision(decisions, t.from, t.to)?.decision !== "GO",
-  );
 }

@@ -1,10 +1,13 @@
-import * as fs from "node:fs";
-import * as path from "node:path";
-import * as yaml from "js-yaml";
 import { z } from "zod";
 import { CLOUDWATCH_SUB_HOUR_EVALUATION_SECONDS_MAX, cloudWatchMaxEvaluationSeconds } from "./awsLimits";
-import { alarmPeriod, alarmSpecs, gateMetricPeriod } from "./gates";
-import { parseOrThrow, RolloutInputError } from "./validation";
+import {
+  alarmPeriod,
+  alarmWindow,
+  GateMetric,
+  gateMetricPeriod,
+  isCloudWatchPeriod,
+} from "./metricCatalogue";
+import { parseOrThrow } from "./validation";
 
 /**
  * A playbook is the rollout plan of one product, transcribed from its rollout document:
@@ -34,64 +37,12 @@ export type Severity = z.infer<typeof Severity>;
 export const MissingData = z.enum(["missing", "notBreaching", "breaching", "ignore"]);
 export type MissingData = z.infer<typeof MissingData>;
 
-/** CloudWatch accepts alarm periods of 10 or 30 s (high resolution) or whole minutes up to a day. */
-const CLOUDWATCH_PERIOD = "expected 10, 30 or a multiple of 60 up to 86400 (seconds)";
-function isCloudWatchPeriod(seconds: number): boolean {
-  return seconds === 10 || seconds === 30 || (seconds > 0 && seconds <= 86400 && seconds % 60 === 0);
-}
 /**
  * Windows of 10 s or 30 s datapoints are kept to an hour. Not an API limit (PutMetricAlarm
  * allows a day for any period under an hour, see cloudWatchMaxEvaluationSeconds): CloudWatch
  * keeps sub-minute datapoints only 3 hours, and a long high-resolution window is a slow alarm.
  */
 const MAX_HIGH_RESOLUTION_WINDOW_SECONDS = 3600;
-
-/** Where a gate's measurement comes from; decides the CloudWatch metric (see gates.ts). */
-export const GateMetric = z.discriminatedUnion("source", [
-  z
-    .object({
-      /** ALB metrics of green's target group, published every 60 s. */
-      source: z.literal("alb"),
-      name: z.enum(["errorRate", "p95ResponseMs", "averageResponseMs", "requestCount"]),
-    })
-    .strict(),
-  z
-    .object({
-      /** Container Insights for EKS, per service (ClusterName, Namespace, Service). */
-      source: z.literal("container-insights"),
-      name: z.enum(["pod_cpu_utilization", "pod_memory_utilization", "node_filesystem_utilization"]),
-    })
-    .strict(),
-  z
-    .object({
-      /** Published by the application into the stack's namespace. */
-      source: z.literal("custom"),
-      name: z
-        .string()
-        .regex(/^[A-Za-z][A-Za-z0-9]*$/, { message: "expected a metric name such as RowsPerSecond" }),
-      statistic: z.enum(["Average", "Sum", "Maximum", "Minimum", "SampleCount", "p95", "p99"]),
-      /** 10 or 30 for high-resolution metrics (needed for limits under a minute), else a multiple of 60. Default: 60. */
-      periodSeconds: z
-        .number({ message: CLOUDWATCH_PERIOD })
-        .refine(isCloudWatchPeriod, { message: CLOUDWATCH_PERIOD })
-        .optional(),
-    })
-    .strict(),
-  z
-    .object({
-      /** Collected by people (surveys, bug triage) and supplied as decision evidence. No alarm. */
-      source: z.literal("manual"),
-    })
-    .strict(),
-  z
-    .object({
-      /** GuardDuty findings through EventBridge; no CloudWatch alarm. */
-      source: z.literal("guardduty"),
-      minSeverity: z.number().min(0).max(10),
-    })
-    .strict(),
-]);
-export type GateMetric = z.infer<typeof GateMetric>;
 
 /** One alarm level of a gate. */
 const GateLevel = z
@@ -138,7 +89,7 @@ export type Gate = z.infer<typeof Gate>;
 /**
  * A gate needs a level; its warning must come before its critical level in the direction of
  * the breach; and every alarmed level's sustain window must be one CloudWatch can evaluate
- * with the period gates.ts derives from it (a window it cannot express would be silently
+ * with the period metricCatalogue.ts derives from it (a window it cannot express would be silently
  * rounded, or refused by AWS at deploy time).
  */
 function checkGateLevels(gate: z.infer<typeof GateShape>, ctx: z.RefinementCtx): void {
@@ -170,13 +121,16 @@ function checkGateLevels(gate: z.infer<typeof GateShape>, ctx: z.RefinementCtx):
   }
   // An M-of-N alarm: CloudWatch PutMetricAlarm takes DatapointsToAlarm (M) and EvaluationPeriods
   // (N), both at least 1, and evaluates M breaching datapoints among the last N, so M cannot
-  // exceed N. N is the one alarmSpecs derives, checked only where the window itself is valid.
-  for (const spec of alarmSpecs(gate)) {
-    if (!windowOk[spec.level] || spec.datapointsToAlarm <= spec.evaluationPeriods) continue;
+  // exceed N. N is the one the alarm specs derive, checked only where the window itself is valid.
+  for (const level of ["critical", "warning"] as const) {
+    const spec = gate[level];
+    if (!spec || !windowOk[level]) continue;
+    const window = alarmWindow(metricPeriod, spec);
+    if (window.datapointsToAlarm <= window.evaluationPeriods) continue;
     ctx.addIssue({
       code: "custom",
-      path: [spec.level, "datapointsToAlarm"],
-      message: `expected at most ${spec.evaluationPeriods}, the alarm's evaluation periods (${gate[spec.level]!.sustainSeconds} s of ${spec.periodSeconds} s periods): CloudWatch alarms on M breaching datapoints out of N periods, M <= N`,
+      path: [level, "datapointsToAlarm"],
+      message: `expected at most ${window.evaluationPeriods}, the alarm's evaluation periods (${spec.sustainSeconds} s of ${window.periodSeconds} s periods): CloudWatch alarms on M breaching datapoints out of N periods, M <= N`,
     });
   }
 }
@@ -479,57 +433,7 @@ function checkReferences(playbook: z.infer<typeof Playbook>, ctx: z.RefinementCt
     report(["phases", 0, "trafficCapPercent"], "expected 0: the first phase is blue-only");
 }
 
-/** Directory holding the committed playbooks, resolved from this file so it works from any cwd. */
-export const PLAYBOOK_DIR = path.resolve(__dirname, "..", "playbooks");
-
 /** Validate an already-parsed playbook document. `origin` names it in errors. */
 export function parsePlaybook(document: unknown, origin: string): Playbook {
   return parseOrThrow(Playbook, document, "", `invalid playbook ${origin}`);
-}
-
-/** Ids of the committed playbooks (file names without `.yaml`). */
-export function listPlaybooks(dir: string = PLAYBOOK_DIR): string[] {
-  return fs
-    .readdirSync(dir)
-    .filter((f) => f.endsWith(".yaml"))
-    .map((f) => f.replace(/\.yaml$/, ""))
-    .sort();
-}
-
-const cache = new Map<string, Playbook>();
-
-/**
- * Load a playbook by id (`tbs-strategy-framework`) or by path to a YAML file. Loaded once
- * per process: the program, the pack and the CLI all ask for it repeatedly.
- */
-export function loadPlaybook(idOrPath: string, dir: string = PLAYBOOK_DIR): Playbook {
-  const file =
-    idOrPath.endsWith(".yaml") || idOrPath.endsWith(".yml")
-      ? path.resolve(idOrPath)
-      : path.join(dir, `${idOrPath}.yaml`);
-  const playbook = cache.get(file) ?? readPlaybook(file, idOrPath, dir);
-  cache.set(file, playbook);
-  // Checked on every call: a file first loaded by path must still match the id it is asked by.
-  const expectedId = path.basename(file).replace(/\.ya?ml$/, "");
-  if (!idOrPath.includes("/") && playbook.id !== expectedId) {
-    throw new RolloutInputError(
-      `playbook ${file}: id "${playbook.id}" must match its file name "${expectedId}"`,
-    );
-  }
-  return playbook;
-}
-
-function readPlaybook(file: string, idOrPath: string, dir: string): Playbook {
-  if (!fs.existsSync(file)) {
-    throw new RolloutInputError(
-      `unknown playbook "${idOrPath}": expected one of ${listPlaybooks(dir).join(", ")} or a path to a playbook YAML file`,
-    );
-  }
-  let document: unknown;
-  try {
-    document = yaml.load(fs.readFileSync(file, "utf8"));
-  } catch (error) {
-    throw new RolloutInputError(`playbook ${file} is not valid YAML: ${(error as Error).message}`);
-  }
-  return parsePlaybook(document, file);
 }

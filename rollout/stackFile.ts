@@ -1,10 +1,9 @@
-import * as fs from "node:fs";
-import * as path from "node:path";
 import * as yaml from "js-yaml";
+import { errorMessage } from "./errors";
 import { RolloutInputError } from "./validation";
 
 /**
- * Reads a `Pulumi.<stack>.yaml` (or a file of the same format) the way the Pulumi CLI hands
+ * Parses a `Pulumi.<stack>.yaml` (or a file of the same format; loaders.ts reads it) the way the Pulumi CLI hands
  * config to a program: every value a string, objects and arrays JSON-encoded. Secrets
  * cannot be decrypted offline, so every `secure:` value, top-level or nested, becomes the
  * placeholder `[secret]` and its key is reported as secret: a plan never fails on them.
@@ -24,12 +23,6 @@ export interface StackFile {
    * YAML shows this: Pulumi marks the whole top-level key secret when any value inside is.
    */
   secretPaths: string[];
-}
-
-export const PROJECT_ROOT = path.resolve(__dirname, "..");
-
-export function stackFilePath(stack: string, root: string = PROJECT_ROOT): string {
-  return path.join(root, `Pulumi.${stack}.yaml`);
 }
 
 function isSecure(value: unknown): value is { secure: string } {
@@ -67,7 +60,7 @@ export function parseStackFile(text: string, stack: string, file: string): Stack
   try {
     document = yaml.load(text);
   } catch (error) {
-    throw new RolloutInputError(`${file} is not valid YAML: ${(error as Error).message}`);
+    throw new RolloutInputError(`${file} is not valid YAML: ${errorMessage(error)}`);
   }
   const configSection = (document as { config?: unknown } | null)?.config ?? {};
   if (typeof configSection !== "object" || configSection === null || Array.isArray(configSection)) {
@@ -85,23 +78,6 @@ export function parseStackFile(text: string, stack: string, file: string): Stack
     config[key] = typeof redacted.value === "string" ? redacted.value : JSON.stringify(redacted.value);
   }
   return { stack, file, config, secretKeys, secretPaths };
-}
-
-/** Load `Pulumi.<stack>.yaml`, or `configFile` when given (same format). */
-export function loadStackFile(stack: string, configFile?: string, root: string = PROJECT_ROOT): StackFile {
-  const file = configFile ? path.resolve(configFile) : stackFilePath(stack, root);
-  if (!fs.existsSync(file)) {
-    const known = fs
-      .readdirSync(root)
-      .filter((f) => /^Pulumi\.[^.]+\.yaml$/.test(f))
-      .map((f) => f.replace(/^Pulumi\.|\.yaml$/g, ""));
-    throw new RolloutInputError(
-      configFile
-        ? `--config-file: no such file ${file}`
-        : `--stack: no stack file ${path.basename(file)}; expected one of ${known.join(", ")}`,
-    );
-  }
-  return parseStackFile(fs.readFileSync(file, "utf8"), stack, file);
 }
 
 /** The `rollout:` keys without their namespace, as parseRolloutConfig takes them. */

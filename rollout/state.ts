@@ -1,9 +1,8 @@
 import { z } from "zod";
 import { SSM_PARAMETER_VALUE_MAX_BYTES, type SsmParameterTier } from "./awsLimits";
-import type { RolloutConfig, ServiceConfig } from "./config";
-import { latestDecisionPerTransition } from "./phases";
+import { Decision, latestDecisionPerTransition, Signoff, type Signoffs } from "./decisions";
+import type { CohortConfig, ServiceConfig } from "./serviceConfig";
 import { cohortRoutesFor, type ServiceTraffic } from "./traffic";
-import { isoTime } from "./validation";
 
 /**
  * The rollout state record: one SSM parameter per stack, written by the program on every
@@ -21,19 +20,6 @@ export const STATE_PARAMETER_TYPE = "aws:ssm/parameter:Parameter";
 export const STATE_PARAMETER_TIER: SsmParameterTier = "Intelligent-Tiering";
 /** Resource name (Pulumi URN name) of the state parameter. */
 export const STATE_RESOURCE_NAME = "rollout-state";
-
-export function stateParameterName(stack: string): string {
-  return `/staged-rollout/${stack}/state`;
-}
-
-/** Path under which the rollback Lambda writes its latch; read with GetParametersByPath, so a missing latch is an empty list. */
-export function latchPath(stack: string): string {
-  return `/staged-rollout/${stack}/latch`;
-}
-
-export function latchParameterName(stack: string): string {
-  return `${latchPath(stack)}/rollback`;
-}
 
 export const Latch = z
   .object({
@@ -74,35 +60,6 @@ export function parseLatch(raw: string): Latch {
 /** `unknown` offline (plan cannot read AWS), `clear`, `acknowledged` or `set` (keeps 100 % blue). */
 export type LatchStatus = "unknown" | "clear" | "set" | "acknowledged";
 
-/**
- * Longest approver (sign-off) or decider (decision) name. Both are stored in the state
- * parameter, whose whole value SSM bounds; 64 characters hold a handle or an email address.
- */
-export const RECORDED_NAME_MAX = 64;
-const RECORDED_NAME = `expected a name of 1-${RECORDED_NAME_MAX} characters such as dana.devops (it is stored in the rollout state parameter)`;
-const recordedName = z
-  .string({ message: RECORDED_NAME })
-  .min(1, { message: RECORDED_NAME })
-  .max(RECORDED_NAME_MAX, { message: RECORDED_NAME });
-
-/** A GO/NO-GO record (`rollout:decisions[]`), as config holds it and the state record carries it. */
-export const Decision = z
-  .object({
-    from: z.string().min(1),
-    to: z.string().min(1),
-    decision: z.enum(["GO", "NO-GO"]),
-    at: isoTime,
-    by: recordedName,
-    /** One line per criterion, written by `rollout gates --record`. */
-    evidence: z.array(z.string()).default([]),
-  })
-  .strict();
-export type Decision = z.infer<typeof Decision>;
-
-/** One role's approval of a phase (`rollout:signoffs.<phase>.<role>`). */
-export const Signoff = z.object({ approver: recordedName, at: isoTime }).strict();
-export type Signoff = z.infer<typeof Signoff>;
-
 export const RolloutState = z
   .object({
     version: z.literal(1),
@@ -132,19 +89,19 @@ export function latchStatus(latch: Latch | undefined, acknowledged: string | und
   return acknowledged === latch.at ? "acknowledged" : "set";
 }
 
-/** What the state record is built from: the validated config (or the parts of it the record carries). */
-export type StateSource = Pick<
-  RolloutConfig,
-  | "stack"
-  | "tier"
-  | "phase"
-  | "greenWeight"
-  | "rollback"
-  | "alarmActionsEnabled"
-  | "cohorts"
-  | "decisions"
-  | "signoffs"
-> & { playbookSpec: { id: string } };
+/** What the state record is built from: the validated config (RolloutConfig), or the parts of it the record carries. */
+export interface StateSource {
+  stack: string;
+  tier: RolloutState["tier"];
+  phase: string;
+  greenWeight: number;
+  rollback: boolean;
+  alarmActionsEnabled: boolean;
+  cohorts?: CohortConfig;
+  decisions: readonly Decision[];
+  signoffs: Signoffs;
+  playbookSpec: { id: string };
+}
 
 /** The state record of a deploy: config, the traffic it applies and the latch it found. */
 export function rolloutStateRecord(

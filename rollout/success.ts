@@ -1,4 +1,4 @@
-import { evaluateCriterion, evidenceOutside, type CriterionResult } from "./gates";
+import { evaluateCriterion, evidenceOutside, type CriterionResult } from "./decisions";
 import type { Playbook } from "./playbook";
 
 /**

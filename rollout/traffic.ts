@@ -1,7 +1,7 @@
-import type { CohortConfig, ServiceConfig } from "./config";
 import { allowsCohortRouting } from "./phases";
 import type { Playbook } from "./playbook";
 import { MAX_COHORT_RULES_PER_SERVICE, priorityBlockOf, priorityBlockProblems } from "./rulePriorities";
+import type { CohortConfig, ServiceConfig } from "./serviceConfig";
 
 /**
  * (phase, weights, cohorts, rollback) -> per-service traffic plan. The plan is what the

@@ -15,12 +15,24 @@ export class RolloutInputError extends Error {
   }
 }
 
-const ISO_8601 = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
+// At most nanoseconds: a longer fraction is no time anyone recorded, and it lands in the state record.
+const ISO_8601 = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
 const ISO_TIME_MESSAGE = "expected an ISO-8601 time such as 2026-11-02T15:00:00Z";
 /** An ISO-8601 date or time that Date.parse reads (config, sign-offs, decisions, the state record). */
 export const isoTime = z
   .string({ message: ISO_TIME_MESSAGE })
   .refine((s) => ISO_8601.test(s) && !Number.isNaN(Date.parse(s)), { message: ISO_TIME_MESSAGE });
+
+/** A TCP port, 1-65535 (a container's, HeavyDB's). */
+export const portNumber = z
+  .number({ message: "expected an integer 1-65535" })
+  .int({ message: "expected an integer 1-65535" })
+  .min(1, { message: "expected an integer 1-65535" })
+  .max(65535, { message: "expected an integer 1-65535" });
+
+/** A string of at least one character; `what` names it in the message (`expected <what>`). */
+export const nonEmpty = (what: string) =>
+  z.string({ message: `expected ${what}` }).min(1, { message: `expected ${what}` });
 
 /** Printed instead of the value of a secret config key, so error messages never leak one. */
 const REDACTED = "[secret]";

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
-import { loadStackFile, type StackFile } from "../rollout/stackFile";
+import { loadStackFile } from "../rollout/loaders";
+import type { StackFile } from "../rollout/stackFile";
 import { autoName } from "../cli/mockEngine";
 import { planStack, type PlanResult } from "../cli/offlinePlan";
 import { ResourceRecorder } from "./support/mocks";

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { afterEach, beforeEach, describe, it, mock } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
-import { loadStackFile, type StackFile } from "../rollout/stackFile";
+import { loadStackFile } from "../rollout/loaders";
+import type { StackFile } from "../rollout/stackFile";
 import { isUnreadableLatch, parseLatch } from "../rollout/state";
 import { planStack, type PlanResult } from "../cli/offlinePlan";
 

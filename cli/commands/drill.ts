@@ -1,6 +1,28 @@
-import { loadScenario, runDrill, type DrillResult } from "../../rollout/drill";
+import { runDrill, type DrillResult } from "../../rollout/drill";
+import { loadScenario } from "../../rollout/loaders";
+import { errorMessage } from "../../rollout/errors";
+import type { StackOutputs } from "../../rollout/stackOutputs";
 import { RolloutInputError } from "../../rollout/validation";
+import {
+  loadLiveConfig,
+  progress,
+  readAlbTraffic,
+  readStackOutputs,
+  stackAlarms,
+  type CommandContext,
+} from "../backend";
+import { deployChange, deployFailed, type Deploy } from "../deployChange";
 import { EXIT, formatSeconds, requireFlag, table, type Output } from "../output";
+import {
+  blueProblems,
+  elapsedSeconds,
+  emit,
+  refuse,
+  rollbackSetReason,
+  unhealthyReasons,
+  verifyTraffic,
+  type Flags,
+} from "./shared";
 
 /** `mm:ss` from the start of the drill (minutes keep counting past 59). */
 export function clock(seconds: number): string {
@@ -77,10 +99,11 @@ export function printDrill(result: DrillResult, out: Output, origin?: string): v
  * Bad input (missing flag, unreadable or invalid scenario, unknown playbook or gate) throws a
  * RolloutInputError: runCli prints it (and its JSON line with --json) and exits 2.
  *
- * `--live --stack staging` is a separate command: the CLI router should send `drill` with
+ * `--live --stack staging` is drillLiveCommand below: the CLI router sends `drill` with
  * `--live` there and everything else here. Called with `--live`, this throws a
  * RolloutInputError (the router maps it to exit 2).
  */
+// eslint-disable-next-line @typescript-eslint/require-await -- async: bad input too is a rejection, as callers await
 export async function drillCommand(values: Record<string, unknown>, out: Output): Promise<number> {
   if (values.live) {
     throw new RolloutInputError(
@@ -93,4 +116,129 @@ export async function drillCommand(values: Record<string, unknown>, out: Output)
   if (values.json) out.log(JSON.stringify({ scenario: file, ...result }, null, 2));
   else printDrill(result, out, file);
   return EXIT.ok;
+}
+
+/** How often a live drill reads the ALB while it waits for blue. */
+const DRILL_POLL_SECONDS = 5;
+
+/**
+ * Seconds from `start` until every service is blue on the ALB, or undefined once past `limit`.
+ * At least one look, however long `up` took: the time is reported even when over the limit.
+ */
+async function timeToBlue(
+  ctx: CommandContext,
+  start: Date,
+  limit: number,
+  outputs: StackOutputs,
+): Promise<number | undefined> {
+  for (;;) {
+    if ((await blueProblems(ctx, outputs)).length === 0) return elapsedSeconds(ctx, start);
+    if (elapsedSeconds(ctx, start) > limit) return undefined;
+    await ctx.sleep(DRILL_POLL_SECONDS * 1000);
+  }
+}
+
+/** A drill's deploy, whose failure (even an unreadable ALB while it verifies) is returned, never thrown: the restore always runs. */
+async function drillDeploy<V>(
+  ctx: CommandContext,
+  change: Deploy<V>,
+): Promise<{ verified: V; error?: undefined } | { error: string }> {
+  try {
+    const deployed = await deployChange(ctx, change);
+    return deployed.ok ? { verified: deployed.verified } : deployed;
+  } catch (error) {
+    return { error: errorMessage(error) };
+  }
+}
+
+/**
+ * `rollout drill --live --stack S`: a real rollback drill on a staging-tier stack: force a
+ * rollback, poll the ALB until every service is blue (measured time-to-blue), restore the
+ * previous config and verify it.
+ *
+ * It does not advance a phase first, as issue 6's outline has it: advancing needs a recorded
+ * GO decision, and a drill must not manufacture one. Instead it needs green to carry traffic
+ * already (a weight or cohort rules); with none, the time to blue would measure nothing, so it
+ * refuses and names the `shift` that gives green a small weight.
+ */
+export async function drillLiveCommand(flags: Flags, ctx: CommandContext): Promise<number> {
+  const config = await loadLiveConfig(ctx.backend);
+  if (config.isProduction)
+    return refuse(ctx, flags, "drill --live", [
+      `stack ${config.stack} is production-tier; live drills run on staging-tier stacks only`,
+    ]);
+  const before = await readAlbTraffic(ctx.aws, await readStackOutputs(ctx.backend));
+  const reasons = await unhealthyReasons(ctx, config, stackAlarms(config));
+  if (config.rollback) reasons.push(rollbackSetReason(config));
+  if (before.every((t) => t.green === 0 && t.cohortRulesToGreen === 0))
+    reasons.push(
+      `green carries no traffic on ${config.stack}'s ALB, so time-to-blue would measure nothing: give it a small weight first (\`npm run rollout -- shift --stack ${config.stack} --to 5\`)`,
+    );
+  if (reasons.length > 0) return refuse(ctx, flags, "drill --live", reasons);
+
+  const json = Boolean(flags.json);
+  const start = ctx.now();
+  const say = progress(ctx, start, json);
+  const limit = config.playbookSpec.rollback.limitSeconds;
+  const mayStillBeTrue = `rollout:rollback may still be true: check \`npm run rollout -- status --stack ${config.stack}\``;
+  say(`drill on ${config.stack}: forcing a rollback`);
+  const forced = await drillDeploy(ctx, {
+    set: { rollback: "true" },
+    up: "drill rollback",
+    start,
+    json,
+    restore: { kept: "rollout:rollback stays true until the drill restores it" },
+    verify: (outputs) => timeToBlue(ctx, start, limit, outputs),
+  });
+  const waited = elapsedSeconds(ctx, start);
+  say("restoring the previous configuration");
+  const restore = await drillDeploy(ctx, {
+    set: { rollback: String(config.rollback) },
+    up: "drill restore",
+    start,
+    json,
+    restore: { kept: mayStillBeTrue },
+    verify: (outputs) => verifyTraffic(ctx, config, {}, outputs),
+  });
+  if (forced.error !== undefined || restore.error !== undefined) {
+    const errors = [
+      forced.error !== undefined && `forced rollback: ${forced.error}`,
+      restore.error !== undefined && `restore: ${restore.error}`,
+    ]
+      .filter(Boolean)
+      .join("; ");
+    return deployFailed(ctx, flags, "drill --live", start, {
+      error: errors,
+      config:
+        restore.error !== undefined ? mayStillBeTrue : `rollout:rollback restored to ${config.rollback}`,
+    });
+  }
+  const seconds = forced.verified;
+  const restored = restore.verified;
+  const withinLimit = seconds !== undefined && seconds <= limit;
+  emit(
+    ctx,
+    flags,
+    {
+      command: "drill",
+      live: true,
+      before,
+      timeToBlueSeconds: seconds ?? null,
+      waitedSeconds: waited,
+      limitSeconds: limit,
+      withinLimit,
+      restored: restored.length === 0,
+      problems: restored,
+    },
+    () => {
+      say(
+        seconds === undefined
+          ? `NOT blue after ${formatSeconds(waited)} (limit ${formatSeconds(limit)})`
+          : `time to blue: ${formatSeconds(seconds)} (limit ${formatSeconds(limit)})${seconds <= limit ? "" : " - OVER the limit"}`,
+      );
+      for (const p of restored) say(`restore check FAILED: ${p}`);
+      if (restored.length === 0) say("previous traffic restored and verified");
+    },
+  );
+  return withinLimit && restored.length === 0 ? EXIT.ok : EXIT.refused;
 }

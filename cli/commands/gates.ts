@@ -1,19 +1,22 @@
-import { decide, unknownEvidence, type CriterionResult, type DecisionResult } from "../../rollout/gates";
-import { loadEvidence } from "../../rollout/evidence";
+import {
+  decide,
+  describeCondition,
+  evaluatePhaseTriggers,
+  triggerGates,
+  unknownEvidence,
+  type CriterionResult,
+  type DecisionResult,
+  type TriggerResult,
+} from "../../rollout/decisions";
+import { loadEvidence, loadPlaybook } from "../../rollout/loaders";
+import type { Playbook } from "../../rollout/playbook";
 import { phaseIds, transitionFrom } from "../../rollout/phases";
-import { loadPlaybook, type Playbook } from "../../rollout/playbook";
 import {
   evaluateSuccessCriteria,
   unknownSuccessEvidence,
   type SuccessReport,
   type SuccessTally,
 } from "../../rollout/success";
-import {
-  describeCondition,
-  evaluatePhaseTriggers,
-  triggerGates,
-  type TriggerResult,
-} from "../../rollout/triggers";
 import { RolloutInputError } from "../../rollout/validation";
 import { EXIT, requireFlag, table, type Output } from "../output";
 

@@ -1,11 +1,7 @@
 import type { PolicyResource } from "@pulumi/policy";
-import {
-  alarmName,
-  autoRollbackAlarms,
-  compositeAlarmName,
-  isPerService,
-  type AlarmSpec,
-} from "../../rollout/gates";
+import { autoRollbackAlarms, type AlarmSpec } from "../../rollout/alarms";
+import { isPerService } from "../../rollout/metricCatalogue";
+import { alarmName, compositeAlarmName } from "../../rollout/names";
 import type { RolloutState } from "../../rollout/state";
 import {
   asArray,
@@ -22,7 +18,7 @@ import {
 /**
  * Gate rules: the CloudWatch alarms that roll back automatically are exactly the playbook's,
  * the composite alarm watches all of them, and in production nobody has muted them. Alarm
- * names come from rollout/gates.ts, the functions the QualityGates component names them with.
+ * names come from rollout/names.ts, the functions the QualityGates component names them with.
  */
 
 /** The alarm names a spec expands to on this stack: one per service where the metric is per service. */
@@ -53,7 +49,7 @@ export const autoRollbackAlarmsMatchPlaybook: StackValidationPolicy = {
     "Every auto-rollback gate of the playbook has its CloudWatch alarm (per service where the metric is) with the playbook's threshold, period, evaluation periods, datapoints and comparison.",
   enforcementLevel: "mandatory",
   remediationSteps:
-    "Build alarms from rollout/gates.ts alarmSpecs (the QualityGates component does) instead of editing them by hand; " +
+    "Build alarms from rollout/alarms.ts alarmSpecs (the QualityGates component does) instead of editing them by hand; " +
     "change a threshold or window in the playbook YAML, where it is written once.",
   validateStack: withRolloutState(({ state, playbook }, args, report) => {
     const alarms = new Map(

@@ -1,6 +1,6 @@
-import { allowsCohortRouting, latestDecision, missingGoDecisions, trafficCap } from "../../rollout/phases";
-import { missingSignoffs } from "../../rollout/signoff";
-import { stateParameterName } from "../../rollout/state";
+import { latestDecision, missingGoDecisions, missingSignoffs } from "../../rollout/decisions";
+import { phaseSnapshotPrefix, stateParameterName } from "../../rollout/names";
+import { allowsCohortRouting, trafficCap } from "../../rollout/phases";
 import type { PolicyConfigSchema } from "@pulumi/policy";
 import {
   colourOf,
@@ -202,7 +202,7 @@ export const phaseSnapshotPresent: StackValidationPolicy = {
     "Keep the DataProtection component's phase snapshot (aws.rds.Snapshot data-snapshot-<phase>, dbSnapshotIdentifier " +
     "before-<phase>-<id>); the listener rules depend on it so traffic moves only after it exists.",
   validateStack: withRolloutState(({ state }, args, report) => {
-    const prefix = `before-${state.phase}-`;
+    const prefix = phaseSnapshotPrefix(state.phase);
     const snapshots = ofType(args.resources, TYPES.rdsSnapshot);
     // An identifier unknown at preview still belongs to a snapshot the program registered for this phase.
     const found = snapshots.some((s) => {

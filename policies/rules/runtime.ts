@@ -109,7 +109,7 @@ function checkManagedPolicy(where: string, arn: unknown, config: IamConfig, repo
 /** Entries of a list prop, each read on its own so that one unknown entry does not hide the others. */
 function knownEntries(props: Record<string, unknown>, key: string): unknown[] {
   if (!isSet(props, key)) return [];
-  const list = known(() => props[key] as unknown);
+  const list = known(() => props[key]);
   if (!Array.isArray(list)) return [];
   // Index by index: Array methods would read every element through the proxy and throw on the first unknown.
   const entries: unknown[] = [];
@@ -155,7 +155,7 @@ export const lambdaIamLeastPrivilege: ResourceValidationPolicy = {
       }
     }),
     forType(TYPES.iamRolePolicyAttachment, (props, args, report) => {
-      const arn = isSet(props, "policyArn") ? known(() => props.policyArn as unknown) : undefined;
+      const arn = isSet(props, "policyArn") ? known(() => props.policyArn) : undefined;
       checkManagedPolicy(`role policy attachment ${args.name}`, arn, iamConfig(args), report);
     }),
   ] satisfies ResourceValidation[],

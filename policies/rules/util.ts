@@ -10,9 +10,11 @@ import type {
   StackValidationArgs,
   StackValidationPolicy,
 } from "@pulumi/policy";
-import { TARGET_GROUP_NAME_MAX } from "../../rollout/awsNames";
+import { errorMessage } from "../../rollout/errors";
+import { loadPlaybook } from "../../rollout/loaders";
+import { TARGET_GROUP_NAME_MAX } from "../../rollout/names";
 import { getPhase } from "../../rollout/phases";
-import { loadPlaybook, type Playbook } from "../../rollout/playbook";
+import type { Playbook } from "../../rollout/playbook";
 import { RolloutState, STATE_PARAMETER_TYPE, STATE_RESOURCE_NAME } from "../../rollout/state";
 
 /**
@@ -205,12 +207,12 @@ export function lookupState(resources: readonly PolicyResource[]): StateLookup {
   try {
     playbook = loadPlaybook(state.playbook);
   } catch (error) {
-    return { status: "invalid", resource, reason: (error as Error).message };
+    return { status: "invalid", resource, reason: errorMessage(error) };
   }
   try {
     getPhase(playbook, state.phase);
   } catch (error) {
-    return { status: "invalid", resource, reason: (error as Error).message };
+    return { status: "invalid", resource, reason: errorMessage(error) };
   }
   return { status: "ok", resource, state, playbook };
 }

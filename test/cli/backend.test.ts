@@ -4,8 +4,10 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { describe, it } from "node:test";
 import { parseRolloutConfig } from "../../rollout/config";
-import { alarmNames, autoRollbackAlarms, compositeAlarmName } from "../../rollout/gates";
-import { loadStackFile, rolloutKeys } from "../../rollout/stackFile";
+import { alarmNames, autoRollbackAlarms } from "../../rollout/alarms";
+import { loadStackFile } from "../../rollout/loaders";
+import { compositeAlarmName } from "../../rollout/names";
+import { rolloutKeys } from "../../rollout/stackFile";
 import {
   automationBackend,
   describeAlarm,

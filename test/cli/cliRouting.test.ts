@@ -10,7 +10,7 @@ import {
 } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { mockClient } from "aws-sdk-client-mock";
-import { loadStackFile } from "../../rollout/stackFile";
+import { loadStackFile } from "../../rollout/loaders";
 import { automationBackend, type AutomationStack, type SelectStack } from "../../cli/backend";
 import { bufferOutput, ignoreEpipe } from "../../cli/output";
 import { runCli, type LiveContextFactory } from "../../cli/rollout";

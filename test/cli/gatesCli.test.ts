@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, it } from "node:test";
-import { loadPlaybook } from "../../rollout/playbook";
+import { loadPlaybook } from "../../rollout/loaders";
 import { bufferOutput } from "../../cli/output";
 import { runCli } from "../../cli/rollout";
 

@@ -4,7 +4,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { describe, it } from "node:test";
 import * as yaml from "js-yaml";
-import { loadStackFile } from "../../rollout/stackFile";
+import { loadStackFile } from "../../rollout/loaders";
 import { bufferOutput } from "../../cli/output";
 import { planCommand } from "../../cli/commands/plan";
 import { runCli } from "../../cli/rollout";

@@ -31,7 +31,7 @@ async function register(build: () => void): Promise<RecordedResource[]> {
 function inputsOf(resources: RecordedResource[], name: string): Inputs {
   const found = resources.filter((r) => r.name === name);
   assert.equal(found.length, 1, `${name} among ${resources.map((r) => r.name).join(", ")}`);
-  return found[0]!.inputs as Inputs;
+  return found[0]!.inputs;
 }
 
 /** `build` throws `message` from the component's own checks, having registered nothing. */

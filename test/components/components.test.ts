@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
 import { createHash } from "node:crypto";
 import { FLAGS_CHECKSUM_ANNOTATION } from "../../components/environment";
-import { loadStackFile, type StackFile } from "../../rollout/stackFile";
+import { loadStackFile } from "../../rollout/loaders";
+import type { StackFile } from "../../rollout/stackFile";
 import { planStack, type PlanResult } from "../../cli/offlinePlan";
 
 /**

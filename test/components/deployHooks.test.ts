@@ -4,7 +4,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { before, describe, it } from "node:test";
-import { loadStackFile, type StackFile } from "../../rollout/stackFile";
+import { loadStackFile } from "../../rollout/loaders";
+import type { StackFile } from "../../rollout/stackFile";
 import { planStack, type PlanResult } from "../../cli/offlinePlan";
 
 type Inputs = Record<string, any>;

@@ -10,7 +10,9 @@ import {
   rollbackBundle,
   UNSCOPABLE_STATEMENTS,
 } from "../../components/autoRollback";
-import { loadStackFile, type StackFile } from "../../rollout/stackFile";
+import { parseRollbackEnvironment } from "../../rollout/lambdaEnvironment";
+import { loadStackFile } from "../../rollout/loaders";
+import type { StackFile } from "../../rollout/stackFile";
 import { autoName } from "../../cli/mockEngine";
 import { planStack, type PlanResult } from "../../cli/offlinePlan";
 import { ResourceRecorder } from "../support/mocks";
@@ -809,6 +811,12 @@ describe("rollback Lambda resources", () => {
     assert.deepEqual(
       JSON.parse(fn.environment.variables.TARGET_GROUP_PAIRS).map((p: Inputs) => p.service),
       ["web", "api"],
+    );
+    // The variables are the handler's contract: it parses exactly these.
+    const env = parseRollbackEnvironment(fn.environment.variables);
+    assert.deepEqual(
+      [env.STACK, env.LATCH_PARAMETER, env.TARGET_GROUP_PAIRS.map((p) => p.service)],
+      ["production", "/staged-rollout/production/latch/rollback", ["web", "api"]],
     );
     const code = rollbackBundle();
     assert.ok(code.length > 1000 && code.includes("DescribeRules") && code.includes("ModifyRule"));

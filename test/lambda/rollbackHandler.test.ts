@@ -82,7 +82,7 @@ const alarmEvent: RollbackEvent = {
       timestamp: "2026-11-22T09:59:41.214+0000",
     },
   },
-} as RollbackEvent;
+};
 const TRIGGERING = "production-errorRate-critical-web, production-p95ResponseMs-critical-web";
 const REASON =
   "production-auto-rollback ALARM: arn:aws:cloudwatch:eu-west-1:123456789012:alarm:production-errorRate-critical-web transitioned to ALARM at Sunday 22 November, 2026 09:59:41 UTC";
@@ -98,7 +98,7 @@ function deps(): RollbackDeps {
     sns: new SNSClient({}),
     env: {
       LISTENER_ARN: "arn:listener",
-      TARGET_GROUP_PAIRS: JSON.stringify(pairs),
+      TARGET_GROUP_PAIRS: pairs,
       LATCH_PARAMETER: "/staged-rollout/production/latch/rollback",
       TOPIC_ARN: "arn:aws:sns:eu-west-1:123456789012:critical",
       STACK: "production",

@@ -7,9 +7,10 @@ import { allPolicies } from "../../policies/rules/all";
 import { alarmRuleNames } from "../../policies/rules/gates";
 import { httpsTls12 } from "../../policies/rules/network";
 import { unknownCheckingProxy, UnknownValueError } from "../../policies/rules/util";
-import { autoRollbackAlarms, isPerService, playbookAlarms, type AlarmSpec } from "../../rollout/gates";
-import { loadPlaybook } from "../../rollout/playbook";
-import { requiredRoles } from "../../rollout/signoff";
+import { autoRollbackAlarms, playbookAlarms, type AlarmSpec } from "../../rollout/alarms";
+import { requiredRoles } from "../../rollout/decisions";
+import { loadPlaybook } from "../../rollout/loaders";
+import { isPerService } from "../../rollout/metricCatalogue";
 import type { RolloutState } from "../../rollout/state";
 
 /*

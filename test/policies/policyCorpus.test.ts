@@ -1,11 +1,10 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { runPoliciesOffline } from "../../policies/offline";
-import type { Decision } from "../../rollout/config";
+import { requiredRoles, type Decision } from "../../rollout/decisions";
+import { loadPlaybook, loadStackFile } from "../../rollout/loaders";
+import type { StackFile } from "../../rollout/stackFile";
 import { phaseIds, transitionsBefore } from "../../rollout/phases";
-import { loadPlaybook } from "../../rollout/playbook";
-import { requiredRoles } from "../../rollout/signoff";
-import { loadStackFile, type StackFile } from "../../rollout/stackFile";
 import { hasMandatoryViolation, planStack, type PlanResult, type PlanViolation } from "../../cli/offlinePlan";
 
 /*

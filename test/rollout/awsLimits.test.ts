@@ -14,7 +14,8 @@ import {
   SSM_PARAMETER_VALUE_MAX_BYTES,
 } from "../../rollout/awsLimits";
 import { parseRolloutConfig } from "../../rollout/config";
-import { loadStackFile, rolloutKeys } from "../../rollout/stackFile";
+import { loadStackFile } from "../../rollout/loaders";
+import { rolloutKeys } from "../../rollout/stackFile";
 import {
   rolloutStateRecord,
   STATE_PARAMETER_TIER,

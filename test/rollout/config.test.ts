@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { parseRolloutConfig, SECRET_PATHS, type IsConfigSecret } from "../../rollout/config";
-import { decide } from "../../rollout/gates";
-import { loadStackFile, parseStackFile, rolloutKeys } from "../../rollout/stackFile";
+import { decide } from "../../rollout/decisions";
+import { loadStackFile } from "../../rollout/loaders";
+import { parseStackFile, rolloutKeys } from "../../rollout/stackFile";
 import { ALB_HEADER_VALUE_MAX } from "../../rollout/awsLimits";
 import { cohortRoutesFor } from "../../rollout/traffic";
 import { describeReceived, RolloutInputError } from "../../rollout/validation";
@@ -97,15 +98,15 @@ describe("stack config", () => {
         recorded.evidence.join("\n"),
       );
       assert.deepEqual(
-        lines.map((m) => m![1]),
+        lines.map((m) => m[1]),
         transition.criteria.map((c) => c.id),
         `${recorded.from} -> ${recorded.to}: one evidence line per criterion, in order`,
       );
-      const evidence = Object.fromEntries(lines.map((m) => [m![1]!, Number(m![2])]));
+      const evidence = Object.fromEntries(lines.map((m) => [m[1]!, Number(m[2])]));
       const result = decide(transition, evidence);
       assert.equal(result.decision, recorded.decision, `${recorded.from} -> ${recorded.to}`);
       assert.deepEqual(
-        lines.map((m) => m![3]),
+        lines.map((m) => m[3]),
         result.results.map((r) => (r.pass ? "pass" : "FAIL")),
       );
     }
@@ -959,5 +960,58 @@ describe("secret config values", () => {
       return true;
     });
     assert.deepEqual(asked, ["database.password", "database.appPassword", "heavydb.readOnlyPassword"]);
+  });
+});
+
+describe("values AWS would refuse (issue 9 review)", () => {
+  const accepts = (mutate: (c: Record<string, any>) => void) => {
+    const config = structuredClone(stagingConfig());
+    mutate(config);
+    parseRolloutConfig(config, "staging");
+  };
+
+  it("refuses an engine version RDS for MySQL does not offer, naming rollout:database.engineVersion", () => {
+    for (const engineVersion of ["8.4; DROP", "", "5.7", "9"]) {
+      assert.match(
+        refusal((c) => (c.database.engineVersion = engineVersion)),
+        /rollout:database\.engineVersion: expected an RDS for MySQL version of the 8\.0 or 8\.4 major/,
+        engineVersion,
+      );
+    }
+    accepts((c) => (c.database.engineVersion = "8.4.3"));
+    accepts((c) => (c.database.engineVersion = "8.0"));
+  });
+
+  it("refuses {{ in a recorded name: SSM refuses parameter values containing {{ }}", () => {
+    assert.match(
+      refusal(
+        (c) =>
+          (c.signoffs = {
+            internal: { devopsEngineer: { approver: "{{ssm:x}}", at: "2026-10-26T15:00:00Z" } },
+          }),
+      ),
+      /rollout:signoffs\.internal\.devopsEngineer\.approver: .*SSM refuses values containing \{\{ or \}\}/,
+    );
+  });
+
+  it("refuses more ingress CIDRs than the ALB's security group holds rules for (60 by default, two per CIDR)", () => {
+    const cidrs = Array.from({ length: 31 }, (_, i) => `198.51.${i}.0/24`);
+    assert.match(
+      refusal((c) => (c.network.ingressCidrs = cidrs)),
+      /rollout:network\.ingressCidrs: expected at most 30 CIDRs/,
+    );
+    accepts((c) => (c.network.ingressCidrs = cidrs.slice(0, 30)));
+  });
+
+  it("refuses a time with more than nanoseconds", () => {
+    assert.match(
+      refusal(
+        (c) =>
+          (c.signoffs = {
+            internal: { devopsEngineer: { approver: "dana", at: `2026-10-26T15:00:00.${"1".repeat(10)}Z` } },
+          }),
+      ),
+      /rollout:signoffs\.internal\.devopsEngineer\.at: expected an ISO-8601 time/,
+    );
   });
 });

@@ -6,7 +6,7 @@ import {
   type DeprecationKind,
   type RuntimeUse,
 } from "../../rollout/deprecations";
-import { loadStackFile } from "../../rollout/stackFile";
+import { loadStackFile } from "../../rollout/loaders";
 import { bufferOutput } from "../../cli/output";
 import { printPlan } from "../../cli/commands/plan";
 import { planStack } from "../../cli/offlinePlan";

@@ -5,27 +5,29 @@ import * as path from "node:path";
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import { z } from "zod";
-import type { Decision } from "../../rollout/config";
+import { alarmSpecs, autoRollbackAlarms } from "../../rollout/alarms";
 import {
-  alarmPeriod,
-  alarmSpecs,
-  alarmWorstCaseSeconds,
-  autoRollbackAlarms,
   compare,
   decide,
   evaluateCriterion,
-  triggerLatencies,
-  unknownEvidence,
-} from "../../rollout/gates";
-import { loadEvidence } from "../../rollout/evidence";
-import {
-  allowsCohortRouting,
-  classifyMove,
-  getPhase,
   latestDecision,
   latestDecisionPerTransition,
   latestGoInto,
   missingGoDecisions,
+  missingSignoffs,
+  requiredRoles,
+  roleChecklist,
+  signoffsComplete,
+  unknownEvidence,
+  type Decision,
+} from "../../rollout/decisions";
+import { alarmWorstCaseSeconds, triggerLatencies } from "../../rollout/latency";
+import { loadEvidence, loadPlaybook } from "../../rollout/loaders";
+import { alarmPeriod } from "../../rollout/metricCatalogue";
+import {
+  allowsCohortRouting,
+  classifyMove,
+  getPhase,
   nextPhase,
   phaseIds,
   phaseIndex,
@@ -33,8 +35,7 @@ import {
   transitionFrom,
   transitionsBefore,
 } from "../../rollout/phases";
-import { loadPlaybook, sustainProblem } from "../../rollout/playbook";
-import { missingSignoffs, requiredRoles, roleChecklist, signoffsComplete } from "../../rollout/signoff";
+import { sustainProblem } from "../../rollout/playbook";
 import { latchStatus } from "../../rollout/state";
 import { ALB_LIMITS, listenerRuleProblems, cohortRoutesFor, planTraffic } from "../../rollout/traffic";
 import {
@@ -654,7 +655,7 @@ describe("TBS GO/NO-GO on every boundary", () => {
 });
 
 // ---------------------------------------------------------------------------------------------
-// Helpers of rollout/validation.ts, rollout/evidence.ts and phase lookups.
+// Helpers of rollout/validation.ts, rollout/loaders.ts (evidence) and phase lookups.
 
 describe("validation helpers", () => {
   it("formatPath (table)", () => {

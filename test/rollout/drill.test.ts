@@ -4,24 +4,16 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { describe, it } from "node:test";
 import fc from "fast-check";
+import { autoRollbackAlarms, playbookAlarms, type AlarmSpec } from "../../rollout/alarms";
 import {
-  loadScenario,
-  parseScenario,
   periodDatapoints,
   runDrill,
   simulateAlarm,
   type DrillResult,
   type DrillScenario,
 } from "../../rollout/drill";
-import {
-  alarmWorstCaseSeconds,
-  autoRollbackAlarms,
-  playbookAlarms,
-  ROLLBACK_LAMBDA_SECONDS,
-  triggerLatencies,
-  type AlarmSpec,
-} from "../../rollout/gates";
-import { loadPlaybook } from "../../rollout/playbook";
+import { alarmWorstCaseSeconds, ROLLBACK_LAMBDA_SECONDS, triggerLatencies } from "../../rollout/latency";
+import { loadPlaybook, loadScenario, parseScenario } from "../../rollout/loaders";
 import { RolloutInputError } from "../../rollout/validation";
 import { bufferOutput } from "../../cli/output";
 import { drillCommand } from "../../cli/commands/drill";
@@ -84,7 +76,7 @@ describe("drill: TBS strategy framework", () => {
     const result = drillFixture("tbs-error-rate-8pct");
     assert.equal(result.rollbackAt, 600 + 300 + ROLLBACK_LAMBDA_SECONDS);
     assert.ok(
-      result.rollbackAt! >= 600 + 300 && result.rollbackAt! <= 600 + 420,
+      result.rollbackAt >= 600 + 300 && result.rollbackAt <= 600 + 420,
       `rollbackAt ${result.rollbackAt}`,
     );
     assert.deepEqual(result.trigger, {
@@ -138,7 +130,7 @@ describe("drill: TBS strategy framework", () => {
   it("throughput 27,000 rows/s rolls back at 10:10 (10 breaching minutes + Lambda)", () => {
     const result = drillFixture("tbs-throughput-27000");
     assert.equal(result.rollbackAt, 610);
-    assert.ok(result.rollbackAt! >= 600 && result.rollbackAt! <= 700);
+    assert.ok(result.rollbackAt >= 600 && result.rollbackAt <= 700);
     assert.equal(result.trigger?.id, "performanceDegradation");
     assert.equal(result.trigger?.alarm, "rowsPerSecond-critical");
     assert.equal(triggerCheck(result, "performanceDegradation").met, true);
@@ -580,7 +572,7 @@ describe("drill: properties (TBS)", () => {
     );
   });
 
-  it("a sustained error-rate breach is always caught within the alarm's worst case (gates.ts)", () => {
+  it("a sustained error-rate breach is always caught within the alarm's worst case (latency.ts)", () => {
     const critical = autoRollbackAlarms(playbook).find((a) => a.key === "errorRate-critical")!;
     const worst = alarmWorstCaseSeconds(critical);
     fc.assert(

@@ -4,13 +4,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as yaml from "js-yaml";
-import {
-  listPlaybooks,
-  loadPlaybook,
-  parsePlaybook,
-  PLAYBOOK_DIR,
-  type Playbook,
-} from "../../rollout/playbook";
+import { listPlaybooks, loadPlaybook, PLAYBOOK_DIR } from "../../rollout/loaders";
+import { parsePlaybook, type Playbook } from "../../rollout/playbook";
 import { RolloutInputError } from "../../rollout/validation";
 
 /**

@@ -2,33 +2,28 @@ import assert from "node:assert/strict";
 import * as path from "node:path";
 import { describe, it } from "node:test";
 import { aggregation, DrillScenario, MAX_DRILL_SECONDS, scenarioIssues } from "../../rollout/drill";
+import { alarmSpecs, guardDutyRollbackSeverity, hasAlarms, playbookAlarms } from "../../rollout/alarms";
+import { describeRule, evidenceOutside } from "../../rollout/decisions";
+import { evaluationCadenceSeconds, GUARDDUTY_PUBLICATION_SECONDS } from "../../rollout/latency";
+import { loadPlaybook, PROJECT_ROOT, stackFilePath } from "../../rollout/loaders";
 import {
   ALB_ERROR_RATE_PARTS,
-  alarmSpecs,
   containerInsightsDimensions,
-  customMetricNamespace,
-  describeRule,
-  evaluationCadenceSeconds,
-  evidenceOutside,
   gateMetricPeriod,
-  GUARDDUTY_PUBLICATION_SECONDS,
-  guardDutyRollbackSeverity,
-  hasAlarms,
   metricIdentity,
-  playbookAlarms,
-  workloadName,
   type MetricLocation,
-} from "../../rollout/gates";
-import { loadPlaybook, type Playbook } from "../../rollout/playbook";
-import { PROJECT_ROOT, SECRET_PLACEHOLDER, stackFilePath } from "../../rollout/stackFile";
+} from "../../rollout/metricCatalogue";
 import {
-  Latch,
+  customMetricNamespace,
   latchParameterName,
   latchPath,
-  STATE_PARAMETER_TYPE,
-  STATE_RESOURCE_NAME,
   stateParameterName,
-} from "../../rollout/state";
+  workloadName,
+  type Colour,
+} from "../../rollout/names";
+import type { Playbook } from "../../rollout/playbook";
+import { SECRET_PLACEHOLDER } from "../../rollout/stackFile";
+import { Latch, STATE_PARAMETER_TYPE, STATE_RESOURCE_NAME } from "../../rollout/state";
 
 /**
  * Table tests of rollout/ exports that no other test names: naming helpers whose values
@@ -38,7 +33,7 @@ import {
 const tbs = loadPlaybook("tbs-strategy-framework");
 const telegram = loadPlaybook("telegram-money-bot");
 
-describe("rollout/gates exports", () => {
+describe("rollout/ gate exports (alarms, metric catalogue, latency, names, decisions)", () => {
   it("hasAlarms: CloudWatch-watched gates only, never manual evidence or GuardDuty", () => {
     const withoutAlarms = (p: Playbook) => p.gates.filter((g) => !hasAlarms(g)).map((g) => g.id);
     assert.deepEqual(withoutAlarms(tbs), [
@@ -65,7 +60,7 @@ describe("rollout/gates exports", () => {
     const metric = (key: string) => {
       const alarm = playbookAlarms(telegram).find((a) => a.key === key)!;
       assert.equal(alarm.metric.kind, "container-insights", key);
-      return alarm.metric as Parameters<typeof containerInsightsDimensions>[0];
+      return alarm.metric;
     };
     assert.deepEqual(
       containerInsightsDimensions(metric("cpuUtilization-critical"), cluster, "web", "green"),
@@ -100,7 +95,7 @@ describe("rollout/gates exports", () => {
       id: "lowFindings",
       metric: { source: "guardduty", minSeverity: 4 },
     });
-    variant.rollback.triggers.find((t) => t.id === "securityBreach")!.gates!.push("lowFindings");
+    variant.rollback.triggers.find((t) => t.id === "securityBreach")!.gates.push("lowFindings");
     assert.equal(guardDutyRollbackSeverity(variant), 4, "several such gates: the lowest wins");
 
     const warnOnly = structuredClone(telegram);
@@ -146,7 +141,7 @@ describe("rollout/gates exports", () => {
   });
 });
 
-describe("rollout/gates: one metric identity for alarms, dashboards and evidence", () => {
+describe("rollout/metricCatalogue: one metric identity for alarms, dashboards and evidence", () => {
   const gate = (playbook: Playbook, id: string) => playbook.gates.find((g) => g.id === id)!;
 
   it("gateMetricPeriod: the metric's own period, as the alarms use it; none for manual and GuardDuty gates (table)", () => {
@@ -200,13 +195,7 @@ describe("rollout/gates: one metric identity for alarms, dashboards and evidence
       assert.notEqual(metric.kind, "alb-error-rate", key);
       return metric as Parameters<typeof metricIdentity>[0];
     };
-    const table: [
-      string,
-      Parameters<typeof metricIdentity>[0],
-      string | undefined,
-      "blue" | "green",
-      object,
-    ][] = [
+    const table: [string, Parameters<typeof metricIdentity>[0], string | undefined, Colour, object][] = [
       [
         "ALB percentile",
         metricOf(tbs, "p95ResponseMs-critical"),
@@ -304,7 +293,7 @@ describe("rollout/gates: one metric identity for alarms, dashboards and evidence
   });
 });
 
-describe("rollout/state exports", () => {
+describe("rollout/state and rollout/names exports", () => {
   it("names the state parameter and the latch the rollback Lambda writes", () => {
     for (const [actual, expected] of [
       [STATE_PARAMETER_TYPE, "aws:ssm/parameter:Parameter"],
@@ -398,7 +387,7 @@ describe("rollout/drill exports", () => {
   });
 });
 
-describe("rollout/stackFile exports", () => {
+describe("rollout/stackFile and rollout/loaders exports", () => {
   it("stackFilePath: Pulumi.<stack>.yaml at the project root, or under another root", () => {
     assert.equal(PROJECT_ROOT, path.resolve(__dirname, "..", ".."));
     assert.equal(stackFilePath("production"), path.join(PROJECT_ROOT, "Pulumi.production.yaml"));

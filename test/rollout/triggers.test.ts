@@ -1,10 +1,14 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { unknownEvidence } from "../../rollout/gates";
+import {
+  describeCondition,
+  evaluatePhaseTriggers,
+  triggerGates,
+  unknownEvidence,
+} from "../../rollout/decisions";
+import { loadPlaybook } from "../../rollout/loaders";
 import { phaseIds, transitionFrom } from "../../rollout/phases";
-import { loadPlaybook } from "../../rollout/playbook";
 import { evaluateSuccessCriteria, unknownSuccessEvidence } from "../../rollout/success";
-import { describeCondition, evaluatePhaseTriggers, triggerGates } from "../../rollout/triggers";
 import { TELEGRAM_PASSING } from "../support/evidenceFixtures";
 
 const tbs = loadPlaybook("tbs-strategy-framework");

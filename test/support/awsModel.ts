@@ -507,7 +507,7 @@ export function parsePath(p: string): Segment[] {
             : raw === "+"
               ? "[+]"
               : Number(raw);
-    return { key: m[1]!, index } as Segment;
+    return { key: m[1]!, index };
   });
   segmentCache.set(p, segments);
   return segments;

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { awsName, RDS_SNAPSHOT_IDENTIFIER_MAX, TARGET_GROUP_NAME_MAX } from "../../rollout/awsNames";
+import { awsName, RDS_SNAPSHOT_IDENTIFIER_MAX, TARGET_GROUP_NAME_MAX } from "../../rollout/names";
 
 describe("awsName", () => {
   const cases: [string, string[], number, string][] = [

@@ -1,0 +1,52 @@
+import { DeleteParameterCommand } from "@aws-sdk/client-ssm";
+import { latchParameterName } from "../../rollout/names";
+import { isUnreadableLatch } from "../../rollout/state";
+import { loadLiveConfig, readAlbTraffic, readLatch, readStackOutputs, type CommandContext } from "../backend";
+import { deployChange } from "../deployChange";
+import { EXIT } from "../output";
+import { emit, type Flags } from "./shared";
+
+/**
+ * Acknowledge an automatic rollback: record the latch's time in config (audit trail) and
+ * delete the latch. Traffic does not move here: the Lambda set the listener to blue outside
+ * Pulumi, so green stays at 0 % until a `shift` (which refreshes and starts from what the ALB
+ * serves) brings it back, in steps the operator chooses.
+ */
+export async function resumeCommand(flags: Flags, ctx: CommandContext): Promise<number> {
+  const config = await loadLiveConfig(ctx.backend);
+  const latch = await readLatch(ctx.aws, config.stack);
+  if (!latch) {
+    emit(ctx, flags, { command: "resume", latch: null }, () =>
+      ctx.out.log(`no automatic rollback latch on ${config.stack}: nothing to resume`),
+    );
+    return EXIT.ok;
+  }
+  // An unreadable latch has no time to acknowledge: deleting the parameter alone clears it.
+  const acknowledged = isUnreadableLatch(latch) ? undefined : latch.at;
+  if (acknowledged) await deployChange(ctx, { set: { rollbackAcknowledged: acknowledged } });
+  await ctx.aws.ssm.send(new DeleteParameterCommand({ Name: latchParameterName(config.stack) }));
+  const traffic = await readAlbTraffic(ctx.aws, await readStackOutputs(ctx.backend));
+  const green = Math.max(0, ...traffic.map((t) => t.green));
+  const next = config.rollback
+    ? `npm run rollout -- rollback --clear --stack ${config.stack}`
+    : `npm run rollout -- shift --stack ${config.stack} --to ${config.greenWeight} --step K --interval T`;
+  emit(
+    ctx,
+    flags,
+    { command: "resume", latch, acknowledged: acknowledged ?? null, greenOnAlb: green, next },
+    () => {
+      ctx.out.log(
+        acknowledged
+          ? `acknowledged the rollback by ${latch.alarm} at ${latch.at} (${latch.reason}) and cleared the latch`
+          : `cleared an unreadable latch parameter (nothing to acknowledge: it had no readable time)`,
+      );
+      ctx.out.log(
+        `the ALB serves ${green} % to green; rollout:greenWeight is ${config.greenWeight} %. Traffic moves only with: \`${next}\``,
+      );
+      ctx.out.log(
+        "(a plain `pulumi up` without --refresh changes nothing: Pulumi's state still holds the weights from before the Lambda)",
+      );
+    },
+  );
+  return EXIT.ok;
+}

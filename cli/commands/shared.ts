@@ -1,0 +1,112 @@
+import type { RolloutConfig } from "../../rollout/config";
+import type { StackOutputs } from "../../rollout/stackOutputs";
+import { planTraffic } from "../../rollout/traffic";
+import { EXIT, table } from "../output";
+import {
+  describeAlarm,
+  firingAlarms,
+  readAlbTraffic,
+  readLatch,
+  type CommandContext,
+  type LiveTraffic,
+  type StackAlarms,
+} from "../backend";
+
+/**
+ * What the live commands share: output (JSON or human), refusals, and the checks they make on
+ * the stack before and after a change. Each command takes its flags and a CommandContext
+ * (Automation API backend, AWS clients, output, clock), so every path is tested with fakes.
+ */
+
+export type Flags = Record<string, unknown>;
+
+/** With --json the JSON document on stdout; otherwise the human lines. */
+export function emit(ctx: CommandContext, flags: Flags, json: unknown, human: () => void): void {
+  if (flags.json) ctx.out.log(JSON.stringify(json, null, 2));
+  else human();
+}
+
+/** A refusal: what is missing and the command that supplies it. Exit 1. */
+export function refuse(ctx: CommandContext, flags: Flags, command: string, reasons: string[]): number {
+  emit(ctx, flags, { command, refused: true, reasons }, () => {
+    ctx.out.log(`${command} refused:`);
+    for (const r of reasons) ctx.out.log(`  - ${r}`);
+  });
+  return EXIT.refused;
+}
+
+export function trafficTable(ctx: CommandContext, traffic: LiveTraffic[]): void {
+  const rows = traffic.map((t) => [t.service, `${t.blue} %`, `${t.green} %`, t.cohortRulesToGreen]);
+  for (const line of table(["service", "blue", "green", "cohort rules -> green"], rows))
+    ctx.out.log(`  ${line}`);
+}
+
+export const elapsedSeconds = (ctx: CommandContext, start: Date) =>
+  (ctx.now().getTime() - start.getTime()) / 1000;
+
+/** Why a change must wait: this stack's alarms in ALARM, and the automatic-rollback latch. */
+export async function unhealthyReasons(
+  ctx: CommandContext,
+  config: RolloutConfig,
+  alarms: StackAlarms,
+): Promise<string[]> {
+  const [firing, latch] = await Promise.all([
+    firingAlarms(ctx.aws, config, alarms),
+    readLatch(ctx.aws, config.stack),
+  ]);
+  const reasons: string[] = [];
+  if (firing.length > 0)
+    reasons.push(
+      `alarms in ALARM: ${firing.map((n) => describeAlarm(n, alarms)).join(", ")} (see \`npm run rollout -- status --stack ${config.stack}\`)`,
+    );
+  if (latch)
+    reasons.push(
+      `automatic rollback latch set by ${latch.alarm} at ${latch.at}: fix green, then \`npm run rollout -- resume --stack ${config.stack}\``,
+    );
+  return reasons;
+}
+
+export function rollbackSetReason(config: RolloutConfig): string {
+  return `rollout:rollback is true: once green is fixed, \`npm run rollout -- rollback --clear --stack ${config.stack}\``;
+}
+
+/** Traffic on the ALB equals the plan for the config (what `up` should have produced). */
+export async function verifyTraffic(
+  ctx: CommandContext,
+  config: RolloutConfig,
+  change: { phase?: string; greenWeight?: number; rollback?: boolean },
+  outputs: StackOutputs,
+): Promise<string[]> {
+  const expected = planTraffic({
+    playbook: config.playbookSpec,
+    phase: change.phase ?? config.phase,
+    greenWeight: change.greenWeight ?? config.greenWeight,
+    cohorts: config.cohorts,
+    rollback: change.rollback ?? config.rollback,
+    services: config.services,
+  });
+  const live = await readAlbTraffic(ctx.aws, outputs);
+  return expected.flatMap((e) => {
+    const l = live.find((x) => x.service === e.service);
+    if (!l) return [`${e.service}: not found on the listener`];
+    const problems: string[] = [];
+    if (l.green !== e.green)
+      problems.push(`${e.service}: ALB sends ${l.green} % to green, expected ${e.green} %`);
+    if (l.cohortRulesToGreen !== e.cohortRoutes.length)
+      problems.push(
+        `${e.service}: ${l.cohortRulesToGreen} cohort rules to green, expected ${e.cohortRoutes.length}`,
+      );
+    return problems;
+  });
+}
+
+/** Every service 100 % blue on the ALB and nothing forwarding to green. */
+export async function blueProblems(ctx: CommandContext, outputs: StackOutputs): Promise<string[]> {
+  const live = await readAlbTraffic(ctx.aws, outputs);
+  return live.flatMap((t) => [
+    ...(t.green > 0 ? [`${t.service}: ${t.green} % of general traffic still on green`] : []),
+    ...(t.cohortRulesToGreen > 0
+      ? [`${t.service}: ${t.cohortRulesToGreen} cohort rules still forward to green`]
+      : []),
+  ]);
+}
