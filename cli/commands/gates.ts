@@ -1,4 +1,5 @@
 import {
+  clearsTransition,
   decide,
   describeCondition,
   evaluatePhaseTriggers,
@@ -118,7 +119,7 @@ export function printDecision(
 
 /** Exit code of a decision: 0 only for a GO with no rollback trigger of the phase breached. */
 export function decisionExit(result: DecisionResult, triggers: readonly TriggerResult[]): number {
-  return result.decision === "GO" && !triggers.some((t) => t.status === "breached") ? EXIT.ok : EXIT.refused;
+  return clearsTransition(result, triggers) ? EXIT.ok : EXIT.refused;
 }
 
 /**

@@ -4,6 +4,7 @@ import { alarmSpecs, type AlarmSpec } from "../../rollout/alarms";
 import {
   describeCondition,
   evaluatePhaseTriggers,
+  goRecordBlockers,
   latestGoInto,
   triggerGates,
   type DecisionResult,
@@ -198,15 +199,12 @@ export async function gatesLiveCommand(flags: Flags, ctx: CommandContext): Promi
   const values = Object.fromEntries(Object.entries(merged).map(([id, e]) => [id, e.value]));
   const result: DecisionResult = decideTransition(config.playbookSpec, config.phase, values);
   const triggers = evaluatePhaseTriggers(config.playbookSpec, config.phase, values);
-  const breached = triggers.filter((t) => t.status === "breached");
-  // A NO-GO may be recorded whatever the triggers say; a GO must not be while one is breached.
-  const recordRefused =
-    flags.record && result.decision === "GO"
-      ? breached.map(
-          (t) =>
-            `rollback trigger of ${config.phase} breached: ${t.description} (${t.gate} = ${t.observed}, breaches when ${describeCondition(t)})`,
-        )
-      : [];
+  const recordRefused = flags.record
+    ? goRecordBlockers(result, triggers).map(
+        (t) =>
+          `rollback trigger of ${config.phase} breached: ${t.description} (${t.gate} = ${t.observed}, breaches when ${describeCondition(t)})`,
+      )
+    : [];
   const record = Boolean(flags.record) && recordRefused.length === 0;
   const evidenceLines = result.results.map(
     (r) =>
