@@ -98,14 +98,7 @@ function main(options: ProgramOptions = {}) {
       ? pulumi.output({ status: "unknown" as LatchStatus, latch: undefined as Latch | undefined })
       : readLatch(config);
   const forceBlue = latch.apply((l) => l.status === "set");
-  const plannedTraffic = planTraffic({
-    playbook,
-    phase: config.phase,
-    greenWeight: config.greenWeight,
-    cohorts: config.cohorts,
-    rollback: config.rollback,
-    services: config.services,
-  });
+  const plannedTraffic = planTraffic(config);
   const effectiveTraffic: pulumi.Output<ServiceTraffic[]> = forceBlue.apply((blueOnly) =>
     blueOnly ? plannedTraffic.map((t) => ({ ...t, blue: 100, green: 0, cohortRoutes: [] })) : plannedTraffic,
   );

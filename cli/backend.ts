@@ -11,7 +11,7 @@ import { parseRolloutConfig, type RolloutConfig } from "../rollout/config";
 import { errorMessage } from "../rollout/errors";
 import { alarmNames, playbookAlarms } from "../rollout/alarms";
 import { PROJECT_ROOT } from "../rollout/loaders";
-import { compositeAlarmName, latchParameterName } from "../rollout/names";
+import { alarmNamePrefix, compositeAlarmName, latchParameterName } from "../rollout/names";
 import { parseLatch, type Latch } from "../rollout/state";
 import type { GateAction } from "../rollout/playbook";
 import { parseStackOutputs, type StackOutputs } from "../rollout/stackOutputs";
@@ -308,7 +308,7 @@ export async function alarmStates(
   do {
     const page = await aws.cloudwatch.send(
       new DescribeAlarmsCommand({
-        AlarmNamePrefix: `${config.stack}-`,
+        AlarmNamePrefix: alarmNamePrefix(config.stack),
         ...(state ? { StateValue: state } : {}),
         AlarmTypes: ["MetricAlarm", "CompositeAlarm"],
         NextToken: token,

@@ -139,14 +139,7 @@ export async function planStack(
     phase: config.phase,
     rollback: config.rollback,
     latch: "unknown",
-    traffic: planTraffic({
-      playbook: config.playbookSpec,
-      phase: config.phase,
-      greenWeight: config.greenWeight,
-      cohorts: config.cohorts,
-      rollback: config.rollback,
-      services: config.services,
-    }),
+    traffic: planTraffic(config),
     resources: resources.map((r) => ({
       type: r.type,
       name: r.name,

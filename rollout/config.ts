@@ -21,6 +21,7 @@ import {
   closest,
   describeReceived,
   describeZodError,
+  integerIn,
   isoTime,
   nonEmpty,
   portNumber,
@@ -92,23 +93,15 @@ export const RolloutConfigSchema = z
     /** `production` or `staging`: decides protections and which policies are mandatory. Default: `production` (a staging stack says `rollout:tier: staging` explicitly). */
     tier: z.enum(["production", "staging"]),
     phase: nonEmpty("a phase id of the playbook"),
-    greenWeight: z
-      .number({ message: "expected an integer 0-100" })
-      .int({ message: "expected an integer 0-100" })
-      .min(0, { message: "expected an integer 0-100" })
-      .max(100, { message: "expected an integer 0-100" })
-      .default(0),
+    greenWeight: integerIn(0, 100).default(0),
     rollback: z.boolean({ message: "expected true or false" }).default(false),
     /** Acknowledges an automatic rollback's latch (the ISO-8601 time it was written); see `rollout resume`. */
     rollbackAcknowledged: isoTime.optional(),
     cohorts: CohortConfig.optional(),
     /** Group stickiness of the weighted forward. Default: 3600 s. */
-    stickinessSeconds: z
-      .number({ message: STICKINESS })
-      .int({ message: STICKINESS })
-      .min(ALB_STICKINESS_SECONDS.min, { message: STICKINESS })
-      .max(ALB_STICKINESS_SECONDS.max, { message: STICKINESS })
-      .default(3600),
+    stickinessSeconds: integerIn(ALB_STICKINESS_SECONDS.min, ALB_STICKINESS_SECONDS.max, STICKINESS).default(
+      3600,
+    ),
     services: z.array(ServiceConfig).min(1, { message: "expected at least one service" }),
     network: z
       .object({
@@ -184,12 +177,11 @@ export const RolloutConfigSchema = z
           .regex(/^8\.(0|4)(\.\d{1,3})?$/, { message: ENGINE_VERSION })
           .default("8.4"),
         /** GiB of gp3 storage (rds CreateDBInstanceMessage.AllocatedStorage, RDS for MySQL gp2/gp3: 20-65536). */
-        allocatedStorageGb: z
-          .number({ message: STORAGE })
-          .int({ message: STORAGE })
-          .min(RDS_MYSQL.gp3StorageGib.min, { message: STORAGE })
-          .max(RDS_MYSQL.gp3StorageGib.max, { message: STORAGE })
-          .default(100),
+        allocatedStorageGb: integerIn(
+          RDS_MYSQL.gp3StorageGib.min,
+          RDS_MYSQL.gp3StorageGib.max,
+          STORAGE,
+        ).default(100),
         name: z
           .string({ message: DATABASE_NAME })
           .regex(RDS_MYSQL.dbName, { message: DATABASE_NAME })

@@ -87,7 +87,12 @@ export function finalSnapshotIdentifier(stack: string): string {
 
 /** CloudWatch alarm name of a gate level (`spec.key` is `<gate>-<level>`): `<stack>-<gate>-<level>[-<service>]`. */
 export function alarmName(stack: string, spec: { key: string }, service?: string): string {
-  return service ? `${stack}-${spec.key}-${service}` : `${stack}-${spec.key}`;
+  return `${alarmNamePrefix(stack)}${service ? `${spec.key}-${service}` : spec.key}`;
+}
+
+/** What every alarm of the stack's name starts with (DescribeAlarms' AlarmNamePrefix). */
+export function alarmNamePrefix(stack: string): string {
+  return `${stack}-`;
 }
 
 /** Name of the composite alarm that ORs the auto-rollback alarms and invokes the rollback Lambda. */

@@ -8,7 +8,7 @@ import {
   memoryBytes,
 } from "./awsLimits";
 import { PRIORITY_BLOCKS } from "./rulePriorities";
-import { nonEmpty, portNumber } from "./validation";
+import { integerIn, nonEmpty, portNumber } from "./validation";
 
 /**
  * What the load balancer routes and the cluster runs (`rollout:services`, `rollout:cohorts`):
@@ -63,12 +63,7 @@ export const ServiceConfig = z
      * `/*` takes the last block (499), any other service the block its name hashes to, so adding,
      * removing or reordering services never moves a kept rule (rollout/rulePriorities.ts).
      */
-    priorityBlock: z
-      .number({ message: `expected an integer 0-${PRIORITY_BLOCKS - 1}` })
-      .int({ message: `expected an integer 0-${PRIORITY_BLOCKS - 1}` })
-      .min(0, { message: `expected an integer 0-${PRIORITY_BLOCKS - 1}` })
-      .max(PRIORITY_BLOCKS - 1, { message: `expected an integer 0-${PRIORITY_BLOCKS - 1}` })
-      .optional(),
+    priorityBlock: integerIn(0, PRIORITY_BLOCKS - 1).optional(),
     blue: ColourSpec,
     green: ColourSpec,
     /** Pods per colour. Default: 2. */

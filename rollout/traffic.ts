@@ -35,8 +35,9 @@ export interface ServiceTraffic {
   cohortRoutes: CohortRoute[];
 }
 
+/** What the plan reads; a RolloutConfig is one (named as it names its playbook). */
 export interface TrafficInput {
-  playbook: Playbook;
+  playbookSpec: Playbook;
   phase: string;
   greenWeight: number;
   cohorts?: CohortConfig;
@@ -146,7 +147,7 @@ export function listenerRuleProblems(
  * there with remediation, not be silently lowered.
  */
 export function planTraffic(input: TrafficInput): ServiceTraffic[] {
-  const cohortsAllowed = !input.rollback && allowsCohortRouting(input.playbook, input.phase);
+  const cohortsAllowed = !input.rollback && allowsCohortRouting(input.playbookSpec, input.phase);
   const green = input.rollback ? 0 : input.greenWeight;
   return input.services.map((service) => ({
     service: service.name,

@@ -23,12 +23,15 @@ export const isoTime = z
   .string({ message: ISO_TIME_MESSAGE })
   .refine((s) => ISO_8601.test(s) && !Number.isNaN(Date.parse(s)), { message: ISO_TIME_MESSAGE });
 
+/**
+ * An integer from `min` to `max`; every way of missing it (not a number, a fraction, out of
+ * range) gets the one message. Default: `expected an integer <min>-<max>`.
+ */
+export const integerIn = (min: number, max: number, message = `expected an integer ${min}-${max}`) =>
+  z.number({ message }).int({ message }).min(min, { message }).max(max, { message });
+
 /** A TCP port, 1-65535 (a container's, HeavyDB's). */
-export const portNumber = z
-  .number({ message: "expected an integer 1-65535" })
-  .int({ message: "expected an integer 1-65535" })
-  .min(1, { message: "expected an integer 1-65535" })
-  .max(65535, { message: "expected an integer 1-65535" });
+export const portNumber = integerIn(1, 65535);
 
 /** A string of at least one character; `what` names it in the message (`expected <what>`). */
 export const nonEmpty = (what: string) =>

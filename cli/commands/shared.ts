@@ -78,12 +78,10 @@ export async function verifyTraffic(
   outputs: StackOutputs,
 ): Promise<string[]> {
   const expected = planTraffic({
-    playbook: config.playbookSpec,
+    ...config,
     phase: change.phase ?? config.phase,
     greenWeight: change.greenWeight ?? config.greenWeight,
-    cohorts: config.cohorts,
     rollback: change.rollback ?? config.rollback,
-    services: config.services,
   });
   const live = await readAlbTraffic(ctx.aws, outputs);
   return expected.flatMap((e) => {

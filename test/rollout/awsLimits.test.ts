@@ -173,7 +173,7 @@ describe("the rollout state record against its SSM parameter's limit", () => {
     const result = await planStackByName("staging", undefined, new Date("2026-11-29T12:00:00Z"));
     const parameter = result.resources.find((r) => r.name === "rollout-state")!;
     assert.equal(parameter.inputs.tier, STATE_PARAMETER_TIER);
-    const traffic = planTraffic({ ...config, playbook: config.playbookSpec });
+    const traffic = planTraffic(config);
     // Offline, the latch cannot be read: the program records it as unknown.
     assert.equal(
       parameter.inputs.insecureValue,
@@ -194,7 +194,7 @@ describe("the rollout state record against its SSM parameter's limit", () => {
       ],
     );
     for (const green of [0, 1, 10, 50, 99, 100]) {
-      const traffic = planTraffic({ ...config, playbook: config.playbookSpec, greenWeight: green });
+      const traffic = planTraffic({ ...config, greenWeight: green });
       for (const latch of ["unknown", "clear", "set", "acknowledged"] as const)
         assert.ok(stateValueBytes(rolloutStateRecord(config, traffic, latch)) <= stateValueBytes(worst));
     }

@@ -155,7 +155,7 @@ describe("traffic", () => {
       ["broader-pilot", 10, true, 100, 0, 0],
     ];
     for (const [phase, greenWeight, rollback, blue, green, routes] of table) {
-      const plan = planTraffic({ playbook: tbs, phase, greenWeight, cohorts, rollback, services });
+      const plan = planTraffic({ playbookSpec: tbs, phase, greenWeight, cohorts, rollback, services });
       for (const t of plan) {
         assert.equal(t.blue, blue, `${phase} ${t.service}`);
         assert.equal(t.green, green, `${phase} ${t.service}`);
@@ -195,7 +195,7 @@ describe("traffic", () => {
     fc.assert(
       fc.property(phase, weight, fc.boolean(), users, (p, w, rollback, u) => {
         for (const t of planTraffic({
-          playbook: tbs,
+          playbookSpec: tbs,
           phase: p,
           greenWeight: w,
           rollback,
@@ -212,7 +212,7 @@ describe("traffic", () => {
     fc.assert(
       fc.property(phase, weight, users, (p, w, u) => {
         for (const t of planTraffic({
-          playbook: tbs,
+          playbookSpec: tbs,
           phase: p,
           greenWeight: w,
           rollback: true,
@@ -230,7 +230,7 @@ describe("traffic", () => {
       fc.property(fc.constantFrom(tbs, telegram), weight, users, (playbook, w, u) => {
         for (const p of phaseIds(playbook)) {
           const plan = planTraffic({
-            playbook,
+            playbookSpec: playbook,
             phase: p,
             greenWeight: w,
             rollback: false,

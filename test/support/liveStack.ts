@@ -126,14 +126,7 @@ const OUTPUTS = {
 /** Make DescribeRules answer what the listener would hold for this config. */
 export function serveAlb(raw: Record<string, string>, stack: string, stuckOnGreen = false): void {
   const config = parseRolloutConfig(raw, stack);
-  const plan = planTraffic({
-    playbook: config.playbookSpec,
-    phase: config.phase,
-    greenWeight: config.greenWeight,
-    cohorts: config.cohorts,
-    rollback: config.rollback,
-    services: config.services,
-  });
+  const plan = planTraffic(config);
   const rules: Rule[] = plan.flatMap((t) => [
     ...t.cohortRoutes.map((_, i) => ({
       RuleArn: `${t.service}-cohort-${i}`,
