@@ -2,7 +2,6 @@ import {
   DescribeRulesCommand,
   ElasticLoadBalancingV2Client,
   ModifyRuleCommand,
-  type Action,
   type Rule,
 } from "@aws-sdk/client-elastic-load-balancing-v2";
 import {
@@ -12,12 +11,9 @@ import {
   type GetParameterCommandOutput,
 } from "@aws-sdk/client-ssm";
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
+import { blueActions, type RuleChange } from "../rollout/blueRouting";
 import { errorMessage } from "../rollout/errors";
-import {
-  parseRollbackEnvironment,
-  type RollbackEnvironment,
-  type TargetGroupPair,
-} from "../rollout/lambdaEnvironment";
+import { parseRollbackEnvironment, type RollbackEnvironment } from "../rollout/lambdaEnvironment";
 import { parseLatch, type Latch } from "../rollout/state";
 
 /**
@@ -67,12 +63,7 @@ export interface GuardDutyEvent {
 }
 
 export type RollbackEvent = AlarmEvent | GuardDutyEvent;
-
-export interface RuleChange {
-  ruleArn: string;
-  service: string;
-  kind: "weighted" | "cohort";
-}
+export type { RuleChange };
 
 export interface RollbackResult {
   alarm: string;
@@ -146,50 +137,6 @@ function describeEvent(event: RollbackEvent): { alarm: string; reason: string } 
     alarm: gates.length > 0 ? gates.join(", ") : alarmName,
     reason: `${alarmName} ${state.value}: ${state.reason ?? "no reason given"}`,
   };
-}
-
-/** The ModifyRule actions that put a rule on blue, or undefined when it already is (or is not ours). */
-function blueActions(
-  rule: Rule,
-  pairs: TargetGroupPair[],
-): { actions: Action[]; change: Omit<RuleChange, "ruleArn"> } | undefined {
-  if (rule.IsDefault) return undefined;
-  const byGreen = new Map(pairs.map((p) => [p.green, p]));
-  const byBlue = new Map(pairs.map((p) => [p.blue, p]));
-  let change: Omit<RuleChange, "ruleArn"> | undefined;
-  const actions = (rule.Actions ?? []).map((action): Action => {
-    if (action.Type !== "forward") return action;
-    const groups =
-      action.ForwardConfig?.TargetGroups ??
-      (action.TargetGroupArn ? [{ TargetGroupArn: action.TargetGroupArn, Weight: 1 }] : []);
-    const pair = groups
-      .map((g) => byGreen.get(g.TargetGroupArn ?? "") ?? byBlue.get(g.TargetGroupArn ?? ""))
-      .find(Boolean);
-    if (!pair) return action;
-    const greenWeight = groups
-      .filter((g) => g.TargetGroupArn === pair.green)
-      .reduce((n, g) => n + (g.Weight ?? 1), 0);
-    if (greenWeight === 0) return action;
-    const weighted = groups.some((g) => g.TargetGroupArn === pair.blue);
-    change = { service: pair.service, kind: weighted ? "weighted" : "cohort" };
-    const targetGroups = weighted
-      ? [
-          { TargetGroupArn: pair.blue, Weight: 100 },
-          { TargetGroupArn: pair.green, Weight: 0 },
-        ]
-      : [{ TargetGroupArn: pair.blue, Weight: 1 }];
-    return {
-      Type: "forward",
-      Order: action.Order,
-      ForwardConfig: {
-        TargetGroups: targetGroups,
-        // A client's stickiness cookie would keep it on green for up to the stickiness
-        // duration after the weights moved; a rollback must move everyone (as the router does).
-        TargetGroupStickinessConfig: { Enabled: false },
-      },
-    };
-  });
-  return change ? { actions, change } : undefined;
 }
 
 async function allRules(deps: RollbackDeps): Promise<Rule[]> {
