@@ -154,3 +154,20 @@ export function dbCredentialsSecretName(colour: Colour): string {
 export function featureFlagsConfigMapName(colour: Colour): string {
   return `${colour}-feature-flags`;
 }
+
+/**
+ * The EventBridge `source` of the stack's custom security events: what the application (or a
+ * security tool) puts on the default event bus when it detects a breach, and what the rollback
+ * rule matches. Custom sources must not begin with `aws.` (EventBridge reserves it).
+ */
+export function securityEventSource(stack: string): string {
+  return `staged-rollout.${stack}`;
+}
+
+/** The `detail-type` of a security breach event (with `securityEventSource`). */
+export const SECURITY_EVENT_DETAIL_TYPE = "Security Breach Detected";
+
+/** The Kubernetes ServiceAccount the workloads of both colours run as (EKS Pod Identity gives it the publish role). */
+export function workloadServiceAccountName(stack: string): string {
+  return awsName([stack, "workload"], 63);
+}
