@@ -1,12 +1,15 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { alarmNames, autoRollbackAlarms, playbookAlarms, type AlarmSpec } from "../rollout/alarms";
+import { alarmQueries, type AlarmPlace, type AlarmQueries } from "../rollout/alarmQueries";
 import {
-  ALB_ERROR_RATE_PARTS,
-  isPerService,
-  metricIdentity,
-  type MetricLocation,
-} from "../rollout/metricCatalogue";
+  alarmNames,
+  alarmTargetName,
+  alarmTargets,
+  autoRollbackAlarms,
+  playbookAlarms,
+  type AlarmSpec,
+} from "../rollout/alarms";
+import { isPerService, metricIdentity, type MetricLocation } from "../rollout/metricCatalogue";
 import {
   alarmName,
   compositeAlarmName,
@@ -59,13 +62,25 @@ export class QualityGates extends pulumi.ComponentResource {
     const customNamespace = customMetricNamespace(args.stack);
     const specs = playbookAlarms(args.playbook);
 
+    const groups = new Map(args.services.map((svc) => [svc.name, svc]));
+    const place: AlarmPlace<pulumi.Input<string>> = {
+      loadBalancer: args.albArnSuffix,
+      targetGroup: (service, colour) => {
+        const svc = groups.get(service)!;
+        return colour === "blue" ? svc.blueTargetGroupArnSuffix : svc.greenTargetGroupArnSuffix;
+      },
+      cluster: { clusterName: args.clusterName, namespace: args.namespace },
+      customNamespace,
+    };
     for (const spec of specs) {
-      const targets = isPerService(spec) ? args.services : [undefined];
-      for (const service of targets) {
-        const alarm = alarmName(args.stack, spec, service?.name);
+      for (const target of alarmTargets(spec, serviceNames)) {
+        const alarm = alarmTargetName(args.stack, spec, target);
         const actions = actionsEnabled ? [args.topicArns[spec.notify]] : [];
+        const resourceName = [name, spec.key, target.part && `part${target.part}`, target.service]
+          .filter(Boolean)
+          .join("-");
         this.alarms[alarm] = new aws.cloudwatch.MetricAlarm(
-          `${name}-${spec.key}${service ? `-${service.name}` : ""}`,
+          resourceName,
           {
             name: alarm,
             alarmDescription: spec.description,
@@ -77,18 +92,7 @@ export class QualityGates extends pulumi.ComponentResource {
             actionsEnabled,
             alarmActions: actions,
             okActions: actions,
-            ...metricInputs(
-              spec,
-              {
-                alb: {
-                  loadBalancer: args.albArnSuffix,
-                  targetGroup: service?.greenTargetGroupArnSuffix ?? "",
-                },
-                cluster: { clusterName: args.clusterName, namespace: args.namespace },
-                customNamespace,
-              },
-              service?.name,
-            ),
+            ...metricInputs(alarmQueries(spec, target, place)),
           },
           { parent: this },
         );
@@ -127,38 +131,28 @@ export class QualityGates extends pulumi.ComponentResource {
   }
 }
 
-/** The metric (or metric-math) inputs of one alarm, on green. */
-function metricInputs(
-  spec: AlarmSpec,
-  where: MetricLocation<pulumi.Input<string>>,
-  service?: string,
-): Partial<aws.cloudwatch.MetricAlarmArgs> {
-  const m = spec.metric;
-  if (m.kind === "alb-error-rate") {
-    const sum = (id: string, part: (typeof ALB_ERROR_RATE_PARTS)[keyof typeof ALB_ERROR_RATE_PARTS]) => {
-      const { namespace, metricName, dimensions } = metricIdentity(part, where, service, "green");
-      return {
-        id,
-        metric: { namespace, metricName, stat: part.statistic, period: spec.periodSeconds, dimensions },
-      };
-    };
-    // errors / requests * 100 with no IF(): a period without requests yields no datapoint, so
-    // the gate's own missing-data treatment decides, instead of a fabricated 0 % hiding an outage.
-    return {
-      metricQueries: [
-        sum("errors", ALB_ERROR_RATE_PARTS.errors),
-        sum("requests", ALB_ERROR_RATE_PARTS.requests),
-        {
-          id: "errorRate",
-          expression: "errors / requests * 100",
-          label: "5XX error rate (%)",
-          returnData: true,
-        },
-      ],
-    };
+/** An alarm's metric inputs: one metric, or metric-math queries with one returning the value. */
+function metricInputs(queries: AlarmQueries<pulumi.Input<string>>): Partial<aws.cloudwatch.MetricAlarmArgs> {
+  if ("metric" in queries) {
+    const { namespace, metricName, dimensions, ...statistic } = queries.metric;
+    return { namespace, metricName, period: queries.period, dimensions, ...statistic };
   }
-  const { namespace, metricName, dimensions, ...statistic } = metricIdentity(m, where, service, "green");
-  return { namespace, metricName, period: spec.periodSeconds, dimensions, ...statistic };
+  return {
+    metricQueries: queries.queries.map((q) =>
+      "metric" in q
+        ? {
+            id: q.id,
+            metric: {
+              namespace: q.metric.namespace,
+              metricName: q.metric.metricName,
+              dimensions: q.metric.dimensions,
+              period: q.period,
+              stat: q.metric.extendedStatistic ?? q.metric.statistic!,
+            },
+          }
+        : { id: q.id, expression: q.expression, label: q.label, returnData: q.returnData },
+    ),
+  };
 }
 
 const COLOURS = ["blue", "green"] as const satisfies readonly Colour[];
@@ -206,10 +200,66 @@ type ServiceGroups = [string, string, string];
 
 /**
  * One colour's series of a gate in CloudWatch's metric-array notation; `service` for
- * per-service metrics. Cluster-scoped metrics have no colour and are drawn once.
+ * per-service metrics. Cluster-scoped metrics have no colour and are drawn once. ALB
+ * availability and error-rate gates are drawn as the alarm computes them (the same queries,
+ * their ids made unique on the chart); other gates as their raw metric.
  */
 function colourSeries(
-  m: AlarmSpec["metric"],
+  spec: AlarmSpec,
+  c: SeriesContext,
+  colour: Colour,
+  service?: ServiceGroups,
+): unknown[][] {
+  const style = { label: colour, color: LINE_COLOUR[colour] };
+  const m = spec.metric;
+  if (
+    m.kind === "alb-error-rate" ||
+    m.kind === "alb-healthy-hosts" ||
+    m.kind === "alb-generated-error-rate"
+  ) {
+    const place: AlarmPlace<string> = {
+      loadBalancer: c.alb,
+      targetGroup: (_service, tgColour) => (tgColour === "blue" ? service![1] : service![2]),
+      cluster: c,
+      customNamespace: c.customNamespace,
+    };
+    const queries = alarmQueries(
+      { ...spec, colour },
+      { service: service![0], servingServices: [service![0]] },
+      place,
+    );
+    if (!("queries" in queries)) throw new Error(`${spec.key}: expected metric math`);
+    const prefix = `${colour}_${service![0].replace(/[^A-Za-z0-9]/g, "_")}_`;
+    const ids = queries.queries.map((q) => q.id).sort((x, y) => y.length - x.length);
+    const renamed = (expression: string) =>
+      ids.reduce((text, id) => text.replace(new RegExp(`\\b${id}\\b`, "g"), `${prefix}${id}`), expression);
+    return queries.queries.map((q) =>
+      "metric" in q
+        ? [
+            q.metric.namespace,
+            q.metric.metricName,
+            ...Object.entries(q.metric.dimensions).flat(),
+            {
+              id: `${prefix}${q.id}`,
+              stat: q.metric.extendedStatistic ?? q.metric.statistic,
+              visible: false,
+            },
+          ]
+        : [
+            {
+              expression: renamed(q.expression),
+              id: `${prefix}${q.id}`,
+              ...(q.returnData ? style : { visible: false }),
+            },
+          ],
+    );
+  }
+  return rawSeries(m, c, colour, service);
+}
+
+/** One colour's raw metric in metric-array notation. */
+function rawSeries(
+  m: Extract<AlarmSpec["metric"], { kind: "alb" | "container-insights" | "custom" }>,
   c: SeriesContext,
   colour: Colour,
   service?: ServiceGroups,
@@ -220,28 +270,18 @@ function colourSeries(
     cluster: c,
     customNamespace: c.customNamespace,
   };
-  /** `[namespace, name, dimension, value, ...]` of a series, and its statistic. */
-  const located = (metric: Parameters<typeof metricIdentity>[0]) => {
-    const identity = metricIdentity(metric, where, service?.[0], colour);
-    return {
-      path: [identity.namespace, identity.metricName, ...Object.entries(identity.dimensions).flat()],
-      stat: identity.extendedStatistic ?? identity.statistic,
-    };
-  };
-  if (m.kind === "alb-error-rate") {
-    const id = `${colour}_${service![0].replace(/[^A-Za-z0-9]/g, "_")}`;
-    const errors = located(ALB_ERROR_RATE_PARTS.errors);
-    const requests = located(ALB_ERROR_RATE_PARTS.requests);
-    return [
-      [{ expression: `100 * e_${id} / r_${id}`, id: `rate_${id}`, ...style }],
-      [...errors.path, { id: `e_${id}`, stat: errors.stat, visible: false }],
-      [...requests.path, { id: `r_${id}`, stat: requests.stat, visible: false }],
-    ];
-  }
-  const gate = located(m);
+  const identity = metricIdentity(m, where, service?.[0], colour);
   const clusterWide = m.kind === "container-insights" && m.scope === "cluster";
   return [
-    [...gate.path, { stat: gate.stat, ...(clusterWide ? { label: "cluster (fullest node)" } : style) }],
+    [
+      identity.namespace,
+      identity.metricName,
+      ...Object.entries(identity.dimensions).flat(),
+      {
+        stat: identity.extendedStatistic ?? identity.statistic,
+        ...(clusterWide ? { label: "cluster (fullest node)" } : style),
+      },
+    ],
   ];
 }
 
@@ -294,7 +334,7 @@ function dashboardBody(
         chart(
           `${service[0]}: traffic split (requests)`,
           COLOURS.flatMap((colour) =>
-            colourSeries(
+            rawSeries(
               { kind: "alb", metricName: "RequestCount", statistic: "Sum" },
               context,
               colour,
@@ -305,7 +345,8 @@ function dashboardBody(
       );
       const gateIds = [...new Set(specs.map((s) => s.gateId))];
       for (const gateId of gateIds) {
-        const levels = specs.filter((s) => s.gateId === gateId);
+        // Green's levels: blue's twin repeats the critical threshold, one line is enough.
+        const levels = specs.filter((s) => s.gateId === gateId && s.colour === "green");
         const first = levels[0]!;
         const annotations = levels.map((l) => ({
           label: `${l.level} (${l.action})`,
@@ -321,7 +362,7 @@ function dashboardBody(
             widgets.push(
               chart(
                 `${title} ${service[0]} (${unit})`,
-                COLOURS.flatMap((colour) => colourSeries(first.metric, context, colour, service)),
+                COLOURS.flatMap((colour) => colourSeries(first, context, colour, service)),
                 annotations,
               ),
             );
@@ -331,7 +372,7 @@ function dashboardBody(
           widgets.push(
             chart(
               `${title} (${unit})`,
-              colours.flatMap((colour) => colourSeries(first.metric, context, colour)),
+              colours.flatMap((colour) => colourSeries(first, context, colour)),
               annotations,
             ),
           );

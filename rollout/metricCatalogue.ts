@@ -18,9 +18,20 @@ export function isCloudWatchPeriod(seconds: number): boolean {
 export const GateMetric = z.discriminatedUnion("source", [
   z
     .object({
-      /** ALB metrics of green's target group, published every 60 s. */
+      /**
+       * ALB metrics of a colour's target group, published every 60 s. `healthyHostCount` and
+       * `albGeneratedErrorRate` see a green that cannot answer at all (crashed pods, failed health
+       * checks), which the targets' own 5xx never show: see ALB_AVAILABILITY.
+       */
       source: z.literal("alb"),
-      name: z.enum(["errorRate", "p95ResponseMs", "averageResponseMs", "requestCount"]),
+      name: z.enum([
+        "errorRate",
+        "p95ResponseMs",
+        "averageResponseMs",
+        "requestCount",
+        "healthyHostCount",
+        "albGeneratedErrorRate",
+      ]),
     })
     .strict(),
   z
@@ -58,13 +69,31 @@ export const GateMetric = z.discriminatedUnion("source", [
       minSeverity: z.number().min(0).max(10),
     })
     .strict(),
+  z
+    .object({
+      /**
+       * The stack's custom security event (`securityEventSource(stack)`, detail-type
+       * `SECURITY_EVENT_DETAIL_TYPE`), put on the default event bus by the application or a
+       * security tool the moment it detects a breach; an EventBridge rule invokes the rollback
+       * function. No CloudWatch alarm, and no GuardDuty publication delay.
+       */
+      source: z.literal("security-event"),
+    })
+    .strict(),
 ]);
 export type GateMetric = z.infer<typeof GateMetric>;
 
 /** The CloudWatch measurement behind an alarm. */
 export type AlarmMetric =
   | { kind: "alb-error-rate" }
-  | { kind: "alb"; metricName: string; statistic?: string; extendedStatistic?: string }
+  | {
+      kind: "alb";
+      metricName: string;
+      statistic?: string;
+      extendedStatistic?: string;
+      /** Published per load balancer only (no TargetGroup dimension), such as HTTPCode_ELB_5XX_Count. */
+      loadBalancerOnly?: true;
+    }
   | {
       kind: "container-insights";
       metricName: string;
@@ -72,7 +101,11 @@ export type AlarmMetric =
       /** `service`: per Kubernetes Service (ClusterName, Namespace, Service); `cluster`: node metrics over the cluster (ClusterName). */
       scope: "service" | "cluster";
     }
-  | { kind: "custom"; metricName: string; statistic?: string; extendedStatistic?: string };
+  | { kind: "custom"; metricName: string; statistic?: string; extendedStatistic?: string }
+  /** Healthy targets of the colour's group while the colour carries traffic (metric math, see ALB_AVAILABILITY). */
+  | { kind: "alb-healthy-hosts" }
+  /** Connections the ALB could not make to the colour's targets, as % of its requests (metric math). */
+  | { kind: "alb-generated-error-rate" };
 
 const DEFAULT_PERIOD_SECONDS = 60;
 
@@ -146,6 +179,10 @@ export function gateCloudWatchMetric(m: GateMetric): CatalogueEntry | undefined 
             scale: 1,
             period: DEFAULT_PERIOD_SECONDS,
           };
+        case "healthyHostCount":
+          return { metric: { kind: "alb-healthy-hosts" }, scale: 1, period: DEFAULT_PERIOD_SECONDS };
+        case "albGeneratedErrorRate":
+          return { metric: { kind: "alb-generated-error-rate" }, scale: 1, period: DEFAULT_PERIOD_SECONDS };
       }
       break;
     case "container-insights":
@@ -166,6 +203,7 @@ export function gateCloudWatchMetric(m: GateMetric): CatalogueEntry | undefined 
     }
     case "manual":
     case "guardduty":
+    case "security-event":
       return undefined;
   }
   return undefined;
@@ -177,12 +215,23 @@ export function gateMetricPeriod(gate: { metric: GateMetric }): number | undefin
 }
 
 /**
- * The alarm period for a sustain window. Short windows keep the metric's own period; day-long
- * windows (24 h uptime) use hourly periods so the alarm stays within CloudWatch's limit of
- * one day of evaluation and a sane number of datapoints.
+ * Sustain windows of at least this long are one period: the figure over the whole window
+ * ("99.9 % uptime over 24 h", a day's win rate), a rolling value CloudWatch recomputes at every
+ * evaluation. As N periods that must all breach, one bad hour in a day would never alarm.
+ */
+export const ROLLING_WINDOW_MIN_SECONDS = 6 * 3600;
+
+/**
+ * The alarm period for a sustain window. Short windows keep the metric's own period; windows
+ * from an hour use 5-minute periods; windows of ROLLING_WINDOW_MIN_SECONDS up to a day (whole
+ * minutes) are a single period of their own length; longer ones hourly periods (CloudWatch
+ * evaluates up to seven days of hourly periods, see cloudWatchMaxEvaluationSeconds).
  */
 export function alarmPeriod(metricPeriod: number, sustainSeconds: number): number {
-  if (sustainSeconds >= 6 * 3600 && sustainSeconds % 3600 === 0) return 3600;
+  if (sustainSeconds >= ROLLING_WINDOW_MIN_SECONDS) {
+    if (sustainSeconds <= 86400 && sustainSeconds % 60 === 0) return sustainSeconds;
+    if (sustainSeconds % 3600 === 0) return 3600;
+  }
   if (sustainSeconds >= 3600 && sustainSeconds % 300 === 0) return 300;
   return Math.min(metricPeriod, sustainSeconds);
 }
@@ -214,10 +263,16 @@ export function alarmWindow(
 /** Whether an alarm watches each service's green target group or pods (else one alarm for the app or cluster). */
 export function isPerService(spec: { metric: AlarmMetric }): boolean {
   const m = spec.metric;
+  return isAlbTargetGroupMetric(m) || (m.kind === "container-insights" && m.scope === "service");
+}
+
+/** Whether a metric is the ALB's, per target group (and so has a blue twin, see `blueAlarmSpecs`). */
+export function isAlbTargetGroupMetric(m: AlarmMetric): boolean {
   return (
     m.kind === "alb" ||
     m.kind === "alb-error-rate" ||
-    (m.kind === "container-insights" && m.scope === "service")
+    m.kind === "alb-healthy-hosts" ||
+    m.kind === "alb-generated-error-rate"
   );
 }
 
@@ -251,6 +306,31 @@ export const ALB_ERROR_RATE_PARTS = {
   requests: { kind: "alb", metricName: "RequestCount", statistic: "Sum" },
 } as const satisfies Record<string, AlarmMetric>;
 
+/**
+ * The ALB metrics that see a colour that cannot answer. AWS, Elastic Load Balancing User Guide,
+ * "CloudWatch metrics for your Application Load Balancer":
+ * - `HealthyHostCount`: "The number of targets that are considered healthy", reported if health
+ *   checks are enabled; dimensions TargetGroup, LoadBalancer. Published whether or not requests flow.
+ * - `RequestCount`: "only incremented for requests where the load balancer node was able to choose
+ *   a target"; dimensions include TargetGroup, LoadBalancer. A group with no healthy targets still
+ *   gets requests (the ALB fails open to unhealthy targets); a group with no registered targets does not.
+ * - `TargetConnectionErrorCount`: "connections that were not successfully established between the
+ *   load balancer and target", reported when nonzero; dimensions include TargetGroup, LoadBalancer.
+ * - `HTTPCode_ELB_5XX_Count`: 5xx "that originate from the load balancer"; dimensions LoadBalancer
+ *   (and AvailabilityZone) only, never TargetGroup, so it cannot be told apart per colour: it is
+ *   used as a sign that requests are routed somewhere (a colour whose group has no registered
+ *   targets gets 503s from the ALB and no RequestCount), never as a colour's error count.
+ * "Elastic Load Balancing reports metrics to CloudWatch only when requests are flowing through
+ * the load balancer": silence of the request metrics means no traffic, not an outage.
+ */
+export const ALB_AVAILABILITY = {
+  healthyHosts: { kind: "alb", metricName: "HealthyHostCount", statistic: "Minimum" },
+  requests: { kind: "alb", metricName: "RequestCount", statistic: "Sum" },
+  connectionErrors: { kind: "alb", metricName: "TargetConnectionErrorCount", statistic: "Sum" },
+  /** Load balancer level only (see above). */
+  elbErrors: { kind: "alb", metricName: "HTTPCode_ELB_5XX_Count", statistic: "Sum", loadBalancerOnly: true },
+} as const satisfies Record<string, AlarmMetric>;
+
 /** Where a metric is published: what the alarms, the dashboard and the CLI's evidence all query. */
 export interface MetricLocation<V> {
   /** The load balancer's ARN suffix and, per service, the target group's of the colour queried ("" without a service). */
@@ -276,7 +356,7 @@ export interface MetricIdentity<V> {
  * Pulumi inputs in the program).
  */
 export function metricIdentity<V>(
-  metric: Exclude<AlarmMetric, { kind: "alb-error-rate" }>,
+  metric: Extract<AlarmMetric, { kind: "alb" | "container-insights" | "custom" }>,
   where: MetricLocation<V>,
   service: string | undefined,
   colour: Colour,
@@ -288,7 +368,9 @@ export function metricIdentity<V>(
       return {
         namespace: "AWS/ApplicationELB",
         metricName: metric.metricName,
-        dimensions: { LoadBalancer: where.alb.loadBalancer, TargetGroup: where.alb.targetGroup },
+        dimensions: metric.loadBalancerOnly
+          ? { LoadBalancer: where.alb.loadBalancer }
+          : { LoadBalancer: where.alb.loadBalancer, TargetGroup: where.alb.targetGroup },
         ...statistic(metric),
       };
     case "container-insights":

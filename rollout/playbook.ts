@@ -80,6 +80,14 @@ const GateShape = z
     warning: GateLevel.optional(),
     critical: GateLevel.optional(),
     missingData: MissingData,
+    /**
+     * For a custom metric the application stops publishing when it dies (throughput, session
+     * success): the value a period without data reads as while the colour carries traffic
+     * (requests to its target groups). The alarm is then metric math that judges silence while
+     * serving as this value and is neutral while the colour serves nothing, so it cannot fire on
+     * an idle colour. `missingData` then only applies when CloudWatch has no data at all.
+     */
+    silenceWhileServing: z.number().optional(),
     description: z.string().optional(),
   })
   .strict();
@@ -233,6 +241,12 @@ export const Trigger = z
     kind: z.enum(["automatic", "manual"]),
     /** Gates whose critical alarm fires this trigger (automatic triggers fed by CloudWatch). */
     gates: z.array(camelCaseId).default([]),
+    /**
+     * Second, slower nets for the same failure (GuardDuty behind an application's own security
+     * event): they also roll back, and the trigger table reports their worst case, but the
+     * trigger's limit is judged on `gates`, its own path.
+     */
+    backupGates: z.array(camelCaseId).default([]),
     /** Breach-to-blue limit the document promises. Default: the playbook's rollback limit. */
     limitSeconds: z.number().int().positive().optional(),
     description: z.string().min(1),
@@ -393,6 +407,10 @@ function checkReferences(playbook: z.infer<typeof Playbook>, ctx: z.RefinementCt
       if (!gateIds.includes(gate))
         report(["rollback", "triggers", i, "gates", j], `expected a gate id ${gateList}`);
     });
+    trigger.backupGates.forEach((gate, j) => {
+      if (!gateIds.includes(gate))
+        report(["rollback", "triggers", i, "backupGates", j], `expected a gate id ${gateList}`);
+    });
     if (trigger.limitSeconds !== undefined && trigger.limitSeconds > limit)
       report(
         ["rollback", "triggers", i, "limitSeconds"],
@@ -428,6 +446,25 @@ function checkReferences(playbook: z.infer<typeof Playbook>, ctx: z.RefinementCt
       if (!roleIds.includes(role))
         report(["signoff", "requiredByPhase", phase, j], `expected a role id (${roleIds.join(", ")})`);
     });
+  }
+  playbook.gates.forEach((gate, i) => {
+    if (gate.silenceWhileServing !== undefined && gate.metric.source !== "custom")
+      report(
+        ["gates", i, "silenceWhileServing"],
+        `expected only on a custom metric gate (this one is ${gate.metric.source}): ALB and Container Insights metrics are published by AWS, not by the application`,
+      );
+  });
+  // A green that cannot answer at all (crashed pods, failed health checks) never shows in its
+  // targets' own 5xx: every playbook must roll back on the ALB's view of it.
+  for (const name of ["healthyHostCount", "albGeneratedErrorRate"] as const) {
+    const watched = playbook.gates.some(
+      (g) => g.metric.source === "alb" && g.metric.name === name && g.critical?.action === "auto-rollback",
+    );
+    if (!watched)
+      report(
+        ["gates"],
+        `expected a gate on { source: alb, name: ${name} } whose critical level is auto-rollback: without it a green that cannot answer (crashed or unhealthy targets) is invisible to the automatic rollback`,
+      );
   }
   if (playbook.phases[0]?.trafficCapPercent !== 0)
     report(["phases", 0, "trafficCapPercent"], "expected 0: the first phase is blue-only");

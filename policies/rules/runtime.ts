@@ -49,6 +49,16 @@ export const DENIED_MANAGED_POLICIES = [
   "arn:*:iam::aws:policy/*FullAccess",
 ];
 
+/**
+ * Actions without resource-level permissions that a condition key narrows instead: allowed on
+ * `Resource: "*"` only in a statement that tests that key. `cloudwatch:PutMetricData` has no
+ * resource types; its `cloudwatch:namespace` key limits the namespaces a principal may publish to
+ * (Service Authorization Reference, "Actions, resources, and condition keys for Amazon CloudWatch").
+ */
+export const CONDITIONED_WILDCARD_ACTIONS: Readonly<Record<string, string>> = {
+  "cloudwatch:PutMetricData": "cloudwatch:namespace",
+};
+
 const iamSchema: PolicyConfigSchema = {
   properties: {
     resourceWildcardActions: { type: "array", items: { type: "string" }, default: RESOURCE_WILDCARD_ACTIONS },
@@ -86,11 +96,18 @@ function checkDocument(where: string, document: unknown, config: IamConfig, repo
       }
     }
     if (!statement.resources.includes("*")) continue;
-    const unscoped = statement.actions.filter((a) => !allowedOnAnyResource(a, resourceWildcardActions));
+    const unscoped = statement.actions.filter(
+      (a) =>
+        !allowedOnAnyResource(a, resourceWildcardActions) &&
+        !statement.conditionKeys.includes(CONDITIONED_WILDCARD_ACTIONS[a] ?? "\0"),
+    );
     if (unscoped.length === 0) continue;
     report(
       `${at} grants ${unscoped.join(", ")} on Resource "*"; scope it to the ARNs it touches ` +
-        `(only ${resourceWildcardActions.join(", ")} may use "*": AWS has no resource-level permissions for them)`,
+        `(only ${resourceWildcardActions.join(", ")} may use "*": AWS has no resource-level permissions for them; ` +
+        `${Object.entries(CONDITIONED_WILDCARD_ACTIONS)
+          .map(([action, key]) => `${action} only with a ${key} condition`)
+          .join(", ")})`,
     );
   }
 }

@@ -320,6 +320,7 @@ export interface Statement {
   actions: string[];
   notActions: string[];
   resources: string[];
+  conditionKeys: string[];
 }
 
 /** The statements of an IAM policy document given as JSON text or as an object. */
@@ -333,6 +334,10 @@ export function statementsOf(document: unknown): Statement[] {
       actions: asArray(field(statement, "Action")).map(String),
       notActions: asArray(field(statement, "NotAction")).map(String),
       resources: asArray(field(statement, "Resource")).map(String),
+      /** Condition keys the statement tests, whatever the operator (`cloudwatch:namespace`, ...). */
+      conditionKeys: Object.values((field(statement, "Condition") ?? {}) as Record<string, unknown>).flatMap(
+        (byKey) => (byKey !== null && typeof byKey === "object" ? Object.keys(byKey) : []),
+      ),
     };
   });
 }

@@ -1074,7 +1074,7 @@ describe("runtime rules", () => {
       [
         "role policy auto-rollback-policy statement Everything allows *; name the actions the function calls instead of a wildcard",
         'role policy auto-rollback-policy statement Everything grants * on Resource "*"; scope it to the ARNs it touches ' +
-          '(only elasticloadbalancing:Describe*, xray:PutTraceSegments, xray:PutTelemetryRecords may use "*": AWS has no resource-level permissions for them)',
+          '(only elasticloadbalancing:Describe*, xray:PutTraceSegments, xray:PutTelemetryRecords may use "*": AWS has no resource-level permissions for them; cloudwatch:PutMetricData only with a cloudwatch:namespace condition)',
       ],
     ],
     [
@@ -1100,7 +1100,26 @@ describe("runtime rules", () => {
       ]),
       [
         'role policy auto-rollback-policy statement DescribeRulesHasNoResourceLevelPermissions grants elasticloadbalancing:ModifyRule on Resource "*"; scope it to the ARNs it touches ' +
-          '(only elasticloadbalancing:Describe*, xray:PutTraceSegments, xray:PutTelemetryRecords may use "*": AWS has no resource-level permissions for them)',
+          '(only elasticloadbalancing:Describe*, xray:PutTraceSegments, xray:PutTelemetryRecords may use "*": AWS has no resource-level permissions for them; cloudwatch:PutMetricData only with a cloudwatch:namespace condition)',
+      ],
+    ],
+    [
+      "runtime-lambda-iam-least-privilege",
+      "auto-rollback-policy",
+      // Service Authorization Reference: PutMetricData has no resource types, cloudwatch:namespace narrows it.
+      policyWith([
+        { Sid: "AnyNamespace", Effect: "Allow", Action: "cloudwatch:PutMetricData", Resource: "*" },
+        {
+          Sid: "OwnNamespace",
+          Effect: "Allow",
+          Action: "cloudwatch:PutMetricData",
+          Resource: "*",
+          Condition: { StringEquals: { "cloudwatch:namespace": "StagedRollout/production" } },
+        },
+      ]),
+      [
+        'role policy auto-rollback-policy statement AnyNamespace grants cloudwatch:PutMetricData on Resource "*"; scope it to the ARNs it touches ' +
+          '(only elasticloadbalancing:Describe*, xray:PutTraceSegments, xray:PutTelemetryRecords may use "*": AWS has no resource-level permissions for them; cloudwatch:PutMetricData only with a cloudwatch:namespace condition)',
       ],
     ],
     [

@@ -21,7 +21,13 @@ import {
   unknownEvidence,
   type Decision,
 } from "../../rollout/decisions";
-import { alarmWorstCaseSeconds, triggerLatencies } from "../../rollout/latency";
+import {
+  alarmWorstCaseSeconds,
+  EVENTBRIDGE_DELIVERY_SECONDS,
+  GUARDDUTY_PUBLICATION_SECONDS,
+  ROLLBACK_LAMBDA_SECONDS,
+  triggerLatencies,
+} from "../../rollout/latency";
 import { loadEvidence, loadPlaybook } from "../../rollout/loaders";
 import { alarmPeriod } from "../../rollout/metricCatalogue";
 import {
@@ -337,12 +343,13 @@ describe("gates", () => {
       "missing",
       "auto-rollback",
     ]);
+    // "99.9 % over a 24 h period": one rolling day, not 24 hours that must each breach.
     assert.deepEqual(pick("uptimePercent", "critical"), [
       "LessThanThreshold",
       99.9,
-      3600,
-      24,
-      24,
+      86400,
+      1,
+      1,
       "missing",
       "review",
     ]);
@@ -355,6 +362,8 @@ describe("gates", () => {
       [
         "rowsPerSecond-critical",
         "errorRate-critical",
+        "healthyHosts-critical",
+        "albGeneratedErrors-critical",
         "p95ResponseMs-critical",
         "sessionSuccessRate-critical",
         "cpuUtilization-critical",
@@ -373,32 +382,78 @@ describe("gates", () => {
       [30, 30, 30],
       [60, 30, 30],
       [60, 3600, 300],
-      [60, 86400, 3600],
+      // From six hours up to a day: one period, the figure over the whole window.
+      [60, 6 * 3600, 6 * 3600],
+      [60, 86400, 86400],
+      // Beyond a day: hourly periods (CloudWatch evaluates up to seven days of them).
+      [60, 2 * 86400, 3600],
     ];
     for (const [metric, sustain, expected] of table)
       assert.equal(alarmPeriod(metric, sustain), expected, `${metric}/${sustain}`);
   });
 
   it("computes worst-case detection: periods x evaluation + cadence + Lambda", () => {
-    assert.equal(alarmWorstCaseSeconds({ periodSeconds: 60, evaluationPeriods: 5 }), 300 + 60 + 10);
-    assert.equal(alarmWorstCaseSeconds({ periodSeconds: 10, evaluationPeriods: 1 }), 10 + 10 + 10);
+    assert.equal(
+      alarmWorstCaseSeconds({ periodSeconds: 60, evaluationPeriods: 5 }),
+      300 + 60 + ROLLBACK_LAMBDA_SECONDS,
+    );
+    assert.equal(
+      alarmWorstCaseSeconds({ periodSeconds: 10, evaluationPeriods: 1 }),
+      10 + 10 + ROLLBACK_LAMBDA_SECONDS,
+    );
     const tbsLatency = Object.fromEntries(
       triggerLatencies(tbs).map((t) => [t.id, [t.worstCaseSeconds, t.limitSeconds, t.meets]]),
     );
-    assert.deepEqual(tbsLatency.errorRateSustained, [370, 900, true]);
-    assert.deepEqual(tbsLatency.performanceDegradation, [670, 900, true]);
+    assert.deepEqual(tbsLatency.errorRateSustained, [365, 900, true]);
+    assert.deepEqual(tbsLatency.performanceDegradation, [665, 900, true]);
+    // Green down: the slower of its two paths (5 x 60 s connection errors; 2 x 60 s healthy hosts).
+    assert.deepEqual(tbsLatency.greenUnavailable, [365, 900, true]);
+  });
+
+  it("every automatic trigger of both playbooks meets its limit on its own path", () => {
+    for (const playbook of [tbs, telegram])
+      for (const t of triggerLatencies(playbook))
+        assert.ok(
+          t.meets,
+          `${playbook.id} ${t.id}: ${t.worstCaseSeconds} s against ${t.limitSeconds} s (${t.explanation})`,
+        );
     const telegramLatency = Object.fromEntries(triggerLatencies(telegram).map((t) => [t.id, t]));
-    assert.equal(telegramLatency.dataCorruption!.meets, true);
-    assert.equal(telegramLatency.circuitBreaker!.meets, true);
-    assert.equal(telegramLatency.securityBreach!.meets, false);
-    assert.equal(telegramLatency.securityBreach!.limitSeconds, 10);
-    assert.match(
-      telegramLatency.securityBreach!.explanation,
-      /GuardDuty publishes findings.*GuardDuty's own publication delay exceeds the limit/,
+    // Critical errors: the 10 s high-resolution metric alone (1 x 10 s + 10 s evaluation + function).
+    assert.deepEqual(
+      [telegramLatency.criticalError!.worstCaseSeconds, telegramLatency.criticalError!.limitSeconds],
+      [10 + 10 + ROLLBACK_LAMBDA_SECONDS, 60],
     );
-    assert.equal(telegramLatency.criticalError!.meets, false);
+    // Security breach: the application's own event through EventBridge; GuardDuty reported as the slower net.
+    const security = telegramLatency.securityBreach!;
+    assert.deepEqual(
+      [security.worstCaseSeconds, security.limitSeconds],
+      [EVENTBRIDGE_DELIVERY_SECONDS + ROLLBACK_LAMBDA_SECONDS, 10],
+    );
+    assert.deepEqual(
+      security.paths.map((p) => [p.gate, p.role, p.seconds]),
+      [
+        ["securityEvents", "own", EVENTBRIDGE_DELIVERY_SECONDS + ROLLBACK_LAMBDA_SECONDS],
+        ["securityFindings", "backup", GUARDDUTY_PUBLICATION_SECONDS + ROLLBACK_LAMBDA_SECONDS],
+      ],
+    );
     assert.match(
-      telegramLatency.criticalError!.explanation,
+      security.explanation,
+      /second net securityFindings: 305 s \(over the 10 s limit, not counted\)/,
+    );
+    // System failure: the slowest own path is green's healthy hosts (2 x 60 s).
+    assert.deepEqual(
+      [telegramLatency.systemFailure!.worstCaseSeconds, telegramLatency.systemFailure!.limitSeconds],
+      [2 * 60 + 60 + ROLLBACK_LAMBDA_SECONDS, 300],
+    );
+  });
+
+  it("a trigger whose own path is too slow misses, and says why", () => {
+    const slow = structuredClone(telegram);
+    slow.rollback.triggers.find((t) => t.id === "criticalError")!.gates = ["criticalErrors", "errorRate"];
+    const critical = triggerLatencies(slow).find((t) => t.id === "criticalError")!;
+    assert.deepEqual([critical.worstCaseSeconds, critical.meets], [60 + 60 + ROLLBACK_LAMBDA_SECONDS, false]);
+    assert.match(
+      critical.explanation,
       /ALB metrics are 60-second.*publish a high-resolution \(10 s\) custom metric/,
     );
   });

@@ -562,7 +562,7 @@ describe(`${TBS}: every number of the document is carried`, () => {
     [
       "TBS triggers take the playbook limit",
       (pb) => pb.rollback.triggers.map((t) => t.limitSeconds),
-      Array(11).fill(undefined),
+      Array(12).fill(undefined),
     ],
 
     // Emergency response.
@@ -705,7 +705,18 @@ describe(`${TELEGRAM}: every number of the guide is carried`, () => {
 
     // Rollback triggers and process.
     ["critical error within 60 seconds", (pb) => trigger(pb, "criticalError").limitSeconds, 60],
-    ["critical error gates", (pb) => trigger(pb, "criticalError").gates, ["criticalErrors", "errorRate"]],
+    // Only the 10 s metric fits 60 s; the per-minute error rate rolls back as a system failure.
+    ["critical error gates", (pb) => trigger(pb, "criticalError").gates, ["criticalErrors"]],
+    [
+      "system failure within 5 minutes: error rate, healthy hosts, ALB-generated errors",
+      (pb) => [trigger(pb, "systemFailure").limitSeconds, trigger(pb, "systemFailure").gates],
+      [300, ["errorRate", "healthyHosts", "albGeneratedErrors"]],
+    ],
+    [
+      "security breach: the application's own event, GuardDuty as the second net",
+      (pb) => [trigger(pb, "securityBreach").gates, trigger(pb, "securityBreach").backupGates],
+      [["securityEvents"], ["securityFindings"]],
+    ],
     [
       "performance degradation: playbook limit",
       (pb) => trigger(pb, "performanceDegradation").limitSeconds,
@@ -939,6 +950,9 @@ describe(`${TBS}: operators, actions, sustain windows and texts`, () => {
         ["rowsPerSecond", "below", [29842, 600, "alert"], [27977, 600, "auto-rollback"]],
         // 3.0% monitoring alert / 5.0% auto rollback "for 5 consecutive minutes".
         ["errorRate", "above", [3, 300, "alert"], [5, 300, "auto-rollback"]],
+        // Green down, seen by the ALB: no healthy target for 2 minutes; connection failures as the error rate.
+        ["healthyHosts", "below", null, [1, 120, "auto-rollback"]],
+        ["albGeneratedErrors", "above", null, [5, 300, "auto-rollback"]],
         // >250ms / >300ms "sustained >5min".
         ["p95ResponseMs", "above", [250, 300, "alert"], [300, 300, "auto-rollback"]],
         ["sessionSuccessRate", "below", [90, 300, "alert"], [85, 300, "auto-rollback"]],
@@ -1153,11 +1167,15 @@ describe(`${TELEGRAM}: operators, actions, sustain windows and texts`, () => {
         ["diskUtilization", "above", null, [90, 300, "alert"]],
         ["p95LatencyMs", "above", [200, 300, "alert"], [1000, 180, "auto-rollback"]],
         ["errorRate", "above", [1, 300, "alert"], [5, 60, "auto-rollback"]],
+        // "System Failure: automated rollback within 5 minutes", seen by the ALB.
+        ["healthyHosts", "below", null, [1, 120, "auto-rollback"]],
+        ["albGeneratedErrors", "above", null, [5, 60, "auto-rollback"]],
         ["queueDepth", "above", null, [1000, 300, "alert"]],
         ["unhealthyServices", "above", null, [0, 60, "alert"]],
         ["criticalErrors", "above", null, [0, 10, "auto-rollback"]],
         ["dataCorruption", "above", null, [0, 10, "auto-rollback"]],
         ["circuitBreakerOpen", "above", null, [0, 30, "auto-rollback"]],
+        ["securityEvents", "above", null, [0, 10, "auto-rollback"]],
         ["securityFindings", "above", null, [0, 10, "auto-rollback"]],
         ["uptimePercent", "below", null, [99.9, 86400, "review"]],
         ["dbQueryMs", "above", [50, 300, "alert"], null],
@@ -1397,7 +1415,7 @@ describe(`${TBS}: transition criteria`, () => {
 type Doc = Record<string, any>;
 
 const TBS_GATES =
-  "rowsPerSecond, errorRate, p95ResponseMs, sessionSuccessRate, cpuUtilization, memoryUtilization, " +
+  "rowsPerSecond, errorRate, healthyHosts, albGeneratedErrors, p95ResponseMs, sessionSuccessRate, cpuUtilization, memoryUtilization, " +
   "dbConnectionPoolUtilization, diskFreePercent, dbConnectionFailures, uptimePercent, userSatisfaction, " +
   "criticalBugsPerDay, pilotUsersAffectedPercent, dataIntegrityErrors";
 
@@ -1415,7 +1433,7 @@ const malformed: [name: string, breakIt: (doc: Doc) => void, line: string][] = [
   [
     "an unknown metric source",
     (doc) => (doc.gates[0].metric.source = "prometheus"),
-    'gates[0].metric.source: expected one of alb, container-insights, custom, manual, guardduty, got "prometheus"',
+    'gates[0].metric.source: expected one of alb, container-insights, custom, manual, guardduty, security-event, got "prometheus"',
   ],
   [
     "a transition to a non-adjacent phase",
@@ -1425,7 +1443,7 @@ const malformed: [name: string, breakIt: (doc: Doc) => void, line: string][] = [
   [
     "a trigger naming an unknown gate",
     (doc) => (doc.rollback.triggers[0].gates[0] = "throughput"),
-    "rollback.triggers[0].gates[0]: expected a gate id (rowsPerSecond, errorRate, p95ResponseMs,",
+    "rollback.triggers[0].gates[0]: expected a gate id (rowsPerSecond, errorRate, healthyHosts, albGeneratedErrors, p95ResponseMs,",
   ],
   [
     "a duplicate phase id",
@@ -1489,8 +1507,8 @@ const malformed: [name: string, breakIt: (doc: Doc) => void, line: string][] = [
   ],
   [
     "a gate with neither a warning nor a critical level",
-    (doc) => delete doc.gates[6].warning,
-    "gates[6]: expected a warning or a critical level, got {",
+    (doc) => delete doc.gates[8].warning,
+    "gates[8]: expected a warning or a critical level, got {",
   ],
   [
     "a phase of zero days",
@@ -1590,10 +1608,30 @@ const malformed: [name: string, breakIt: (doc: Doc) => void, line: string][] = [
   [
     "a high-resolution sustain window longer than an hour",
     (doc) => {
-      doc.gates[13].metric.periodSeconds = 10;
-      doc.gates[13].critical.sustainSeconds = 3610;
+      doc.gates[15].metric.periodSeconds = 10;
+      doc.gates[15].critical.sustainSeconds = 3610;
     },
-    "gates[13].critical.sustainSeconds: expected at most 3600 s: CloudWatch evaluates at most an hour of 10 s datapoints, got 3610",
+    "gates[15].critical.sustainSeconds: expected at most 3600 s: CloudWatch evaluates at most an hour of 10 s datapoints, got 3610",
+  ],
+  [
+    "green's healthy hosts do not roll back (a crashed green would be invisible)",
+    (doc) => (doc.gates[2].critical.action = "alert"),
+    "gates: expected a gate on { source: alb, name: healthyHostCount } whose critical level is auto-rollback: without it a green that cannot answer (crashed or unhealthy targets) is invisible to the automatic rollback",
+  ],
+  [
+    "no gate on ALB-generated errors",
+    (doc) => (doc.gates[3].metric = { source: "alb", name: "errorRate" }),
+    "gates: expected a gate on { source: alb, name: albGeneratedErrorRate } whose critical level is auto-rollback",
+  ],
+  [
+    "silence-while-serving on an ALB gate",
+    (doc) => (doc.gates[1].silenceWhileServing = 0),
+    "gates[1].silenceWhileServing: expected only on a custom metric gate (this one is alb): ALB and Container Insights metrics are published by AWS, not by the application",
+  ],
+  [
+    "a backup net naming an unknown gate",
+    (doc) => (doc.rollback.triggers[0].backupGates = ["guardDuty"]),
+    "rollback.triggers[0].backupGates[0]: expected a gate id (rowsPerSecond, errorRate, healthyHosts,",
   ],
   [
     "a metric period CloudWatch does not have",

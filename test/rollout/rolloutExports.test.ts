@@ -34,14 +34,19 @@ const tbs = loadPlaybook("tbs-strategy-framework");
 const telegram = loadPlaybook("telegram-money-bot");
 
 describe("rollout/ gate exports (alarms, metric catalogue, latency, names, decisions)", () => {
-  it("hasAlarms: CloudWatch-watched gates only, never manual evidence or GuardDuty", () => {
+  it("hasAlarms: CloudWatch-watched gates only, never manual evidence, security events or GuardDuty", () => {
     const withoutAlarms = (p: Playbook) => p.gates.filter((g) => !hasAlarms(g)).map((g) => g.id);
     assert.deepEqual(withoutAlarms(tbs), [
       "userSatisfaction",
       "criticalBugsPerDay",
       "pilotUsersAffectedPercent",
     ]);
-    assert.deepEqual(withoutAlarms(telegram), ["securityFindings", "riskRewardRatio", "sharpeRatio"]);
+    assert.deepEqual(withoutAlarms(telegram), [
+      "securityEvents",
+      "securityFindings",
+      "riskRewardRatio",
+      "sharpeRatio",
+    ]);
   });
 
   it("names: custom metric namespace and Container Insights workload", () => {
@@ -175,8 +180,10 @@ describe("rollout/metricCatalogue: one metric identity for alarms, dashboards an
       [
         ["p95ResponseMs-critical", "ms", "s", 0.001, 300, 0.3],
         ["p95ResponseMs-warning", "ms", "s", 0.001, 250, 0.25],
+        ["p95ResponseMs-blue", "ms", "s", 0.001, 300, 0.3],
         ["p95LatencyMs-critical", "ms", "s", 0.001, 1000, 1],
         ["p95LatencyMs-warning", "ms", "s", 0.001, 200, 0.2],
+        ["p95LatencyMs-blue", "ms", "s", 0.001, 1000, 1],
       ],
     );
     // A custom metric in ms is published in the application's own unit: no conversion.

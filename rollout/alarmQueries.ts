@@ -1,0 +1,168 @@
+import type { AlarmSpec, AlarmTarget } from "./alarms";
+import {
+  ALB_AVAILABILITY,
+  ALB_ERROR_RATE_PARTS,
+  metricIdentity,
+  type AlarmMetric,
+  type MetricIdentity,
+} from "./metricCatalogue";
+import type { Colour } from "./names";
+
+/**
+ * What one CloudWatch alarm queries: a single metric, or metric math over several. Pure and
+ * shared: the QualityGates component turns it into the alarm's inputs, the dashboard into its
+ * series, the policy pack and the tests read the expressions from here.
+ *
+ * Metric math used (Amazon CloudWatch User Guide, "Metric math syntax and functions"):
+ * - `FILL(m, value)` "fills the missing values of a time series"; in an alarm it fills every
+ *   period of the evaluation range, even the most recent one (the guide warns of exactly that).
+ * - `IF(TS > S, TS | S, TS | S)`: evaluated "separately for every timestamp".
+ * - An alarm's math reads at most 10 metrics (ALARM_MATH_METRICS_MAX in alarms.ts).
+ * - Ids start with a lowercase letter and contain letters, digits and underscores.
+ */
+
+/** Where the colour's metrics are, per service: ALB dimensions are Pulumi inputs in the program (`V`). */
+export interface AlarmPlace<V> {
+  loadBalancer: V;
+  /** The ARN suffix of a service's target group of a colour. */
+  targetGroup: (service: string, colour: Colour) => V;
+  cluster: { clusterName: string; namespace: string };
+  customNamespace: string;
+}
+
+export interface MetricQuery<V> {
+  id: string;
+  metric: MetricIdentity<V>;
+  period: number;
+}
+export interface ExpressionQuery {
+  id: string;
+  expression: string;
+  label: string;
+  /** Exactly one query of an alarm returns data: the value the alarm compares. */
+  returnData: boolean;
+}
+export type AlarmQuery<V> = MetricQuery<V> | ExpressionQuery;
+
+/** A single-metric alarm, or metric math (`queries`). */
+export type AlarmQueries<V> = { metric: MetricIdentity<V>; period: number } | { queries: AlarmQuery<V>[] };
+
+type PlainMetric = Extract<AlarmMetric, { kind: "alb" | "container-insights" | "custom" }>;
+
+/** CloudWatch number formatting for an expression: no exponent, no trailing zeros. */
+function scalar(value: number): string {
+  return Number.isInteger(value) ? String(value) : String(Number(value.toFixed(6)));
+}
+
+/** The queries of one of a spec's alarms (see `alarmTargets`). */
+export function alarmQueries<V>(spec: AlarmSpec, target: AlarmTarget, place: AlarmPlace<V>): AlarmQueries<V> {
+  const { colour } = spec;
+  const period = spec.periodSeconds;
+  const locate = (metric: PlainMetric, service: string | undefined): MetricIdentity<V> =>
+    metricIdentity(
+      metric,
+      {
+        alb: {
+          loadBalancer: place.loadBalancer,
+          targetGroup: service === undefined ? (undefined as V) : place.targetGroup(service, colour),
+        },
+        cluster: place.cluster,
+        customNamespace: place.customNamespace,
+      },
+      service,
+      colour,
+    );
+  const query = (id: string, metric: PlainMetric, service = target.service): MetricQuery<V> => ({
+    id,
+    metric: locate(metric, service),
+    period,
+  });
+  const value = (expression: string, label: string, id = "value"): ExpressionQuery => ({
+    id,
+    expression,
+    label,
+    returnData: true,
+  });
+  const hidden = (id: string, expression: string, label: string): ExpressionQuery => ({
+    id,
+    expression,
+    label,
+    returnData: false,
+  });
+
+  const m = spec.metric;
+  switch (m.kind) {
+    case "alb-error-rate":
+      // errors / requests * 100 with no IF(): a period without requests yields no datapoint, so
+      // the gate's own missing-data treatment decides, instead of a fabricated 0 % hiding an outage.
+      return {
+        queries: [
+          query("errors", ALB_ERROR_RATE_PARTS.errors),
+          query("requests", ALB_ERROR_RATE_PARTS.requests),
+          // Green's ids and label are those the alarm was first deployed with: unchanged, no update.
+          value(
+            "errors / requests * 100",
+            colour === "green" ? "5XX error rate (%)" : "blue 5XX error rate (%)",
+            "errorRate",
+          ),
+        ],
+      };
+    case "alb-healthy-hosts": {
+      // Serving: requests reached the group, or the ALB answered 5xx itself (a group with no
+      // registered targets gets no RequestCount, only the load balancer's 503s). While serving,
+      // the fewest healthy hosts of the period; otherwise the neutral value.
+      const gate = spec.whileServing!;
+      return {
+        queries: [
+          query("hosts", ALB_AVAILABILITY.healthyHosts),
+          query("requests", ALB_AVAILABILITY.requests),
+          query("elb5xx", ALB_AVAILABILITY.elbErrors),
+          hidden("serving", "FILL(requests, 0) + FILL(elb5xx, 0)", `${colour} requests + ALB 5XX`),
+          value(
+            `IF(serving > 0, FILL(hosts, ${scalar(gate.silence)}), ${scalar(gate.neutral)})`,
+            `${colour} healthy hosts while serving`,
+          ),
+        ],
+      };
+    }
+    case "alb-generated-error-rate":
+      // Connections the ALB could not make to the colour's targets, as % of the requests it sent
+      // them; 0 while the colour gets no requests.
+      return {
+        queries: [
+          query("requests", ALB_AVAILABILITY.requests),
+          query("connErrors", ALB_AVAILABILITY.connectionErrors),
+          hidden("served", "FILL(requests, 0)", `${colour} requests`),
+          value(
+            "IF(served > 0, 100 * FILL(connErrors, 0) / served, 0)",
+            `${colour} ALB-generated errors (% of requests)`,
+          ),
+        ],
+      };
+    default: {
+      if (!spec.whileServing) return { metric: locate(m, target.service), period };
+      // An app-wide metric judged while the colour serves any of the target's services.
+      const gate = spec.whileServing;
+      const requests = target.servingServices.map((service, i) =>
+        query(`requests${i + 1}`, ALB_AVAILABILITY.requests, service),
+      );
+      if (requests.length === 0)
+        throw new Error(`${spec.key}: a traffic-gated alarm needs at least one service to watch`);
+      return {
+        queries: [
+          query("gate", m),
+          ...requests,
+          hidden(
+            "serving",
+            requests.map((r) => `FILL(${r.id}, 0)`).join(" + "),
+            `${colour} requests (${target.servingServices.join(", ")})`,
+          ),
+          value(
+            `IF(serving > 0, FILL(gate, ${scalar(gate.silence)}), ${scalar(gate.neutral)})`,
+            `${colour} ${m.metricName} while serving`,
+          ),
+        ],
+      };
+    }
+  }
+}
