@@ -450,6 +450,18 @@ export const MAPPINGS: Record<string, ApiMapping> = {
       ["tags", "CreateQueue", "tags"],
     ],
   },
+  "aws:eks/podIdentityAssociation:PodIdentityAssociation": {
+    service: "eks",
+    rows: [
+      ["clusterName", "CreatePodIdentityAssociation", "clusterName"],
+      ["namespace", "CreatePodIdentityAssociation", "namespace"],
+      ["serviceAccount", "CreatePodIdentityAssociation", "serviceAccount"],
+      ["roleArn", "CreatePodIdentityAssociation", "roleArn"],
+      ["targetRoleArn", "CreatePodIdentityAssociation", "targetRoleArn"],
+      ["disableSessionTags", "CreatePodIdentityAssociation", "disableSessionTags"],
+      ["tags", "CreatePodIdentityAssociation", "tags"],
+    ],
+  },
   "aws:sqs/queuePolicy:QueuePolicy": {
     service: "sqs",
     rows: [

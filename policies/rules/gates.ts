@@ -1,7 +1,6 @@
 import type { PolicyResource } from "@pulumi/policy";
-import { autoRollbackAlarms, type AlarmSpec } from "../../rollout/alarms";
-import { isPerService } from "../../rollout/metricCatalogue";
-import { alarmName, compositeAlarmName } from "../../rollout/names";
+import { alarmNames, autoRollbackAlarms, type AlarmSpec } from "../../rollout/alarms";
+import { compositeAlarmName } from "../../rollout/names";
 import type { RolloutState } from "../../rollout/state";
 import {
   asArray,
@@ -21,11 +20,13 @@ import {
  * names come from rollout/names.ts, the functions the QualityGates component names them with.
  */
 
-/** The alarm names a spec expands to on this stack: one per service where the metric is per service. */
+/** The alarm names a spec expands to on this stack (per service, or in parts: `alarmTargets`). */
 function expectedAlarmNames(spec: AlarmSpec, state: RolloutState): string[] {
-  return isPerService(spec)
-    ? state.services.map((s) => alarmName(state.stack, spec, s.service))
-    : [alarmName(state.stack, spec)];
+  return alarmNames(
+    state.stack,
+    [spec],
+    state.services.map((s) => s.service),
+  );
 }
 
 /** A resource's physical alarm name, or its Pulumi name when the physical name is not set or not known. */

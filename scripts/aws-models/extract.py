@@ -47,6 +47,7 @@ OPERATIONS: dict[str, list[str]] = {
         "ModifyLoadBalancerAttributes",
         "ModifyTargetGroupAttributes",
     ],
+    "eks": ["CreatePodIdentityAssociation"],
     "events": ["PutRule", "PutTargets"],
     "iam": ["AttachRolePolicy", "CreateRole", "PutRolePolicy"],
     "kms": ["CreateAlias", "CreateKey", "EnableKeyRotation", "ScheduleKeyDeletion"],
