@@ -49,6 +49,22 @@ export interface EnvironmentArgs {
   metricsNamespace: string;
   /** What this colour's workloads wait for (the phase's snapshot). Default: none. */
   dependsOn?: pulumi.Input<pulumi.Resource>[];
+  /**
+   * The pods' AWS identity (PodPermissions): the ServiceAccount every Deployment runs as, and
+   * where and what they publish. Default: none; the pods run as the namespace's `default`
+   * ServiceAccount with no AWS identity, and can publish neither gate metrics nor security events.
+   */
+  awsAccess?: WorkloadAwsAccess;
+}
+
+export interface WorkloadAwsAccess {
+  /** The ServiceAccount EKS Pod Identity associates with the publish role. */
+  serviceAccountName: pulumi.Input<string>;
+  /** Region the pods' SDK calls (AWS_REGION, AWS_DEFAULT_REGION): the stack's. */
+  region: pulumi.Input<string>;
+  /** What a breach event must carry (SECURITY_EVENT_SOURCE, SECURITY_EVENT_DETAIL_TYPE): the only values IAM lets the pods put. */
+  securityEventSource: string;
+  securityEventDetailType: string;
 }
 
 export const DEFAULT_FEATURE_FLAGS = { gradualExposure: "true", emergencyDisable: "false" } as const;
@@ -105,6 +121,7 @@ export function eksKubeconfig(clusterName: string, region: pulumi.Input<string>)
  * One colour's workloads: per service a Deployment, a ClusterIP Service, a
  * PodDisruptionBudget and a TargetGroupBinding to the colour's target group; one Secret of
  * database credentials and one ConfigMap of feature flags shared by the colour's services.
+ * With `awsAccess`, every Deployment runs as the stack's publishing ServiceAccount.
  */
 export class Environment extends pulumi.ComponentResource {
   readonly secret: k8s.core.v1.Secret;
@@ -119,6 +136,7 @@ export class Environment extends pulumi.ComponentResource {
     super("staged-rollout:workloads:Environment", name, {}, opts);
     const childOpts = { parent: this, provider: args.provider, dependsOn: args.dependsOn };
     const readOnly = args.heavydbReadOnly ?? args.colour === "green";
+    const access = args.awsAccess;
     const labels = (service: string) => ({
       app: service,
       colour: args.colour,
@@ -190,6 +208,8 @@ export class Environment extends pulumi.ComponentResource {
                 annotations: { [FLAGS_CHECKSUM_ANNOTATION]: flagsChecksum },
               },
               spec: {
+                // Pod Identity brings its own projected token; the Kubernetes API token stays unmounted.
+                ...(access ? { serviceAccountName: access.serviceAccountName } : {}),
                 automountServiceAccountToken: false,
                 securityContext: {
                   runAsNonRoot: true,
@@ -217,6 +237,14 @@ export class Environment extends pulumi.ComponentResource {
                     env: [
                       { name: "ROLLOUT_COLOUR", value: args.colour },
                       { name: "METRICS_NAMESPACE", value: args.metricsNamespace },
+                      ...(access
+                        ? [
+                            { name: "AWS_REGION", value: access.region },
+                            { name: "AWS_DEFAULT_REGION", value: access.region },
+                            { name: "SECURITY_EVENT_SOURCE", value: access.securityEventSource },
+                            { name: "SECURITY_EVENT_DETAIL_TYPE", value: access.securityEventDetailType },
+                          ]
+                        : []),
                     ],
                     // Readiness drops a pod from the target group within ~10 s; liveness restarts a hung one.
                     readinessProbe: probe(5, 2, 5),
