@@ -60,8 +60,9 @@ export function printDrill(result: DrillResult, out: Output, origin?: string): v
   out.log(`alarms raised: ${result.alarmsRaised.length > 0 ? result.alarmsRaised.join(", ") : "none"}`);
   const changed = new Set(result.transitions.map((t) => t.alarm));
   const silent = result.alarms.filter((a) => !changed.has(a.key));
+  // No state change is not always no data: too few real datapoints can keep INSUFFICIENT_DATA.
   if (silent.length > 0)
-    out.log(`no data throughout (INSUFFICIENT_DATA): ${silent.map((a) => a.key).join(", ")}`);
+    out.log(`INSUFFICIENT_DATA throughout (no state change): ${silent.map((a) => a.key).join(", ")}`);
   for (const f of result.findings) {
     out.log(
       `GuardDuty finding on ${f.gate} at ${clock(f.at)}, published to EventBridge at ${clock(f.publishedAt)}`,
