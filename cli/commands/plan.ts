@@ -56,6 +56,15 @@ export function printPlan(result: PlanResult, out: Output): void {
   ]);
   for (const line of table(["trigger", "worst case", "limit", "result", "why"], triggerRows))
     out.log(`  ${line}`);
+  // Every path of a trigger with more than one: the limit is judged on its own paths, and a
+  // backup net's figure is said, not hidden.
+  for (const t of result.triggers.filter((x) => x.paths.length > 1)) {
+    out.log(`  ${t.id} paths:`);
+    for (const p of t.paths)
+      out.log(
+        `    ${p.gate}${p.role === "backup" ? " (second net, not judged)" : ""}: ${formatSeconds(p.seconds)} - ${p.why}`,
+      );
+  }
   out.log("");
   if (result.violations.length === 0) {
     out.log("policy violations: none");

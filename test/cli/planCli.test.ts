@@ -36,8 +36,8 @@ describe("npm run plan", () => {
     );
     assert.match(text, /^\s+aws:lb\/listenerRule:ListenerRule\s+20$/m);
     // Every column of the trigger table has a header, the meets/MISSES one too.
-    assert.match(text, /^ {2}trigger {17}worst case {3}limit {3}result {2}why$/m);
-    assert.match(text, /^\s+errorRateSustained\s+6 min 10 s\s+15 min\s+meets/m);
+    assert.match(text, /^ {2}trigger {17}worst case {2}limit {3}result {2}why$/m);
+    assert.match(text, /^\s+errorRateSustained\s+6 min 5 s\s+15 min\s+meets/m);
     assert.match(text, /^policy violations: none$/m);
   });
 
@@ -97,16 +97,54 @@ describe("npm run plan", () => {
       "limitSeconds",
       "meets",
       "name",
+      "paths",
       "worstCaseSeconds",
     ]);
     assert.deepEqual(plan.triggers[0], {
       id: "performanceDegradation",
       name: "Performance degradation",
       limitSeconds: 900,
-      worstCaseSeconds: 670,
+      worstCaseSeconds: 665,
       meets: true,
-      explanation: "rowsPerSecond: 60-second metric, 10 x 60 s + 60 s evaluation + 10 s Lambda",
+      explanation: "rowsPerSecond: 60-second metric, 10 x 60 s + 60 s evaluation + 5 s function",
+      paths: [
+        {
+          gate: "rowsPerSecond",
+          role: "own",
+          seconds: 665,
+          why: "rowsPerSecond: 60-second metric, 10 x 60 s + 60 s evaluation + 5 s function",
+        },
+      ],
     });
+  });
+
+  it("Telegram: every trigger meets on its own path; the GuardDuty backup net's 5 min is printed, not hidden", async () => {
+    const file = stackFileCopy("staging", "Pulumi.staging.yaml", {
+      playbook: "telegram-money-bot",
+      phase: "staging-deployment",
+      greenWeight: 0,
+      decisions: "[]",
+      signoffs: "{}",
+    });
+    const out = bufferOutput();
+    await runCli(["plan", "--config-file", file], out);
+    const text = out.text();
+    for (const [id, worst, limit] of [
+      ["criticalError", "25 s", "60 s"],
+      ["systemFailure", "3 min 5 s", "5 min"],
+      ["securityBreach", "7 s", "10 s"],
+    ])
+      assert.match(text, new RegExp(`^\\s+${id}\\s+${worst}\\s+${limit}\\s+meets\\s`, "m"), id);
+    assert.doesNotMatch(text, /MISSES/);
+    assert.match(text, /^ {2}securityBreach paths:$/m);
+    assert.match(
+      text,
+      /^ {4}securityEvents: 7 s - securityEvents: security event put by the application, EventBridge delivery \(2 s budget\) \+ 5 s function$/m,
+    );
+    assert.match(
+      text,
+      /^ {4}securityFindings \(second net, not judged\): 5 min 5 s - securityFindings: GuardDuty publishes/m,
+    );
   });
 
   it("exit 1 for a config file over the phase's cap: prints the violation and still the full plan", async () => {
