@@ -2,14 +2,18 @@ import { CloudWatchClient, DescribeAlarmsCommand, StateValue } from "@aws-sdk/cl
 import {
   DescribeRulesCommand,
   ElasticLoadBalancingV2Client,
+  ModifyRuleCommand,
   type Rule,
 } from "@aws-sdk/client-elastic-load-balancing-v2";
+import { SNSClient } from "@aws-sdk/client-sns";
 import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseRolloutConfig, type RolloutConfig } from "../rollout/config";
 import { errorMessage } from "../rollout/errors";
 import { alarmNames, playbookAlarms } from "../rollout/alarms";
+import { blueActions, type RuleChange } from "../rollout/blueRouting";
+import type { TargetGroupPair } from "../rollout/lambdaEnvironment";
 import { PROJECT_ROOT } from "../rollout/loaders";
 import { alarmNamePrefix, compositeAlarmName, latchParameterName } from "../rollout/names";
 import { parseLatch, type Latch } from "../rollout/state";
@@ -40,6 +44,8 @@ export interface AwsClients {
   elb: ElasticLoadBalancingV2Client;
   cloudwatch: CloudWatchClient;
   ssm: SSMClient;
+  /** Publishes to the stack's critical topic (`rollback` tells it the reason). */
+  sns: SNSClient;
 }
 
 export interface CommandContext {
@@ -195,15 +201,26 @@ export function defaultAwsClients(region?: string): AwsClients {
   let elb: ElasticLoadBalancingV2Client | undefined;
   let cloudwatch: CloudWatchClient | undefined;
   let ssm: SSMClient | undefined;
+  let sns: SNSClient | undefined;
   return {
     get elb() {
-      return (elb ??= new ElasticLoadBalancingV2Client({ region }));
+      // As the rollback Lambda's: a hung call is abandoned after 3 s and retried, up to 5 tries,
+      // with the standard strategy (no client-side rate limiter holding back parallel ModifyRules).
+      return (elb ??= new ElasticLoadBalancingV2Client({
+        region,
+        maxAttempts: 5,
+        retryMode: "standard",
+        requestHandler: { requestTimeout: 3_000 },
+      }));
     },
     get cloudwatch() {
       return (cloudwatch ??= new CloudWatchClient({ region }));
     },
     get ssm() {
       return (ssm ??= new SSMClient({ region }));
+    },
+    get sns() {
+      return (sns ??= new SNSClient({ region }));
     },
   };
 }
@@ -235,6 +252,106 @@ async function listenerRules(aws: AwsClients, listenerArn: string): Promise<Rule
     marker = page.NextMarker;
   } while (marker);
   return rules;
+}
+
+/** Each service's target groups as the rollback Lambda gets them (TARGET_GROUP_PAIRS), from the stack outputs. */
+export function targetGroupPairs(outputs: StackOutputs): TargetGroupPair[] {
+  return Object.entries(outputs.targetGroupArns).map(([service, { blue, green }]) => ({
+    service,
+    blue,
+    green,
+  }));
+}
+
+/** A rule `moveRulesToBlue` changed, or failed to change (`error`). */
+export interface RuleMove extends RuleChange {
+  error?: string;
+}
+
+/** A listener holds at most 100 rules by default; DescribeRules' PageSize goes up to 400 (ELBv2 model, PageSize shape). */
+const DESCRIBE_RULES_PAGE_SIZE = 400;
+
+/**
+ * 100 % blue on the ALB now, with the rollback Lambda's calls in the Lambda's order:
+ * DescribeRules on the HTTPS listener (PageSize 400), and for each rule `blueActions` says is
+ * not on blue a ModifyRule as soon as its page arrives, all concurrently. A failing ModifyRule
+ * does not stop the others (each rule is in `moves`, moved or failed with its error); a
+ * DescribeRules page that fails leaves the moves already started to finish and is `unlisted`.
+ * Rules already on blue, and rules that are not this stack's, are not touched. Throttling and
+ * timeouts are retried by the SDK (see `defaultAwsClients`).
+ */
+export async function moveRulesToBlue(
+  aws: AwsClients,
+  outputs: StackOutputs,
+): Promise<{ moves: RuleMove[]; unlisted?: string }> {
+  const pairs = targetGroupPairs(outputs);
+  const moves: Promise<RuleMove>[] = [];
+  const move = async (
+    ruleArn: string,
+    plan: NonNullable<ReturnType<typeof blueActions>>,
+  ): Promise<RuleMove> => {
+    try {
+      await aws.elb.send(new ModifyRuleCommand({ RuleArn: ruleArn, Actions: plan.actions }));
+      return { ruleArn, ...plan.change };
+    } catch (error) {
+      return { ruleArn, ...plan.change, error: oneLine(errorMessage(error)) };
+    }
+  };
+  let unlisted: string | undefined;
+  try {
+    let marker: string | undefined;
+    do {
+      const page = await aws.elb.send(
+        new DescribeRulesCommand({
+          ListenerArn: outputs.httpsListenerArn,
+          Marker: marker,
+          PageSize: DESCRIBE_RULES_PAGE_SIZE,
+        }),
+      );
+      for (const rule of page.Rules ?? []) {
+        const plan = blueActions(rule, pairs);
+        if (plan && rule.RuleArn) moves.push(move(rule.RuleArn, plan));
+      }
+      marker = page.NextMarker;
+    } while (marker);
+  } catch (error) {
+    unlisted = oneLine(errorMessage(error));
+  }
+  return { moves: await Promise.all(moves), ...(unlisted !== undefined && { unlisted }) };
+}
+
+/** Where one of this stack's listener rules sends its service's traffic, read from the ALB. */
+export interface RuleState {
+  ruleArn: string;
+  service: string;
+  kind: "weighted" | "cohort";
+  /** Nothing of it forwards to green (what `blueActions` would leave as it is). */
+  onBlue: boolean;
+}
+
+/**
+ * This stack's listener rules (those forwarding to one of its target groups), each on blue or
+ * not: what a rollback that stopped part-way says, rule by rule.
+ */
+export async function ruleStates(aws: AwsClients, outputs: StackOutputs): Promise<RuleState[]> {
+  const pairs = targetGroupPairs(outputs);
+  const rules = await listenerRules(aws, outputs.httpsListenerArn);
+  return rules.flatMap((rule): RuleState[] => {
+    if (rule.IsDefault || !rule.RuleArn) return [];
+    const arns = (rule.Actions ?? [])
+      .filter((a) => a.Type === "forward")
+      .flatMap((a) => a.ForwardConfig?.TargetGroups?.map((g) => g.TargetGroupArn) ?? [a.TargetGroupArn]);
+    const pair = pairs.find((p) => arns.includes(p.blue) || arns.includes(p.green));
+    if (!pair) return [];
+    return [
+      {
+        ruleArn: rule.RuleArn,
+        service: pair.service,
+        kind: arns.includes(pair.blue) && arns.includes(pair.green) ? "weighted" : "cohort",
+        onBlue: blueActions(rule, pairs) === undefined,
+      },
+    ];
+  });
 }
 
 /** Per-service weights read from the listener rules (the ALB API, not the config). */

@@ -28,8 +28,11 @@ commands:
             a rollback alarm firing mid-shift (the composite, or a gate whose action is
             auto-rollback) rolls back; any other alarm (a warning, a critical one the playbook
             only alerts on or reviews) is reported and the shift goes on
-  rollback  100 % blue now and verify through the ALB   --stack S --reason R
-            (the reason is printed, and is the JSON's reason field)
+  rollback  100 % blue now   --stack S --reason R
+            moves the listener rules to blue first (the rollback Lambda's calls) and verifies
+            through the ALB (time-to-blue, judged against the playbook's limit), tells the
+            critical topic the reason, then sets rollout:rollback and rollout:rollbackReason
+            and runs up to reconcile (time-to-reconciled)
             end a rollback once green is fixed (rollout:rollback false, verified)   --stack S --clear
   resume    acknowledge an automatic rollback and clear its latch (traffic stays on blue
             until \`shift\` or \`rollback --clear\`)   --stack S

@@ -87,6 +87,13 @@ const FLAG_NAME = /^[a-z][A-Za-z0-9]{0,62}$/;
 const ENGINE_VERSION =
   "expected an RDS for MySQL version of the 8.0 or 8.4 major, such as 8.4 or 8.4.3 (the majors RDS offers in standard or extended support; see rollout/deprecations.ts)";
 
+/**
+ * The longest `rollout:rollbackReason` (characters): a sentence and an incident id. It bounds
+ * what the reason adds to the state record (see `stateRecordProblems`).
+ */
+export const ROLLBACK_REASON_MAX = 200;
+const ROLLBACK_REASON_MESSAGE = `expected why traffic was rolled back: 1-${ROLLBACK_REASON_MAX} characters`;
+
 export const RolloutConfigSchema = z
   .object({
     playbook: nonEmpty("a playbook id such as tbs-strategy-framework"),
@@ -97,6 +104,22 @@ export const RolloutConfigSchema = z
     rollback: z.boolean({ message: "expected true or false" }).default(false),
     /** Acknowledges an automatic rollback's latch (the ISO-8601 time it was written); see `rollout resume`. */
     rollbackAcknowledged: isoTime.optional(),
+    /**
+     * Why `rollback` is true, as `rollout rollback --reason` writes it; the state record carries
+     * it while `rollback` is true. Pulumi hands every value over as a string and a reason such as
+     * `42` or `[1]` decodes as JSON: it is turned back into text, so no reason can make the
+     * config invalid.
+     */
+    rollbackReason: z
+      .preprocess(
+        (value) => (value === undefined || typeof value === "string" ? value : JSON.stringify(value)),
+        z
+          .string({ message: ROLLBACK_REASON_MESSAGE })
+          .trim()
+          .min(1, { message: ROLLBACK_REASON_MESSAGE })
+          .max(ROLLBACK_REASON_MAX, { message: ROLLBACK_REASON_MESSAGE }),
+      )
+      .optional(),
     cohorts: CohortConfig.optional(),
     /** Group stickiness of the weighted forward. Default: 3600 s. */
     stickinessSeconds: integerIn(ALB_STICKINESS_SECONDS.min, ALB_STICKINESS_SECONDS.max, STICKINESS).default(

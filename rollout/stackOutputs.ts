@@ -31,6 +31,15 @@ export const StackOutputs = z.looseObject(
     albArnSuffix: text("the ALB's ARN suffix (app/<name>/<id>)"),
     /** What `status` prints as the ALB. */
     albDnsName: text("the ALB's DNS name"),
+    /**
+     * The SNS topics per severity; `rollback` tells `critical` its reason. Optional and never an
+     * error (a malformed value reads as absent): a rollback moves traffic whatever it finds
+     * here, and says when it could not tell the topic.
+     */
+    alertTopics: z
+      .looseObject({ critical: arn("the critical alert topic") })
+      .optional()
+      .catch(undefined),
   },
   { message: "expected an object of output name -> value" },
 );

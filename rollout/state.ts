@@ -69,6 +69,8 @@ export const RolloutState = z
     phase: z.string(),
     greenWeight: z.number(),
     rollback: z.boolean(),
+    /** Why `rollback` is true (`rollout:rollbackReason`, which `rollout rollback --reason` writes); only while it is. */
+    rollbackReason: z.string().optional(),
     latch: z.enum(["unknown", "clear", "set", "acknowledged"]),
     alarmActionsEnabled: z.boolean(),
     cohortUsers: z.number().int().nonnegative(),
@@ -96,6 +98,7 @@ export interface StateSource {
   phase: string;
   greenWeight: number;
   rollback: boolean;
+  rollbackReason?: string;
   alarmActionsEnabled: boolean;
   cohorts?: CohortConfig;
   decisions: readonly Decision[];
@@ -117,6 +120,7 @@ export function rolloutStateRecord(
     phase: config.phase,
     greenWeight: config.greenWeight,
     rollback: config.rollback,
+    ...(config.rollback && config.rollbackReason !== undefined && { rollbackReason: config.rollbackReason }),
     latch,
     alarmActionsEnabled: config.alarmActionsEnabled,
     cohortUsers: config.cohorts?.users.length ?? 0,
@@ -152,7 +156,12 @@ export function worstCaseStateRecord(
     green: 0,
     cohortRoutes: cohortRoutesFor(config.cohorts, s.pathPattern),
   }));
-  return rolloutStateRecord(config, traffic, "acknowledged");
+  // The reason as if `rollback` were true too: setting it must not be what outgrows the parameter.
+  return rolloutStateRecord(
+    { ...config, rollback: config.rollback || config.rollbackReason !== undefined },
+    traffic,
+    "acknowledged",
+  );
 }
 
 /** What to do about a record too big, by the config key that takes most of it. */

@@ -8,6 +8,7 @@ import {
   DescribeRulesCommand,
   ElasticLoadBalancingV2Client,
 } from "@aws-sdk/client-elastic-load-balancing-v2";
+import { SNSClient } from "@aws-sdk/client-sns";
 import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { mockClient } from "aws-sdk-client-mock";
 import { loadStackFile } from "../../rollout/loaders";
@@ -59,6 +60,7 @@ function harness(select?: SelectStack) {
         elb: new ElasticLoadBalancingV2Client({}),
         cloudwatch: new CloudWatchClient({}),
         ssm: new SSMClient({}),
+        sns: new SNSClient({}),
       },
       out,
       now: () => new Date("2026-11-22T10:00:00Z"),
@@ -73,7 +75,7 @@ describe("runCli: bad input exits 2 before Pulumi is touched", () => {
     ["signoff bogus --stack staging", 'error: signoff: expected approve, revoke or status, got "bogus"'],
     [
       "rollback --stack staging",
-      "error: --reason: expected why you are rolling back (printed, and the JSON's reason field), got nothing",
+      "error: --reason: expected why you are rolling back (stored as rollout:rollbackReason, sent to the critical topic), got nothing",
     ],
     [
       "rollback --stack staging --clear --reason x",

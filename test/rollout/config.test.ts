@@ -500,7 +500,7 @@ describe("stack config", () => {
     assert.equal(
       refusal((c) => (c.canaryPercent = 5)),
       'invalid stack config for stack "staging":\n  rollout:canaryPercent: unknown config key; expected one of ' +
-        "playbook, tier, phase, greenWeight, rollback, rollbackAcknowledged, cohorts, stickinessSeconds, services, " +
+        "playbook, tier, phase, greenWeight, rollback, rollbackAcknowledged, rollbackReason, cohorts, stickinessSeconds, services, " +
         "network, cluster, database, heavydb, alerts, signoffs, decisions, guardDutyScope, alarmActionsEnabled, featureFlags",
     );
   });

@@ -1,9 +1,20 @@
-import { CloudWatchClient, DescribeAlarmsCommand } from "@aws-sdk/client-cloudwatch";
+import {
+  CloudWatchClient,
+  DescribeAlarmsCommand,
+  GetMetricDataCommand,
+  type GetMetricDataCommandInput,
+  type Metric,
+  type MetricDataResult,
+} from "@aws-sdk/client-cloudwatch";
 import {
   DescribeRulesCommand,
   ElasticLoadBalancingV2Client,
+  ModifyRuleCommand,
+  type DescribeRulesCommandInput,
+  type ModifyRuleCommandInput,
   type Rule,
 } from "@aws-sdk/client-elastic-load-balancing-v2";
+import { PublishCommand, SNSClient, type PublishCommandInput } from "@aws-sdk/client-sns";
 import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { mockClient } from "aws-sdk-client-mock";
 import type { CommandContext, StackBackend } from "../../cli/backend";
@@ -16,13 +27,63 @@ import { planTraffic } from "../../rollout/traffic";
 
 /**
  * A live stack for the CLI's live commands, with no Pulumi and no AWS: an in-memory backend
- * whose `up` makes the mocked ALB serve the config's plan, mocked CloudWatch and SSM, and a
- * clock that moves. Each test file calls `beforeEach(resetAwsMocks)`.
+ * whose `up` makes the fake ALB serve the config's plan, a fake ALB whose listener rules
+ * DescribeRules reads and ModifyRule changes, mocked CloudWatch, SSM and SNS (publishes are
+ * recorded), and a clock that moves. Each test file calls `beforeEach(resetAwsMocks)`.
  */
 
 const elb = mockClient(ElasticLoadBalancingV2Client);
 export const cloudwatch = mockClient(CloudWatchClient);
 export const ssm = mockClient(SSMClient);
+export const sns = mockClient(SNSClient);
+
+/**
+ * What the fakes were asked, in order: `up <phase>/<greenWeight>/<rollback>`, `set <key>=<value>,...`,
+ * `ModifyRule <ruleArn>`, `Publish <subject>`. Emptied by `resetAwsMocks`.
+ */
+export const calls: string[] = [];
+
+/** The fake ALB: the HTTPS listener's rules, which DescribeRules pages through and ModifyRule changes. */
+export const alb = {
+  rules: [] as Rule[],
+  /** Rules per DescribeRules page (the request's PageSize caps it too); 0: all in one page. */
+  pageSize: 0,
+  /** ModifyRule fails for these rule ARNs, with this error. */
+  failModify: new Map<string, Error>(),
+  /** Called by every ModifyRule before it applies (to move the test clock). */
+  onModify: (_ruleArn: string) => {},
+};
+
+/** The ModifyRule requests the fake ALB received, in order. */
+export const modifyRuleCalls = () => elb.commandCalls(ModifyRuleCommand).map((c) => c.args[0].input);
+
+/** The DescribeRules requests the fake ALB received, in order. */
+export const describeRulesCalls = () => elb.commandCalls(DescribeRulesCommand).map((c) => c.args[0].input);
+
+/** The SNS publishes, in order. */
+export const published = () => sns.commandCalls(PublishCommand).map((c) => c.args[0].input);
+
+function answerAlb(): void {
+  elb.on(DescribeRulesCommand).callsFake((input: DescribeRulesCommandInput) => {
+    const from = input.Marker ? Number(input.Marker) : 0;
+    const size = Math.min(alb.pageSize || alb.rules.length, input.PageSize ?? Infinity) || alb.rules.length;
+    const page = alb.rules.slice(from, from + size);
+    const next = from + size < alb.rules.length ? String(from + size) : undefined;
+    return { Rules: structuredClone(page), ...(next && { NextMarker: next }) };
+  });
+  elb.on(ModifyRuleCommand).callsFake((input: ModifyRuleCommandInput) => {
+    calls.push(`ModifyRule ${input.RuleArn}`);
+    alb.onModify(input.RuleArn!);
+    const failure = alb.failModify.get(input.RuleArn!);
+    if (failure) throw failure;
+    const rule = alb.rules.find((r) => r.RuleArn === input.RuleArn);
+    if (!rule)
+      throw Object.assign(new Error(`rule ${input.RuleArn} not found`), { name: "RuleNotFoundException" });
+    // ModifyRule replaces the rule's actions (its conditions stay as they are).
+    rule.Actions = structuredClone(input.Actions);
+    return { Rules: [structuredClone(rule)] };
+  });
+}
 
 const TG = (service: string, colour: Colour) =>
   `arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/router-${service}-${colour}-tg/abc`;
@@ -43,6 +104,8 @@ export class FakeBackend implements StackBackend {
   readonly sets: { entries: Record<string, string>; path: boolean }[] = [];
   readonly removed: string[] = [];
   upFails = false;
+  /** `setConfig` throws (the backend cannot be reached). */
+  setFails = false;
   /** 1-based numbers of the `up` calls that fail (the others succeed). */
   failingUps: number[] = [];
   /** Called on every `up` before it returns (to move the test clock). */
@@ -62,6 +125,12 @@ export class FakeBackend implements StackBackend {
   }
   async setConfig(entries: Record<string, string>, options?: { path?: boolean }) {
     this.sets.push({ entries, path: Boolean(options?.path) });
+    calls.push(
+      `set ${Object.entries(entries)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(",")}`,
+    );
+    if (this.setFails) throw new Error("pulumi config set: the backend is unreachable");
     for (const [key, value] of Object.entries(entries)) {
       if (!options?.path) {
         this.raw[key] = value;
@@ -101,6 +170,7 @@ export class FakeBackend implements StackBackend {
   }
   async up(onOutput: (line: string) => void) {
     this.ups.push(`${this.raw.phase}/${this.raw.greenWeight}/${this.raw.rollback}`);
+    calls.push(`up ${this.ups.at(-1)}`);
     onOutput("Updating (fake)");
     this.onUp();
     if (this.upFails || this.failingUps.includes(this.ups.length))
@@ -113,6 +183,8 @@ export class FakeBackend implements StackBackend {
   }
 }
 
+export const CRITICAL_TOPIC = "arn:aws:sns:eu-west-1:123456789012:alerts-critical";
+
 const OUTPUTS = {
   httpsListenerArn: LISTENER,
   targetGroupArns: {
@@ -121,9 +193,14 @@ const OUTPUTS = {
   },
   albDnsName: "router-alb-123.eu-west-1.elb.amazonaws.com",
   albArnSuffix: "app/router-alb/0123456789abcdef",
+  alertTopics: {
+    critical: CRITICAL_TOPIC,
+    warning: "arn:aws:sns:eu-west-1:123456789012:alerts-warning",
+    info: "arn:aws:sns:eu-west-1:123456789012:alerts-info",
+  },
 };
 
-/** Make DescribeRules answer what the listener would hold for this config. */
+/** Make the fake ALB hold what the listener would for this config (DescribeRules answers it). */
 export function serveAlb(raw: Record<string, string>, stack: string, stuckOnGreen = false): void {
   const config = parseRolloutConfig(raw, stack);
   const plan = planTraffic(config);
@@ -147,9 +224,8 @@ export function serveAlb(raw: Record<string, string>, stack: string, stuckOnGree
       ],
     },
   ]);
-  elb.on(DescribeRulesCommand).resolves({
-    Rules: [{ RuleArn: "default", IsDefault: true, Actions: [{ Type: "fixed-response" }] }, ...rules],
-  });
+  alb.rules = [{ RuleArn: "default", IsDefault: true, Actions: [{ Type: "fixed-response" }] }, ...rules];
+  answerAlb();
 }
 
 export function setup(stack: "staging" | "production", changes: Record<string, unknown> = {}) {
@@ -166,6 +242,7 @@ export function setup(stack: "staging" | "production", changes: Record<string, u
       elb: new ElasticLoadBalancingV2Client({}),
       cloudwatch: new CloudWatchClient({}),
       ssm: new SSMClient({}),
+      sns: new SNSClient({}),
     },
     out,
     // Every read of the clock moves it 2 s, so durations are deterministic and non-zero.
@@ -177,6 +254,74 @@ export function setup(stack: "staging" | "production", changes: Record<string, u
   };
   const advanceClock = (ms: number) => (clock += ms);
   return { backend, out, ctx, sleeps, advanceClock };
+}
+
+/** One raw sample in the fake CloudWatch: a request's response time, one minute's rows/s or request count. */
+export interface Sample {
+  at: string | number;
+  value: number;
+}
+
+/** The key `serveMetrics` files a metric's samples under: `MetricName`, or `MetricName@<target group>` for the ALB's. */
+export function seriesKey(metric: Metric): string {
+  const targetGroup = metric.Dimensions?.find((d) => d.Name === "TargetGroup")?.Value;
+  return targetGroup ? `${metric.MetricName}@${targetGroup}` : metric.MetricName!;
+}
+
+/** `targetgroup/router-<service>-<colour>-tg/abc`: the TargetGroup dimension of a service's group. */
+export const targetGroupDimension = (service: string, colour: Colour) =>
+  TG(service, colour).replace(/^.*:(targetgroup\/.*)$/, "$1");
+
+function statistic(stat: string, values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const percentile = /^p(\d+(?:\.\d+)?)$/.exec(stat);
+  if (percentile) return sorted[Math.max(0, Math.ceil((Number(percentile[1]) / 100) * sorted.length) - 1)]!;
+  switch (stat) {
+    case "Sum":
+      return values.reduce((a, b) => a + b, 0);
+    case "Average":
+      return values.reduce((a, b) => a + b, 0) / values.length;
+    case "Minimum":
+      return sorted[0]!;
+    case "Maximum":
+      return sorted.at(-1)!;
+    case "SampleCount":
+      return values.length;
+  }
+  throw new Error(`fake CloudWatch: statistic ${stat} not modelled`);
+}
+
+/**
+ * Make GetMetricData answer as CloudWatch aggregates raw data: for each query, the samples of its
+ * metric (`seriesKey`) from StartTime (inclusive) to EndTime (exclusive), grouped into periods of
+ * its Period counted from StartTime, each period's statistic (Sum, Average, Minimum, Maximum,
+ * SampleCount, pNN by nearest rank over every sample of the period). A period without samples
+ * has no datapoint. Everything in one page.
+ */
+export function serveMetrics(series: Record<string, Sample[]>): void {
+  cloudwatch.on(GetMetricDataCommand).callsFake((input: GetMetricDataCommandInput) => {
+    const start = new Date(input.StartTime as Date).getTime();
+    const end = new Date(input.EndTime as Date).getTime();
+    const results: MetricDataResult[] = (input.MetricDataQueries ?? []).map((q) => {
+      const stat = q.MetricStat!;
+      const periodMs = stat.Period! * 1000;
+      const buckets = new Map<number, number[]>();
+      for (const sample of series[seriesKey(stat.Metric!)] ?? []) {
+        const at = typeof sample.at === "number" ? sample.at : Date.parse(sample.at);
+        if (at < start || at >= end) continue;
+        const bucket = start + Math.floor((at - start) / periodMs) * periodMs;
+        buckets.set(bucket, [...(buckets.get(bucket) ?? []), sample.value]);
+      }
+      const stamps = [...buckets.keys()].sort((a, b) => a - b);
+      return {
+        Id: q.Id,
+        Timestamps: stamps.map((t) => new Date(t)),
+        Values: stamps.map((t) => statistic(stat.Stat!, buckets.get(t)!)),
+        StatusCode: "Complete",
+      };
+    });
+    return { MetricDataResults: results };
+  });
 }
 
 export const latch = {
@@ -196,6 +341,17 @@ export function resetAwsMocks(): void {
   elb.reset();
   cloudwatch.reset();
   ssm.reset();
+  sns.reset();
+  calls.length = 0;
+  alb.rules = [];
+  alb.pageSize = 0;
+  alb.failModify.clear();
+  alb.onModify = () => {};
+  answerAlb();
+  sns.on(PublishCommand).callsFake((input: PublishCommandInput) => {
+    calls.push(`Publish ${input.Subject}`);
+    return { MessageId: `message-${calls.length}` };
+  });
   noAlarms();
   noLatch();
 }
