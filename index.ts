@@ -6,9 +6,10 @@ import { AutoRollback } from "./components/autoRollback";
 import { DataProtection } from "./components/dataProtection";
 import { DeployHooks } from "./components/deployHooks";
 import { eksKubeconfig, Environment } from "./components/environment";
+import { PodPermissions } from "./components/podPermissions";
 import { QualityGates } from "./components/qualityGates";
 import { TrafficRouter } from "./components/trafficRouter";
-import { guardDutyRollbackSeverity } from "./rollout/alarms";
+import { guardDutyRollbackSeverity, securityEventRollback } from "./rollout/alarms";
 import { parseAwsRegion } from "./rollout/awsLimits";
 import { parseRolloutConfig, type RolloutConfig } from "./rollout/config";
 import { latestGoInto } from "./rollout/decisions";
@@ -169,6 +170,14 @@ function main(options: ProgramOptions = {}) {
     ruleDependsOn: [data.phaseSnapshot, pulumi.output(preDeployDone)],
   });
 
+  // One AWS identity for the pods of both colours (EKS Pod Identity): gate metrics and security events.
+  const podPermissions = new PodPermissions("pod-permissions", {
+    stack: config.stack,
+    clusterName: config.cluster.name,
+    namespace: config.cluster.namespace,
+    provider,
+  });
+
   const environments = (["blue", "green"] as const).map(
     (colour) =>
       new Environment(colour, {
@@ -179,6 +188,12 @@ function main(options: ProgramOptions = {}) {
         dependsOn: colour === "green" ? [data.phaseSnapshot] : undefined,
         featureFlags: colour === "green" ? config.featureFlags : undefined,
         metricsNamespace: customMetricNamespace(config.stack),
+        awsAccess: {
+          serviceAccountName: podPermissions.serviceAccountName,
+          region: podPermissions.region,
+          securityEventSource: podPermissions.securityEventSource,
+          securityEventDetailType: podPermissions.securityEventDetailType,
+        },
         services: config.services.map((s) => ({
           name: s.name,
           image: s[colour].image,
@@ -259,6 +274,8 @@ function main(options: ProgramOptions = {}) {
     criticalTopicKeyArn: alerts.kmsKey.arn,
     guardDutyMinSeverity: guardDutyRollbackSeverity(playbook),
     guardDutyEksClusterName: config.guardDutyScope === "cluster" ? config.cluster.name : undefined,
+    // The rule on the application's own security event, when an automatic trigger is fed by it.
+    securityEvents: securityEventRollback(playbook),
     actionsEnabled: config.alarmActionsEnabled,
   });
 

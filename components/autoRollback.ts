@@ -4,10 +4,13 @@ import * as pulumi from "@pulumi/pulumi";
 import * as esbuild from "esbuild";
 import type { RollbackEnvironmentVariables } from "../rollout/lambdaEnvironment";
 import {
+  alarmName,
   compositeAlarmName,
   lambdaLogGroupName,
   latchParameterName,
   rollbackFunctionName,
+  SECURITY_EVENT_DETAIL_TYPE,
+  securityEventSource,
 } from "../rollout/names";
 
 export interface AutoRollbackArgs {
@@ -31,10 +34,34 @@ export interface AutoRollbackArgs {
    * then never do. Default: none, every finding of the account and region at minSeverity.
    */
   guardDutyEksClusterName?: string;
-  /** When false the GuardDuty rule is kept but DISABLED, as the alarms then carry no actions. Default: true. */
+  /**
+   * Route the stack's custom security event to the function: an EventBridge rule on the default
+   * bus matching `source` `securityEventSource(stack)` and `detail-type`
+   * `SECURITY_EVENT_DETAIL_TYPE`, which the application or a security tool puts the moment it
+   * detects a breach (no GuardDuty publication delay). Pass true when the playbook has an
+   * automatic trigger fed by such an event; the GuardDuty rule, if any, stays as a second,
+   * slower net. Anyone in the account allowed `events:PutEvents` on the default bus can put
+   * this event, and so roll the stack back. Default: false, and then no such rule exists.
+   */
+  securityEvents?: boolean;
+  /**
+   * When false the EventBridge rules are kept but DISABLED, and the function's own alarms
+   * (Errors, dead letters) carry no actions, as the gate alarms then carry none. Default: true.
+   */
   actionsEnabled?: boolean;
   /** Default: 14 days. */
   logRetentionDays?: number;
+}
+
+/** The function's own alarms: its errors and its dead letters page the critical topic. */
+export const ROLLBACK_ALARM_KEYS = {
+  errors: "rollback-function-errors",
+  deadLetters: "rollback-dead-letters",
+} as const;
+
+/** The EventBridge pattern of the stack's custom security event: its source and detail-type, on the default bus. */
+export function securityEventPattern(stack: string): Record<string, unknown> {
+  return { source: [securityEventSource(stack)], "detail-type": [SECURITY_EVENT_DETAIL_TYPE] };
 }
 
 /** Statement ids of the only two statements allowed `Resource: "*"`: these actions have no resource-level permissions in IAM. */
@@ -106,13 +133,28 @@ export function guardDutyEventPattern(minSeverity: number, eksClusterName?: stri
   };
 }
 
+function validate(args: AutoRollbackArgs): void {
+  const minSeverity = args.guardDutyMinSeverity;
+  if (minSeverity !== undefined && !(minSeverity >= 0 && minSeverity <= 10)) {
+    throw new Error(
+      `AutoRollback: guardDutyMinSeverity is ${minSeverity}; expected 0-10 (GuardDuty's scale)`,
+    );
+  }
+  if (minSeverity !== undefined) guardDutyEventPattern(minSeverity, args.guardDutyEksClusterName);
+  if (args.targetGroupPairs.length === 0)
+    throw new Error("AutoRollback: targetGroupPairs is empty; expected one pair per service");
+}
+
 /**
  * The rollback Lambda with least-privilege IAM, a dead-letter queue and tracing, invoked by
- * the composite alarm (permission for `lambda.alarms.cloudwatch.amazonaws.com`) and, only when
- * `guardDutyMinSeverity` is given, by an EventBridge rule on GuardDuty findings at or above that
- * severity. That rule matches every finding of the account and region at the severity, not only
- * this stack's resources: a finding anywhere there rolls this stack back. Give the stack its own
- * account (or region), or pass `guardDutyEksClusterName` to match only findings about its EKS cluster.
+ * the composite alarm (permission for `lambda.alarms.cloudwatch.amazonaws.com`); when
+ * `securityEvents` is true, by an EventBridge rule on the stack's custom security event; and,
+ * only when `guardDutyMinSeverity` is given, by an EventBridge rule on GuardDuty findings at or
+ * above that severity. That rule matches every finding of the account and region at the
+ * severity, not only this stack's resources: a finding anywhere there rolls this stack back.
+ * Give the stack its own account (or region), or pass `guardDutyEksClusterName` to match only
+ * findings about its EKS cluster. Two alarms watch the function itself and page the critical
+ * topic: any invocation error, and any event left in its dead-letter queue.
  */
 export class AutoRollback extends pulumi.ComponentResource {
   readonly role: aws.iam.Role;
@@ -121,17 +163,18 @@ export class AutoRollback extends pulumi.ComponentResource {
   readonly functionArn: pulumi.Output<string>;
   /** Only when the playbook has an automatic trigger on a GuardDuty gate. */
   readonly guardDutyRule?: aws.cloudwatch.EventRule;
+  /** Only when `securityEvents` is true. */
+  readonly securityEventRule?: aws.cloudwatch.EventRule;
+  /** Sum of the function's Errors > 0 in a minute: an invocation failed (Lambda retries it). */
+  readonly errorsAlarm: aws.cloudwatch.MetricAlarm;
+  /** Any message visible in the dead-letter queue: an event the function never handled. */
+  readonly deadLetterAlarm: aws.cloudwatch.MetricAlarm;
 
   constructor(name: string, args: AutoRollbackArgs, opts?: pulumi.ComponentResourceOptions) {
+    // Checked before super(): a refused component registers nothing, not even itself.
+    validate(args);
     super("staged-rollout:rollback:AutoRollback", name, {}, opts);
     const minSeverity = args.guardDutyMinSeverity;
-    if (minSeverity !== undefined && !(minSeverity >= 0 && minSeverity <= 10)) {
-      throw new Error(
-        `AutoRollback: guardDutyMinSeverity is ${minSeverity}; expected 0-10 (GuardDuty's scale)`,
-      );
-    }
-    if (args.targetGroupPairs.length === 0)
-      throw new Error("AutoRollback: targetGroupPairs is empty; expected one pair per service");
     const actionsEnabled = args.actionsEnabled ?? true;
 
     const functionName = rollbackFunctionName(args.stack);
@@ -226,6 +269,8 @@ export class AutoRollback extends pulumi.ComponentResource {
       LATCH_PARAMETER: latchParameterName(args.stack),
       TOPIC_ARN: args.criticalTopicArn,
       STACK: args.stack,
+      COMPOSITE_ALARM_NAME: compositeAlarmName(args.stack),
+      SECURITY_EVENT_SOURCE: securityEventSource(args.stack),
     };
     this.function = new aws.lambda.Function(
       `${name}-fn`,
@@ -238,8 +283,13 @@ export class AutoRollback extends pulumi.ComponentResource {
         code: new pulumi.asset.AssetArchive({ "index.js": new pulumi.asset.StringAsset(rollbackBundle()) }),
         role: this.role.arn,
         timeout: 60,
-        memorySize: 256,
-        // Two rollbacks racing over the same rules would only make noise: one at a time.
+        // Lambda gives CPU in proportion to memory ("at 1,769 MB, a function has the equivalent
+        // of one vCPU", Lambda Developer Guide, configuration-memory.html). Loading the bundle and
+        // the first signed requests are CPU-bound (about 0.2 s of one core): at 256 MB a cold
+        // start would spend over a second of the 5 s time to blue on them, at 1024 MB about 0.35 s.
+        memorySize: 1024,
+        // Two rollbacks racing over the same rules would only make noise: one at a time. Within
+        // one invocation the ModifyRule calls run in parallel (lambda/rollback.ts, time to blue).
         reservedConcurrentExecutions: 1,
         tracingConfig: { mode: "Active" },
         deadLetterConfig: { targetArn: this.deadLetterQueue.arn },
@@ -271,6 +321,18 @@ export class AutoRollback extends pulumi.ComponentResource {
       { parent: this },
     );
 
+    // The custom security event first: it is the fast path; GuardDuty, when there, the slower net.
+    const deadLetterStatements: { sid: string; rule: aws.cloudwatch.EventRule }[] = [];
+    if (args.securityEvents === true) {
+      this.securityEventRule = this.eventPath(
+        name,
+        "security-event",
+        `${SECURITY_EVENT_DETAIL_TYPE} events from ${securityEventSource(args.stack)} on the default bus: roll ${args.stack} back`,
+        securityEventPattern(args.stack),
+        actionsEnabled,
+      );
+      deadLetterStatements.push({ sid: "SecurityEventRuleDeadLetters", rule: this.securityEventRule });
+    }
     if (minSeverity !== undefined) {
       const cluster = args.guardDutyEksClusterName;
       const pattern = guardDutyEventPattern(minSeverity, cluster);
@@ -278,20 +340,105 @@ export class AutoRollback extends pulumi.ComponentResource {
       const description = `GuardDuty findings of severity >= ${minSeverity} ${
         cluster === undefined ? "on any resource in this account and region" : `on EKS cluster ${cluster}`
       }: roll ${args.stack} back`;
-      this.guardDutyRule = this.guardDutyPath(name, description, pattern, actionsEnabled);
+      this.guardDutyRule = this.eventPath(name, "guardduty", description, pattern, actionsEnabled);
+      deadLetterStatements.push({ sid: "GuardDutyRuleDeadLetters", rule: this.guardDutyRule });
     }
+    if (deadLetterStatements.length > 0) {
+      // EventBridge delivers to a DLQ as events.amazonaws.com: without this queue policy a
+      // delivery that exhausts its retries is dropped instead of kept for inspection. A queue
+      // has one policy: one statement per rule, each scoped to that rule.
+      new aws.sqs.QueuePolicy(
+        `${name}-dlq-policy`,
+        {
+          // A queue's Pulumi id is its URL.
+          queueUrl: this.deadLetterQueue.id,
+          policy: pulumi.jsonStringify({
+            Version: "2012-10-17",
+            Statement: deadLetterStatements.map(({ sid, rule }) => ({
+              Sid: sid,
+              Effect: "Allow",
+              Principal: { Service: "events.amazonaws.com" },
+              Action: "sqs:SendMessage",
+              Resource: this.deadLetterQueue.arn,
+              Condition: { ArnEquals: { "aws:SourceArn": rule.arn } },
+            })),
+          }),
+        },
+        { parent: this },
+      );
+    }
+
+    const actions = actionsEnabled ? [args.criticalTopicArn] : [];
+    const common = {
+      comparisonOperator: "GreaterThanThreshold",
+      threshold: 0,
+      period: 60,
+      evaluationPeriods: 1,
+      datapointsToAlarm: 1,
+      actionsEnabled,
+      alarmActions: actions,
+      okActions: actions,
+    };
+    // AWS/Lambda Errors: "the number of invocations that result in a function error ... view the
+    // Sum of the Errors metric with a period of 1 minute"; the FunctionName dimension gives
+    // "aggregate metrics for all versions and aliases of a function" (Lambda Developer Guide,
+    // https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics-types.html and
+    // https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics.html). Lambda publishes it
+    // only when the function is invoked: a minute without invocations is missing data, which is
+    // no error (notBreaching).
+    this.errorsAlarm = new aws.cloudwatch.MetricAlarm(
+      `${name}-errors-alarm`,
+      {
+        ...common,
+        name: alarmName(args.stack, { key: ROLLBACK_ALARM_KEYS.errors }),
+        alarmDescription:
+          `The automatic rollback of ${args.stack} failed (Lambda retries it twice, then its DLQ keeps the event): ` +
+          "check the listener is on blue and read the function's log; the latch may be missing (rollout:rollback true keeps blue).",
+        namespace: "AWS/Lambda",
+        metricName: "Errors",
+        dimensions: { FunctionName: this.function.name },
+        statistic: "Sum",
+        treatMissingData: "notBreaching",
+      },
+      { parent: this },
+    );
+    // AWS/SQS ApproximateNumberOfMessagesVisible, dimension QueueName, "reported if the queue is
+    // active" (SQS Developer Guide, sqs-available-cloudwatch-metrics.html); SQS pushes queue
+    // metrics at one-minute intervals, and a queue with messages in it counts as active, so
+    // a dead letter is seen within minutes. An empty queue untouched for six hours stops
+    // reporting: missing data there means no dead letters (notBreaching).
+    this.deadLetterAlarm = new aws.cloudwatch.MetricAlarm(
+      `${name}-dead-letters-alarm`,
+      {
+        ...common,
+        name: alarmName(args.stack, { key: ROLLBACK_ALARM_KEYS.deadLetters }),
+        alarmDescription:
+          `An event for the automatic rollback of ${args.stack} was never handled (it is in the dead-letter queue): ` +
+          "roll back by hand (npm run rollout -- rollback), read the message for why, then purge the queue (the alarm stays in ALARM while it holds a message).",
+        namespace: "AWS/SQS",
+        metricName: "ApproximateNumberOfMessagesVisible",
+        dimensions: { QueueName: this.deadLetterQueue.name },
+        statistic: "Maximum",
+        treatMissingData: "notBreaching",
+      },
+      { parent: this },
+    );
     this.registerOutputs({ functionArn: this.functionArn });
   }
 
-  /** EventBridge rule on GuardDuty findings -> the Lambda, with the DLQ for deliveries that keep failing. */
-  private guardDutyPath(
+  /**
+   * An EventBridge rule on the default bus -> the Lambda (retried by EventBridge, then the DLQ),
+   * with an invoke permission scoped to that rule. `kind` names the children: `${name}-${kind}-rule`.
+   */
+  private eventPath(
     name: string,
+    kind: string,
     description: string,
     pattern: Record<string, unknown>,
     actionsEnabled: boolean,
   ): aws.cloudwatch.EventRule {
     const rule = new aws.cloudwatch.EventRule(
-      `${name}-guardduty-rule`,
+      `${name}-${kind}-rule`,
       {
         description,
         eventPattern: JSON.stringify(pattern),
@@ -299,31 +446,8 @@ export class AutoRollback extends pulumi.ComponentResource {
       },
       { parent: this },
     );
-    // EventBridge delivers to a DLQ as events.amazonaws.com: without this queue policy a
-    // delivery that exhausts its retries is dropped instead of kept for inspection.
-    new aws.sqs.QueuePolicy(
-      `${name}-dlq-policy`,
-      {
-        // A queue's Pulumi id is its URL.
-        queueUrl: this.deadLetterQueue.id,
-        policy: pulumi.jsonStringify({
-          Version: "2012-10-17",
-          Statement: [
-            {
-              Sid: "GuardDutyRuleDeadLetters",
-              Effect: "Allow",
-              Principal: { Service: "events.amazonaws.com" },
-              Action: "sqs:SendMessage",
-              Resource: this.deadLetterQueue.arn,
-              Condition: { ArnEquals: { "aws:SourceArn": rule.arn } },
-            },
-          ],
-        }),
-      },
-      { parent: this },
-    );
     new aws.cloudwatch.EventTarget(
-      `${name}-guardduty-target`,
+      `${name}-${kind}-target`,
       {
         rule: rule.name,
         arn: this.function.arn,
@@ -333,7 +457,7 @@ export class AutoRollback extends pulumi.ComponentResource {
       { parent: this },
     );
     new aws.lambda.Permission(
-      `${name}-guardduty-permission`,
+      `${name}-${kind}-permission`,
       {
         function: this.function.name,
         action: "lambda:InvokeFunction",

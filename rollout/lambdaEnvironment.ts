@@ -32,6 +32,16 @@ export const RollbackEnvironment = z.object({
   /** The critical alert topic told what the rollback did. */
   TOPIC_ARN: z.string().min(1),
   STACK: z.string().min(1),
+  /**
+   * The stack's composite alarm (`compositeAlarmName(stack)`): only its ALARM events roll back;
+   * an event of any other alarm, or of this one in OK or INSUFFICIENT_DATA, is logged and ignored.
+   */
+  COMPOSITE_ALARM_NAME: z.string().min(1),
+  /**
+   * The EventBridge `source` of the stack's custom security events (`securityEventSource(stack)`),
+   * the same value the component's rule matches: such an event rolls back.
+   */
+  SECURITY_EVENT_SOURCE: z.string().min(1),
 });
 /** The environment as the handler uses it: the pairs decoded. */
 export type RollbackEnvironment = z.output<typeof RollbackEnvironment>;

@@ -2,10 +2,13 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { AutoRollback, type AutoRollbackArgs, securityEventPattern } from "../../components/autoRollback";
 import { DataProtection, type DataProtectionArgs } from "../../components/dataProtection";
 import { DeployHooks, type DeployHooksArgs } from "../../components/deployHooks";
 import { Environment, type EnvironmentArgs } from "../../components/environment";
 import { TrafficRouter, type TrafficRouterArgs } from "../../components/trafficRouter";
+import { autoName } from "../../cli/mockEngine";
+import { parseRollbackEnvironment } from "../../rollout/lambdaEnvironment";
 import { MAX_COHORT_RULES_PER_SERVICE } from "../../rollout/rulePriorities";
 import { ResourceRecorder, type RecordedResource } from "../support/mocks";
 
@@ -437,5 +440,159 @@ describe("DeployHooks arguments", () => {
       AWS_REGION: "us-gov-west-1",
       AWS_DEFAULT_REGION: "us-gov-west-1",
     });
+  });
+});
+
+function rollbackArgs(change: (a: AutoRollbackArgs) => void = () => {}): AutoRollbackArgs {
+  const args: AutoRollbackArgs = {
+    stack: "unit",
+    listenerArn: "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/alb/1/2",
+    targetGroupPairs: [{ service: "web", blue: "arn:blue", green: "arn:green" }],
+    criticalTopicArn: "arn:aws:sns:eu-west-1:123456789012:critical",
+    criticalTopicKeyArn: "arn:aws:kms:eu-west-1:123456789012:key/k",
+  };
+  change(args);
+  return args;
+}
+
+describe("AutoRollback arguments", () => {
+  const cases: [string, (a: AutoRollbackArgs) => void, string][] = [
+    [
+      "a GuardDuty severity beyond GuardDuty's scale",
+      (a) => (a.guardDutyMinSeverity = 11),
+      "AutoRollback: guardDutyMinSeverity is 11; expected 0-10 (GuardDuty's scale)",
+    ],
+    [
+      "no target group pairs",
+      (a) => (a.targetGroupPairs = []),
+      "AutoRollback: targetGroupPairs is empty; expected one pair per service",
+    ],
+    [
+      "a blank EKS cluster name for GuardDuty findings",
+      (a) => ((a.guardDutyMinSeverity = 7), (a.guardDutyEksClusterName = " ")),
+      'AutoRollback: guardDutyEksClusterName is " "; expected an EKS cluster name',
+    ],
+  ];
+  for (const [name, change, message] of cases) {
+    it(`refuses ${name}`, async () => {
+      await refuses(() => new AutoRollback("auto-rollback", rollbackArgs(change)), message);
+    });
+  }
+
+  const CRITICAL = "arn:aws:sns:eu-west-1:123456789012:critical";
+  const DLQ_NAME = autoName("aws:sqs/queue:Queue", "auto-rollback-dlq");
+
+  it("pages the critical topic on any function error and any dead letter, with exact inputs", async () => {
+    const resources = await register(() => new AutoRollback("auto-rollback", rollbackArgs()));
+    const common = {
+      comparisonOperator: "GreaterThanThreshold",
+      threshold: 0,
+      period: 60,
+      evaluationPeriods: 1,
+      datapointsToAlarm: 1,
+      treatMissingData: "notBreaching",
+      actionsEnabled: true,
+      alarmActions: [CRITICAL],
+      okActions: [CRITICAL],
+    };
+    const pick = (inputs: Inputs) =>
+      Object.fromEntries(Object.entries(inputs).filter(([k]) => k !== "alarmDescription"));
+    assert.deepEqual(pick(inputsOf(resources, "auto-rollback-errors-alarm")), {
+      ...common,
+      name: "unit-rollback-function-errors",
+      namespace: "AWS/Lambda",
+      metricName: "Errors",
+      dimensions: { FunctionName: "unit-auto-rollback" },
+      statistic: "Sum",
+    });
+    assert.deepEqual(pick(inputsOf(resources, "auto-rollback-dead-letters-alarm")), {
+      ...common,
+      name: "unit-rollback-dead-letters",
+      namespace: "AWS/SQS",
+      metricName: "ApproximateNumberOfMessagesVisible",
+      dimensions: { QueueName: DLQ_NAME },
+      statistic: "Maximum",
+    });
+    // Without securityEvents or a GuardDuty severity: no EventBridge path at all.
+    assert.deepEqual(
+      resources.filter((r) => /eventRule|eventTarget|queuePolicy/.test(r.type)).map((r) => r.name),
+      [],
+    );
+  });
+
+  it("gives the handler the composite alarm's name and the security event source it matches", async () => {
+    const resources = await register(() => new AutoRollback("auto-rollback", rollbackArgs()));
+    const env = parseRollbackEnvironment(inputsOf(resources, "auto-rollback-fn").environment.variables);
+    assert.deepEqual(
+      [env.COMPOSITE_ALARM_NAME, env.SECURITY_EVENT_SOURCE, env.STACK],
+      ["unit-auto-rollback", "staged-rollout.unit", "unit"],
+    );
+  });
+
+  it("securityEvents: a default-bus rule on the stack's security event invokes the function, with retries, DLQ and a scoped permission", async () => {
+    const resources = await register(
+      () =>
+        new AutoRollback(
+          "auto-rollback",
+          rollbackArgs((a) => ((a.securityEvents = true), (a.guardDutyMinSeverity = 7))),
+        ),
+    );
+    const rule = inputsOf(resources, "auto-rollback-security-event-rule");
+    assert.deepEqual(JSON.parse(rule.eventPattern as string), {
+      source: ["staged-rollout.unit"],
+      "detail-type": ["Security Breach Detected"],
+    });
+    assert.deepEqual(JSON.parse(rule.eventPattern as string), securityEventPattern("unit"));
+    // No eventBusName: the default bus, where PutEvents without EventBusName puts events.
+    assert.deepEqual([rule.eventBusName, rule.state], [undefined, "ENABLED"]);
+    assert.equal(
+      rule.description,
+      "Security Breach Detected events from staged-rollout.unit on the default bus: roll unit back",
+    );
+
+    const fnArn = "arn:aws:lambda:eu-west-1:123456789012:function:unit-auto-rollback";
+    const dlqArn = `arn:aws:sqs:eu-west-1:123456789012:${DLQ_NAME}`;
+    const target = inputsOf(resources, "auto-rollback-security-event-target");
+    assert.deepEqual(
+      [target.arn, target.retryPolicy, target.deadLetterConfig],
+      [fnArn, { maximumRetryAttempts: 4, maximumEventAgeInSeconds: 300 }, { arn: dlqArn }],
+    );
+    const ruleArn = (n: string) => inputsOf(resources, `auto-rollback-${n}-permission`).sourceArn as string;
+    const permission = inputsOf(resources, "auto-rollback-security-event-permission");
+    assert.deepEqual(
+      [permission.principal, permission.action, permission.function],
+      ["events.amazonaws.com", "lambda:InvokeFunction", "unit-auto-rollback"],
+    );
+    assert.match(ruleArn("security-event"), /auto-rollback-security-event-rule/);
+    assert.notEqual(ruleArn("security-event"), ruleArn("guardduty"));
+
+    // One queue policy (a queue has one), a statement per rule, each scoped to its rule.
+    const policy = JSON.parse(inputsOf(resources, "auto-rollback-dlq-policy").policy as string) as {
+      Statement: { Sid: string; Condition: unknown }[];
+    };
+    assert.deepEqual(
+      policy.Statement.map((s) => [s.Sid, s.Condition]),
+      [
+        ["SecurityEventRuleDeadLetters", { ArnEquals: { "aws:SourceArn": ruleArn("security-event") } }],
+        ["GuardDutyRuleDeadLetters", { ArnEquals: { "aws:SourceArn": ruleArn("guardduty") } }],
+      ],
+    );
+    // The GuardDuty rule stays, a second and slower net.
+    assert.equal(inputsOf(resources, "auto-rollback-guardduty-rule").state, "ENABLED");
+  });
+
+  it("actionsEnabled false: the function's alarms carry no actions and the EventBridge rules are DISABLED", async () => {
+    const resources = await register(
+      () =>
+        new AutoRollback(
+          "auto-rollback",
+          rollbackArgs((a) => ((a.securityEvents = true), (a.actionsEnabled = false))),
+        ),
+    );
+    for (const name of ["auto-rollback-errors-alarm", "auto-rollback-dead-letters-alarm"]) {
+      const alarm = inputsOf(resources, name);
+      assert.deepEqual([alarm.actionsEnabled, alarm.alarmActions, alarm.okActions], [false, [], []], name);
+    }
+    assert.equal(inputsOf(resources, "auto-rollback-security-event-rule").state, "DISABLED");
   });
 });

@@ -9,7 +9,16 @@ import {
 import { GetParameterCommand, PutParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { mockClient } from "aws-sdk-client-mock";
-import { MAX_ATTEMPTS, rollBack, type RollbackDeps, type RollbackEvent } from "../../lambda/rollback";
+import {
+  DESCRIBE_RULES_PAGE_SIZE,
+  markSnsThrottling,
+  notification,
+  RollbackIncomplete,
+  rollBack,
+  type RollbackDeps,
+  type RollbackEvent,
+  type RollbackResult,
+} from "../../lambda/rollback";
 
 const elb = mockClient(ElasticLoadBalancingV2Client);
 const ssm = mockClient(SSMClient);
@@ -89,9 +98,9 @@ const REASON =
 const LATCH = { reason: REASON, alarm: TRIGGERING, at: "2026-11-22T10:00:00.000Z" };
 const notFound = () => Object.assign(new Error("parameter not found"), { name: "ParameterNotFound" });
 
-let sleeps: number[];
+let logs: Record<string, unknown>[];
 function deps(): RollbackDeps {
-  sleeps = [];
+  logs = [];
   return {
     elb: new ElasticLoadBalancingV2Client({}),
     ssm: new SSMClient({}),
@@ -102,14 +111,33 @@ function deps(): RollbackDeps {
       LATCH_PARAMETER: "/staged-rollout/production/latch/rollback",
       TOPIC_ARN: "arn:aws:sns:eu-west-1:123456789012:critical",
       STACK: "production",
+      COMPOSITE_ALARM_NAME: "production-auto-rollback",
+      SECURITY_EVENT_SOURCE: "staged-rollout.production",
     },
-    sleep: async (ms) => void sleeps.push(ms),
     now: () => new Date("2026-11-22T10:00:00.000Z"),
-    log: () => undefined,
+    log: (entry) => void logs.push(entry),
   };
 }
 
-const throttle = () => Object.assign(new Error("Rate exceeded"), { name: "ThrottlingException" });
+/** The result of an event that rolled back (the test fails on an ignored one). */
+function rolledBack(result: RollbackResult) {
+  assert.equal(result.action, "rolled-back", JSON.stringify(result));
+  return result;
+}
+
+/** `promise` rejects with RollbackIncomplete; the error, for its fields. */
+async function incomplete(promise: Promise<unknown>, message: RegExp): Promise<RollbackIncomplete> {
+  const error = await promise.then(
+    () => assert.fail("expected the invocation to fail"),
+    (e: unknown) => e,
+  );
+  assert.ok(error instanceof RollbackIncomplete, String(error));
+  assert.match(error.message, message);
+  return error;
+}
+
+const accessDenied = () =>
+  Object.assign(new Error("not authorized to perform: ssm:PutParameter"), { name: "AccessDeniedException" });
 
 beforeEach(() => {
   elb.reset();
@@ -132,7 +160,7 @@ describe("rollback Lambda", () => {
       elb.on(DescribeRulesCommand).resolves({
         Rules: [defaultRule, cohort("web", 0), weighted("web", blue, green), weighted("api", blue, green)],
       });
-      const result = await rollBack(alarmEvent, deps());
+      const result = rolledBack(await rollBack(alarmEvent, deps()));
       const calls = elb.commandCalls(ModifyRuleCommand).map((c) => c.args[0].input);
       assert.deepEqual(calls, [
         {
@@ -176,7 +204,7 @@ describe("rollback Lambda", () => {
       Rules: [defaultRule, cohort("web", 0, "blue"), weighted("web", 100, 0), weighted("api", 100, 0)],
     });
     ssm.on(GetParameterCommand).resolves({ Parameter: { Value: JSON.stringify(LATCH) } });
-    const result = await rollBack(alarmEvent, deps());
+    const result = rolledBack(await rollBack(alarmEvent, deps()));
     assert.deepEqual(
       ssm.commandCalls(GetParameterCommand).map((c) => c.args[0].input),
       [{ Name: "/staged-rollout/production/latch/rollback" }],
@@ -194,28 +222,36 @@ describe("rollback Lambda", () => {
       ssm.reset();
       sns.reset();
       ssm.on(GetParameterCommand).resolves({ Parameter: { Value: value } });
-      const result = await rollBack(alarmEvent, deps());
+      const result = rolledBack(await rollBack(alarmEvent, deps()));
       assert.equal(ssm.commandCalls(PutParameterCommand).length, 0, value);
       assert.equal(sns.commandCalls(PublishCommand).length, 0, value);
       assert.deepEqual([result.latchWritten, result.notified], [false, false], value);
     }
   });
 
-  it("retries throttling with growing backoff", async () => {
-    elb.on(DescribeRulesCommand).resolves({ Rules: [weighted("web", 90, 10)] });
-    elb.on(ModifyRuleCommand).rejectsOnce(throttle()).rejectsOnce(throttle()).resolves({});
-    const result = await rollBack(alarmEvent, deps());
-    assert.equal(elb.commandCalls(ModifyRuleCommand).length, 3);
-    assert.equal(sleeps.length, 2);
-    assert.ok(sleeps[1]! > sleeps[0]!, `backoff grows: ${sleeps.join(", ")}`);
-    assert.equal(result.failed.length, 0);
-  });
-
-  it(`gives up after ${MAX_ATTEMPTS} throttled attempts and reports the rule`, async () => {
-    elb.on(DescribeRulesCommand).resolves({ Rules: [weighted("web", 90, 10)] });
-    elb.on(ModifyRuleCommand).rejects(throttle());
-    await assert.rejects(rollBack(alarmEvent, deps()), /rollback incomplete: 1 rule\(s\) failed/);
-    assert.equal(elb.commandCalls(ModifyRuleCommand).length, MAX_ATTEMPTS);
+  it("reads the listener's rules in pages of 400 and starts every ModifyRule before any completes", async () => {
+    elb.on(DescribeRulesCommand).resolves({
+      Rules: [cohort("web", 0), cohort("web", 1), weighted("web", 90, 10), weighted("api", 90, 10)],
+    });
+    let inFlight = 0;
+    let most = 0;
+    elb.on(ModifyRuleCommand).callsFake(async () => {
+      most = Math.max(most, ++inFlight);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      inFlight--;
+      return {};
+    });
+    const result = rolledBack(await rollBack(alarmEvent, deps()));
+    assert.deepEqual(
+      elb.commandCalls(DescribeRulesCommand).map((c) => c.args[0].input),
+      [{ ListenerArn: "arn:listener", Marker: undefined, PageSize: DESCRIBE_RULES_PAGE_SIZE }],
+    );
+    assert.equal(most, 4, "all four ModifyRule calls in flight at once");
+    // Reported in the listener's order, whatever order the calls finished in.
+    assert.deepEqual(
+      result.changed.map((c) => c.ruleArn),
+      [RULE("web-cohort-0"), RULE("web-cohort-1"), RULE("web-weighted"), RULE("api-weighted")],
+    );
   });
 
   it("goes on past one failing rule, still writes the latch and notifies, then fails the invocation", async () => {
@@ -223,9 +259,13 @@ describe("rollback Lambda", () => {
     elb
       .on(ModifyRuleCommand, { RuleArn: RULE("web-weighted") })
       .rejects(Object.assign(new Error("rule is locked"), { name: "OperationNotPermitted" }));
-    await assert.rejects(
+    const error = await incomplete(
       rollBack(alarmEvent, deps()),
-      new RegExp(`rollback incomplete: 1 rule\\(s\\) failed: ${RULE("web-weighted")}`),
+      /^automatic rollback incomplete: 1 rule\(s\) failed: .*web-weighted \(rule is locked\)$/,
+    );
+    assert.deepEqual(
+      [error.changed.map((c) => c.ruleArn), error.failed, error.notified],
+      [[RULE("api-weighted")], [{ ruleArn: RULE("web-weighted"), error: "rule is locked" }], true],
     );
     assert.deepEqual(
       elb.commandCalls(ModifyRuleCommand).map((c) => c.args[0].input.RuleArn),
@@ -243,7 +283,7 @@ describe("rollback Lambda", () => {
 
   it("records the triggering gate alarms in the latch and the notification", async () => {
     elb.on(DescribeRulesCommand).resolves({ Rules: [weighted("api", 75, 25)] });
-    const result = await rollBack(alarmEvent, deps());
+    const result = rolledBack(await rollBack(alarmEvent, deps()));
     const puts = ssm.commandCalls(PutParameterCommand).map((c) => c.args[0].input);
     assert.deepEqual(
       puts.map((p) => [p.Name, p.Type, p.Overwrite]),
@@ -276,32 +316,17 @@ describe("rollback Lambda", () => {
 
   it("falls back to the composite's name when the event carries no reasonData", async () => {
     elb.on(DescribeRulesCommand).resolves({ Rules: [weighted("api", 75, 25)] });
-    const bare = {
+    const bare: RollbackEvent = {
       source: "aws.cloudwatch",
       alarmData: { alarmName: "production-auto-rollback", state: { value: "ALARM" } },
-    } as RollbackEvent;
-    const result = await rollBack(bare, deps());
+    };
+    const result = rolledBack(await rollBack(bare, deps()));
     assert.deepEqual(JSON.parse(ssm.commandCalls(PutParameterCommand)[1]!.args[0].input.Value!), {
       reason: "production-auto-rollback ALARM: no reason given",
       alarm: "production-auto-rollback",
       at: "2026-11-22T10:00:00.000Z",
     });
     assert.equal(result.alarm, "production-auto-rollback");
-  });
-
-  it("retries a throttled DescribeRules", async () => {
-    elb
-      .on(DescribeRulesCommand)
-      .rejectsOnce(throttle())
-      .rejectsOnce(throttle())
-      .resolves({ Rules: [weighted("web", 90, 10)] });
-    const result = await rollBack(alarmEvent, deps());
-    assert.equal(elb.commandCalls(DescribeRulesCommand).length, 3);
-    assert.equal(sleeps.length, 2);
-    assert.deepEqual(
-      result.changed.map((c) => c.ruleArn),
-      [RULE("web-weighted")],
-    );
   });
 
   it("names GuardDuty findings as guardduty:<type>", async () => {
@@ -315,7 +340,7 @@ describe("rollback Lambda", () => {
         title: "SSH brute force against a node",
       },
     };
-    const result = await rollBack(finding, deps());
+    const result = rolledBack(await rollBack(finding, deps()));
     assert.equal(result.alarm, "guardduty:UnauthorizedAccess:EC2/SSHBruteForce");
     assert.match(
       JSON.parse(ssm.commandCalls(PutParameterCommand)[1]!.args[0].input.Value!).reason,
@@ -336,7 +361,7 @@ describe("rollback Lambda", () => {
     elb
       .on(DescribeRulesCommand, { ListenerArn: "arn:listener", Marker: "page-2" })
       .resolves({ Rules: [weighted("api", 90, 10)] });
-    const result = await rollBack(alarmEvent, deps());
+    const result = rolledBack(await rollBack(alarmEvent, deps()));
     assert.equal(elb.commandCalls(DescribeRulesCommand).length, 2);
     assert.deepEqual(
       result.changed.map((c) => c.ruleArn),
@@ -349,8 +374,8 @@ describe("rollback Lambda", () => {
  * One listener, one latch parameter and one topic that keep their state across invocations,
  * so a retry sees what the failed attempt left behind.
  */
-function statefulAws() {
-  let rules = [cohort("web", 0), weighted("web", 80, 20), weighted("api", 80, 20)];
+function statefulAws(initial: Rule[] = [cohort("web", 0), weighted("web", 80, 20), weighted("api", 80, 20)]) {
+  let rules = initial;
   const parameters = new Map<string, string>();
   elb.on(DescribeRulesCommand).callsFake(() => ({ Rules: rules }));
   elb.on(ModifyRuleCommand).callsFake((input: { RuleArn: string; Actions: Rule["Actions"] }) => {
@@ -377,12 +402,18 @@ describe("rollback Lambda: a retry completes what a failed attempt left undone",
     const aws = statefulAws();
     sns.on(PublishCommand).rejectsOnce(new Error("KMS key is disabled")).resolves({ MessageId: "m" });
 
-    await assert.rejects(rollBack(alarmEvent, deps()), /KMS key is disabled/);
+    const error = await incomplete(
+      rollBack(alarmEvent, deps()),
+      /^automatic rollback incomplete: notification not sent: KMS key is disabled$/,
+    );
+    assert.equal(error.notified, false);
     assert.equal(elb.commandCalls(ModifyRuleCommand).length, 3);
     // The latch already keeps pulumi up on blue, marked as not yet notified.
     assert.deepEqual(aws.latch(), { ...LATCH, notificationPending: true });
 
-    const retry = await rollBack(alarmEvent, { ...deps(), now: () => new Date("2026-11-22T10:01:00.000Z") });
+    const retry = rolledBack(
+      await rollBack(alarmEvent, { ...deps(), now: () => new Date("2026-11-22T10:01:00.000Z") }),
+    );
     assert.equal(elb.commandCalls(ModifyRuleCommand).length, 3, "the retry moves no rule");
     assert.deepEqual(retry.changed, []);
     assert.deepEqual([retry.latchWritten, retry.notified], [true, true]);
@@ -396,31 +427,199 @@ describe("rollback Lambda: a retry completes what a failed attempt left undone",
     );
     assert.match(published[1]!.Message!, /already on blue \(an earlier attempt moved them\)/);
 
-    const third = await rollBack(alarmEvent, deps());
+    const third = rolledBack(await rollBack(alarmEvent, deps()));
     assert.deepEqual([third.latchWritten, third.notified], [false, false]);
     assert.equal(sns.commandCalls(PublishCommand).length, 2, "a complete latch means nothing more to send");
   });
 
-  it("latch write failed after the rules moved: the retry writes the latch and notifies", async () => {
+  it("latch write failed after the rules moved: people are told at once, and the retry writes the latch and notifies", async () => {
     const aws = statefulAws();
-    ssm
-      .on(PutParameterCommand)
-      .rejectsOnce(Object.assign(new Error("access denied"), { name: "AccessDeniedException" }));
+    ssm.on(PutParameterCommand).rejectsOnce(accessDenied());
 
-    await assert.rejects(rollBack(alarmEvent, deps()), /access denied/);
+    const error = await incomplete(
+      rollBack(alarmEvent, deps()),
+      /^automatic rollback incomplete: latch not written: not authorized to perform: ssm:PutParameter$/,
+    );
     assert.equal(elb.commandCalls(ModifyRuleCommand).length, 3);
     assert.equal(aws.parameters.size, 0);
-    assert.equal(sns.commandCalls(PublishCommand).length, 0);
+    // The notification went out anyway, and says what the missing latch means.
+    assert.equal(error.notified, true);
+    const first = sns.commandCalls(PublishCommand).map((c) => c.args[0].input);
+    assert.equal(first.length, 1);
+    assert.equal(
+      first[0]!.Subject,
+      "[production] automatic rollback LATCH NOT WRITTEN: production-errorRate-critical-web and 1 more",
+    );
+    assert.match(
+      first[0]!.Message!,
+      /\nLATCH NOT WRITTEN: the next pulumi up would restore green; set rollout:rollback true now \(pulumi config set rollout:rollback true -s production\)\. PutParameter failed: not authorized to perform: ssm:PutParameter$/,
+    );
+    assert.match(first[0]!.Message!, /\nEvery listener rule is on blue\.\n/);
+    assert.doesNotMatch(first[0]!.Message!, /pulumi up keeps 100 % blue/);
 
     // The stateful fake answers from here on.
     ssm.on(PutParameterCommand).callsFake((input: { Name: string; Value: string }) => {
       aws.parameters.set(input.Name, input.Value);
       return { Version: 1 };
     });
-    const retry = await rollBack(alarmEvent, deps());
+    const retry = rolledBack(await rollBack(alarmEvent, deps()));
     assert.deepEqual(retry.changed, []);
     assert.deepEqual([retry.latchWritten, retry.notified], [true, true]);
     assert.deepEqual(aws.latch(), LATCH);
-    assert.equal(sns.commandCalls(PublishCommand).length, 1);
+    // At worst twice, never zero times.
+    assert.equal(sns.commandCalls(PublishCommand).length, 2);
+  });
+
+  it("latch never writable: every attempt moves nothing new but notifies again, each saying LATCH NOT WRITTEN", async () => {
+    statefulAws();
+    ssm.on(PutParameterCommand).rejects(accessDenied());
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      await incomplete(rollBack(alarmEvent, deps()), /latch not written/);
+    }
+    assert.equal(elb.commandCalls(ModifyRuleCommand).length, 3, "the rules moved in the first attempt");
+    const published = sns.commandCalls(PublishCommand).map((c) => c.args[0].input);
+    assert.equal(published.length, 3);
+    for (const p of published) assert.match(p.Message!, /LATCH NOT WRITTEN/);
+  });
+
+  it("the final latch write failed after the publish: the retry notifies again and completes the latch", async () => {
+    const aws = statefulAws();
+    ssm
+      .on(PutParameterCommand)
+      .callsFakeOnce((input: { Name: string; Value: string }) => {
+        aws.parameters.set(input.Name, input.Value);
+        return { Version: 1 };
+      })
+      .rejectsOnce(new Error("InternalServerError"));
+    const error = await incomplete(
+      rollBack(alarmEvent, deps()),
+      /^automatic rollback incomplete: latch left pending: InternalServerError$/,
+    );
+    assert.equal(error.notified, true);
+    assert.deepEqual(aws.latch(), { ...LATCH, notificationPending: true });
+
+    ssm.on(PutParameterCommand).callsFake((input: { Name: string; Value: string }) => {
+      aws.parameters.set(input.Name, input.Value);
+      return { Version: 2 };
+    });
+    rolledBack(await rollBack(alarmEvent, deps()));
+    assert.deepEqual(aws.latch(), LATCH);
+    assert.equal(sns.commandCalls(PublishCommand).length, 2);
+  });
+
+  it("the listener's rules could not be read: latch and an INCOMPLETE notification, then the invocation fails", async () => {
+    const aws = statefulAws();
+    elb.on(DescribeRulesCommand).rejects(Object.assign(new Error("Rate exceeded"), { name: "Throttling" }));
+    const error = await incomplete(
+      rollBack(alarmEvent, deps()),
+      /^automatic rollback incomplete: listener rules could not be read: Rate exceeded$/,
+    );
+    assert.deepEqual([error.changed, error.failed, error.notified], [[], [], true]);
+    assert.equal(elb.commandCalls(ModifyRuleCommand).length, 0);
+    // The latch is written all the same: the next pulumi up then finishes the rollback.
+    assert.deepEqual(aws.latch(), LATCH);
+    const message = sns.commandCalls(PublishCommand)[0]!.args[0].input;
+    assert.match(message.Subject!, /^\[production\] automatic rollback INCOMPLETE: /);
+    assert.match(message.Message!, /FAILED to read the listener's rules \(DescribeRules\): Rate exceeded/);
+  });
+
+  it("every rule blue but the latch unreadable for an SSM error: writes the latch and notifies (a second notification at worst)", async () => {
+    const aws = statefulAws([cohort("web", 0, "blue"), weighted("web", 100, 0), weighted("api", 100, 0)]);
+    ssm
+      .on(GetParameterCommand)
+      .rejects(Object.assign(new Error("Internal error"), { name: "InternalServerError" }));
+    const result = rolledBack(await rollBack(alarmEvent, deps()));
+    assert.deepEqual([result.changed, result.latchWritten, result.notified], [[], true, true]);
+    assert.deepEqual(aws.latch(), LATCH);
+    assert.ok(logs.some((l) => l.msg === "latch could not be read; writing it and notifying"));
+  });
+});
+
+describe("rollback Lambda: what it acts on", () => {
+  const ignoredEvents: [string, unknown, RegExp][] = [
+    [
+      "the composite back to OK",
+      {
+        source: "aws.cloudwatch",
+        alarmData: { alarmName: "production-auto-rollback", state: { value: "OK" } },
+      },
+      /^production-auto-rollback is OK: only ALARM rolls back$/,
+    ],
+    [
+      "the composite in INSUFFICIENT_DATA",
+      {
+        source: "aws.cloudwatch",
+        alarmData: { alarmName: "production-auto-rollback", state: { value: "INSUFFICIENT_DATA" } },
+      },
+      /^production-auto-rollback is INSUFFICIENT_DATA: only ALARM rolls back$/,
+    ],
+    [
+      "another alarm in ALARM",
+      {
+        source: "aws.cloudwatch",
+        alarmData: { alarmName: "staging-auto-rollback", state: { value: "ALARM" } },
+      },
+      /^alarm staging-auto-rollback is not this stack's composite alarm production-auto-rollback$/,
+    ],
+    [
+      "a source it does not know",
+      { source: "aws.s3", detail: {} },
+      /^event from aws\.s3, a source this function does not act on$/,
+    ],
+  ];
+  for (const [what, event, why] of ignoredEvents) {
+    it(`logs and ignores ${what}: no rule read or touched, nothing written`, async () => {
+      const result = await rollBack(event, deps());
+      assert.equal(result.action, "ignored");
+      assert.match((result as { why: string }).why, why);
+      assert.deepEqual([elb.calls().length, ssm.calls().length, sns.calls().length], [0, 0, 0]);
+      assert.equal(logs[0]!.msg, "event ignored");
+    });
+  }
+
+  it("rolls back on the stack's custom security event, named by its detail", async () => {
+    elb.on(DescribeRulesCommand).resolves({ Rules: [weighted("web", 90, 10)] });
+    const event = {
+      version: "0",
+      source: "staged-rollout.production",
+      "detail-type": "Security Breach Detected",
+      detail: { type: "credential-stuffing", summary: "5000 failed logins from one ASN in 60 s" },
+    };
+    const result = rolledBack(await rollBack(event, deps()));
+    assert.deepEqual(
+      [result.alarm, result.reason],
+      [
+        "security-event:credential-stuffing",
+        "Security Breach Detected (staged-rollout.production): 5000 failed logins from one ASN in 60 s",
+      ],
+    );
+    assert.equal(elb.commandCalls(ModifyRuleCommand).length, 1);
+  });
+});
+
+describe("rollback Lambda: notification and SDK pieces", () => {
+  it("keeps the subject within SNS's 100 characters, flags first", () => {
+    const { subject } = notification("production", {
+      latch: {
+        reason: "r",
+        alarm: Array.from({ length: 3 }, (_, i) => `${"x".repeat(60)}-${i}`).join(", "),
+        at: "t",
+      },
+      changed: [],
+      failed: [{ ruleArn: "arn:r", error: "e" }],
+      latchError: "denied",
+    });
+    assert.equal(subject.length, 100);
+    assert.match(subject, /^\[production\] automatic rollback INCOMPLETE, LATCH NOT WRITTEN: x+$/);
+  });
+
+  it("markSnsThrottling marks SNS's KMS throttling retryable as throttling, and nothing else", async () => {
+    const fail = (name: string) =>
+      markSnsThrottling(() => Promise.reject(Object.assign(new Error(name), { name })));
+    const kms = await fail("KMSThrottlingException")({}).catch((e: unknown) => e);
+    assert.deepEqual((kms as { $retryable?: unknown }).$retryable, { throttling: true });
+    const denied = await fail("AuthorizationErrorException")({}).catch((e: unknown) => e);
+    assert.equal((denied as { $retryable?: unknown }).$retryable, undefined);
+    assert.equal(await markSnsThrottling(async (n: number) => n + 1)(1), 2);
   });
 });
