@@ -289,6 +289,8 @@ function main(options: ProgramOptions = {}) {
       info: alerts.topics.info.arn,
     },
     rollbackFunctionArn: rollbackFn.functionArn,
+    // The rollback function's own alarms on the same status board: a silent failure there is an outage of the safety net.
+    otherAlarmArns: [rollbackFn.errorsAlarm.arn, rollbackFn.deadLetterAlarm.arn],
     albArnSuffix: router.albArnSuffix,
     services: config.services.map((s) => ({
       name: s.name,

@@ -10,13 +10,7 @@ import {
   type AlarmSpec,
 } from "../rollout/alarms";
 import { isPerService, metricIdentity, type MetricLocation } from "../rollout/metricCatalogue";
-import {
-  alarmName,
-  compositeAlarmName,
-  customMetricNamespace,
-  dashboardName,
-  type Colour,
-} from "../rollout/names";
+import { compositeAlarmName, customMetricNamespace, dashboardName, type Colour } from "../rollout/names";
 import type { Playbook, Severity } from "../rollout/playbook";
 
 export interface GatedService {
@@ -37,6 +31,8 @@ export interface QualityGatesArgs {
   services: GatedService[];
   clusterName: string;
   namespace: string;
+  /** Other alarms shown on the dashboard's alarm status (the rollback function's own: errors, dead letters). */
+  otherAlarmArns?: pulumi.Input<string>[];
 }
 
 /**
@@ -123,6 +119,7 @@ export class QualityGates extends pulumi.ComponentResource {
         dashboardBody: dashboardBody(args, specs, customNamespace, [
           ...Object.values(this.alarms).map((a) => a.arn),
           ...(this.compositeAlarm ? [this.compositeAlarm.arn] : []),
+          ...(args.otherAlarmArns ?? []).map((arn) => pulumi.output(arn)),
         ]),
       },
       { parent: this },

@@ -70,10 +70,13 @@ describe("the program under the mock engine", () => {
       "aws:cloudwatch/compositeAlarm:CompositeAlarm": 1,
       "aws:cloudwatch/dashboard:Dashboard": 1,
       "aws:cloudwatch/logGroup:LogGroup": 1,
-      "aws:cloudwatch/metricAlarm:MetricAlarm": 25,
+      // QualityGates: green's 29 (9 app-wide + 10 per service) and blue's 4 twins per service; the rollback function's 2.
+      "aws:cloudwatch/metricAlarm:MetricAlarm": 9 + (10 + 4) * 2 + 2,
       "aws:ec2/securityGroup:SecurityGroup": 2,
-      "aws:iam/role:Role": 2,
-      "aws:iam/rolePolicy:RolePolicy": 1,
+      // PodPermissions: the pods' role, its policy and the Pod Identity association.
+      "aws:eks/podIdentityAssociation:PodIdentityAssociation": 1,
+      "aws:iam/role:Role": 3,
+      "aws:iam/rolePolicy:RolePolicy": 2,
       "aws:kms/alias:Alias": 1,
       "aws:kms/key:Key": 2,
       "aws:lambda/function:Function": 1,
@@ -94,6 +97,7 @@ describe("the program under the mock engine", () => {
       "kubernetes:core/v1:ConfigMap": 2,
       "kubernetes:core/v1:Secret": 2,
       "kubernetes:core/v1:Service": 4,
+      "kubernetes:core/v1:ServiceAccount": 1,
       "kubernetes:elbv2.k8s.aws/v1beta1:TargetGroupBinding": 4,
       "kubernetes:policy/v1:PodDisruptionBudget": 4,
       "pulumi:providers:kubernetes": 1,
@@ -104,6 +108,7 @@ describe("the program under the mock engine", () => {
       "staged-rollout:rollback:AutoRollback": 1,
       "staged-rollout:traffic:TrafficRouter": 1,
       "staged-rollout:workloads:Environment": 2,
+      "staged-rollout:workloads:PodPermissions": 1,
     };
     const expected: Record<string, Record<string, number>> = {
       // 10 cohort users, header and cookie: 4 + 5 cohort rules per service, plus 2 weighted rules.
@@ -130,7 +135,7 @@ describe("the program under the mock engine", () => {
       const byType: Record<string, number> = {};
       for (const r of result.resources) byType[r.type] = (byType[r.type] ?? 0) + 1;
       assert.deepEqual(byType, expected[stack], stack);
-      assert.equal(result.resources.length, stack === "staging" ? 115 : 112);
+      assert.equal(result.resources.length, stack === "staging" ? 134 : 131);
     }
   });
 

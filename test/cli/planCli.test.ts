@@ -158,7 +158,7 @@ describe("npm run plan", () => {
       text,
       /^\s+web\s+75 %\s+25 %\s+7 rules: X-Pilot-User header \(8 users\), pilot_user cookie \(8 users\)$/m,
     );
-    assert.match(text, /^resources \(112\)$/m);
+    assert.match(text, /^resources \(131\)$/m);
     assert.match(text, /^\s+aws:lb\/listenerRule:ListenerRule\s+16$/m);
     assert.match(
       text,

@@ -282,6 +282,32 @@ describe("Environment", () => {
     assert.equal(count("kubernetes:core/v1:Secret"), 2);
     assert.equal(count("kubernetes:core/v1:ConfigMap"), 2);
     assert.equal(count("pulumi:providers:kubernetes"), 1);
+    // One ServiceAccount for both colours: PodPermissions'.
+    assert.equal(count("kubernetes:core/v1:ServiceAccount"), 1);
+  });
+
+  it("runs every Deployment of both colours as the stack's workload ServiceAccount, after its Pod Identity association", () => {
+    for (const [result, stack] of [
+      [staging, "staging"],
+      [production, "production"],
+    ] as const) {
+      const deployments = ofType(result, "kubernetes:apps/v1:Deployment");
+      assert.deepEqual(deployments.map((d) => d.name).sort(), [
+        "blue-api",
+        "blue-web",
+        "green-api",
+        "green-web",
+      ]);
+      for (const deployment of deployments) {
+        const pod = (deployment.inputs as Record<string, any>).spec.template.spec;
+        assert.equal(pod.serviceAccountName, `${stack}-workload`, `${stack} ${deployment.name}`);
+        assert.equal(pod.automountServiceAccountToken, false, `${stack} ${deployment.name}`);
+        assert.ok(options(result, deployment.name).dependsOn.includes("pod-permissions-association"));
+      }
+      assert.equal(inputs(result, "pod-permissions-service-account").metadata.name, `${stack}-workload`);
+      assert.equal(inputs(result, "pod-permissions-association").serviceAccount, `${stack}-workload`);
+      assert.equal(inputs(result, "pod-permissions-association").clusterName, `tbs-${stack}`);
+    }
   });
 
   it("runs each colour's image with probes on the health path, limits and a non-root context", () => {

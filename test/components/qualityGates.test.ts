@@ -156,57 +156,87 @@ const byName = (rows: AlarmRow[]) => [...rows].sort((a, b) => a[0].localeCompare
  */
 // prettier-ignore
 const TBS_ALARMS: AlarmRow[] = [
-  ["production-rowsPerSecond-critical", "StagedRollout/production RowsPerSecond {Colour=green}", "Average", "LessThanThreshold", 27977, 60, 10, 10, "missing", "critical"],
-  ["production-sessionSuccessRate-critical", "StagedRollout/production SessionSuccessRate {Colour=green}", "Average", "LessThanThreshold", 85, 60, 5, 5, "missing", "critical"],
-  ["production-diskFreePercent-critical", "StagedRollout/production DiskFreePercent {Colour=green}", "Minimum", "LessThanThreshold", 15, 60, 5, 5, "missing", "critical"],
-  ["production-dbConnectionFailures-critical", "StagedRollout/production DbConnectionFailures {Colour=green}", "Sum", "GreaterThanThreshold", 3, 60, 1, 1, "notBreaching", "critical"],
-  ["production-uptimePercent-critical", "StagedRollout/production UptimePercent {Colour=green}", "Average", "LessThanThreshold", 99.9, 3600, 24, 24, "missing", "critical"],
-  ["production-dataIntegrityErrors-critical", "StagedRollout/production DataIntegrityErrors {Colour=green}", "Sum", "GreaterThanThreshold", 0, 60, 1, 1, "notBreaching", "critical"],
-  ["production-rowsPerSecond-warning", "StagedRollout/production RowsPerSecond {Colour=green}", "Average", "LessThanThreshold", 29842, 60, 10, 10, "missing", "warning"],
-  ["production-sessionSuccessRate-warning", "StagedRollout/production SessionSuccessRate {Colour=green}", "Average", "LessThanThreshold", 90, 60, 5, 5, "missing", "warning"],
-  ["production-dbConnectionPoolUtilization-warning", "StagedRollout/production DbConnectionPoolUtilization {Colour=green}", "Average", "GreaterThanThreshold", 80, 60, 5, 5, "missing", "warning"],
-  ["production-cpuUtilization-critical-web", "ContainerInsights pod_cpu_utilization_over_pod_limit {ClusterName=tbs-production,Namespace=tbs,Service=web-green}", "Average", "GreaterThanThreshold", 95, 60, 5, 5, "missing", "critical"],
-  ["production-cpuUtilization-critical-api", "ContainerInsights pod_cpu_utilization_over_pod_limit {ClusterName=tbs-production,Namespace=tbs,Service=api-green}", "Average", "GreaterThanThreshold", 95, 60, 5, 5, "missing", "critical"],
-  ["production-memoryUtilization-critical-web", "ContainerInsights pod_memory_utilization_over_pod_limit {ClusterName=tbs-production,Namespace=tbs,Service=web-green}", "Average", "GreaterThanThreshold", 95, 60, 5, 5, "missing", "critical"],
-  ["production-memoryUtilization-critical-api", "ContainerInsights pod_memory_utilization_over_pod_limit {ClusterName=tbs-production,Namespace=tbs,Service=api-green}", "Average", "GreaterThanThreshold", 95, 60, 5, 5, "missing", "critical"],
-  ["production-memoryUtilization-warning-web", "ContainerInsights pod_memory_utilization_over_pod_limit {ClusterName=tbs-production,Namespace=tbs,Service=web-green}", "Average", "GreaterThanThreshold", 90, 60, 1, 1, "missing", "critical"],
-  ["production-memoryUtilization-warning-api", "ContainerInsights pod_memory_utilization_over_pod_limit {ClusterName=tbs-production,Namespace=tbs,Service=api-green}", "Average", "GreaterThanThreshold", 90, 60, 1, 1, "missing", "critical"],
-  ["production-cpuUtilization-warning-web", "ContainerInsights pod_cpu_utilization_over_pod_limit {ClusterName=tbs-production,Namespace=tbs,Service=web-green}", "Average", "GreaterThanThreshold", 85, 60, 10, 10, "missing", "warning"],
-  ["production-cpuUtilization-warning-api", "ContainerInsights pod_cpu_utilization_over_pod_limit {ClusterName=tbs-production,Namespace=tbs,Service=api-green}", "Average", "GreaterThanThreshold", 85, 60, 10, 10, "missing", "warning"],
-  ["production-p95ResponseMs-critical-web", "AWS/ApplicationELB TargetResponseTime {LoadBalancer=the ALB,TargetGroup=web-green target group}", "p95", "GreaterThanThreshold", 0.3, 60, 5, 5, "notBreaching", "critical"],
-  ["production-p95ResponseMs-critical-api", "AWS/ApplicationELB TargetResponseTime {LoadBalancer=the ALB,TargetGroup=api-green target group}", "p95", "GreaterThanThreshold", 0.3, 60, 5, 5, "notBreaching", "critical"],
-  ["production-p95ResponseMs-warning-web", "AWS/ApplicationELB TargetResponseTime {LoadBalancer=the ALB,TargetGroup=web-green target group}", "p95", "GreaterThanThreshold", 0.25, 60, 5, 5, "notBreaching", "warning"],
-  ["production-p95ResponseMs-warning-api", "AWS/ApplicationELB TargetResponseTime {LoadBalancer=the ALB,TargetGroup=api-green target group}", "p95", "GreaterThanThreshold", 0.25, 60, 5, 5, "notBreaching", "warning"],
-  ["production-errorRate-critical-web", "errors=AWS/ApplicationELB HTTPCode_Target_5XX_Count {LoadBalancer=the ALB,TargetGroup=web-green target group} Sum; requests=AWS/ApplicationELB RequestCount {LoadBalancer=the ALB,TargetGroup=web-green target group} Sum; errorRate=errors / requests * 100 (returned)", "math", "GreaterThanThreshold", 5, 60, 5, 5, "notBreaching", "critical"],
-  ["production-errorRate-critical-api", "errors=AWS/ApplicationELB HTTPCode_Target_5XX_Count {LoadBalancer=the ALB,TargetGroup=api-green target group} Sum; requests=AWS/ApplicationELB RequestCount {LoadBalancer=the ALB,TargetGroup=api-green target group} Sum; errorRate=errors / requests * 100 (returned)", "math", "GreaterThanThreshold", 5, 60, 5, 5, "notBreaching", "critical"],
-  ["production-errorRate-warning-web", "errors=AWS/ApplicationELB HTTPCode_Target_5XX_Count {LoadBalancer=the ALB,TargetGroup=web-green target group} Sum; requests=AWS/ApplicationELB RequestCount {LoadBalancer=the ALB,TargetGroup=web-green target group} Sum; errorRate=errors / requests * 100 (returned)", "math", "GreaterThanThreshold", 3, 60, 5, 5, "notBreaching", "warning"],
-  ["production-errorRate-warning-api", "errors=AWS/ApplicationELB HTTPCode_Target_5XX_Count {LoadBalancer=the ALB,TargetGroup=api-green target group} Sum; requests=AWS/ApplicationELB RequestCount {LoadBalancer=the ALB,TargetGroup=api-green target group} Sum; errorRate=errors / requests * 100 (returned)", "math", "GreaterThanThreshold", 3, 60, 5, 5, "notBreaching", "warning"],
+["production-albGeneratedErrors-blue-api","requests=AWS/ApplicationELB RequestCount {LoadBalancer=the ALB,TargetGroup=api-blue target group} Sum; connErrors=AWS/ApplicationELB TargetConnectionErrorCount {LoadBalancer=the ALB,TargetGroup=api-blue target group} Sum; served=FILL(requests, 0); value=IF(served > 0, 100 * FILL(connErrors, 0) / served, 0) (returned)","math","GreaterThanThreshold",5,60,5,5,"notBreaching","critical"],
+  ["production-albGeneratedErrors-blue-web","requests=AWS/ApplicationELB RequestCount {LoadBalancer=the ALB,TargetGroup=web-blue target group} Sum; connErrors=AWS/ApplicationELB TargetConnectionErrorCount {LoadBalancer=the ALB,TargetGroup=web-blue target group} Sum; served=FILL(requests, 0); value=IF(served > 0, 100 * FILL(connErrors, 0) / served, 0) (returned)","math","GreaterThanThreshold",5,60,5,5,"notBreaching","critical"],
+  ["production-albGeneratedErrors-critical-api","requests=AWS/ApplicationELB RequestCount {LoadBalancer=the ALB,TargetGroup=api-green target group} Sum; connErrors=AWS/ApplicationELB TargetConnectionErrorCount {LoadBalancer=the ALB,TargetGroup=api-green target group} Sum; served=FILL(requests, 0); value=IF(served > 0, 100 * FILL(connErrors, 0) / served, 0) (returned)","math","GreaterThanThreshold",5,60,5,5,"notBreaching","critical"],
+  ["production-albGeneratedErrors-critical-web","requests=AWS/ApplicationELB RequestCount {LoadBalancer=the ALB,TargetGroup=web-green target group} Sum; connErrors=AWS/ApplicationELB TargetConnectionErrorCount {LoadBalancer=the ALB,TargetGroup=web-green target group} Sum; served=FILL(requests, 0); value=IF(served > 0, 100 * FILL(connErrors, 0) / served, 0) (returned)","math","GreaterThanThreshold",5,60,5,5,"notBreaching","critical"],
+  ["production-cpuUtilization-critical-api","ContainerInsights pod_cpu_utilization_over_pod_limit {ClusterName=tbs-production,Namespace=tbs,Service=api-green}","Average","GreaterThanThreshold",95,60,5,5,"missing","critical"],
+  ["production-cpuUtilization-critical-web","ContainerInsights pod_cpu_utilization_over_pod_limit {ClusterName=tbs-production,Namespace=tbs,Service=web-green}","Average","GreaterThanThreshold",95,60,5,5,"missing","critical"],
+  ["production-cpuUtilization-warning-api","ContainerInsights pod_cpu_utilization_over_pod_limit {ClusterName=tbs-production,Namespace=tbs,Service=api-green}","Average","GreaterThanThreshold",85,60,10,10,"missing","warning"],
+  ["production-cpuUtilization-warning-web","ContainerInsights pod_cpu_utilization_over_pod_limit {ClusterName=tbs-production,Namespace=tbs,Service=web-green}","Average","GreaterThanThreshold",85,60,10,10,"missing","warning"],
+  ["production-dataIntegrityErrors-critical","StagedRollout/production DataIntegrityErrors {Colour=green}","Sum","GreaterThanThreshold",0,60,1,1,"notBreaching","critical"],
+  ["production-dbConnectionFailures-critical","StagedRollout/production DbConnectionFailures {Colour=green}","Sum","GreaterThanThreshold",3,60,1,1,"notBreaching","critical"],
+  ["production-dbConnectionPoolUtilization-warning","StagedRollout/production DbConnectionPoolUtilization {Colour=green}","Average","GreaterThanThreshold",80,60,5,5,"missing","warning"],
+  ["production-diskFreePercent-critical","StagedRollout/production DiskFreePercent {Colour=green}","Minimum","LessThanThreshold",15,60,5,5,"missing","critical"],
+  ["production-errorRate-blue-api","errors=AWS/ApplicationELB HTTPCode_Target_5XX_Count {LoadBalancer=the ALB,TargetGroup=api-blue target group} Sum; requests=AWS/ApplicationELB RequestCount {LoadBalancer=the ALB,TargetGroup=api-blue target group} Sum; errorRate=errors / requests * 100 (returned)","math","GreaterThanThreshold",5,60,5,5,"notBreaching","critical"],
+  ["production-errorRate-blue-web","errors=AWS/ApplicationELB HTTPCode_Target_5XX_Count {LoadBalancer=the ALB,TargetGroup=web-blue target group} Sum; requests=AWS/ApplicationELB RequestCount {LoadBalancer=the ALB,TargetGroup=web-blue target group} Sum; errorRate=errors / requests * 100 (returned)","math","GreaterThanThreshold",5,60,5,5,"notBreaching","critical"],
+  ["production-errorRate-critical-api","errors=AWS/ApplicationELB HTTPCode_Target_5XX_Count {LoadBalancer=the ALB,TargetGroup=api-green target group} Sum; requests=AWS/ApplicationELB RequestCount {LoadBalancer=the ALB,TargetGroup=api-green target group} Sum; errorRate=errors / requests * 100 (returned)","math","GreaterThanThreshold",5,60,5,5,"notBreaching","critical"],
+  ["production-errorRate-critical-web","errors=AWS/ApplicationELB HTTPCode_Target_5XX_Count {LoadBalancer=the ALB,TargetGroup=web-green target group} Sum; requests=AWS/ApplicationELB RequestCount {LoadBalancer=the ALB,TargetGroup=web-green target group} Sum; errorRate=errors / requests * 100 (returned)","math","GreaterThanThreshold",5,60,5,5,"notBreaching","critical"],
+  ["production-errorRate-warning-api","errors=AWS/ApplicationELB HTTPCode_Target_5XX_Count {LoadBalancer=the ALB,TargetGroup=api-green target group} Sum; requests=AWS/ApplicationELB RequestCount {LoadBalancer=the ALB,TargetGroup=api-green target group} Sum; errorRate=errors / requests * 100 (returned)","math","GreaterThanThreshold",3,60,5,5,"notBreaching","warning"],
+  ["production-errorRate-warning-web","errors=AWS/ApplicationELB HTTPCode_Target_5XX_Count {LoadBalancer=the ALB,TargetGroup=web-green target group} Sum; requests=AWS/ApplicationELB RequestCount {LoadBalancer=the ALB,TargetGroup=web-green target group} Sum; errorRate=errors / requests * 100 (returned)","math","GreaterThanThreshold",3,60,5,5,"notBreaching","warning"],
+  ["production-healthyHosts-blue-api","hosts=AWS/ApplicationELB HealthyHostCount {LoadBalancer=the ALB,TargetGroup=api-blue target group} Minimum; requests=AWS/ApplicationELB RequestCount {LoadBalancer=the ALB,TargetGroup=api-blue target group} Sum; elb5xx=AWS/ApplicationELB HTTPCode_ELB_5XX_Count {LoadBalancer=the ALB} Sum; serving=FILL(requests, 0) + FILL(elb5xx, 0); value=IF(serving > 0, FILL(hosts, 0), 1) (returned)","math","LessThanThreshold",1,60,2,2,"notBreaching","critical"],
+  ["production-healthyHosts-blue-web","hosts=AWS/ApplicationELB HealthyHostCount {LoadBalancer=the ALB,TargetGroup=web-blue target group} Minimum; requests=AWS/ApplicationELB RequestCount {LoadBalancer=the ALB,TargetGroup=web-blue target group} Sum; elb5xx=AWS/ApplicationELB HTTPCode_ELB_5XX_Count {LoadBalancer=the ALB} Sum; serving=FILL(requests, 0) + FILL(elb5xx, 0); value=IF(serving > 0, FILL(hosts, 0), 1) (returned)","math","LessThanThreshold",1,60,2,2,"notBreaching","critical"],
+  ["production-healthyHosts-critical-api","hosts=AWS/ApplicationELB HealthyHostCount {LoadBalancer=the ALB,TargetGroup=api-green target group} Minimum; requests=AWS/ApplicationELB RequestCount {LoadBalancer=the ALB,TargetGroup=api-green target group} Sum; elb5xx=AWS/ApplicationELB HTTPCode_ELB_5XX_Count {LoadBalancer=the ALB} Sum; serving=FILL(requests, 0) + FILL(elb5xx, 0); value=IF(serving > 0, FILL(hosts, 0), 1) (returned)","math","LessThanThreshold",1,60,2,2,"notBreaching","critical"],
+  ["production-healthyHosts-critical-web","hosts=AWS/ApplicationELB HealthyHostCount {LoadBalancer=the ALB,TargetGroup=web-green target group} Minimum; requests=AWS/ApplicationELB RequestCount {LoadBalancer=the ALB,TargetGroup=web-green target group} Sum; elb5xx=AWS/ApplicationELB HTTPCode_ELB_5XX_Count {LoadBalancer=the ALB} Sum; serving=FILL(requests, 0) + FILL(elb5xx, 0); value=IF(serving > 0, FILL(hosts, 0), 1) (returned)","math","LessThanThreshold",1,60,2,2,"notBreaching","critical"],
+  ["production-memoryUtilization-critical-api","ContainerInsights pod_memory_utilization_over_pod_limit {ClusterName=tbs-production,Namespace=tbs,Service=api-green}","Average","GreaterThanThreshold",95,60,5,5,"missing","critical"],
+  ["production-memoryUtilization-critical-web","ContainerInsights pod_memory_utilization_over_pod_limit {ClusterName=tbs-production,Namespace=tbs,Service=web-green}","Average","GreaterThanThreshold",95,60,5,5,"missing","critical"],
+  ["production-memoryUtilization-warning-api","ContainerInsights pod_memory_utilization_over_pod_limit {ClusterName=tbs-production,Namespace=tbs,Service=api-green}","Average","GreaterThanThreshold",90,60,1,1,"missing","critical"],
+  ["production-memoryUtilization-warning-web","ContainerInsights pod_memory_utilization_over_pod_limit {ClusterName=tbs-production,Namespace=tbs,Service=web-green}","Average","GreaterThanThreshold",90,60,1,1,"missing","critical"],
+  ["production-p95ResponseMs-blue-api","AWS/ApplicationELB TargetResponseTime {LoadBalancer=the ALB,TargetGroup=api-blue target group}","p95","GreaterThanThreshold",0.3,60,5,5,"notBreaching","critical"],
+  ["production-p95ResponseMs-blue-web","AWS/ApplicationELB TargetResponseTime {LoadBalancer=the ALB,TargetGroup=web-blue target group}","p95","GreaterThanThreshold",0.3,60,5,5,"notBreaching","critical"],
+  ["production-p95ResponseMs-critical-api","AWS/ApplicationELB TargetResponseTime {LoadBalancer=the ALB,TargetGroup=api-green target group}","p95","GreaterThanThreshold",0.3,60,5,5,"notBreaching","critical"],
+  ["production-p95ResponseMs-critical-web","AWS/ApplicationELB TargetResponseTime {LoadBalancer=the ALB,TargetGroup=web-green target group}","p95","GreaterThanThreshold",0.3,60,5,5,"notBreaching","critical"],
+  ["production-p95ResponseMs-warning-api","AWS/ApplicationELB TargetResponseTime {LoadBalancer=the ALB,TargetGroup=api-green target group}","p95","GreaterThanThreshold",0.25,60,5,5,"notBreaching","warning"],
+  ["production-p95ResponseMs-warning-web","AWS/ApplicationELB TargetResponseTime {LoadBalancer=the ALB,TargetGroup=web-green target group}","p95","GreaterThanThreshold",0.25,60,5,5,"notBreaching","warning"],
+  ["production-rowsPerSecond-critical","gate=StagedRollout/production RowsPerSecond {Colour=green} Average; requests1=AWS/ApplicationELB RequestCount {LoadBalancer=the ALB,TargetGroup=web-green target group} Sum; requests2=AWS/ApplicationELB RequestCount {LoadBalancer=the ALB,TargetGroup=api-green target group} Sum; serving=FILL(requests1, 0) + FILL(requests2, 0); value=IF(serving > 0, FILL(gate, 0), 27977) (returned)","math","LessThanThreshold",27977,60,10,10,"missing","critical"],
+  ["production-rowsPerSecond-warning","gate=StagedRollout/production RowsPerSecond {Colour=green} Average; requests1=AWS/ApplicationELB RequestCount {LoadBalancer=the ALB,TargetGroup=web-green target group} Sum; requests2=AWS/ApplicationELB RequestCount {LoadBalancer=the ALB,TargetGroup=api-green target group} Sum; serving=FILL(requests1, 0) + FILL(requests2, 0); value=IF(serving > 0, FILL(gate, 0), 29842) (returned)","math","LessThanThreshold",29842,60,10,10,"missing","warning"],
+  ["production-sessionSuccessRate-critical","gate=StagedRollout/production SessionSuccessRate {Colour=green} Average; requests1=AWS/ApplicationELB RequestCount {LoadBalancer=the ALB,TargetGroup=web-green target group} Sum; requests2=AWS/ApplicationELB RequestCount {LoadBalancer=the ALB,TargetGroup=api-green target group} Sum; serving=FILL(requests1, 0) + FILL(requests2, 0); value=IF(serving > 0, FILL(gate, 0), 85) (returned)","math","LessThanThreshold",85,60,5,5,"missing","critical"],
+  ["production-sessionSuccessRate-warning","gate=StagedRollout/production SessionSuccessRate {Colour=green} Average; requests1=AWS/ApplicationELB RequestCount {LoadBalancer=the ALB,TargetGroup=web-green target group} Sum; requests2=AWS/ApplicationELB RequestCount {LoadBalancer=the ALB,TargetGroup=api-green target group} Sum; serving=FILL(requests1, 0) + FILL(requests2, 0); value=IF(serving > 0, FILL(gate, 0), 90) (returned)","math","LessThanThreshold",90,60,5,5,"missing","warning"],
+  ["production-uptimePercent-critical","StagedRollout/production UptimePercent {Colour=green}","Average","LessThanThreshold",99.9,86400,1,1,"missing","critical"],
+  // The rollback function's own alarms (AutoRollback): its errors and its dead-letter queue page critical.
+  ["production-rollback-dead-letters", "AWS/SQS ApproximateNumberOfMessagesVisible {QueueName=auto-rollback-dlq-e19f1bf}", "Maximum", "GreaterThanThreshold", 0, 60, 1, 1, "notBreaching", "critical"],
+  ["production-rollback-function-errors", "AWS/Lambda Errors {FunctionName=production-auto-rollback}", "Sum", "GreaterThanThreshold", 0, 60, 1, 1, "notBreaching", "critical"],
 ];
 // prettier-ignore
 const TELEGRAM_ALARMS: AlarmRow[] = [
-  ["production-diskUtilization-critical", "ContainerInsights node_filesystem_utilization {ClusterName=tbs-production}", "Maximum", "GreaterThanThreshold", 90, 60, 5, 5, "missing", "critical"],
-  ["production-queueDepth-critical", "StagedRollout/production QueueDepth {Colour=green}", "Maximum", "GreaterThanThreshold", 1000, 60, 5, 5, "missing", "critical"],
-  ["production-unhealthyServices-critical", "StagedRollout/production UnhealthyServices {Colour=green}", "Maximum", "GreaterThanThreshold", 0, 60, 1, 1, "breaching", "critical"],
-  ["production-criticalErrors-critical", "StagedRollout/production CriticalErrors {Colour=green}", "Sum", "GreaterThanThreshold", 0, 10, 1, 1, "notBreaching", "critical"],
-  ["production-dataCorruption-critical", "StagedRollout/production DataIntegrityErrors {Colour=green}", "Sum", "GreaterThanThreshold", 0, 10, 1, 1, "notBreaching", "critical"],
-  ["production-circuitBreakerOpen-critical", "StagedRollout/production CircuitBreakerOpen {Colour=green}", "Maximum", "GreaterThanThreshold", 0, 30, 1, 1, "missing", "critical"],
-  ["production-uptimePercent-critical", "StagedRollout/production UptimePercent {Colour=green}", "Average", "LessThanThreshold", 99.9, 3600, 24, 24, "missing", "critical"],
-  ["production-winRate-critical", "StagedRollout/production WinRate {Colour=green}", "Average", "LessThanThreshold", 80, 3600, 24, 24, "ignore", "critical"],
-  ["production-profitFactor-critical", "StagedRollout/production ProfitFactor {Colour=green}", "Average", "LessThanThreshold", 2, 3600, 24, 24, "ignore", "critical"],
-  ["production-maxDrawdown-critical", "StagedRollout/production DrawdownPercent {Colour=green}", "Maximum", "GreaterThanThreshold", 5, 60, 1, 1, "ignore", "critical"],
-  ["production-dbQueryMs-warning", "StagedRollout/production DbQueryMs {Colour=green}", "p95", "GreaterThanThreshold", 50, 60, 5, 5, "notBreaching", "warning"],
-  ["production-cpuUtilization-critical-web", "ContainerInsights pod_cpu_utilization_over_pod_limit {ClusterName=tbs-production,Namespace=tbs,Service=web-green}", "Average", "GreaterThanThreshold", 80, 60, 5, 5, "missing", "critical"],
-  ["production-cpuUtilization-critical-api", "ContainerInsights pod_cpu_utilization_over_pod_limit {ClusterName=tbs-production,Namespace=tbs,Service=api-green}", "Average", "GreaterThanThreshold", 80, 60, 5, 5, "missing", "critical"],
-  ["production-memoryUtilization-critical-web", "ContainerInsights pod_memory_utilization_over_pod_limit {ClusterName=tbs-production,Namespace=tbs,Service=web-green}", "Average", "GreaterThanThreshold", 85, 60, 5, 5, "missing", "critical"],
-  ["production-memoryUtilization-critical-api", "ContainerInsights pod_memory_utilization_over_pod_limit {ClusterName=tbs-production,Namespace=tbs,Service=api-green}", "Average", "GreaterThanThreshold", 85, 60, 5, 5, "missing", "critical"],
-  ["production-p95LatencyMs-critical-web", "AWS/ApplicationELB TargetResponseTime {LoadBalancer=the ALB,TargetGroup=web-green target group}", "p95", "GreaterThanThreshold", 1, 60, 3, 3, "notBreaching", "critical"],
-  ["production-p95LatencyMs-critical-api", "AWS/ApplicationELB TargetResponseTime {LoadBalancer=the ALB,TargetGroup=api-green target group}", "p95", "GreaterThanThreshold", 1, 60, 3, 3, "notBreaching", "critical"],
-  ["production-p95LatencyMs-warning-web", "AWS/ApplicationELB TargetResponseTime {LoadBalancer=the ALB,TargetGroup=web-green target group}", "p95", "GreaterThanThreshold", 0.2, 60, 5, 5, "notBreaching", "warning"],
-  ["production-p95LatencyMs-warning-api", "AWS/ApplicationELB TargetResponseTime {LoadBalancer=the ALB,TargetGroup=api-green target group}", "p95", "GreaterThanThreshold", 0.2, 60, 5, 5, "notBreaching", "warning"],
-  ["production-errorRate-critical-web", "errors=AWS/ApplicationELB HTTPCode_Target_5XX_Count {LoadBalancer=the ALB,TargetGroup=web-green target group} Sum; requests=AWS/ApplicationELB RequestCount {LoadBalancer=the ALB,TargetGroup=web-green target group} Sum; errorRate=errors / requests * 100 (returned)", "math", "GreaterThanThreshold", 5, 60, 1, 1, "notBreaching", "critical"],
-  ["production-errorRate-critical-api", "errors=AWS/ApplicationELB HTTPCode_Target_5XX_Count {LoadBalancer=the ALB,TargetGroup=api-green target group} Sum; requests=AWS/ApplicationELB RequestCount {LoadBalancer=the ALB,TargetGroup=api-green target group} Sum; errorRate=errors / requests * 100 (returned)", "math", "GreaterThanThreshold", 5, 60, 1, 1, "notBreaching", "critical"],
-  ["production-errorRate-warning-web", "errors=AWS/ApplicationELB HTTPCode_Target_5XX_Count {LoadBalancer=the ALB,TargetGroup=web-green target group} Sum; requests=AWS/ApplicationELB RequestCount {LoadBalancer=the ALB,TargetGroup=web-green target group} Sum; errorRate=errors / requests * 100 (returned)", "math", "GreaterThanThreshold", 1, 60, 5, 5, "notBreaching", "warning"],
-  ["production-errorRate-warning-api", "errors=AWS/ApplicationELB HTTPCode_Target_5XX_Count {LoadBalancer=the ALB,TargetGroup=api-green target group} Sum; requests=AWS/ApplicationELB RequestCount {LoadBalancer=the ALB,TargetGroup=api-green target group} Sum; errorRate=errors / requests * 100 (returned)", "math", "GreaterThanThreshold", 1, 60, 5, 5, "notBreaching", "warning"],
+["production-albGeneratedErrors-blue-api","requests=AWS/ApplicationELB RequestCount {LoadBalancer=the ALB,TargetGroup=api-blue target group} Sum; connErrors=AWS/ApplicationELB TargetConnectionErrorCount {LoadBalancer=the ALB,TargetGroup=api-blue target group} Sum; served=FILL(requests, 0); value=IF(served > 0, 100 * FILL(connErrors, 0) / served, 0) (returned)","math","GreaterThanThreshold",5,60,1,1,"notBreaching","critical"],
+  ["production-albGeneratedErrors-blue-web","requests=AWS/ApplicationELB RequestCount {LoadBalancer=the ALB,TargetGroup=web-blue target group} Sum; connErrors=AWS/ApplicationELB TargetConnectionErrorCount {LoadBalancer=the ALB,TargetGroup=web-blue target group} Sum; served=FILL(requests, 0); value=IF(served > 0, 100 * FILL(connErrors, 0) / served, 0) (returned)","math","GreaterThanThreshold",5,60,1,1,"notBreaching","critical"],
+  ["production-albGeneratedErrors-critical-api","requests=AWS/ApplicationELB RequestCount {LoadBalancer=the ALB,TargetGroup=api-green target group} Sum; connErrors=AWS/ApplicationELB TargetConnectionErrorCount {LoadBalancer=the ALB,TargetGroup=api-green target group} Sum; served=FILL(requests, 0); value=IF(served > 0, 100 * FILL(connErrors, 0) / served, 0) (returned)","math","GreaterThanThreshold",5,60,1,1,"notBreaching","critical"],
+  ["production-albGeneratedErrors-critical-web","requests=AWS/ApplicationELB RequestCount {LoadBalancer=the ALB,TargetGroup=web-green target group} Sum; connErrors=AWS/ApplicationELB TargetConnectionErrorCount {LoadBalancer=the ALB,TargetGroup=web-green target group} Sum; served=FILL(requests, 0); value=IF(served > 0, 100 * FILL(connErrors, 0) / served, 0) (returned)","math","GreaterThanThreshold",5,60,1,1,"notBreaching","critical"],
+  ["production-circuitBreakerOpen-critical","StagedRollout/production CircuitBreakerOpen {Colour=green}","Maximum","GreaterThanThreshold",0,30,1,1,"missing","critical"],
+  ["production-cpuUtilization-critical-api","ContainerInsights pod_cpu_utilization_over_pod_limit {ClusterName=tbs-production,Namespace=tbs,Service=api-green}","Average","GreaterThanThreshold",80,60,5,5,"missing","critical"],
+  ["production-cpuUtilization-critical-web","ContainerInsights pod_cpu_utilization_over_pod_limit {ClusterName=tbs-production,Namespace=tbs,Service=web-green}","Average","GreaterThanThreshold",80,60,5,5,"missing","critical"],
+  ["production-criticalErrors-critical","StagedRollout/production CriticalErrors {Colour=green}","Sum","GreaterThanThreshold",0,10,1,1,"notBreaching","critical"],
+  ["production-dataCorruption-critical","StagedRollout/production DataIntegrityErrors {Colour=green}","Sum","GreaterThanThreshold",0,10,1,1,"notBreaching","critical"],
+  ["production-dbQueryMs-warning","StagedRollout/production DbQueryMs {Colour=green}","p95","GreaterThanThreshold",50,60,5,5,"notBreaching","warning"],
+  ["production-diskUtilization-critical","ContainerInsights node_filesystem_utilization {ClusterName=tbs-production}","Maximum","GreaterThanThreshold",90,60,5,5,"missing","critical"],
+  ["production-errorRate-blue-api","errors=AWS/ApplicationELB HTTPCode_Target_5XX_Count {LoadBalancer=the ALB,TargetGroup=api-blue target group} Sum; requests=AWS/ApplicationELB RequestCount {LoadBalancer=the ALB,TargetGroup=api-blue target group} Sum; errorRate=errors / requests * 100 (returned)","math","GreaterThanThreshold",5,60,1,1,"notBreaching","critical"],
+  ["production-errorRate-blue-web","errors=AWS/ApplicationELB HTTPCode_Target_5XX_Count {LoadBalancer=the ALB,TargetGroup=web-blue target group} Sum; requests=AWS/ApplicationELB RequestCount {LoadBalancer=the ALB,TargetGroup=web-blue target group} Sum; errorRate=errors / requests * 100 (returned)","math","GreaterThanThreshold",5,60,1,1,"notBreaching","critical"],
+  ["production-errorRate-critical-api","errors=AWS/ApplicationELB HTTPCode_Target_5XX_Count {LoadBalancer=the ALB,TargetGroup=api-green target group} Sum; requests=AWS/ApplicationELB RequestCount {LoadBalancer=the ALB,TargetGroup=api-green target group} Sum; errorRate=errors / requests * 100 (returned)","math","GreaterThanThreshold",5,60,1,1,"notBreaching","critical"],
+  ["production-errorRate-critical-web","errors=AWS/ApplicationELB HTTPCode_Target_5XX_Count {LoadBalancer=the ALB,TargetGroup=web-green target group} Sum; requests=AWS/ApplicationELB RequestCount {LoadBalancer=the ALB,TargetGroup=web-green target group} Sum; errorRate=errors / requests * 100 (returned)","math","GreaterThanThreshold",5,60,1,1,"notBreaching","critical"],
+  ["production-errorRate-warning-api","errors=AWS/ApplicationELB HTTPCode_Target_5XX_Count {LoadBalancer=the ALB,TargetGroup=api-green target group} Sum; requests=AWS/ApplicationELB RequestCount {LoadBalancer=the ALB,TargetGroup=api-green target group} Sum; errorRate=errors / requests * 100 (returned)","math","GreaterThanThreshold",1,60,5,5,"notBreaching","warning"],
+  ["production-errorRate-warning-web","errors=AWS/ApplicationELB HTTPCode_Target_5XX_Count {LoadBalancer=the ALB,TargetGroup=web-green target group} Sum; requests=AWS/ApplicationELB RequestCount {LoadBalancer=the ALB,TargetGroup=web-green target group} Sum; errorRate=errors / requests * 100 (returned)","math","GreaterThanThreshold",1,60,5,5,"notBreaching","warning"],
+  ["production-healthyHosts-blue-api","hosts=AWS/ApplicationELB HealthyHostCount {LoadBalancer=the ALB,TargetGroup=api-blue target group} Minimum; requests=AWS/ApplicationELB RequestCount {LoadBalancer=the ALB,TargetGroup=api-blue target group} Sum; elb5xx=AWS/ApplicationELB HTTPCode_ELB_5XX_Count {LoadBalancer=the ALB} Sum; serving=FILL(requests, 0) + FILL(elb5xx, 0); value=IF(serving > 0, FILL(hosts, 0), 1) (returned)","math","LessThanThreshold",1,60,2,2,"notBreaching","critical"],
+  ["production-healthyHosts-blue-web","hosts=AWS/ApplicationELB HealthyHostCount {LoadBalancer=the ALB,TargetGroup=web-blue target group} Minimum; requests=AWS/ApplicationELB RequestCount {LoadBalancer=the ALB,TargetGroup=web-blue target group} Sum; elb5xx=AWS/ApplicationELB HTTPCode_ELB_5XX_Count {LoadBalancer=the ALB} Sum; serving=FILL(requests, 0) + FILL(elb5xx, 0); value=IF(serving > 0, FILL(hosts, 0), 1) (returned)","math","LessThanThreshold",1,60,2,2,"notBreaching","critical"],
+  ["production-healthyHosts-critical-api","hosts=AWS/ApplicationELB HealthyHostCount {LoadBalancer=the ALB,TargetGroup=api-green target group} Minimum; requests=AWS/ApplicationELB RequestCount {LoadBalancer=the ALB,TargetGroup=api-green target group} Sum; elb5xx=AWS/ApplicationELB HTTPCode_ELB_5XX_Count {LoadBalancer=the ALB} Sum; serving=FILL(requests, 0) + FILL(elb5xx, 0); value=IF(serving > 0, FILL(hosts, 0), 1) (returned)","math","LessThanThreshold",1,60,2,2,"notBreaching","critical"],
+  ["production-healthyHosts-critical-web","hosts=AWS/ApplicationELB HealthyHostCount {LoadBalancer=the ALB,TargetGroup=web-green target group} Minimum; requests=AWS/ApplicationELB RequestCount {LoadBalancer=the ALB,TargetGroup=web-green target group} Sum; elb5xx=AWS/ApplicationELB HTTPCode_ELB_5XX_Count {LoadBalancer=the ALB} Sum; serving=FILL(requests, 0) + FILL(elb5xx, 0); value=IF(serving > 0, FILL(hosts, 0), 1) (returned)","math","LessThanThreshold",1,60,2,2,"notBreaching","critical"],
+  ["production-maxDrawdown-critical","StagedRollout/production DrawdownPercent {Colour=green}","Maximum","GreaterThanThreshold",5,60,1,1,"ignore","critical"],
+  ["production-memoryUtilization-critical-api","ContainerInsights pod_memory_utilization_over_pod_limit {ClusterName=tbs-production,Namespace=tbs,Service=api-green}","Average","GreaterThanThreshold",85,60,5,5,"missing","critical"],
+  ["production-memoryUtilization-critical-web","ContainerInsights pod_memory_utilization_over_pod_limit {ClusterName=tbs-production,Namespace=tbs,Service=web-green}","Average","GreaterThanThreshold",85,60,5,5,"missing","critical"],
+  ["production-p95LatencyMs-blue-api","AWS/ApplicationELB TargetResponseTime {LoadBalancer=the ALB,TargetGroup=api-blue target group}","p95","GreaterThanThreshold",1,60,3,3,"notBreaching","critical"],
+  ["production-p95LatencyMs-blue-web","AWS/ApplicationELB TargetResponseTime {LoadBalancer=the ALB,TargetGroup=web-blue target group}","p95","GreaterThanThreshold",1,60,3,3,"notBreaching","critical"],
+  ["production-p95LatencyMs-critical-api","AWS/ApplicationELB TargetResponseTime {LoadBalancer=the ALB,TargetGroup=api-green target group}","p95","GreaterThanThreshold",1,60,3,3,"notBreaching","critical"],
+  ["production-p95LatencyMs-critical-web","AWS/ApplicationELB TargetResponseTime {LoadBalancer=the ALB,TargetGroup=web-green target group}","p95","GreaterThanThreshold",1,60,3,3,"notBreaching","critical"],
+  ["production-p95LatencyMs-warning-api","AWS/ApplicationELB TargetResponseTime {LoadBalancer=the ALB,TargetGroup=api-green target group}","p95","GreaterThanThreshold",0.2,60,5,5,"notBreaching","warning"],
+  ["production-p95LatencyMs-warning-web","AWS/ApplicationELB TargetResponseTime {LoadBalancer=the ALB,TargetGroup=web-green target group}","p95","GreaterThanThreshold",0.2,60,5,5,"notBreaching","warning"],
+  ["production-profitFactor-critical","StagedRollout/production ProfitFactor {Colour=green}","Average","LessThanThreshold",2,86400,1,1,"ignore","critical"],
+  ["production-queueDepth-critical","StagedRollout/production QueueDepth {Colour=green}","Maximum","GreaterThanThreshold",1000,60,5,5,"missing","critical"],
+  ["production-unhealthyServices-critical","StagedRollout/production UnhealthyServices {Colour=green}","Maximum","GreaterThanThreshold",0,60,1,1,"breaching","critical"],
+  ["production-uptimePercent-critical","StagedRollout/production UptimePercent {Colour=green}","Average","LessThanThreshold",99.9,86400,1,1,"missing","critical"],
+  ["production-winRate-critical","StagedRollout/production WinRate {Colour=green}","Average","LessThanThreshold",80,86400,1,1,"ignore","critical"],
+  // The rollback function's own alarms (AutoRollback): its errors and its dead-letter queue page critical.
+  ["production-rollback-dead-letters", "AWS/SQS ApproximateNumberOfMessagesVisible {QueueName=auto-rollback-dlq-e19f1bf}", "Maximum", "GreaterThanThreshold", 0, 60, 1, 1, "notBreaching", "critical"],
+  ["production-rollback-function-errors", "AWS/Lambda Errors {FunctionName=production-auto-rollback}", "Sum", "GreaterThanThreshold", 0, 60, 1, 1, "notBreaching", "critical"],
 ];
 
 describe("quality gates: TBS in production", () => {
@@ -215,7 +245,7 @@ describe("quality gates: TBS in production", () => {
     plan = await planStack(loadStackFile("production"));
   });
 
-  it("builds exactly the playbook's 25 alarms, every input as in the table", () => {
+  it("builds exactly the playbook's 37 alarms (green's, and blue's twins of the ALB gates) and the rollback function's 2, every input as in the table", () => {
     assert.deepEqual(byName(alarmRows(plan)), byName(TBS_ALARMS));
   });
 
@@ -285,12 +315,13 @@ describe("quality gates: TBS in production", () => {
       5,
       "missing",
     ]);
+    // "99.9 % over a 24 h period": one rolling 86,400 s period, so one bad hour counts.
     assert.deepEqual(shape(a.get("production-uptimePercent-critical")!), [
       "LessThanThreshold",
       99.9,
-      3600,
-      24,
-      24,
+      86400,
+      1,
+      1,
       "missing",
     ]);
     assert.deepEqual(shape(a.get("production-sessionSuccessRate-critical")!), [
@@ -341,8 +372,8 @@ describe("quality gates: TBS in production", () => {
       10,
       "missing",
     ]);
-    // 9 app-wide alarms + 8 per-service levels x 2 services.
-    assert.equal(a.size, 25);
+    // 9 app-wide alarms + 10 per-service green levels and 4 blue twins, x 2 services + the function's 2.
+    assert.equal(a.size, 9 + (10 + 4) * 2 + 2);
   });
 
   it("measures each metric where the document means it", () => {
@@ -364,10 +395,56 @@ describe("quality gates: TBS in production", () => {
       [p95.namespace, p95.metricName, p95.extendedStatistic],
       ["AWS/ApplicationELB", "TargetResponseTime", "p95"],
     );
+    // Throughput is judged while green carries traffic: green's requests to every service gate it.
     const rows = a.get("production-rowsPerSecond-critical")!;
+    assert.deepEqual(rows.metricQueries, [
+      {
+        id: "gate",
+        metric: {
+          namespace: "StagedRollout/production",
+          metricName: "RowsPerSecond",
+          dimensions: { Colour: "green" },
+          period: 60,
+          stat: "Average",
+        },
+      },
+      ...(["web", "api"] as const).map((service, i) => ({
+        id: `requests${i + 1}`,
+        metric: {
+          namespace: "AWS/ApplicationELB",
+          metricName: "RequestCount",
+          dimensions: {
+            LoadBalancer: `app/${autoName("aws:lb/loadBalancer:LoadBalancer", "router-alb")}/0123456789abcdef`,
+            TargetGroup: targetGroupSuffix(plan, service, "green"),
+          },
+          period: 60,
+          stat: "Sum",
+        },
+      })),
+      {
+        id: "serving",
+        expression: "FILL(requests1, 0) + FILL(requests2, 0)",
+        label: "green requests (web, api)",
+        returnData: false,
+      },
+      {
+        id: "value",
+        expression: "IF(serving > 0, FILL(gate, 0), 27977)",
+        label: "green RowsPerSecond while serving",
+        returnData: true,
+      },
+    ]);
+    // HTTPCode_ELB_5XX_Count has no TargetGroup dimension (ELB User Guide, ALB metrics): only the load balancer's.
+    const hosts = a.get("production-healthyHosts-critical-api")!;
     assert.deepEqual(
-      [rows.namespace, rows.metricName, rows.statistic, rows.dimensions],
-      ["StagedRollout/production", "RowsPerSecond", "Average", { Colour: "green" }],
+      hosts.metricQueries.map((q: Inputs) => (q.metric ? Object.keys(q.metric.dimensions) : q.expression)),
+      [
+        ["LoadBalancer", "TargetGroup"],
+        ["LoadBalancer", "TargetGroup"],
+        ["LoadBalancer"],
+        "FILL(requests, 0) + FILL(elb5xx, 0)",
+        "IF(serving > 0, FILL(hosts, 0), 1)",
+      ],
     );
     // Share of the pod's limit, per colour workload: the dimension set Container Insights publishes per Service.
     for (const [alarm, metricName] of [
@@ -434,13 +511,18 @@ describe("quality gates: TBS in production", () => {
   it("the composite alarm's rule names exactly the auto-rollback alarms", () => {
     const rule = one(plan, "aws:cloudwatch/compositeAlarm:CompositeAlarm").alarmRule as string;
     const named = [...rule.matchAll(/ALARM\("([^"]+)"\)/g)].map((m) => m[1]).sort();
+    // Green's healthy hosts and ALB-generated errors roll back; blue's twins never do.
     assert.deepEqual(named, [
+      "production-albGeneratedErrors-critical-api",
+      "production-albGeneratedErrors-critical-web",
       "production-cpuUtilization-critical-api",
       "production-cpuUtilization-critical-web",
       "production-dataIntegrityErrors-critical",
       "production-dbConnectionFailures-critical",
       "production-errorRate-critical-api",
       "production-errorRate-critical-web",
+      "production-healthyHosts-critical-api",
+      "production-healthyHosts-critical-web",
       "production-memoryUtilization-critical-api",
       "production-memoryUtilization-critical-web",
       "production-p95ResponseMs-critical-api",
@@ -448,7 +530,7 @@ describe("quality gates: TBS in production", () => {
       "production-rowsPerSecond-critical",
       "production-sessionSuccessRate-critical",
     ]);
-    assert.equal(rule.split(" OR ").length, 12);
+    assert.equal(rule.split(" OR ").length, 16);
   });
 
   it("dashboard: blue and green side by side per gate, thresholds as annotations, a laid-out grid, every alarm", () => {
@@ -495,13 +577,47 @@ describe("quality gates: TBS in production", () => {
       [0.3, 0.25],
     );
     const errorRate = widget("gate: errorRate web (%)").properties.metrics as unknown[][];
+    // Drawn as the alarm computes it: the alarm's own queries, ids made unique per colour and service.
     assert.deepEqual(
       errorRate.filter((m) => typeof m[0] === "object").map((m) => m[0]),
       [
-        { expression: "100 * e_blue_web / r_blue_web", id: "rate_blue_web", label: "blue", color: "#1f77b4" },
         {
-          expression: "100 * e_green_web / r_green_web",
-          id: "rate_green_web",
+          expression: "blue_web_errors / blue_web_requests * 100",
+          id: "blue_web_errorRate",
+          label: "blue",
+          color: "#1f77b4",
+        },
+        {
+          expression: "green_web_errors / green_web_requests * 100",
+          id: "green_web_errorRate",
+          label: "green",
+          color: "#2ca02c",
+        },
+      ],
+    );
+    const hosts = widget("gate: healthyHosts api (targets)").properties.metrics as unknown[][];
+    assert.deepEqual(
+      hosts.filter((m) => typeof m[0] === "object").map((m) => m[0]),
+      [
+        {
+          expression: "FILL(blue_api_requests, 0) + FILL(blue_api_elb5xx, 0)",
+          id: "blue_api_serving",
+          visible: false,
+        },
+        {
+          expression: "IF(blue_api_serving > 0, FILL(blue_api_hosts, 0), 1)",
+          id: "blue_api_value",
+          label: "blue",
+          color: "#1f77b4",
+        },
+        {
+          expression: "FILL(green_api_requests, 0) + FILL(green_api_elb5xx, 0)",
+          id: "green_api_serving",
+          visible: false,
+        },
+        {
+          expression: "IF(green_api_serving > 0, FILL(green_api_hosts, 0), 1)",
+          id: "green_api_value",
           label: "green",
           color: "#2ca02c",
         },
@@ -512,8 +628,8 @@ describe("quality gates: TBS in production", () => {
       ["web-blue", "web-green"],
     );
     assert.ok(widget("web: traffic split (requests)"));
-    // Every gate with an alarm has its chart: 7 app-wide gates + 4 per-service gates x 2 services + 2 traffic splits.
-    assert.equal(widgets.filter((w) => w.type === "metric").length, 7 + 4 * 2 + 2);
+    // Every gate with an alarm has its chart: 7 app-wide gates + 6 per-service gates x 2 services + 2 traffic splits.
+    assert.equal(widgets.filter((w) => w.type === "metric").length, 7 + 6 * 2 + 2);
     // Laid out on the 24-wide grid: no overlap, rows below each other.
     const cells = new Set<string>();
     for (const w of widgets) {
@@ -605,7 +721,7 @@ function assertMuted(muted: PlanResult, alarmCount: number, guardDutyRules: stri
 
 describe("quality gates: muted", () => {
   it("carries no actions at all when alarmActionsEnabled is false", async () => {
-    assertMuted(await planStack(variant({ alarmActionsEnabled: "false" })), 25, []);
+    assertMuted(await planStack(variant({ alarmActionsEnabled: "false" })), 37 + 2, []);
   });
 });
 
@@ -615,7 +731,7 @@ describe("quality gates: TelegramMoneyBot", () => {
     telegram = await planStack(telegramVariant());
   });
 
-  it("builds exactly the playbook's 23 alarms (warnings, queue depth, unhealthy services, business), every input as in the table", () => {
+  it("builds exactly the playbook's 35 alarms (warnings, queue depth, unhealthy services, business, blue's twins) and the rollback function's 2, every input as in the table", () => {
     assert.deepEqual(byName(alarmRows(telegram)), byName(TELEGRAM_ALARMS));
   });
 
@@ -674,11 +790,15 @@ describe("quality gates: TelegramMoneyBot", () => {
     const rule = one(telegram, "aws:cloudwatch/compositeAlarm:CompositeAlarm").alarmRule as string;
     const named = [...rule.matchAll(/ALARM\("([^"]+)"\)/g)].map((m) => m[1]).sort();
     assert.deepEqual(named, [
+      "production-albGeneratedErrors-critical-api",
+      "production-albGeneratedErrors-critical-web",
       "production-circuitBreakerOpen-critical",
       "production-criticalErrors-critical",
       "production-dataCorruption-critical",
       "production-errorRate-critical-api",
       "production-errorRate-critical-web",
+      "production-healthyHosts-critical-api",
+      "production-healthyHosts-critical-web",
       "production-p95LatencyMs-critical-api",
       "production-p95LatencyMs-critical-web",
     ]);
@@ -739,7 +859,7 @@ describe("quality gates: TelegramMoneyBot", () => {
 
   it("narrows GuardDuty findings to the stack's EKS cluster with rollout:guardDutyScope cluster", async () => {
     const scoped = await planStack(telegramVariant({ guardDutyScope: "cluster" }));
-    const rule = one(scoped, "aws:cloudwatch/eventRule:EventRule");
+    const rule = named(scoped, "auto-rollback-guardduty-rule");
     const cluster = JSON.parse(loadStackFile("production").config["rollout:cluster"]!).name as string;
     assert.deepEqual(JSON.parse(rule.eventPattern), {
       source: ["aws.guardduty"],
@@ -748,34 +868,48 @@ describe("quality gates: TelegramMoneyBot", () => {
     });
   });
 
-  it("routes GuardDuty findings at the playbook's minSeverity to the Lambda, with a DLQ EventBridge may write to", () => {
-    const rule = one(telegram, "aws:cloudwatch/eventRule:EventRule");
+  it("routes the application's security event and GuardDuty findings to the Lambda, each with a DLQ EventBridge may write to", () => {
+    const rules = ofType(telegram, "aws:cloudwatch/eventRule:EventRule").map((r) => r.name);
+    assert.deepEqual(rules.sort(), ["auto-rollback-guardduty-rule", "auto-rollback-security-event-rule"]);
+    // The security breach trigger's own path: the event the pods may put (securityEventSource, SECURITY_EVENT_DETAIL_TYPE).
+    const event = named(telegram, "auto-rollback-security-event-rule");
+    assert.deepEqual(JSON.parse(event.eventPattern), {
+      source: ["staged-rollout.production"],
+      "detail-type": ["Security Breach Detected"],
+    });
+    assert.equal(event.state, "ENABLED");
+    const rule = named(telegram, "auto-rollback-guardduty-rule");
     assert.deepEqual(JSON.parse(rule.eventPattern), {
       source: ["aws.guardduty"],
       "detail-type": ["GuardDuty Finding"],
       detail: { severity: [{ numeric: [">=", 7] }] },
     });
     assert.equal(rule.state, "ENABLED");
-    // The rule's ARN as the engine answers it; the permission and the queue policy must both name it.
+    // The rules' ARNs as the engine answers them; the permissions and the queue policy must name them.
     const ruleArn = named(telegram, "auto-rollback-guardduty-permission").sourceArn as string;
     assert.match(ruleArn, /^arn:aws:[a-z]+:eu-west-1:123456789012:.*auto-rollback-guardduty-rule/);
-    const target = one(telegram, "aws:cloudwatch/eventTarget:EventTarget");
+    const eventRuleArn = named(telegram, "auto-rollback-security-event-permission").sourceArn as string;
+    assert.match(eventRuleArn, /^arn:aws:[a-z]+:eu-west-1:123456789012:.*auto-rollback-security-event-rule/);
+    const target = named(telegram, "auto-rollback-guardduty-target");
     assert.equal(target.arn, ROLLBACK_FN);
+    assert.equal(named(telegram, "auto-rollback-security-event-target").arn, ROLLBACK_FN);
     const dlq = target.deadLetterConfig.arn as string;
     assert.match(dlq, /^arn:aws:sqs:eu-west-1:123456789012:/);
     const queuePolicy = one(telegram, "aws:sqs/queuePolicy:QueuePolicy");
     assert.equal(queuePolicy.queueUrl, "auto-rollback-dlq-id");
+    const deadLetters = (sid: string, sourceArn: string) => ({
+      Sid: sid,
+      Effect: "Allow",
+      Principal: { Service: "events.amazonaws.com" },
+      Action: "sqs:SendMessage",
+      Resource: dlq,
+      Condition: { ArnEquals: { "aws:SourceArn": sourceArn } },
+    });
     assert.deepEqual(JSON.parse(queuePolicy.policy), {
       Version: "2012-10-17",
       Statement: [
-        {
-          Sid: "GuardDutyRuleDeadLetters",
-          Effect: "Allow",
-          Principal: { Service: "events.amazonaws.com" },
-          Action: "sqs:SendMessage",
-          Resource: dlq,
-          Condition: { ArnEquals: { "aws:SourceArn": ruleArn } },
-        },
+        deadLetters("SecurityEventRuleDeadLetters", eventRuleArn),
+        deadLetters("GuardDutyRuleDeadLetters", ruleArn),
       ],
     });
     const permission = named(telegram, "auto-rollback-guardduty-permission");
@@ -784,13 +918,16 @@ describe("quality gates: TelegramMoneyBot", () => {
 
   it("says in the rule's description that any finding of the account and region rolls this stack back", () => {
     assert.equal(
-      one(telegram, "aws:cloudwatch/eventRule:EventRule").description,
+      named(telegram, "auto-rollback-guardduty-rule").description,
       "GuardDuty findings of severity >= 7 on any resource in this account and region: roll production back",
     );
   });
 
   it("carries no actions at all and keeps the GuardDuty rule but DISABLED when alarmActionsEnabled is false", async () => {
-    assertMuted(await planStack(telegramVariant({ alarmActionsEnabled: "false" })), 23, ["DISABLED"]);
+    assertMuted(await planStack(telegramVariant({ alarmActionsEnabled: "false" })), 35 + 2, [
+      "DISABLED",
+      "DISABLED",
+    ]);
   });
 });
 
@@ -823,7 +960,7 @@ describe("rollback Lambda resources", () => {
   });
 
   it("grants least privilege: this listener's rules, the latch, the critical topic and its key", () => {
-    const doc = JSON.parse(one(plan, "aws:iam/rolePolicy:RolePolicy").policy);
+    const doc = JSON.parse(named(plan, "auto-rollback-policy").policy);
     const statements = doc.Statement as { Sid: string; Action: string[]; Resource: string | string[] }[];
     const https = ofType(plan, "aws:lb/listener:Listener").filter((l) => l.inputs.port === 443);
     assert.equal(https.length, 1);
