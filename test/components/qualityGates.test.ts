@@ -249,6 +249,47 @@ describe("quality gates: TBS in production", () => {
     assert.deepEqual(byName(alarmRows(plan)), byName(TBS_ALARMS));
   });
 
+  it("acceptance: every green target group has a healthy-host alarm in the rollback composite and an ALB-generated-errors alarm; every blue target group is alarmed with actions", () => {
+    const all = [...alarms(plan).entries()];
+    const rule = one(plan, "aws:cloudwatch/compositeAlarm:CompositeAlarm").alarmRule as string;
+    const watching = (group: string) =>
+      all.filter(([, a]) =>
+        (a.metricQueries ?? [{ metric: { dimensions: a.dimensions } }]).some(
+          (q: Inputs) => q.metric?.dimensions?.TargetGroup === group,
+        ),
+      );
+    const metricsOf = (a: Inputs) =>
+      (a.metricQueries as Inputs[] | undefined)?.flatMap((q) => (q.metric ? [q.metric.metricName] : [])) ?? [
+        a.metricName,
+      ];
+    for (const service of ["web", "api"]) {
+      const green = watching(targetGroupSuffix(plan, service, "green"));
+      const healthy = green.filter(([, a]) => metricsOf(a).includes("HealthyHostCount"));
+      assert.equal(healthy.length, 1, `${service}: one healthy-host alarm on green`);
+      assert.ok(rule.includes(`ALARM("${healthy[0]![0]}")`), `${service}: the composite rolls back on it`);
+      const generated = green.filter(([, a]) => metricsOf(a).includes("TargetConnectionErrorCount"));
+      assert.equal(generated.length, 1, `${service}: one ALB-generated-errors alarm on green`);
+      assert.ok(rule.includes(`ALARM("${generated[0]![0]}")`), `${service}: the composite rolls back on it`);
+      const blue = watching(targetGroupSuffix(plan, service, "blue"));
+      assert.deepEqual(
+        blue
+          .map(([, a]) => metricsOf(a).filter((m) => m !== "RequestCount" && m !== "HTTPCode_ELB_5XX_Count"))
+          .sort(),
+        [
+          ["HTTPCode_Target_5XX_Count"],
+          ["HealthyHostCount"],
+          ["TargetConnectionErrorCount"],
+          ["TargetResponseTime"],
+        ],
+        `${service}: blue's error rate, healthy hosts, ALB-generated errors and latency`,
+      );
+      for (const [name, a] of blue) {
+        assert.deepEqual([a.actionsEnabled, a.alarmActions], [true, [TOPIC("critical")]], name);
+        assert.ok(!rule.includes(name), `${name}: blue never rolls back`);
+      }
+    }
+  });
+
   it("alarms carry the document's thresholds and windows", () => {
     const a = alarms(plan);
     assert.deepEqual(shape(a.get("production-errorRate-critical-web")!), [
