@@ -2,7 +2,6 @@ import { CloudWatchClient, DescribeAlarmsCommand, StateValue } from "@aws-sdk/cl
 import {
   DescribeRulesCommand,
   ElasticLoadBalancingV2Client,
-  ModifyRuleCommand,
   type Rule,
 } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { SNSClient } from "@aws-sdk/client-sns";
@@ -12,7 +11,7 @@ import * as path from "node:path";
 import { parseRolloutConfig, type RolloutConfig } from "../rollout/config";
 import { errorMessage } from "../rollout/errors";
 import { alarmNames, playbookAlarms } from "../rollout/alarms";
-import { blueActions, type RuleChange } from "../rollout/blueRouting";
+import { blueActions, moveRulesToBlue as sharedMoveRulesToBlue, type RuleMove } from "../rollout/blueRouting";
 import type { TargetGroupPair } from "../rollout/lambdaEnvironment";
 import { PROJECT_ROOT } from "../rollout/loaders";
 import { alarmNamePrefix, compositeAlarmName, latchParameterName } from "../rollout/names";
@@ -263,61 +262,27 @@ export function targetGroupPairs(outputs: StackOutputs): TargetGroupPair[] {
   }));
 }
 
-/** A rule `moveRulesToBlue` changed, or failed to change (`error`). */
-export interface RuleMove extends RuleChange {
-  error?: string;
-}
-
-/** A listener holds at most 100 rules by default; DescribeRules' PageSize goes up to 400 (ELBv2 model, PageSize shape). */
-const DESCRIBE_RULES_PAGE_SIZE = 400;
+export type { RuleMove };
 
 /**
- * 100 % blue on the ALB now, with the rollback Lambda's calls in the Lambda's order:
- * DescribeRules on the HTTPS listener (PageSize 400), and for each rule `blueActions` says is
- * not on blue a ModifyRule as soon as its page arrives, all concurrently. A failing ModifyRule
- * does not stop the others (each rule is in `moves`, moved or failed with its error); a
- * DescribeRules page that fails leaves the moves already started to finish and is `unlisted`.
- * Rules already on blue, and rules that are not this stack's, are not touched. Throttling and
- * timeouts are retried by the SDK (see `defaultAwsClients`).
+ * 100 % blue on the ALB now, with the rollback Lambda's own calls (`moveRulesToBlue` in
+ * rollout/blueRouting.ts, which both use): DescribeRules on the HTTPS listener, and a ModifyRule
+ * for each rule not on blue as soon as its page arrives, all concurrently. Errors come back as
+ * one line each. Throttling and timeouts are retried by the SDK (see `defaultAwsClients`).
  */
 export async function moveRulesToBlue(
   aws: AwsClients,
   outputs: StackOutputs,
 ): Promise<{ moves: RuleMove[]; unlisted?: string }> {
-  const pairs = targetGroupPairs(outputs);
-  const moves: Promise<RuleMove>[] = [];
-  const move = async (
-    ruleArn: string,
-    plan: NonNullable<ReturnType<typeof blueActions>>,
-  ): Promise<RuleMove> => {
-    try {
-      await aws.elb.send(new ModifyRuleCommand({ RuleArn: ruleArn, Actions: plan.actions }));
-      return { ruleArn, ...plan.change };
-    } catch (error) {
-      return { ruleArn, ...plan.change, error: oneLine(errorMessage(error)) };
-    }
+  const { moves, unlisted } = await sharedMoveRulesToBlue(
+    aws.elb,
+    outputs.httpsListenerArn,
+    targetGroupPairs(outputs),
+  );
+  return {
+    moves: moves.map((m) => (m.error === undefined ? m : { ...m, error: oneLine(m.error) })),
+    ...(unlisted !== undefined && { unlisted: oneLine(unlisted) }),
   };
-  let unlisted: string | undefined;
-  try {
-    let marker: string | undefined;
-    do {
-      const page = await aws.elb.send(
-        new DescribeRulesCommand({
-          ListenerArn: outputs.httpsListenerArn,
-          Marker: marker,
-          PageSize: DESCRIBE_RULES_PAGE_SIZE,
-        }),
-      );
-      for (const rule of page.Rules ?? []) {
-        const plan = blueActions(rule, pairs);
-        if (plan && rule.RuleArn) moves.push(move(rule.RuleArn, plan));
-      }
-      marker = page.NextMarker;
-    } while (marker);
-  } catch (error) {
-    unlisted = oneLine(errorMessage(error));
-  }
-  return { moves: await Promise.all(moves), ...(unlisted !== undefined && { unlisted }) };
 }
 
 /** Where one of this stack's listener rules sends its service's traffic, read from the ALB. */

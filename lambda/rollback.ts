@@ -1,12 +1,11 @@
-import {
-  DescribeRulesCommand,
-  ElasticLoadBalancingV2Client,
-  ModifyRuleCommand,
-  type Rule,
-} from "@aws-sdk/client-elastic-load-balancing-v2";
+import { ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { GetParameterCommand, PutParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
-import { blueActions, type RuleChange } from "../rollout/blueRouting";
+import {
+  DESCRIBE_RULES_PAGE_SIZE,
+  moveRulesToBlue as sharedMoveRulesToBlue,
+  type RuleChange,
+} from "../rollout/blueRouting";
 import { errorMessage } from "../rollout/errors";
 import { parseRollbackEnvironment, type RollbackEnvironment } from "../rollout/lambdaEnvironment";
 import { SECURITY_EVENT_DETAIL_TYPE } from "../rollout/names";
@@ -170,8 +169,7 @@ export const SDK_MAX_ATTEMPTS = 5;
  * `throwOnRequestTimeout` is set, so both are.
  */
 export const REQUEST_TIMEOUT_MS = 3_000;
-/** A listener holds at most 100 rules by default; DescribeRules' PageSize goes up to 400 (ELBv2 model, PageSize shape). */
-export const DESCRIBE_RULES_PAGE_SIZE = 400;
+export { DESCRIBE_RULES_PAGE_SIZE };
 
 /**
  * Errors of SNS the SDK would not retry, although they are throttling. The SDK's standard and
@@ -388,45 +386,21 @@ interface Moved {
   unlisted?: string;
 }
 
-/** Every rule to blue: each ModifyRule starts as soon as its page is read, all concurrently. */
-async function moveRulesToBlue(deps: RollbackDeps): Promise<Moved> {
-  const moves: Promise<{ change: RuleChange } | { failure: RuleFailure }>[] = [];
-  const move = async (rule: Rule, plan: NonNullable<ReturnType<typeof blueActions>>) => {
-    const ruleArn = rule.RuleArn ?? "";
-    try {
-      await deps.elb.send(new ModifyRuleCommand({ RuleArn: ruleArn, Actions: plan.actions }));
-      deps.log({ msg: "rule on blue", rule: ruleArn, ...plan.change });
-      return { change: { ruleArn, ...plan.change } };
-    } catch (error) {
-      deps.log({ msg: "rule failed", rule: ruleArn, error: errorMessage(error) });
-      return { failure: { ruleArn, error: errorMessage(error) } };
-    }
-  };
-  let unlisted: string | undefined;
-  try {
-    let marker: string | undefined;
-    do {
-      const page = await deps.elb.send(
-        new DescribeRulesCommand({
-          ListenerArn: deps.env.LISTENER_ARN,
-          Marker: marker,
-          PageSize: DESCRIBE_RULES_PAGE_SIZE,
-        }),
-      );
-      for (const rule of page.Rules ?? []) {
-        const plan = blueActions(rule, deps.env.TARGET_GROUP_PAIRS);
-        if (plan) moves.push(move(rule, plan));
-      }
-      marker = page.NextMarker;
-    } while (marker);
-  } catch (error) {
-    unlisted = errorMessage(error);
-    deps.log({ msg: "listener rules could not be read", error: unlisted });
-  }
-  const outcomes = await Promise.all(moves);
+/** Every rule to blue (`moveRulesToBlue`, shared with `rollout rollback`), each rule logged as it settles. */
+async function moveAllToBlue(deps: RollbackDeps): Promise<Moved> {
+  const { moves, unlisted } = await sharedMoveRulesToBlue(
+    deps.elb,
+    deps.env.LISTENER_ARN,
+    deps.env.TARGET_GROUP_PAIRS,
+    (m) =>
+      m.error === undefined
+        ? deps.log({ msg: "rule on blue", rule: m.ruleArn, service: m.service, kind: m.kind })
+        : deps.log({ msg: "rule failed", rule: m.ruleArn, error: m.error }),
+  );
+  if (unlisted !== undefined) deps.log({ msg: "listener rules could not be read", error: unlisted });
   return {
-    changed: outcomes.flatMap((o) => ("change" in o ? [o.change] : [])),
-    failed: outcomes.flatMap((o) => ("failure" in o ? [o.failure] : [])),
+    changed: moves.flatMap(({ error, ...change }) => (error === undefined ? [change] : [])),
+    failed: moves.flatMap((m) => (m.error === undefined ? [] : [{ ruleArn: m.ruleArn, error: m.error }])),
     ...(unlisted === undefined ? {} : { unlisted }),
   };
 }
@@ -526,7 +500,7 @@ export async function rollBack(event: unknown, deps: RollbackDeps): Promise<Roll
   if (verdict.unparseable !== undefined) deps.log({ msg: reason, event: excerpt(event) });
   deps.log({ msg: "rollback requested", alarm, reason, stack: deps.env.STACK });
 
-  const moved = await moveRulesToBlue(deps);
+  const moved = await moveAllToBlue(deps);
   const { changed, failed, unlisted } = moved;
 
   let latch: Latch = { reason, alarm, at: deps.now().toISOString() };
