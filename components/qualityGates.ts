@@ -1,6 +1,12 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { alarmQueries, type AlarmPlace, type AlarmQueries } from "../rollout/alarmQueries";
+import {
+  alarmQueries,
+  loadBalancerErrorQueries,
+  LOAD_BALANCER_ERRORS_KEY,
+  type AlarmPlace,
+  type AlarmQueries,
+} from "../rollout/alarmQueries";
 import {
   alarmNames,
   alarmTargetName,
@@ -10,7 +16,13 @@ import {
   type AlarmSpec,
 } from "../rollout/alarms";
 import { isPerService, metricIdentity, type MetricLocation } from "../rollout/metricCatalogue";
-import { compositeAlarmName, customMetricNamespace, dashboardName, type Colour } from "../rollout/names";
+import {
+  alarmName,
+  compositeAlarmName,
+  customMetricNamespace,
+  dashboardName,
+  type Colour,
+} from "../rollout/names";
 import type { Playbook, Severity } from "../rollout/playbook";
 
 export interface GatedService {
@@ -95,6 +107,34 @@ export class QualityGates extends pulumi.ComponentResource {
       }
     }
 
+    // The load balancer's own 5xx, at the error-rate gate's critical level: AWS cannot say which
+    // colour they come from, so they page critical and never roll back.
+    const errorRate = specs.find(
+      (s) => s.metric.kind === "alb-error-rate" && s.level === "critical" && s.colour === "green",
+    );
+    if (errorRate) {
+      const alarm = alarmName(args.stack, { key: LOAD_BALANCER_ERRORS_KEY });
+      const actions = actionsEnabled ? [args.topicArns.critical] : [];
+      this.alarms[alarm] = new aws.cloudwatch.MetricAlarm(
+        `${name}-${LOAD_BALANCER_ERRORS_KEY}`,
+        {
+          name: alarm,
+          alarmDescription: `The load balancer's own 5XX > ${errorRate.threshold} % of its requests for ${errorRate.periodSeconds * errorRate.evaluationPeriods} s (published per load balancer only: the colour is not known) -> page critical`,
+          comparisonOperator: "GreaterThanThreshold",
+          threshold: errorRate.threshold,
+          evaluationPeriods: errorRate.evaluationPeriods,
+          datapointsToAlarm: errorRate.datapointsToAlarm,
+          // 0 % while the load balancer answers nothing; silence of everything is no traffic.
+          treatMissingData: "notBreaching",
+          actionsEnabled,
+          alarmActions: actions,
+          okActions: actions,
+          ...metricInputs({ queries: loadBalancerErrorQueries(args.albArnSuffix, errorRate.periodSeconds) }),
+        },
+        { parent: this },
+      );
+    }
+
     this.autoRollbackAlarmNames = alarmNames(args.stack, autoRollbackAlarms(args.playbook), serviceNames);
     if (this.autoRollbackAlarmNames.length > 0) {
       this.compositeAlarm = new aws.cloudwatch.CompositeAlarm(
@@ -146,6 +186,8 @@ function metricInputs(queries: AlarmQueries<pulumi.Input<string>>): Partial<aws.
               period: q.period,
               stat: q.metric.extendedStatistic ?? q.metric.statistic!,
             },
+            // PutMetricAlarm: exactly one query returns data, and an omitted ReturnData is true.
+            returnData: false,
           }
         : { id: q.id, expression: q.expression, label: q.label, returnData: q.returnData },
     ),

@@ -7,6 +7,7 @@ import {
   type RuleChange,
 } from "../rollout/blueRouting";
 import { errorMessage } from "../rollout/errors";
+import { snsSubject } from "../rollout/snsSubject";
 import { parseRollbackEnvironment, type RollbackEnvironment } from "../rollout/lambdaEnvironment";
 import { SECURITY_EVENT_DETAIL_TYPE } from "../rollout/names";
 import { parseLatch, type Latch } from "../rollout/state";
@@ -457,19 +458,18 @@ export function notification(stack: string, report: Report): { subject: string; 
       ? "Some rules may still send traffic to green: the invocation fails and Lambda retries it. Check the listener now."
       : changed.length > 0
         ? "Every listener rule is on blue."
-        : "Every listener rule was already on blue (an earlier attempt moved them); this completes the latch and this notification.",
+        : "Every listener rule was already on blue (an earlier attempt moved them, or green carried no traffic); this completes the latch and this notification.",
     latchError !== undefined
       ? `LATCH NOT WRITTEN: the next pulumi up would restore green; set rollout:rollback true now ` +
         `(pulumi config set rollout:rollback true -s ${stack}). PutParameter failed: ${latchError}`
       : `pulumi up keeps 100 % blue until the latch is acknowledged: npm run rollout -- resume --stack ${stack}`,
   ];
   return {
-    // SNS caps subjects at 100 characters: name the first alarm, count the rest (the message lists all).
-    subject:
-      `[${stack}] automatic rollback${flags.length > 0 ? ` ${flags.join(", ")}` : ""}: ${subjectAlarms(latch.alarm)}`.slice(
-        0,
-        100,
-      ),
+    // SNS refuses a subject of 100 characters or more, or with control characters (snsSubject):
+    // name the first alarm, count the rest (the message lists all).
+    subject: snsSubject(
+      `[${stack}] automatic rollback${flags.length > 0 ? ` ${flags.join(", ")}` : ""}: ${subjectAlarms(latch.alarm)}`,
+    ),
     message: lines.join("\n"),
   };
 }

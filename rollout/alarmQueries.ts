@@ -108,18 +108,19 @@ export function alarmQueries<V>(spec: AlarmSpec, target: AlarmTarget, place: Ala
         ],
       };
     case "alb-healthy-hosts": {
-      // Serving: requests reached the group, or the ALB answered 5xx itself (a group with no
-      // registered targets gets no RequestCount, only the load balancer's 503s). While serving,
-      // the fewest healthy hosts of the period; otherwise the neutral value.
+      // Serving: requests reached the colour's group (RequestCount counts a request once a target
+      // is chosen, so a group that fails open to unhealthy targets still counts). Not the load
+      // balancer's own 5xx: AWS publishes those per load balancer only, so blue's 502s would make
+      // an idle green "serve" and roll back a colour that carries nothing (they page on their own,
+      // see `loadBalancerErrorQueries`). While serving, the fewest healthy hosts of the period;
+      // otherwise the neutral value.
       const gate = spec.whileServing!;
       return {
         queries: [
           query("hosts", ALB_AVAILABILITY.healthyHosts),
           query("requests", ALB_AVAILABILITY.requests),
-          query("elb5xx", ALB_AVAILABILITY.elbErrors),
-          hidden("serving", "FILL(requests, 0) + FILL(elb5xx, 0)", `${colour} requests + ALB 5XX`),
           value(
-            `IF(serving > 0, FILL(hosts, ${scalar(gate.silence)}), ${scalar(gate.neutral)})`,
+            `IF(FILL(requests, 0) > 0, FILL(hosts, ${scalar(gate.silence)}), ${scalar(gate.neutral)})`,
             `${colour} healthy hosts while serving`,
           ),
         ],
@@ -165,4 +166,43 @@ export function alarmQueries<V>(spec: AlarmSpec, target: AlarmTarget, place: Ala
       };
     }
   }
+}
+
+/** The key of the load balancer 5xx alarm's name: `<stack>-loadBalancer5xx`. */
+export const LOAD_BALANCER_ERRORS_KEY = "loadBalancer5xx";
+
+/**
+ * The load balancer's own 5xx (502/503/504 it answers itself: no target, no connection, a
+ * timeout) as % of the requests it answered, for the one alarm that pages on them. AWS publishes
+ * `HTTPCode_ELB_5XX_Count` per load balancer only (no TargetGroup dimension), so it cannot say
+ * which colour failed and never rolls back; `RequestCount` counts only requests that reached a
+ * target, so the ALB's own errors are added to the denominator.
+ */
+export function loadBalancerErrorQueries<V>(loadBalancer: V, period: number): AlarmQuery<V>[] {
+  const lbMetric = (id: string, metricName: string): MetricQuery<V> => ({
+    id,
+    metric: {
+      namespace: "AWS/ApplicationELB",
+      metricName,
+      dimensions: { LoadBalancer: loadBalancer },
+      statistic: "Sum",
+    },
+    period,
+  });
+  return [
+    lbMetric("elb5xx", ALB_AVAILABILITY.elbErrors.metricName),
+    lbMetric("requests", ALB_AVAILABILITY.requests.metricName),
+    {
+      id: "answered",
+      expression: "FILL(requests, 0) + FILL(elb5xx, 0)",
+      label: "requests answered",
+      returnData: false,
+    },
+    {
+      id: "value",
+      expression: "IF(answered > 0, 100 * FILL(elb5xx, 0) / answered, 0)",
+      label: "load balancer 5XX (% of requests)",
+      returnData: true,
+    },
+  ];
 }

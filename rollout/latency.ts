@@ -4,7 +4,9 @@ import type { Gate, Playbook, Trigger } from "./playbook";
 /**
  * The worst-case time from a breach to 100 % blue, per automatic rollback trigger and per path
  * (CloudWatch alarm, the stack's own security event, or GuardDuty), against the limit the
- * rollout document promises.
+ * rollout document promises. Two terms are budgets, not AWS guarantees, and are said as such:
+ * the function's time and EventBridge's delivery. Not counted: the few seconds CloudWatch may
+ * take before a datapoint is visible to an alarm, and the application's own publish interval.
  */
 
 /**
@@ -30,9 +32,13 @@ export const GUARDDUTY_PUBLICATION_SECONDS = 300;
  */
 export const EVENTBRIDGE_DELIVERY_SECONDS = 2;
 
-/** CloudWatch evaluates standard alarms every minute, high-resolution ones every period. */
+/**
+ * CloudWatch evaluates standard alarms every minute and high-resolution ones (a period of 10 or
+ * 30 s) every 10 seconds (Amazon CloudWatch User Guide, "High-resolution alarms": "If the alarm
+ * period is 10 seconds or 30 seconds, the alarm is evaluated every 10 seconds").
+ */
 export function evaluationCadenceSeconds(periodSeconds: number): number {
-  return periodSeconds < 60 ? periodSeconds : 60;
+  return periodSeconds < 60 ? 10 : 60;
 }
 
 /**
@@ -91,7 +97,7 @@ function gatePath(gate: Gate): { seconds: number; why: string; fix: string } | u
     case "security-event":
       return {
         seconds: EVENTBRIDGE_DELIVERY_SECONDS + ROLLBACK_LAMBDA_SECONDS,
-        why: `${gate.id}: security event put by the application, EventBridge delivery (${EVENTBRIDGE_DELIVERY_SECONDS} s budget) + ${ROLLBACK_LAMBDA_SECONDS} s function`,
+        why: `${gate.id}: security event put by the application, EventBridge delivery (${EVENTBRIDGE_DELIVERY_SECONDS} s budget, no AWS guarantee) + ${ROLLBACK_LAMBDA_SECONDS} s function (budget)`,
         fix: "nothing faster exists: the event goes straight to the function",
       };
     default: {
@@ -103,7 +109,7 @@ function gatePath(gate: Gate): { seconds: number; why: string; fix: string } | u
           : `${critical.periodSeconds}-second metric`;
       return {
         seconds: alarmWorstCaseSeconds(critical),
-        why: `${gate.id}: ${source}, ${critical.evaluationPeriods} x ${critical.periodSeconds} s + ${evaluationCadenceSeconds(critical.periodSeconds)} s evaluation + ${ROLLBACK_LAMBDA_SECONDS} s function`,
+        why: `${gate.id}: ${source}, ${critical.evaluationPeriods} x ${critical.periodSeconds} s + ${evaluationCadenceSeconds(critical.periodSeconds)} s evaluation + ${ROLLBACK_LAMBDA_SECONDS} s function (budget)`,
         fix:
           gate.metric.source === "alb" || gate.metric.source === "container-insights"
             ? "per-minute AWS metrics cannot be faster; the application must publish a high-resolution (10 s) custom metric for it"

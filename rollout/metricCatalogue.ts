@@ -317,9 +317,8 @@ export const ALB_ERROR_RATE_PARTS = {
  * - `TargetConnectionErrorCount`: "connections that were not successfully established between the
  *   load balancer and target", reported when nonzero; dimensions include TargetGroup, LoadBalancer.
  * - `HTTPCode_ELB_5XX_Count`: 5xx "that originate from the load balancer"; dimensions LoadBalancer
- *   (and AvailabilityZone) only, never TargetGroup, so it cannot be told apart per colour: it is
- *   used as a sign that requests are routed somewhere (a colour whose group has no registered
- *   targets gets 503s from the ALB and no RequestCount), never as a colour's error count.
+ *   (and AvailabilityZone) only, never TargetGroup, so it cannot be told apart per colour: it
+ *   pages on its own (`loadBalancerErrorQueries`) and never rolls back, nor makes a colour "serve".
  * "Elastic Load Balancing reports metrics to CloudWatch only when requests are flowing through
  * the load balancer": silence of the request metrics means no traffic, not an outage.
  */

@@ -2,6 +2,7 @@ import { PublishCommand } from "@aws-sdk/client-sns";
 import { ROLLBACK_REASON_MAX } from "../../rollout/config";
 import { errorMessage } from "../../rollout/errors";
 import type { StackOutputs } from "../../rollout/stackOutputs";
+import { SNS_SUBJECT_MAX, snsSubject } from "../../rollout/snsSubject";
 import { RolloutInputError } from "../../rollout/validation";
 import {
   loadLiveConfig,
@@ -261,23 +262,10 @@ const withinWords = (seconds: number, limit: number | null) =>
     ? "the playbook's limit is unknown (the config did not parse)"
     : `${seconds <= limit ? "within" : "OVER"} the playbook's ${formatSeconds(limit)} limit (judged on time-to-blue)`;
 
-/**
- * SNS PublishInput.Subject (AWS API model): "Subjects must be UTF-8 text with no line breaks or
- * control characters, and less than 100 characters long." So at most 99 characters (code
- * points, never half a surrogate pair), control characters as spaces.
- */
-export const SNS_SUBJECT_MAX = 99;
+export { SNS_SUBJECT_MAX };
 
 export function rollbackSubject(stack: string, reason: string, complete: boolean): string {
-  const isControl = (c: number) => c < 0x20 || (c >= 0x7f && c <= 0x9f);
-  const text = Array.from(`[${stack}] manual rollback${complete ? "" : " INCOMPLETE"}: ${reason}`, (ch) =>
-    isControl(ch.codePointAt(0)!) ? " " : ch,
-  )
-    .join("")
-    .replace(/ {2,}/g, " ")
-    .trim();
-  const chars = Array.from(text);
-  return chars.length <= SNS_SUBJECT_MAX ? text : `${chars.slice(0, SNS_SUBJECT_MAX - 3).join("")}...`;
+  return snsSubject(`[${stack}] manual rollback${complete ? "" : " INCOMPLETE"}: ${reason}`);
 }
 
 type Notification = { topicArn: string; subject: string; messageId?: string } | { error: string };

@@ -174,10 +174,10 @@ const TBS_ALARMS: AlarmRow[] = [
   ["production-errorRate-critical-web","errors=AWS/ApplicationELB HTTPCode_Target_5XX_Count {LoadBalancer=the ALB,TargetGroup=web-green target group} Sum; requests=AWS/ApplicationELB RequestCount {LoadBalancer=the ALB,TargetGroup=web-green target group} Sum; errorRate=errors / requests * 100 (returned)","math","GreaterThanThreshold",5,60,5,5,"notBreaching","critical"],
   ["production-errorRate-warning-api","errors=AWS/ApplicationELB HTTPCode_Target_5XX_Count {LoadBalancer=the ALB,TargetGroup=api-green target group} Sum; requests=AWS/ApplicationELB RequestCount {LoadBalancer=the ALB,TargetGroup=api-green target group} Sum; errorRate=errors / requests * 100 (returned)","math","GreaterThanThreshold",3,60,5,5,"notBreaching","warning"],
   ["production-errorRate-warning-web","errors=AWS/ApplicationELB HTTPCode_Target_5XX_Count {LoadBalancer=the ALB,TargetGroup=web-green target group} Sum; requests=AWS/ApplicationELB RequestCount {LoadBalancer=the ALB,TargetGroup=web-green target group} Sum; errorRate=errors / requests * 100 (returned)","math","GreaterThanThreshold",3,60,5,5,"notBreaching","warning"],
-  ["production-healthyHosts-blue-api","hosts=AWS/ApplicationELB HealthyHostCount {LoadBalancer=the ALB,TargetGroup=api-blue target group} Minimum; requests=AWS/ApplicationELB RequestCount {LoadBalancer=the ALB,TargetGroup=api-blue target group} Sum; elb5xx=AWS/ApplicationELB HTTPCode_ELB_5XX_Count {LoadBalancer=the ALB} Sum; serving=FILL(requests, 0) + FILL(elb5xx, 0); value=IF(serving > 0, FILL(hosts, 0), 1) (returned)","math","LessThanThreshold",1,60,2,2,"notBreaching","critical"],
-  ["production-healthyHosts-blue-web","hosts=AWS/ApplicationELB HealthyHostCount {LoadBalancer=the ALB,TargetGroup=web-blue target group} Minimum; requests=AWS/ApplicationELB RequestCount {LoadBalancer=the ALB,TargetGroup=web-blue target group} Sum; elb5xx=AWS/ApplicationELB HTTPCode_ELB_5XX_Count {LoadBalancer=the ALB} Sum; serving=FILL(requests, 0) + FILL(elb5xx, 0); value=IF(serving > 0, FILL(hosts, 0), 1) (returned)","math","LessThanThreshold",1,60,2,2,"notBreaching","critical"],
-  ["production-healthyHosts-critical-api","hosts=AWS/ApplicationELB HealthyHostCount {LoadBalancer=the ALB,TargetGroup=api-green target group} Minimum; requests=AWS/ApplicationELB RequestCount {LoadBalancer=the ALB,TargetGroup=api-green target group} Sum; elb5xx=AWS/ApplicationELB HTTPCode_ELB_5XX_Count {LoadBalancer=the ALB} Sum; serving=FILL(requests, 0) + FILL(elb5xx, 0); value=IF(serving > 0, FILL(hosts, 0), 1) (returned)","math","LessThanThreshold",1,60,2,2,"notBreaching","critical"],
-  ["production-healthyHosts-critical-web","hosts=AWS/ApplicationELB HealthyHostCount {LoadBalancer=the ALB,TargetGroup=web-green target group} Minimum; requests=AWS/ApplicationELB RequestCount {LoadBalancer=the ALB,TargetGroup=web-green target group} Sum; elb5xx=AWS/ApplicationELB HTTPCode_ELB_5XX_Count {LoadBalancer=the ALB} Sum; serving=FILL(requests, 0) + FILL(elb5xx, 0); value=IF(serving > 0, FILL(hosts, 0), 1) (returned)","math","LessThanThreshold",1,60,2,2,"notBreaching","critical"],
+  ["production-healthyHosts-blue-api","hosts=AWS/ApplicationELB HealthyHostCount {LoadBalancer=the ALB,TargetGroup=api-blue target group} Minimum; requests=AWS/ApplicationELB RequestCount {LoadBalancer=the ALB,TargetGroup=api-blue target group} Sum; value=IF(FILL(requests, 0) > 0, FILL(hosts, 0), 1) (returned)","math","LessThanThreshold",1,60,2,2,"notBreaching","critical"],
+  ["production-healthyHosts-blue-web","hosts=AWS/ApplicationELB HealthyHostCount {LoadBalancer=the ALB,TargetGroup=web-blue target group} Minimum; requests=AWS/ApplicationELB RequestCount {LoadBalancer=the ALB,TargetGroup=web-blue target group} Sum; value=IF(FILL(requests, 0) > 0, FILL(hosts, 0), 1) (returned)","math","LessThanThreshold",1,60,2,2,"notBreaching","critical"],
+  ["production-healthyHosts-critical-api","hosts=AWS/ApplicationELB HealthyHostCount {LoadBalancer=the ALB,TargetGroup=api-green target group} Minimum; requests=AWS/ApplicationELB RequestCount {LoadBalancer=the ALB,TargetGroup=api-green target group} Sum; value=IF(FILL(requests, 0) > 0, FILL(hosts, 0), 1) (returned)","math","LessThanThreshold",1,60,2,2,"notBreaching","critical"],
+  ["production-healthyHosts-critical-web","hosts=AWS/ApplicationELB HealthyHostCount {LoadBalancer=the ALB,TargetGroup=web-green target group} Minimum; requests=AWS/ApplicationELB RequestCount {LoadBalancer=the ALB,TargetGroup=web-green target group} Sum; value=IF(FILL(requests, 0) > 0, FILL(hosts, 0), 1) (returned)","math","LessThanThreshold",1,60,2,2,"notBreaching","critical"],
   ["production-memoryUtilization-critical-api","ContainerInsights pod_memory_utilization_over_pod_limit {ClusterName=tbs-production,Namespace=tbs,Service=api-green}","Average","GreaterThanThreshold",95,60,5,5,"missing","critical"],
   ["production-memoryUtilization-critical-web","ContainerInsights pod_memory_utilization_over_pod_limit {ClusterName=tbs-production,Namespace=tbs,Service=web-green}","Average","GreaterThanThreshold",95,60,5,5,"missing","critical"],
   ["production-memoryUtilization-warning-api","ContainerInsights pod_memory_utilization_over_pod_limit {ClusterName=tbs-production,Namespace=tbs,Service=api-green}","Average","GreaterThanThreshold",90,60,1,1,"missing","critical"],
@@ -196,6 +196,8 @@ const TBS_ALARMS: AlarmRow[] = [
   // The rollback function's own alarms (AutoRollback): its errors and its dead-letter queue page critical.
   ["production-rollback-dead-letters", "AWS/SQS ApproximateNumberOfMessagesVisible {QueueName=auto-rollback-dlq-e19f1bf}", "Maximum", "GreaterThanThreshold", 0, 60, 1, 1, "notBreaching", "critical"],
   ["production-rollback-function-errors", "AWS/Lambda Errors {FunctionName=production-auto-rollback}", "Sum", "GreaterThanThreshold", 0, 60, 1, 1, "notBreaching", "critical"],
+  // The load balancer's own 5xx (per load balancer only: the colour is unknown) page critical, at the error rate's critical level.
+  ["production-loadBalancer5xx", "elb5xx=AWS/ApplicationELB HTTPCode_ELB_5XX_Count {LoadBalancer=the ALB} Sum; requests=AWS/ApplicationELB RequestCount {LoadBalancer=the ALB} Sum; answered=FILL(requests, 0) + FILL(elb5xx, 0); value=IF(answered > 0, 100 * FILL(elb5xx, 0) / answered, 0) (returned)", "math", "GreaterThanThreshold", 5, 60, 5, 5, "notBreaching", "critical"],
 ];
 // prettier-ignore
 const TELEGRAM_ALARMS: AlarmRow[] = [
@@ -216,10 +218,10 @@ const TELEGRAM_ALARMS: AlarmRow[] = [
   ["production-errorRate-critical-web","errors=AWS/ApplicationELB HTTPCode_Target_5XX_Count {LoadBalancer=the ALB,TargetGroup=web-green target group} Sum; requests=AWS/ApplicationELB RequestCount {LoadBalancer=the ALB,TargetGroup=web-green target group} Sum; errorRate=errors / requests * 100 (returned)","math","GreaterThanThreshold",5,60,1,1,"notBreaching","critical"],
   ["production-errorRate-warning-api","errors=AWS/ApplicationELB HTTPCode_Target_5XX_Count {LoadBalancer=the ALB,TargetGroup=api-green target group} Sum; requests=AWS/ApplicationELB RequestCount {LoadBalancer=the ALB,TargetGroup=api-green target group} Sum; errorRate=errors / requests * 100 (returned)","math","GreaterThanThreshold",1,60,5,5,"notBreaching","warning"],
   ["production-errorRate-warning-web","errors=AWS/ApplicationELB HTTPCode_Target_5XX_Count {LoadBalancer=the ALB,TargetGroup=web-green target group} Sum; requests=AWS/ApplicationELB RequestCount {LoadBalancer=the ALB,TargetGroup=web-green target group} Sum; errorRate=errors / requests * 100 (returned)","math","GreaterThanThreshold",1,60,5,5,"notBreaching","warning"],
-  ["production-healthyHosts-blue-api","hosts=AWS/ApplicationELB HealthyHostCount {LoadBalancer=the ALB,TargetGroup=api-blue target group} Minimum; requests=AWS/ApplicationELB RequestCount {LoadBalancer=the ALB,TargetGroup=api-blue target group} Sum; elb5xx=AWS/ApplicationELB HTTPCode_ELB_5XX_Count {LoadBalancer=the ALB} Sum; serving=FILL(requests, 0) + FILL(elb5xx, 0); value=IF(serving > 0, FILL(hosts, 0), 1) (returned)","math","LessThanThreshold",1,60,2,2,"notBreaching","critical"],
-  ["production-healthyHosts-blue-web","hosts=AWS/ApplicationELB HealthyHostCount {LoadBalancer=the ALB,TargetGroup=web-blue target group} Minimum; requests=AWS/ApplicationELB RequestCount {LoadBalancer=the ALB,TargetGroup=web-blue target group} Sum; elb5xx=AWS/ApplicationELB HTTPCode_ELB_5XX_Count {LoadBalancer=the ALB} Sum; serving=FILL(requests, 0) + FILL(elb5xx, 0); value=IF(serving > 0, FILL(hosts, 0), 1) (returned)","math","LessThanThreshold",1,60,2,2,"notBreaching","critical"],
-  ["production-healthyHosts-critical-api","hosts=AWS/ApplicationELB HealthyHostCount {LoadBalancer=the ALB,TargetGroup=api-green target group} Minimum; requests=AWS/ApplicationELB RequestCount {LoadBalancer=the ALB,TargetGroup=api-green target group} Sum; elb5xx=AWS/ApplicationELB HTTPCode_ELB_5XX_Count {LoadBalancer=the ALB} Sum; serving=FILL(requests, 0) + FILL(elb5xx, 0); value=IF(serving > 0, FILL(hosts, 0), 1) (returned)","math","LessThanThreshold",1,60,2,2,"notBreaching","critical"],
-  ["production-healthyHosts-critical-web","hosts=AWS/ApplicationELB HealthyHostCount {LoadBalancer=the ALB,TargetGroup=web-green target group} Minimum; requests=AWS/ApplicationELB RequestCount {LoadBalancer=the ALB,TargetGroup=web-green target group} Sum; elb5xx=AWS/ApplicationELB HTTPCode_ELB_5XX_Count {LoadBalancer=the ALB} Sum; serving=FILL(requests, 0) + FILL(elb5xx, 0); value=IF(serving > 0, FILL(hosts, 0), 1) (returned)","math","LessThanThreshold",1,60,2,2,"notBreaching","critical"],
+  ["production-healthyHosts-blue-api","hosts=AWS/ApplicationELB HealthyHostCount {LoadBalancer=the ALB,TargetGroup=api-blue target group} Minimum; requests=AWS/ApplicationELB RequestCount {LoadBalancer=the ALB,TargetGroup=api-blue target group} Sum; value=IF(FILL(requests, 0) > 0, FILL(hosts, 0), 1) (returned)","math","LessThanThreshold",1,60,2,2,"notBreaching","critical"],
+  ["production-healthyHosts-blue-web","hosts=AWS/ApplicationELB HealthyHostCount {LoadBalancer=the ALB,TargetGroup=web-blue target group} Minimum; requests=AWS/ApplicationELB RequestCount {LoadBalancer=the ALB,TargetGroup=web-blue target group} Sum; value=IF(FILL(requests, 0) > 0, FILL(hosts, 0), 1) (returned)","math","LessThanThreshold",1,60,2,2,"notBreaching","critical"],
+  ["production-healthyHosts-critical-api","hosts=AWS/ApplicationELB HealthyHostCount {LoadBalancer=the ALB,TargetGroup=api-green target group} Minimum; requests=AWS/ApplicationELB RequestCount {LoadBalancer=the ALB,TargetGroup=api-green target group} Sum; value=IF(FILL(requests, 0) > 0, FILL(hosts, 0), 1) (returned)","math","LessThanThreshold",1,60,2,2,"notBreaching","critical"],
+  ["production-healthyHosts-critical-web","hosts=AWS/ApplicationELB HealthyHostCount {LoadBalancer=the ALB,TargetGroup=web-green target group} Minimum; requests=AWS/ApplicationELB RequestCount {LoadBalancer=the ALB,TargetGroup=web-green target group} Sum; value=IF(FILL(requests, 0) > 0, FILL(hosts, 0), 1) (returned)","math","LessThanThreshold",1,60,2,2,"notBreaching","critical"],
   ["production-maxDrawdown-critical","StagedRollout/production DrawdownPercent {Colour=green}","Maximum","GreaterThanThreshold",5,60,1,1,"ignore","critical"],
   ["production-memoryUtilization-critical-api","ContainerInsights pod_memory_utilization_over_pod_limit {ClusterName=tbs-production,Namespace=tbs,Service=api-green}","Average","GreaterThanThreshold",85,60,5,5,"missing","critical"],
   ["production-memoryUtilization-critical-web","ContainerInsights pod_memory_utilization_over_pod_limit {ClusterName=tbs-production,Namespace=tbs,Service=web-green}","Average","GreaterThanThreshold",85,60,5,5,"missing","critical"],
@@ -237,6 +239,8 @@ const TELEGRAM_ALARMS: AlarmRow[] = [
   // The rollback function's own alarms (AutoRollback): its errors and its dead-letter queue page critical.
   ["production-rollback-dead-letters", "AWS/SQS ApproximateNumberOfMessagesVisible {QueueName=auto-rollback-dlq-e19f1bf}", "Maximum", "GreaterThanThreshold", 0, 60, 1, 1, "notBreaching", "critical"],
   ["production-rollback-function-errors", "AWS/Lambda Errors {FunctionName=production-auto-rollback}", "Sum", "GreaterThanThreshold", 0, 60, 1, 1, "notBreaching", "critical"],
+  // The load balancer's own 5xx (per load balancer only: the colour is unknown) page critical, at the error rate's critical level.
+  ["production-loadBalancer5xx", "elb5xx=AWS/ApplicationELB HTTPCode_ELB_5XX_Count {LoadBalancer=the ALB} Sum; requests=AWS/ApplicationELB RequestCount {LoadBalancer=the ALB} Sum; answered=FILL(requests, 0) + FILL(elb5xx, 0); value=IF(answered > 0, 100 * FILL(elb5xx, 0) / answered, 0) (returned)", "math", "GreaterThanThreshold", 5, 60, 1, 1, "notBreaching", "critical"],
 ];
 
 describe("quality gates: TBS in production", () => {
@@ -245,7 +249,7 @@ describe("quality gates: TBS in production", () => {
     plan = await planStack(loadStackFile("production"));
   });
 
-  it("builds exactly the playbook's 37 alarms (green's, and blue's twins of the ALB gates) and the rollback function's 2, every input as in the table", () => {
+  it("builds exactly the playbook's 37 alarms (green's, and blue's twins of the ALB gates), the load balancer's 5xx and the rollback function's 2, every input as in the table", () => {
     assert.deepEqual(byName(alarmRows(plan)), byName(TBS_ALARMS));
   });
 
@@ -413,8 +417,8 @@ describe("quality gates: TBS in production", () => {
       10,
       "missing",
     ]);
-    // 9 app-wide alarms + 10 per-service green levels and 4 blue twins, x 2 services + the function's 2.
-    assert.equal(a.size, 9 + (10 + 4) * 2 + 2);
+    // 9 app-wide alarms + 10 per-service green levels and 4 blue twins, x 2 services + the load balancer's + the function's 2.
+    assert.equal(a.size, 9 + (10 + 4) * 2 + 1 + 2);
   });
 
   it("measures each metric where the document means it", () => {
@@ -448,6 +452,7 @@ describe("quality gates: TBS in production", () => {
           period: 60,
           stat: "Average",
         },
+        returnData: false,
       },
       ...(["web", "api"] as const).map((service, i) => ({
         id: `requests${i + 1}`,
@@ -461,6 +466,7 @@ describe("quality gates: TBS in production", () => {
           period: 60,
           stat: "Sum",
         },
+        returnData: false,
       })),
       {
         id: "serving",
@@ -475,16 +481,36 @@ describe("quality gates: TBS in production", () => {
         returnData: true,
       },
     ]);
-    // HTTPCode_ELB_5XX_Count has no TargetGroup dimension (ELB User Guide, ALB metrics): only the load balancer's.
+    // Green "serves" on its own requests only; every metric query returns no data but the value (PutMetricAlarm: exactly one returns).
     const hosts = a.get("production-healthyHosts-critical-api")!;
     assert.deepEqual(
-      hosts.metricQueries.map((q: Inputs) => (q.metric ? Object.keys(q.metric.dimensions) : q.expression)),
+      hosts.metricQueries.map((q: Inputs) =>
+        q.metric
+          ? [q.id, Object.keys(q.metric.dimensions), q.returnData]
+          : [q.id, q.expression, q.returnData],
+      ),
       [
-        ["LoadBalancer", "TargetGroup"],
-        ["LoadBalancer", "TargetGroup"],
-        ["LoadBalancer"],
-        "FILL(requests, 0) + FILL(elb5xx, 0)",
-        "IF(serving > 0, FILL(hosts, 0), 1)",
+        ["hosts", ["LoadBalancer", "TargetGroup"], false],
+        ["requests", ["LoadBalancer", "TargetGroup"], false],
+        ["value", "IF(FILL(requests, 0) > 0, FILL(hosts, 0), 1)", true],
+      ],
+    );
+    // HTTPCode_ELB_5XX_Count has no TargetGroup dimension (ELB User Guide, ALB metrics): the load balancer's alarm pages on it alone.
+    const lb = a.get("production-loadBalancer5xx")!;
+    assert.deepEqual(
+      [lb.alarmActions, lb.metricQueries.map((q: Inputs) => (q.metric ? q.metric.dimensions : q.expression))],
+      [
+        [TOPIC("critical")],
+        [
+          {
+            LoadBalancer: `app/${autoName("aws:lb/loadBalancer:LoadBalancer", "router-alb")}/0123456789abcdef`,
+          },
+          {
+            LoadBalancer: `app/${autoName("aws:lb/loadBalancer:LoadBalancer", "router-alb")}/0123456789abcdef`,
+          },
+          "FILL(requests, 0) + FILL(elb5xx, 0)",
+          "IF(answered > 0, 100 * FILL(elb5xx, 0) / answered, 0)",
+        ],
       ],
     );
     // Share of the pod's limit, per colour workload: the dimension set Container Insights publishes per Service.
@@ -641,23 +667,13 @@ describe("quality gates: TBS in production", () => {
       hosts.filter((m) => typeof m[0] === "object").map((m) => m[0]),
       [
         {
-          expression: "FILL(blue_api_requests, 0) + FILL(blue_api_elb5xx, 0)",
-          id: "blue_api_serving",
-          visible: false,
-        },
-        {
-          expression: "IF(blue_api_serving > 0, FILL(blue_api_hosts, 0), 1)",
+          expression: "IF(FILL(blue_api_requests, 0) > 0, FILL(blue_api_hosts, 0), 1)",
           id: "blue_api_value",
           label: "blue",
           color: "#1f77b4",
         },
         {
-          expression: "FILL(green_api_requests, 0) + FILL(green_api_elb5xx, 0)",
-          id: "green_api_serving",
-          visible: false,
-        },
-        {
-          expression: "IF(green_api_serving > 0, FILL(green_api_hosts, 0), 1)",
+          expression: "IF(FILL(green_api_requests, 0) > 0, FILL(green_api_hosts, 0), 1)",
           id: "green_api_value",
           label: "green",
           color: "#2ca02c",
@@ -762,7 +778,7 @@ function assertMuted(muted: PlanResult, alarmCount: number, guardDutyRules: stri
 
 describe("quality gates: muted", () => {
   it("carries no actions at all when alarmActionsEnabled is false", async () => {
-    assertMuted(await planStack(variant({ alarmActionsEnabled: "false" })), 37 + 2, []);
+    assertMuted(await planStack(variant({ alarmActionsEnabled: "false" })), 37 + 1 + 2, []);
   });
 });
 
@@ -772,7 +788,7 @@ describe("quality gates: TelegramMoneyBot", () => {
     telegram = await planStack(telegramVariant());
   });
 
-  it("builds exactly the playbook's 35 alarms (warnings, queue depth, unhealthy services, business, blue's twins) and the rollback function's 2, every input as in the table", () => {
+  it("builds exactly the playbook's 35 alarms (warnings, queue depth, unhealthy services, business, blue's twins), the load balancer's 5xx and the rollback function's 2, every input as in the table", () => {
     assert.deepEqual(byName(alarmRows(telegram)), byName(TELEGRAM_ALARMS));
   });
 
@@ -965,7 +981,7 @@ describe("quality gates: TelegramMoneyBot", () => {
   });
 
   it("carries no actions at all and keeps the GuardDuty rule but DISABLED when alarmActionsEnabled is false", async () => {
-    assertMuted(await planStack(telegramVariant({ alarmActionsEnabled: "false" })), 35 + 2, [
+    assertMuted(await planStack(telegramVariant({ alarmActionsEnabled: "false" })), 35 + 1 + 2, [
       "DISABLED",
       "DISABLED",
     ]);

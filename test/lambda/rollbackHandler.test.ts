@@ -425,7 +425,7 @@ describe("rollback Lambda: a retry completes what a failed attempt left undone",
       published[1]!.Subject,
       "[production] automatic rollback: production-errorRate-critical-web and 1 more",
     );
-    assert.match(published[1]!.Message!, /already on blue \(an earlier attempt moved them\)/);
+    assert.match(published[1]!.Message!, /already on blue \(an earlier attempt moved them, or green carried no traffic\)/);
 
     const third = rolledBack(await rollBack(alarmEvent, deps()));
     assert.deepEqual([third.latchWritten, third.notified], [false, false]);
@@ -598,7 +598,7 @@ describe("rollback Lambda: what it acts on", () => {
 });
 
 describe("rollback Lambda: notification and SDK pieces", () => {
-  it("keeps the subject within SNS's 100 characters, flags first", () => {
+  it("keeps the subject under SNS's 100 characters (botocore PublishInput.Subject: 'less than 100'), flags first", () => {
     const { subject } = notification("production", {
       latch: {
         reason: "r",
@@ -609,8 +609,17 @@ describe("rollback Lambda: notification and SDK pieces", () => {
       failed: [{ ruleArn: "arn:r", error: "e" }],
       latchError: "denied",
     });
-    assert.equal(subject.length, 100);
-    assert.match(subject, /^\[production\] automatic rollback INCOMPLETE, LATCH NOT WRITTEN: x+$/);
+    assert.equal(subject.length, 99);
+    assert.match(subject, /^\[production\] automatic rollback INCOMPLETE, LATCH NOT WRITTEN: x+\.\.\.$/);
+  });
+
+  it("strips line breaks and control characters from the subject (SNS refuses them, and would on every retry)", () => {
+    const { subject } = notification("production", {
+      latch: { reason: "r", alarm: "security-event:SQLi\nexfil\u0007", at: "t" },
+      changed: [],
+      failed: [],
+    });
+    assert.equal(subject, "[production] automatic rollback: security-event:SQLi exfil");
   });
 
   it("markSnsThrottling marks SNS's KMS throttling retryable as throttling, and nothing else", async () => {

@@ -71,7 +71,7 @@ describe("blue's alarms", () => {
 });
 
 describe("alarms gated on traffic", () => {
-  it("green's healthy hosts: serving is requests or the ALB's own 5xx; silence reads 0 hosts, idle reads the threshold", () => {
+  it("green's healthy hosts: serving is green's own requests (never the load balancer's 5xx, which AWS does not attribute); silence reads 0 hosts, idle reads the threshold", () => {
     const [hosts] = alarmSpecs(gate(tbs, "healthyHosts"));
     assert.deepEqual(hosts!.whileServing, { silence: 0, neutral: 1 });
     const queries = alarmQueries(hosts!, { service: "api", servingServices: ["api"] }, place);
@@ -98,24 +98,8 @@ describe("alarms gated on traffic", () => {
         },
       },
       {
-        id: "elb5xx",
-        period: 60,
-        metric: {
-          namespace: "AWS/ApplicationELB",
-          metricName: "HTTPCode_ELB_5XX_Count",
-          dimensions: { LoadBalancer: "app/alb/1" },
-          statistic: "Sum",
-        },
-      },
-      {
-        id: "serving",
-        expression: "FILL(requests, 0) + FILL(elb5xx, 0)",
-        label: "green requests + ALB 5XX",
-        returnData: false,
-      },
-      {
         id: "value",
-        expression: "IF(serving > 0, FILL(hosts, 0), 1)",
+        expression: "IF(FILL(requests, 0) > 0, FILL(hosts, 0), 1)",
         label: "green healthy hosts while serving",
         returnData: true,
       },

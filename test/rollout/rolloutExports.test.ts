@@ -112,11 +112,10 @@ describe("rollout/ gate exports (alarms, metric catalogue, latency, names, decis
     assert.equal(guardDutyRollbackSeverity(manual), undefined, "a gate fed only to a manual trigger");
   });
 
-  it("evaluationCadenceSeconds: every period below a minute, otherwise every minute", () => {
+  it('evaluationCadenceSeconds: high-resolution alarms every 10 s (CloudWatch User Guide: "If the alarm period is 10 seconds or 30 seconds, the alarm is evaluated every 10 seconds"), otherwise every minute', () => {
     for (const [period, cadence] of [
       [10, 10],
-      [30, 30],
-      [59, 59],
+      [30, 10],
       [60, 60],
       [300, 60],
       [3600, 60],
