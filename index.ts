@@ -133,6 +133,8 @@ function main(options: ProgramOptions = {}) {
     username: config.database.username,
     password: secret(config.database.password),
     backupRetentionDays: config.database.backupRetentionDays,
+    performanceInsightsRetentionDays: config.database.performanceInsightsRetentionDays,
+    monitoringIntervalSeconds: config.database.monitoringIntervalSeconds,
     deletionProtection: config.database.deletionProtection,
     multiAz: config.database.multiAz,
     phase: config.phase,
@@ -167,6 +169,7 @@ function main(options: ProgramOptions = {}) {
     traffic: plannedTraffic,
     forceBlue,
     stickinessSeconds: config.stickinessSeconds,
+    waf: config.waf,
     ruleDependsOn: [data.phaseSnapshot, pulumi.output(preDeployDone)],
   });
 
@@ -277,6 +280,7 @@ function main(options: ProgramOptions = {}) {
     // The rule on the application's own security event, when an automatic trigger is fed by it.
     securityEvents: securityEventRollback(playbook),
     actionsEnabled: config.alarmActionsEnabled,
+    logRetentionDays: config.logRetentionDays,
   });
 
   const gates = new QualityGates("gates", {

@@ -8,6 +8,7 @@ import { SNSClient } from "@aws-sdk/client-sns";
 import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { policyConfigFile } from "../policies/offline";
 import { parseRolloutConfig, type RolloutConfig } from "../rollout/config";
 import { errorMessage } from "../rollout/errors";
 import { alarmNames, playbookAlarms } from "../rollout/alarms";
@@ -95,15 +96,20 @@ function environmentError(error: unknown, stackName: string, workDir: string): E
   return error instanceof Error ? error : new Error(text);
 }
 
-/** `Pulumi.<stack>.yaml`'s policy pack config, when the repo has one for this stack. */
+/**
+ * The repo's policy pack, with the stack's pack config `policies/config/<stack>.json` when the
+ * repo has one, found as `npm run plan` finds it (`policyConfigFile`: by the stack's own name,
+ * the last part of `org/project/stack`). Without one the pack runs on its defaults, which relax
+ * nothing: every check as in production, whatever the stack's `rollout:tier` says.
+ */
 function policyPackOptions(
   stackName: string,
   workDir: string,
 ): { policyPacks: string[]; policyPackConfigs: string[] } {
-  const config = path.join(workDir, "policies", "config", `${stackName}.json`);
+  const config = policyConfigFile(stackName, path.join(workDir, "policies", "config"));
   return {
     policyPacks: [path.join(workDir, "policies")],
-    policyPackConfigs: fs.existsSync(config) ? [config] : [],
+    policyPackConfigs: config !== undefined && fs.existsSync(config) ? [config] : [],
   };
 }
 

@@ -6,6 +6,7 @@ import { triggerLatencies, type TriggerLatency } from "../rollout/latency";
 import { loadStackFile } from "../rollout/loaders";
 import { rolloutKeys, type StackFile } from "../rollout/stackFile";
 import { parseAwsRegion } from "../rollout/awsLimits";
+import { registerSecrets } from "../rollout/redaction";
 import { planTraffic, type ServiceTraffic } from "../rollout/traffic";
 import {
   ResourceRecorder,
@@ -59,6 +60,27 @@ export function mapSecrets(value: unknown, reveal: boolean): unknown {
   return value;
 }
 
+/**
+ * The values the program marked secret one by one (a secret envelope around a string or a
+ * number), for redaction: what policies see unwrapped must not come back in a violation's
+ * message. An envelope around a whole object (a Kubernetes Secret's data) gives only the
+ * envelopes inside it: its database name or port is no secret to redact from every line, and
+ * the secret config values it holds are registered from the stack file.
+ */
+export function secretEnvelopeValues(value: unknown, depth = 0): string[] {
+  if (depth > 64) return [];
+  if (isSecretEnvelope(value)) {
+    const inner = value.value;
+    if (typeof inner === "string") return inner === "[secret]" ? [] : [inner];
+    if (typeof inner === "number") return [String(inner)];
+    return secretEnvelopeValues(inner, depth + 1);
+  }
+  if (Array.isArray(value)) return value.flatMap((v) => secretEnvelopeValues(v, depth + 1));
+  if (typeof value === "object" && value !== null)
+    return Object.values(value).flatMap((v) => secretEnvelopeValues(v, depth + 1));
+  return [];
+}
+
 /** The Lambda runtimes and MySQL engine versions the resources use, for the deprecation calendar. */
 function runtimeUses(resources: RecordedResource[]): RuntimeUse[] {
   return resources.flatMap((r): RuntimeUse[] => {
@@ -104,6 +126,8 @@ export async function planStack(
   options: { revealSecrets?: boolean; now?: Date } = {},
 ): Promise<PlanResult> {
   const now = options.now ?? new Date();
+  // Decrypted secrets, when the stack file carries them, are redacted from every message from here on.
+  registerSecrets(stackFile.secretValues ?? []);
   // Validate first: nothing may be registered for an invalid config.
   // The stack file shows each `secure:` path, so secrecy is checked per path, not per key.
   const config = parseRolloutConfig(rolloutKeys(stackFile.config), stackFile.stack, (path) =>
@@ -128,6 +152,7 @@ export async function planStack(
   });
 
   const resources = recorder.resources.filter((r) => r.type !== "pulumi:pulumi:Stack");
+  registerSecrets(resources.flatMap((r) => secretEnvelopeValues(r.inputs)));
   const revealed = resources.map((r) => ({
     ...r,
     inputs: mapSecrets(r.inputs, true) as Record<string, unknown>,

@@ -1,3 +1,4 @@
+import { safeText } from "../rollout/redaction";
 import { RolloutInputError } from "../rollout/validation";
 
 /** Shared plumbing of the `rollout` CLI: exit codes, output, tables, flag errors. */
@@ -9,10 +10,24 @@ export interface Output {
   error(line: string): void;
 }
 
-export const consoleOutput: Output = {
+/**
+ * Every line the CLI prints passes here: each secret value redacted (rollout/redaction.ts:
+ * whatever key it came from, JSON-escaped forms too) and control characters, bidi overrides and
+ * invisible characters escaped as `\uXXXX`, so nothing a user supplied (a name, a file's
+ * contents, an error from Pulumi or AWS) reaches the terminal raw. A `--json` line stays valid
+ * JSON: the escape means the same character.
+ */
+export function safeOutput(out: Output): Output {
+  return {
+    log: (line = "") => out.log(safeText(line)),
+    error: (line) => out.error(safeText(line)),
+  };
+}
+
+export const consoleOutput: Output = safeOutput({
   log: (line = "") => process.stdout.write(`${line}\n`),
   error: (line) => process.stderr.write(`${line}\n`),
-};
+});
 
 /**
  * `rollout ... | head`: once the reader has gone, a write fails with EPIPE. That is the

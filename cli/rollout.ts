@@ -1,11 +1,23 @@
 #!/usr/bin/env -S npx tsx
 import * as fs from "node:fs";
+import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { errorMessage } from "../rollout/errors";
 import { stackFilePath } from "../rollout/loaders";
+import { safeText, withSecretScope } from "../rollout/redaction";
+import { characterProblem } from "../rollout/safeInput";
 import { RolloutInputError } from "../rollout/validation";
-import type { CommandContext } from "./backend";
-import { consoleOutput, EXIT, ignoreEpipe, jsonError, oneLine, requireFlag, type Output } from "./output";
+import type { CommandContext, SelectStack } from "./backend";
+import {
+  consoleOutput,
+  EXIT,
+  ignoreEpipe,
+  jsonError,
+  oneLine,
+  requireFlag,
+  safeOutput,
+  type Output,
+} from "./output";
 
 /** `npm run rollout -- <command>`: the operator CLI. Exit 0 ok, 1 refused / NO-GO / failed, 2 bad input. */
 
@@ -138,12 +150,45 @@ function checkFlags(command: string, values: Record<string, unknown>): void {
   );
 }
 
+/**
+ * A flag value holding a control, bidi or invisible character is refused before it can reach a
+ * file name, a config value or the terminal: names and paths allow none; --reason is free text
+ * (tab and newline allowed).
+ */
+function checkFlagCharacters(values: Record<string, unknown>): void {
+  for (const [flag, value] of Object.entries(values)) {
+    if (typeof value !== "string") continue;
+    const problem = characterProblem(value, flag === "reason" ? "text" : "name");
+    if (problem) throw new RolloutInputError(`--${flag}: ${problem}`);
+  }
+}
+
+/**
+ * The offline commands' input files, read and checked before the command's modules load (the
+ * plan loads the whole Pulumi program, drill the AWS SDK: seconds): a hostile or broken file is
+ * refused (exit 2) in milliseconds. The command reads them again, by the same path.
+ */
+function precheckInputFiles(command: string, values: Record<string, unknown>): void {
+  const loaders = require("../rollout/loaders") as typeof import("../rollout/loaders"); // eslint-disable-line @typescript-eslint/no-require-imports
+  if (command === "drill" && !values.live && typeof values.scenario === "string")
+    loaders.loadScenario(values.scenario);
+  if (command === "plan") {
+    const file = typeof values["config-file"] === "string" ? values["config-file"] : undefined;
+    const named = file === undefined ? "staging" : /^Pulumi\.([^.]+)\.yaml$/.exec(path.basename(file))?.[1];
+    const stack = typeof values.stack === "string" ? values.stack : named;
+    // A file whose name gives no stack: the plan itself says --stack is needed.
+    if (stack !== undefined) loaders.loadStackFile(stack, file);
+  }
+}
+
 /** A word after the command (signoff: after its action) is an error; a stack's name suggests --stack. */
 function checkPositionals(command: string, words: string[]): void {
   const extra = command === "signoff" ? words.slice(1) : words;
   if (extra.length === 0) return;
   const word = extra[0]!;
   const isStack = /^[\w.-]+$/.test(word) && fs.existsSync(stackFilePath(word));
+  const problem = characterProblem(word, "name");
+  if (problem) throw new RolloutInputError(`unexpected argument: ${problem}`);
   throw new RolloutInputError(
     `unexpected argument ${JSON.stringify(word)}${isStack ? `; did you mean --stack ${word}?` : ""}`,
   );
@@ -166,20 +211,34 @@ export type LiveContextFactory = (stack: string, out: Output) => CommandContext;
 /**
  * The live context for `--stack`: the Automation API over this project and SDK clients in the
  * stack's region. Creating it touches neither Pulumi nor AWS: the stack is selected on the
- * backend's first call, after the command has checked its flags.
+ * backend's first call, after the command has checked its flags. Every secret value the stack's
+ * config holds is registered for redaction as it is read (cli/liveSecrets.ts); `select` (the
+ * Automation API's stack) and `root` (where Pulumi.<stack>.yaml is) are replaced in tests.
  */
-const defaultLiveContext: LiveContextFactory = (stack, out) => {
-  const { automationBackend, defaultAwsClients } = require("./backend") as typeof import("./backend");
-  const { loadStackFile } = require("../rollout/loaders") as typeof import("../rollout/loaders");
-  const region = loadStackFile(stack).config["aws:region"] ?? process.env.AWS_REGION;
-  return {
-    backend: automationBackend(stack),
-    aws: defaultAwsClients(region),
-    out,
-    now: () => new Date(),
-    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+export const automationLiveContext =
+  (select?: SelectStack, root?: string): LiveContextFactory =>
+  (stack, out) => {
+    const { automationBackend, defaultAwsClients } = require("./backend") as typeof import("./backend");
+    const { loadStackFile, PROJECT_ROOT } =
+      require("../rollout/loaders") as typeof import("../rollout/loaders");
+    const { secretCollectingSelect, selectLocalStack } =
+      require("./liveSecrets") as typeof import("./liveSecrets");
+    const stackFile = loadStackFile(stack, undefined, root);
+    const region = stackFile.config["aws:region"] ?? process.env.AWS_REGION;
+    return {
+      backend: automationBackend(
+        stack,
+        root ?? PROJECT_ROOT,
+        secretCollectingSelect(select ?? selectLocalStack, stackFile.secretPaths),
+      ),
+      aws: defaultAwsClients(region),
+      out,
+      now: () => new Date(),
+      sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    };
   };
-};
+
+const defaultLiveContext: LiveContextFactory = automationLiveContext();
 
 /** A live command's handler: its module (`load`) is required only when the command runs. */
 const live =
@@ -225,12 +284,22 @@ const COMMANDS: Record<CommandName, CommandHandler> = {
 };
 /* eslint-enable @typescript-eslint/no-require-imports */
 
-/** Runs one command; `makeLiveContext` is replaced in tests by fakes of Pulumi and AWS. */
+/**
+ * Runs one command; `makeLiveContext` is replaced in tests by fakes of Pulumi and AWS. Every line
+ * goes out through `safeOutput` (secrets redacted, control characters escaped), and the run has
+ * its own set of secret values unless `options.sharedSecrets` (the process runs one command).
+ */
 export async function runCli(
   argv: string[],
   out: Output = consoleOutput,
   makeLiveContext: LiveContextFactory = defaultLiveContext,
+  options: { sharedSecrets?: boolean } = {},
 ): Promise<number> {
+  const run = () => runCommand(argv, safeOutput(out), makeLiveContext);
+  return options.sharedSecrets ? run() : withSecretScope(run);
+}
+
+async function runCommand(argv: string[], out: Output, makeLiveContext: LiveContextFactory): Promise<number> {
   let parsed;
   try {
     parsed = parseArgs({ args: argv, options: FLAGS, allowPositionals: true, strict: true });
@@ -256,8 +325,10 @@ export async function runCli(
     makeLiveContext(requireFlag(values, "stack", "a stack name such as staging or production"), out);
   const json = Boolean(parsed.values.json);
   try {
+    checkFlagCharacters(parsed.values);
     checkPositionals(command, rest);
     checkFlags(command, parsed.values);
+    precheckInputFiles(command, parsed.values);
     return await handler(parsed.values, rest, out, liveContext);
   } catch (error) {
     if (error instanceof RolloutInputError) {
@@ -275,9 +346,24 @@ export async function runCli(
   }
 }
 
+/**
+ * A failure no command caught (a rejection from deep in a library): one line, secrets redacted,
+ * exit 1, never a stack dump (ROLLOUT_DEBUG=1 prints the stack).
+ */
+function uncaught(error: unknown): void {
+  process.stderr.write(`${safeText(`error: ${oneLine(errorMessage(error))}`)}\n`);
+  if (process.env.ROLLOUT_DEBUG && error instanceof Error && error.stack)
+    process.stderr.write(`${safeText(error.stack)}\n`);
+  process.exit(EXIT.refused);
+}
+
 if (require.main === module) {
   ignoreEpipe(process.stdout);
-  void runCli(process.argv.slice(2)).then((code) => {
-    process.exitCode = code;
-  });
+  process.on("uncaughtException", uncaught);
+  process.on("unhandledRejection", uncaught);
+  void runCli(process.argv.slice(2), consoleOutput, defaultLiveContext, { sharedSecrets: true }).then(
+    (code) => {
+      process.exitCode = code;
+    },
+  );
 }

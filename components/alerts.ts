@@ -33,6 +33,10 @@ export function endpointAutoConfirms(endpoint: { url: string; autoConfirms?: boo
  * grant it through IAM (the rollback Lambda's role). Nothing reaches these topics through
  * EventBridge, so events.amazonaws.com gets no grant.
  *
+ * Each topic's policy refuses sns:Publish over plain HTTP (AwsSolutions-SNS3) and, since a
+ * topic policy replaces SNS's default one, allows the account's alarms to publish; the
+ * account's own principals publish through IAM (the rollback Lambda's role).
+ *
  * Slack: an incoming webhook cannot confirm an SNS subscription, so its subscription stays
  * pending and nothing arrives. Deliver to Slack through AWS Chatbot (subscribed to the
  * topics) or a relay endpoint that confirms and reformats; the program warns about it.
@@ -40,6 +44,7 @@ export function endpointAutoConfirms(endpoint: { url: string; autoConfirms?: boo
 export class AlertTopics extends pulumi.ComponentResource {
   readonly kmsKey: aws.kms.Key;
   readonly topics: Record<Severity, aws.sns.Topic>;
+  readonly topicPolicies: Record<Severity, aws.sns.TopicPolicy>;
 
   constructor(name: string, args: AlertTopicsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("staged-rollout:alerts:AlertTopics", name, {}, opts);
@@ -52,6 +57,7 @@ export class AlertTopics extends pulumi.ComponentResource {
     }
 
     const account = aws.getCallerIdentityOutput({}, { parent: this }).accountId;
+    const region = aws.getRegionOutput({}, { parent: this }).region;
     this.kmsKey = new aws.kms.Key(
       `${name}-kms`,
       {
@@ -86,6 +92,48 @@ export class AlertTopics extends pulumi.ComponentResource {
     const topic = (severity: Severity) =>
       new aws.sns.Topic(`${name}-${severity}`, { kmsMasterKeyId: this.kmsKey.id }, { parent: this });
     this.topics = { critical: topic("critical"), warning: topic("warning"), info: topic("info") };
+    const topicPolicy = (severity: Severity) =>
+      new aws.sns.TopicPolicy(
+        `${name}-${severity}-policy`,
+        {
+          arn: this.topics[severity].arn,
+          policy: pulumi.jsonStringify({
+            Version: "2012-10-17",
+            Statement: [
+              // What SNS's default policy granted the alarms (AWS:SourceOwner), narrowed to this
+              // account's alarms: a policy without it leaves CloudWatch "not authorized to perform:
+              // SNS:Publish" (AWS re:Post, cloudwatch-receive-sns-for-alarm-trigger).
+              {
+                Sid: "AlarmsOfThisAccountPublish",
+                Effect: "Allow",
+                Principal: { Service: "cloudwatch.amazonaws.com" },
+                Action: "sns:Publish",
+                Resource: this.topics[severity].arn,
+                Condition: {
+                  ArnLike: {
+                    "aws:SourceArn": pulumi.interpolate`arn:aws:cloudwatch:${region}:${account}:alarm:*`,
+                  },
+                },
+              },
+              // SNS Developer Guide, "Enforce encryption of data in transit" (sns-security-best-practices.html).
+              {
+                Sid: "PublishOnlyOverTls",
+                Effect: "Deny",
+                Principal: "*",
+                Action: "sns:Publish",
+                Resource: this.topics[severity].arn,
+                Condition: { Bool: { "aws:SecureTransport": "false" } },
+              },
+            ],
+          }),
+        },
+        { parent: this },
+      );
+    this.topicPolicies = {
+      critical: topicPolicy("critical"),
+      warning: topicPolicy("warning"),
+      info: topicPolicy("info"),
+    };
 
     args.emails.forEach((email, i) => {
       for (const severity of ["critical", "warning"] as const) {

@@ -2,6 +2,7 @@ import * as path from "node:path";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as esbuild from "esbuild";
+import { DEFAULT_LOG_RETENTION_DAYS, LOG_RETENTION_DAYS } from "../rollout/config";
 import type { RollbackEnvironmentVariables } from "../rollout/lambdaEnvironment";
 import {
   alarmName,
@@ -49,7 +50,7 @@ export interface AutoRollbackArgs {
    * (Errors, dead letters) carry no actions, as the gate alarms then carry none. Default: true.
    */
   actionsEnabled?: boolean;
-  /** Default: 14 days. */
+  /** Days CloudWatch Logs keeps the function's log group: one of LOG_RETENTION_DAYS. Default: 365. */
   logRetentionDays?: number;
 }
 
@@ -143,6 +144,12 @@ function validate(args: AutoRollbackArgs): void {
   if (minSeverity !== undefined) guardDutyEventPattern(minSeverity, args.guardDutyEksClusterName);
   if (args.targetGroupPairs.length === 0)
     throw new Error("AutoRollback: targetGroupPairs is empty; expected one pair per service");
+  const retention = args.logRetentionDays;
+  if (retention !== undefined && !(LOG_RETENTION_DAYS as readonly number[]).includes(retention)) {
+    throw new Error(
+      `AutoRollback: logRetentionDays is ${retention}; expected one of ${LOG_RETENTION_DAYS.join(", ")} (CloudWatch Logs PutRetentionPolicy)`,
+    );
+  }
 }
 
 /**
@@ -155,8 +162,15 @@ function validate(args: AutoRollbackArgs): void {
  * Give the stack its own account (or region), or pass `guardDutyEksClusterName` to match only
  * findings about its EKS cluster. Two alarms watch the function itself and page the critical
  * topic: any invocation error, and any event left in its dead-letter queue.
+ *
+ * One customer-managed key encrypts the function's log group (CloudWatch Logs may use it for
+ * that log group only) and its environment variables (the function's role may decrypt them);
+ * the dead-letter queue refuses any request over plain HTTP.
  */
 export class AutoRollback extends pulumi.ComponentResource {
+  readonly kmsKey: aws.kms.Key;
+  readonly logGroup: aws.cloudwatch.LogGroup;
+  readonly deadLetterQueuePolicy: aws.sqs.QueuePolicy;
   readonly role: aws.iam.Role;
   readonly deadLetterQueue: aws.sqs.Queue;
   readonly function: aws.lambda.Function;
@@ -182,11 +196,6 @@ export class AutoRollback extends pulumi.ComponentResource {
     const region = aws.getRegionOutput({}, { parent: this });
     const latchArn = pulumi.interpolate`arn:aws:ssm:${region.region}:${identity.accountId}:parameter${latchParameterName(args.stack)}`;
 
-    const logs = new aws.cloudwatch.LogGroup(
-      `${name}-logs`,
-      { name: lambdaLogGroupName(functionName), retentionInDays: args.logRetentionDays ?? 14 },
-      { parent: this },
-    );
     this.deadLetterQueue = new aws.sqs.Queue(
       `${name}-dlq`,
       { sqsManagedSseEnabled: true, messageRetentionSeconds: 1209600 },
@@ -195,6 +204,68 @@ export class AutoRollback extends pulumi.ComponentResource {
     this.role = new aws.iam.Role(
       `${name}-role`,
       { assumeRolePolicy: aws.iam.assumeRolePolicyForPrincipal({ Service: "lambda.amazonaws.com" }) },
+      { parent: this },
+    );
+    const logGroupName = lambdaLogGroupName(functionName);
+    this.kmsKey = new aws.kms.Key(
+      `${name}-kms`,
+      {
+        description: `staged-rollout ${args.stack} rollback function: its log group and environment`,
+        enableKeyRotation: true,
+        deletionWindowInDays: 30,
+        policy: pulumi.jsonStringify({
+          Version: "2012-10-17",
+          Statement: [
+            {
+              Sid: "AccountAdministers",
+              Effect: "Allow",
+              Principal: { AWS: pulumi.interpolate`arn:aws:iam::${identity.accountId}:root` },
+              Action: "kms:*",
+              Resource: "*",
+            },
+            // CloudWatch Logs User Guide, "Encrypt log data in CloudWatch Logs using AWS KMS", step
+            // 2: the regional logs principal, scoped by the encryption context CloudWatch Logs
+            // sends (kms:EncryptionContext:aws:logs:arn, the log group's ARN) to this log group.
+            {
+              Sid: "CloudWatchLogsEncryptsTheFunctionsLogGroup",
+              Effect: "Allow",
+              Principal: { Service: pulumi.interpolate`logs.${region.region}.amazonaws.com` },
+              Action: [
+                "kms:Encrypt*",
+                "kms:Decrypt*",
+                "kms:ReEncrypt*",
+                "kms:GenerateDataKey*",
+                "kms:Describe*",
+              ],
+              Resource: "*",
+              Condition: {
+                ArnLike: {
+                  "kms:EncryptionContext:aws:logs:arn": pulumi.interpolate`arn:aws:logs:${region.region}:${identity.accountId}:log-group:${logGroupName}`,
+                },
+              },
+            },
+            // The function's role may decrypt its variables (CKV_AWS_173's remedy: Lambda User Guide,
+            // "Securing Lambda environment variables": with a customer managed key "only users in
+            // your account with access to the KMS key can view or manage environment variables").
+            {
+              Sid: "FunctionRoleDecryptsItsEnvironment",
+              Effect: "Allow",
+              Principal: { AWS: this.role.arn },
+              Action: "kms:Decrypt",
+              Resource: "*",
+            },
+          ],
+        }),
+      },
+      { parent: this },
+    );
+    this.logGroup = new aws.cloudwatch.LogGroup(
+      `${name}-logs`,
+      {
+        name: logGroupName,
+        retentionInDays: args.logRetentionDays ?? DEFAULT_LOG_RETENTION_DAYS,
+        kmsKeyId: this.kmsKey.arn,
+      },
       { parent: this },
     );
     const policy = new aws.iam.RolePolicy(
@@ -246,7 +317,7 @@ export class AutoRollback extends pulumi.ComponentResource {
               Sid: "Logs",
               Effect: "Allow",
               Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
-              Resource: [pulumi.interpolate`${logs.arn}:*`],
+              Resource: [pulumi.interpolate`${this.logGroup.arn}:*`],
             },
             {
               Sid: "XRayHasNoResourceLevelPermissions",
@@ -294,8 +365,9 @@ export class AutoRollback extends pulumi.ComponentResource {
         tracingConfig: { mode: "Active" },
         deadLetterConfig: { targetArn: this.deadLetterQueue.arn },
         environment: { variables: rollbackEnvironment },
+        kmsKeyArn: this.kmsKey.arn,
       },
-      { parent: this, dependsOn: [logs, policy] },
+      { parent: this, dependsOn: [this.logGroup, policy] },
     );
     this.functionArn = this.function.arn;
 
@@ -305,7 +377,8 @@ export class AutoRollback extends pulumi.ComponentResource {
         functionName: this.function.name,
         maximumRetryAttempts: 2,
         maximumEventAgeInSeconds: 300,
-        destinationConfig: { onFailure: { destination: this.deadLetterQueue.arn } },
+        // No on-failure destination: the function's own dead-letter queue already receives an
+        // event whose retries are spent, and both would put it there twice.
       },
       { parent: this },
     );
@@ -343,18 +416,20 @@ export class AutoRollback extends pulumi.ComponentResource {
       this.guardDutyRule = this.eventPath(name, "guardduty", description, pattern, actionsEnabled);
       deadLetterStatements.push({ sid: "GuardDutyRuleDeadLetters", rule: this.guardDutyRule });
     }
-    if (deadLetterStatements.length > 0) {
-      // EventBridge delivers to a DLQ as events.amazonaws.com: without this queue policy a
-      // delivery that exhausts its retries is dropped instead of kept for inspection. A queue
-      // has one policy: one statement per rule, each scoped to that rule.
-      new aws.sqs.QueuePolicy(
-        `${name}-dlq-policy`,
-        {
-          // A queue's Pulumi id is its URL.
-          queueUrl: this.deadLetterQueue.id,
-          policy: pulumi.jsonStringify({
-            Version: "2012-10-17",
-            Statement: deadLetterStatements.map(({ sid, rule }) => ({
+    // EventBridge delivers to a DLQ as events.amazonaws.com: without an allow here a delivery
+    // that exhausts its retries is dropped instead of kept for inspection. A queue has one
+    // policy: one statement per rule, each scoped to that rule, and the refusal of any request
+    // over plain HTTP (AwsSolutions-SQS4; SQS Developer Guide, "Enforce encryption of data in
+    // transit", sqs-security-best-practices.html).
+    this.deadLetterQueuePolicy = new aws.sqs.QueuePolicy(
+      `${name}-dlq-policy`,
+      {
+        // A queue's Pulumi id is its URL.
+        queueUrl: this.deadLetterQueue.id,
+        policy: pulumi.jsonStringify({
+          Version: "2012-10-17",
+          Statement: [
+            ...deadLetterStatements.map(({ sid, rule }) => ({
               Sid: sid,
               Effect: "Allow",
               Principal: { Service: "events.amazonaws.com" },
@@ -362,11 +437,19 @@ export class AutoRollback extends pulumi.ComponentResource {
               Resource: this.deadLetterQueue.arn,
               Condition: { ArnEquals: { "aws:SourceArn": rule.arn } },
             })),
-          }),
-        },
-        { parent: this },
-      );
-    }
+            {
+              Sid: "OnlyOverTls",
+              Effect: "Deny",
+              Principal: "*",
+              Action: "sqs:*",
+              Resource: this.deadLetterQueue.arn,
+              Condition: { Bool: { "aws:SecureTransport": "false" } },
+            },
+          ],
+        }),
+      },
+      { parent: this },
+    );
 
     const actions = actionsEnabled ? [args.criticalTopicArn] : [];
     const common = {

@@ -1,5 +1,11 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import {
+  MONITORING_INTERVAL_SECONDS,
+  NO_PERFORMANCE_INSIGHTS_CLASSES,
+  PERFORMANCE_INSIGHTS_RETENTION_DAYS,
+  RDS_LOG_EXPORTS,
+} from "../rollout/config";
 import { finalSnapshotIdentifier, snapshotIdentifier } from "../rollout/names";
 
 export interface DataProtectionArgs {
@@ -25,6 +31,16 @@ export interface DataProtectionArgs {
   password: pulumi.Input<string>;
   /** Automated backup retention; at least 7 days. */
   backupRetentionDays: number;
+  /**
+   * Days of Performance Insights history (encrypted with the database's key): one of
+   * PERFORMANCE_INSIGHTS_RETENTION_DAYS. Default: 7, the free tier.
+   */
+  performanceInsightsRetentionDays?: number;
+  /**
+   * Seconds between Enhanced Monitoring samples: one of MONITORING_INTERVAL_SECONDS; 0 turns it
+   * off and then no monitoring role exists. Default: 60.
+   */
+  monitoringIntervalSeconds?: number;
   deletionProtection: boolean;
   multiAz: boolean;
   /** The phase about to take effect: a snapshot named for it is taken first. */
@@ -40,13 +56,33 @@ export interface DataProtectionArgs {
 /** The minimum the rollout documents' point-in-time recovery needs. */
 export const MIN_BACKUP_RETENTION_DAYS = 7;
 
+/** The AWS managed policy of the Enhanced Monitoring role (RDS User Guide, "Setting up and enabling Enhanced Monitoring"). */
+export const ENHANCED_MONITORING_POLICY_ARN =
+  "arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole";
+
+/**
+ * What the MariaDB Audit Plugin records (RDS User Guide, "MariaDB Audit Plugin support for
+ * MySQL", SERVER_AUDIT_EVENTS): connections (successful, failed, disconnections), schema changes
+ * and grants. Not QUERY or QUERY_DML: every statement of a trading database would make the
+ * audit log the largest log of the stack and cost what the general log costs.
+ */
+export const AUDIT_EVENTS = "CONNECT,QUERY_DDL,QUERY_DCL";
+
+/** `8.4` of `8.4` or `8.4.3`: the major an option group is made for. */
+export const majorVersionOf = (engineVersion: string) => engineVersion.split(".").slice(0, 2).join(".");
+
 /**
  * The shared MySQL and its protection: encrypted with a customer-managed key, private,
  * point-in-time recovery, AWS Backup, deletion protection and `protect` in production, and a
- * snapshot named for each phase that the phase's traffic changes wait for.
+ * snapshot named for each phase that the phase's traffic changes wait for. It is watched from
+ * inside: Performance Insights (with the same key), Enhanced Monitoring, and the audit, error
+ * and slow-query logs exported to CloudWatch Logs, the audit log from the MariaDB Audit Plugin.
  */
 export class DataProtection extends pulumi.ComponentResource {
   readonly kmsKey: aws.kms.Key;
+  readonly optionGroup: aws.rds.OptionGroup;
+  /** Only when `monitoringIntervalSeconds` is not 0. */
+  readonly monitoringRole?: aws.iam.Role;
   readonly securityGroup: aws.ec2.SecurityGroup;
   readonly instance: aws.rds.Instance;
   readonly vault: aws.backup.Vault;
@@ -100,6 +136,63 @@ export class DataProtection extends pulumi.ComponentResource {
       { parent: this },
     );
 
+    // The audit log: RDS for MySQL writes one only through this plugin ("MariaDB Audit Plugin
+    // support for MySQL"); once the option group is active auditing starts, no restart. The
+    // group is made for one major version: docs/mysql-upgrade.md's major upgrade takes a new one.
+    this.optionGroup = new aws.rds.OptionGroup(
+      `${name}-mysql-options`,
+      {
+        engineName: "mysql",
+        majorEngineVersion: majorVersionOf(args.engineVersion),
+        optionGroupDescription: "staged-rollout MySQL: MariaDB Audit Plugin",
+        options: [
+          {
+            optionName: "MARIADB_AUDIT_PLUGIN",
+            optionSettings: [
+              { name: "SERVER_AUDIT_EVENTS", value: AUDIT_EVENTS },
+              // RDS's own health checks: "The rdsadmin user queries the database every second".
+              { name: "SERVER_AUDIT_EXCL_USERS", value: "rdsadmin" },
+            ],
+          },
+        ],
+      },
+      { parent: this },
+    );
+
+    const monitoringInterval = args.monitoringIntervalSeconds ?? 60;
+    if (monitoringInterval > 0) {
+      const account = aws.getCallerIdentityOutput({}, { parent: this }).accountId;
+      this.monitoringRole = new aws.iam.Role(
+        `${name}-monitoring-role`,
+        {
+          description: "RDS Enhanced Monitoring of the staged-rollout MySQL",
+          // Confused deputy: only RDS acting for this account may assume it.
+          assumeRolePolicy: pulumi.jsonStringify({
+            Version: "2012-10-17",
+            Statement: [
+              {
+                Effect: "Allow",
+                Principal: { Service: "monitoring.rds.amazonaws.com" },
+                Action: "sts:AssumeRole",
+                Condition: { StringEquals: { "aws:SourceAccount": account } },
+              },
+            ],
+          }),
+          managedPolicyArns: [ENHANCED_MONITORING_POLICY_ARN],
+        },
+        { parent: this },
+      );
+    }
+    const performanceInsights = !(NO_PERFORMANCE_INSIGHTS_CLASSES as readonly string[]).includes(
+      args.instanceClass,
+    );
+    if (!performanceInsights) {
+      void pulumi.log.warn(
+        `data: RDS offers no Performance Insights for MySQL on ${args.instanceClass}; it stays off (a db.t4g.medium or larger has it)`,
+        this,
+      );
+    }
+
     // Replacing the database would lose it: in production Pulumi refuses to delete it
     // (`protect`), AWS refuses too (deletion protection), and a final snapshot is kept.
     this.instance = new aws.rds.Instance(
@@ -132,7 +225,17 @@ export class DataProtection extends pulumi.ComponentResource {
         autoMinorVersionUpgrade: true,
         iamDatabaseAuthenticationEnabled: true,
         caCertIdentifier: "rds-ca-rsa2048-g1",
-        enabledCloudwatchLogsExports: ["error", "slowquery"],
+        // An option group's Pulumi id is its name.
+        optionGroupName: this.optionGroup.id,
+        enabledCloudwatchLogsExports: [...RDS_LOG_EXPORTS],
+        // The key the data is encrypted with; once set, RDS never lets it change.
+        performanceInsightsEnabled: performanceInsights,
+        performanceInsightsKmsKeyId: performanceInsights ? this.kmsKey.arn : undefined,
+        performanceInsightsRetentionPeriod: performanceInsights
+          ? (args.performanceInsightsRetentionDays ?? 7)
+          : undefined,
+        monitoringInterval,
+        monitoringRoleArn: this.monitoringRole?.arn,
       },
       { parent: this, protect: args.production },
     );
@@ -201,6 +304,18 @@ function validate(args: DataProtectionArgs): void {
   if (!/^[0-9]{12}$/.test(args.phaseEntryId)) {
     throw new Error(
       `DataProtection: phaseEntryId is ${JSON.stringify(args.phaseEntryId)}; expected yyyymmddhhmm (the time the phase was entered)`,
+    );
+  }
+  const piDays = args.performanceInsightsRetentionDays;
+  if (piDays !== undefined && !(PERFORMANCE_INSIGHTS_RETENTION_DAYS as readonly number[]).includes(piDays)) {
+    throw new Error(
+      `DataProtection: performanceInsightsRetentionDays is ${piDays}; expected 7, a multiple of 31 up to 713, or 731 (RDS PerformanceInsightsRetentionPeriod)`,
+    );
+  }
+  const interval = args.monitoringIntervalSeconds;
+  if (interval !== undefined && !(MONITORING_INTERVAL_SECONDS as readonly number[]).includes(interval)) {
+    throw new Error(
+      `DataProtection: monitoringIntervalSeconds is ${interval}; expected one of ${MONITORING_INTERVAL_SECONDS.join(", ")} (RDS MonitoringInterval, 0 is off)`,
     );
   }
   if (!/^[a-z][a-z0-9-]*$/.test(args.phase)) {

@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { ALB_STICKINESS_SECONDS } from "../rollout/awsLimits";
+import { WAF_MANAGED_RULE_GROUPS } from "../rollout/config";
 import { targetGroupName, type Colour } from "../rollout/names";
 import {
   cohortRulePriority,
@@ -53,6 +54,11 @@ export interface TrafficRouterArgs {
   stickinessSeconds?: number;
   /** What listener rules must wait for (the phase's snapshot, the pre-deploy hook). Default: none. */
   ruleDependsOn?: pulumi.Input<pulumi.Resource>[];
+  /**
+   * Put a WAFv2 web ACL (REGIONAL) with AWS's managed rule groups (WAF_MANAGED_RULE_GROUPS) in
+   * front of the ALB. Default: true.
+   */
+  waf?: boolean;
 }
 
 /**
@@ -76,6 +82,8 @@ export class TrafficRouter extends pulumi.ComponentResource {
   readonly cohortRules: Record<string, aws.lb.ListenerRule[]> = {};
   readonly dnsName: pulumi.Output<string>;
   readonly albArnSuffix: pulumi.Output<string>;
+  /** Only when `waf` is on. */
+  readonly webAcl?: aws.wafv2.WebAcl;
 
   constructor(name: string, args: TrafficRouterArgs, opts?: pulumi.ComponentResourceOptions) {
     // Checked before super(): a refused component registers nothing, not even itself.
@@ -138,6 +146,39 @@ export class TrafficRouter extends pulumi.ComponentResource {
       },
       { parent: this },
     );
+
+    if (args.waf ?? true) {
+      // Each managed group keeps its own actions (overrideAction none: its rules block); anything
+      // no rule blocks is allowed. Every rule and the ACL publish CloudWatch metrics and keep
+      // sampled requests, so a false positive can be found and its rule set to count.
+      const visibility = (metricName: string) => ({
+        cloudwatchMetricsEnabled: true,
+        metricName,
+        sampledRequestsEnabled: true,
+      });
+      this.webAcl = new aws.wafv2.WebAcl(
+        `${name}-waf`,
+        {
+          description: `staged-rollout ${args.stack}: AWS managed rules in front of the rollout ALB`,
+          scope: "REGIONAL",
+          defaultAction: { allow: {} },
+          rules: WAF_MANAGED_RULE_GROUPS.map((group, priority) => ({
+            name: group.name,
+            priority,
+            overrideAction: { none: {} },
+            statement: { managedRuleGroupStatement: { vendorName: "AWS", name: group.name } },
+            visibilityConfig: visibility(group.name),
+          })),
+          visibilityConfig: visibility(`${name}-waf`),
+        },
+        { parent: this },
+      );
+      new aws.wafv2.WebAclAssociation(
+        `${name}-waf-association`,
+        { resourceArn: this.loadBalancer.arn, webAclArn: this.webAcl.arn },
+        { parent: this },
+      );
+    }
 
     this.httpsListener = new aws.lb.Listener(
       `${name}-https`,

@@ -19,6 +19,16 @@
  * reason `pulumi policy publish` cannot ship this directory as it is: it packs policies/ only,
  * without ../rollout. Run the pack from a checkout of the repository (CI does).
  *
+ * How the pack config reaches it. The engine hands each policy only its own entry of the JSON
+ * given with `--policy-pack-config` (`policies/config/<stack>.json` by convention; the CLI's
+ * Automation API passes that file when it exists, cli/backend.ts policyPackOptions, and `npm run
+ * plan` reads it the same way, ./offline.ts policyConfigFile), over each policy's schema
+ * defaults. The defaults relax nothing: with no config file, or with another stack's, every
+ * tier-dependent check runs as in production, and a `rollout:tier: staging` claim is a
+ * mandatory violation of rollout-state-recorded. A rehearsal stack gets the staging tier only
+ * where its own file lists its name in `stagingTierStacks` of each relaxed policy
+ * (./rules/util.ts STAGING_TIER_KEY, ./rules/rollout.ts TIER_RELAXED_POLICIES).
+ *
  * This file only builds the pack. Constructing a PolicyPack starts a gRPC server and reads
  * ./package.json, so tests import `allPolicies` from ./rules/all instead, and `npm run plan`
  * runs the same policies through the offline twin (./offline.ts).

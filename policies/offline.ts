@@ -10,6 +10,9 @@ import type {
 } from "@pulumi/policy";
 import { allPolicies, PACK_NAME } from "./rules/all";
 import { errorMessage } from "../rollout/errors";
+import { redactSecrets } from "../rollout/redaction";
+import { readInputDocument } from "../rollout/safeInput";
+import { describeReceived, RolloutInputError } from "../rollout/validation";
 import { configOf, isUnknownValueError, unknownCheckingProxy, type Policy } from "./rules/util";
 
 /**
@@ -43,14 +46,40 @@ export interface OfflineOptions {
 
 export const POLICY_CONFIG_DIR = path.join(__dirname, "config");
 
-/** The committed pack config of a stack, or undefined when the stack has none. */
+/**
+ * The committed pack config file of a stack: policies/config/<stack>.json, by the stack's own
+ * name (the last part of a qualified `org/project/stack`, as the engine's URNs name it). Pulumi
+ * stack names are letters, digits, `-`, `_` and `.`; a name that could be a path has no file.
+ */
+export function policyConfigFile(stack: string, dir: string = POLICY_CONFIG_DIR): string | undefined {
+  const name = stack.split("/").at(-1) ?? "";
+  if (!/^[A-Za-z0-9_.-]+$/.test(name) || /^\.+$/.test(name)) return undefined;
+  return path.join(dir, `${name}.json`);
+}
+
+/**
+ * The committed pack config of a stack, or undefined when the stack has none. None means the
+ * policies' own defaults, which relax nothing: a stack named `prod` or `production-eu` without a
+ * file of its own is checked as production whatever its `rollout:tier` says (STAGING_TIER_KEY
+ * in rules/util.ts).
+ */
 export function loadPolicyConfig(
   stack: string,
   dir: string = POLICY_CONFIG_DIR,
 ): Record<string, unknown> | undefined {
-  const file = path.join(dir, `${stack}.json`);
-  if (!fs.existsSync(file)) return undefined;
-  return JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, unknown>;
+  const file = policyConfigFile(stack, dir);
+  if (file === undefined || !fs.existsSync(file)) return undefined;
+  const context = `policy pack config ${file}`;
+  const config = readInputDocument(file, "policy pack config", {
+    invalid: `${context} is not valid JSON`,
+    context,
+    json: true,
+  });
+  if (config === null || typeof config !== "object" || Array.isArray(config))
+    throw new RolloutInputError(
+      `${context}: expected an object of policy name -> level or config, got ${describeReceived(config)}`,
+    );
+  return config as Record<string, unknown>;
 }
 
 type ConfigEntry =
@@ -132,7 +161,10 @@ interface Run {
 
 /** The pack's version, as the engine reads it from policies/package.json. */
 const PACK_VERSION = (
-  JSON.parse(fs.readFileSync(path.join(__dirname, "package.json"), "utf8")) as { version: string }
+  readInputDocument(path.join(__dirname, "package.json"), "policies/package.json", {
+    invalid: "policies/package.json is not valid JSON",
+    context: "policies/package.json",
+  }) as { version: string }
 ).version;
 
 /**
@@ -149,13 +181,17 @@ async function guarded(run: Run, what: string, call: () => Promise<void> | void)
       run.violations.push({
         policy: run.policy.name,
         enforcementLevel: "advisory",
-        message: `can't run policy '${run.policy.name}' from policy pack '${PACK_NAME}@v${PACK_VERSION}' during preview: ${errorMessage(error)}`,
+        message: redactSecrets(
+          `can't run policy '${run.policy.name}' from policy pack '${PACK_NAME}@v${PACK_VERSION}' during preview: ${errorMessage(error)}`,
+        ),
         resource: what,
       });
       return;
     }
     throw new Error(
-      `policy ${run.policy.name} failed on ${what === "stack" ? "the stack" : what}: ${errorMessage(error)}`,
+      redactSecrets(
+        `policy ${run.policy.name} failed on ${what === "stack" ? "the stack" : what}: ${errorMessage(error)}`,
+      ),
       { cause: error },
     );
   }
@@ -219,7 +255,8 @@ export async function runPoliciesOffline(
       violations.push({
         policy: policy.name,
         enforcementLevel: run.level,
-        message,
+        // Whatever a policy echoes of what it checked: a secret value never leaves in a message.
+        message: redactSecrets(message),
         resource: urn ? (byUrn.get(urn) ?? urn) : resource,
       });
 

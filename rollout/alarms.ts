@@ -134,6 +134,12 @@ export function blueAlarmSpecs(gate: Gate): AlarmSpec[] {
 }
 
 /**
+ * CloudWatch PutCompositeAlarm (AWS API model, AlarmRule): "The AlarmRule can specify as many as
+ * 100 'children' alarms."
+ */
+export const COMPOSITE_ALARM_CHILDREN_MAX = 100;
+
+/**
  * CloudWatch: "A math expression used for an alarm can include as many as 10 metrics" (Amazon
  * CloudWatch User Guide, "Alarms on math expressions").
  */

@@ -11,10 +11,11 @@ import {
   RDS_MYSQL,
   s3BucketNameProblem,
 } from "./awsLimits";
-import { Decision, Signoff } from "./decisions";
-import { loadPlaybook } from "./loaders";
+import { Decision, recordedDecisionProblems, Signoff } from "./decisions";
+import { listPlaybooks, loadPlaybook } from "./loaders";
 import type { Playbook } from "./playbook";
 import { CohortConfig, resourceProblems, ServiceConfig } from "./serviceConfig";
+import { alarmNames, autoRollbackAlarms, COMPOSITE_ALARM_CHILDREN_MAX } from "./alarms";
 import { stateRecordProblems } from "./state";
 import { listenerRuleProblems } from "./traffic";
 import {
@@ -86,6 +87,74 @@ const FLAG_NAME = /^[a-z][A-Za-z0-9]{0,62}$/;
 
 const ENGINE_VERSION =
   "expected an RDS for MySQL version of the 8.0 or 8.4 major, such as 8.4 or 8.4.3 (the majors RDS offers in standard or extended support; see rollout/deprecations.ts)";
+
+/**
+ * The retention periods CloudWatch Logs accepts (logs PutRetentionPolicy.retentionInDays:
+ * "Possible values are: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827,
+ * 2192, 2557, 2922, 3288, and 3653", botocore's logs model, test/fixtures/aws-models/logs.json).
+ */
+export const LOG_RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+] as const;
+/** `rollout:logRetentionDays` when the stack says nothing: one year, what CKV_AWS_338 asks of a log group. */
+export const DEFAULT_LOG_RETENTION_DAYS = 365;
+
+/**
+ * Performance Insights retention (rds CreateDBInstanceMessage.PerformanceInsightsRetentionPeriod:
+ * "Valid Values: 7, month * 31, where month is a number of months from 1-23, 731"). 7 is the free tier.
+ */
+export const PERFORMANCE_INSIGHTS_RETENTION_DAYS = [
+  7,
+  ...Array.from({ length: 23 }, (_, i) => 31 * (i + 1)),
+  731,
+] as const;
+
+/** Enhanced Monitoring interval (CreateDBInstanceMessage.MonitoringInterval: "Valid Values: 0 | 1 | 5 | 10 | 15 | 30 | 60"); 0 turns it off. */
+export const MONITORING_INTERVAL_SECONDS = [0, 1, 5, 10, 15, 30, 60] as const;
+
+/**
+ * The AWS managed rule groups of the ALB's web ACL (`rollout:waf`), with their capacity in WCUs
+ * (AWS WAF Developer Guide, "Baseline rule groups" and "IP reputation rule groups"): the core
+ * rule set (OWASP Top 10 classes), known bad inputs (Log4j, Java deserialization, localhost
+ * Host headers) and Amazon's IP reputation list. 925 WCUs in all, under the 1,500 a web ACL
+ * gets at its base price.
+ */
+export const WAF_MANAGED_RULE_GROUPS = [
+  { name: "AWSManagedRulesCommonRuleSet", capacity: 700 },
+  { name: "AWSManagedRulesKnownBadInputsRuleSet", capacity: 200 },
+  { name: "AWSManagedRulesAmazonIpReputationList", capacity: 25 },
+] as const;
+
+/**
+ * Instance classes on which RDS offers no Performance Insights for MySQL (RDS User Guide,
+ * "Amazon RDS DB engine, Region, and instance class support for Performance Insights",
+ * USER_PerfInsights.Overview.Engines.html); CKV_AWS_353 skips them too.
+ */
+export const NO_PERFORMANCE_INSIGHTS_CLASSES = [
+  "db.t2.micro",
+  "db.t2.small",
+  "db.t3.micro",
+  "db.t3.small",
+  "db.t4g.micro",
+  "db.t4g.small",
+] as const;
+
+/**
+ * The logs the database exports to CloudWatch Logs, and what the policy pack requires by default
+ * (RDS for MySQL offers audit | error | general | slowquery | iam-db-auth-error). Audit comes from
+ * the MariaDB Audit Plugin (the option group); general is left out: it records every statement
+ * every client sends, which the audit log's connections, DDL and grants cover for a security
+ * review at a fraction of the volume. The slow-query log carries entries only once a DB parameter
+ * group sets slow_query_log (off in RDS's default group); attaching one takes a reboot of the
+ * database both colours share, so it is left to a maintenance window (README, "Security settings").
+ */
+export const RDS_LOG_EXPORTS = ["audit", "error", "slowquery"] as const;
+
+/** `<what>: one of <values>`, the message of a value that must be one of a fixed list. */
+const oneOf = <T extends number>(values: readonly T[], what: string) => {
+  const message = `expected one of ${values.join(", ")} (${what})`;
+  return z.number({ message }).refine((n) => (values as readonly number[]).includes(n), { message });
+};
 
 /**
  * The longest `rollout:rollbackReason` (characters): a sentence and an incident id. It bounds
@@ -237,6 +306,22 @@ export const RolloutConfigSchema = z
             message: `expected at most ${RDS_MYSQL.backupRetentionDaysMax} days (RDS BackupRetentionPeriod: 0-35)`,
           })
           .default(14),
+        /**
+         * Days of Performance Insights history, encrypted with the database's key. Default: 7 (the
+         * free tier); longer retention is billed per vCPU-month.
+         */
+        performanceInsightsRetentionDays: oneOf(
+          PERFORMANCE_INSIGHTS_RETENTION_DAYS,
+          "days of Performance Insights retention: 7, a multiple of 31 up to 713, or 731",
+        ).default(7),
+        /**
+         * Seconds between Enhanced Monitoring samples (the OS metrics RDS publishes to CloudWatch
+         * Logs). Default: 60. 0 turns it off, which the policy pack refuses in production.
+         */
+        monitoringIntervalSeconds: oneOf(
+          MONITORING_INTERVAL_SECONDS,
+          "seconds between Enhanced Monitoring samples; 0 is off",
+        ).default(60),
         /** Default: true in production. Turning it off in production is refused by the policy pack. */
         deletionProtection: z.boolean().optional(),
         /** Default: true in production. */
@@ -302,6 +387,21 @@ export const RolloutConfigSchema = z
         { message: "expected an object of flag name -> true or false" },
       )
       .default({}),
+    /**
+     * A WAFv2 web ACL with AWS's managed rule groups (WAF_MANAGED_RULE_GROUPS) in front of the ALB.
+     * Default: true on every tier. Staging too: it rehearses what production runs, and a managed
+     * rule that blocks a legitimate request (the core rule set's 8 KB body limit, say) must show up
+     * there, not in the pilot. False (a WAF elsewhere, such as CloudFront's) is refused in
+     * production by the policy pack (scanner-ckv2-aws-28-alb-waf).
+     */
+    waf: z.boolean({ message: "expected true or false" }).default(true),
+    /**
+     * Days CloudWatch Logs keeps the stack's log groups (the rollback function's). Default: 365;
+     * fewer is refused in production by the policy pack (scanner-ckv-aws-338-log-retention-1-year).
+     */
+    logRetentionDays: oneOf(LOG_RETENTION_DAYS, "days CloudWatch Logs retains a log group").default(
+      DEFAULT_LOG_RETENTION_DAYS,
+    ),
   })
   .strict();
 
@@ -379,6 +479,18 @@ function plainSecretProblems(decoded: Record<string, unknown>, isSecret: IsConfi
 const FLAG_DEFAULTS_ALLOWANCE_BYTES = 1024;
 
 /** The overrides become ConfigMap data (`<flag>: "true"|"false"`), which Kubernetes caps at 1 MiB. */
+/**
+ * The composite rollback alarm ORs every auto-rollback alarm, per service where the gate is; CloudWatch
+ * takes at most COMPOSITE_ALARM_CHILDREN_MAX children in one AlarmRule: past it the deploy fails.
+ */
+export function compositeAlarmProblems(playbook: Playbook, services: readonly string[]): string[] {
+  const children = alarmNames("stack", autoRollbackAlarms(playbook), services).length;
+  if (children <= COMPOSITE_ALARM_CHILDREN_MAX) return [];
+  return [
+    `rollout:services: ${services.length} services give the composite rollback alarm ${children} auto-rollback alarms of playbook ${playbook.id}; expected at most ${COMPOSITE_ALARM_CHILDREN_MAX} (CloudWatch PutCompositeAlarm: an AlarmRule names at most ${COMPOSITE_ALARM_CHILDREN_MAX} children): split the services over stacks`,
+  ];
+}
+
 function featureFlagProblems(flags: Readonly<Record<string, boolean>>): string[] {
   const limit = K8S_CONFIGMAP_DATA_MAX_BYTES - FLAG_DEFAULTS_ALLOWANCE_BYTES;
   const data = Object.fromEntries(Object.entries(flags).map(([flag, on]) => [flag, String(on)]));
@@ -445,6 +557,11 @@ export function parseRolloutConfig(
     throw error;
   }
   const problems: string[] = [];
+  // Production runs a committed playbook, by id: a path could be any copy (same id, other alarms).
+  if (parsed.tier === "production" && /[\\/]|\.ya?ml$/i.test(parsed.playbook))
+    problems.push(
+      `rollout:playbook: expected the id of a committed playbook in production (${listPlaybooks().join(", ")}), got the path ${JSON.stringify(parsed.playbook)}; a path may be run in staging only`,
+    );
   const phaseIds = playbookSpec.phases.map((p) => p.id);
   const roleIds = playbookSpec.signoff.roles.map((r) => r.id);
   /** `<key>: expected one of <ids> (<what> of playbook <id>), got "<typo>"; did you mean <id>?` */
@@ -488,8 +605,16 @@ export function parseRolloutConfig(
     );
   }
   problems.push(...resourceProblems(parsed.services));
+  problems.push(
+    ...compositeAlarmProblems(
+      playbookSpec,
+      parsed.services.map((s) => s.name),
+    ),
+  );
   problems.push(...featureFlagProblems(parsed.featureFlags));
   problems.push(...stateRecordProblems({ ...parsed, stack, playbookSpec }));
+  if (parsed.decisions.every((d) => phaseIds.includes(d.from) && phaseIds.includes(d.to)))
+    problems.push(...recordedDecisionProblems(playbookSpec, parsed.decisions, isProduction));
   if (problems.length > 0) refuse(problems);
 
   return {

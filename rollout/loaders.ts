@@ -1,16 +1,17 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import * as yaml from "js-yaml";
 import { EvidenceFile } from "./decisions";
 import { checkScenario, DrillScenario } from "./drill";
-import { errorMessage } from "./errors";
 import { parsePlaybook, type Playbook } from "./playbook";
+import { quoteName, readInputDocument, readInputFile } from "./safeInput";
 import { parseStackFile, type StackFile } from "./stackFile";
 import { parseOrThrow, RolloutInputError } from "./validation";
 
 /**
  * Every file the model reads: committed playbooks, stack files, evidence and drill scenarios.
  * The only module of rollout/ that does I/O; the rest parses and decides over what it returns.
+ * Every read goes through safeInput.ts (`readInputFile`, `readInputDocument`): size-limited,
+ * regular files only, aliases and nesting bounded, reserved and unsafe names refused.
  */
 
 /** The project root (where Pulumi.yaml and the stack files live), resolved from this file so it works from any cwd. */
@@ -19,13 +20,12 @@ export const PROJECT_ROOT = path.resolve(__dirname, "..");
 /** Directory holding the committed playbooks. */
 export const PLAYBOOK_DIR = path.join(PROJECT_ROOT, "playbooks");
 
-/** A YAML (or JSON) file as a document; `what` starts the message when it is not valid YAML. */
-function readYaml(file: string, what: string): unknown {
-  try {
-    return yaml.load(fs.readFileSync(file, "utf8"));
-  } catch (error) {
-    throw new RolloutInputError(`${what}: ${errorMessage(error)}`);
-  }
+/**
+ * A YAML (or JSON) file as a checked document. `label` starts a message about the file itself
+ * (`--evidence`), `invalid` one about its text (`... is not valid YAML`), `context` one naming a key.
+ */
+function readYaml(file: string, label: string, invalid: string, context: string): unknown {
+  return readInputDocument(file, label, { invalid, context });
 }
 
 // ---------------------------------------------------------------------------------------
@@ -69,7 +69,10 @@ function readPlaybook(file: string, idOrPath: string, dir: string): Playbook {
       `unknown playbook "${idOrPath}": expected one of ${listPlaybooks(dir).join(", ")} or a path to a playbook YAML file`,
     );
   }
-  return parsePlaybook(readYaml(file, `playbook ${file} is not valid YAML`), file);
+  return parsePlaybook(
+    readYaml(file, "playbook", `playbook ${file} is not valid YAML`, `playbook ${file}`),
+    file,
+  );
 }
 
 // ---------------------------------------------------------------------------------------
@@ -81,6 +84,13 @@ export function stackFilePath(stack: string, root: string = PROJECT_ROOT): strin
 
 /** Load `Pulumi.<stack>.yaml`, or `configFile` when given (same format). */
 export function loadStackFile(stack: string, configFile?: string, root: string = PROJECT_ROOT): StackFile {
+  // Pulumi's rule for stack names (`org/project/stack` qualified at most): anything else could
+  // be a path out of the project or reach a terminal raw.
+  const parts = stack.split("/");
+  if (parts.length > 3 || parts.some((p) => !/^[A-Za-z0-9_.-]+$/.test(p) || /^\.+$/.test(p)))
+    throw new RolloutInputError(
+      `--stack: expected a stack name of letters, digits, "-", "_" and "." such as staging, got ${quoteName(stack)}`,
+    );
   const file = configFile ? path.resolve(configFile) : stackFilePath(stack, root);
   if (!fs.existsSync(file)) {
     const known = fs
@@ -93,7 +103,7 @@ export function loadStackFile(stack: string, configFile?: string, root: string =
         : `--stack: no stack file ${path.basename(file)}; expected one of ${known.join(", ")}`,
     );
   }
-  return parseStackFile(fs.readFileSync(file, "utf8"), stack, file);
+  return parseStackFile(readInputFile(file, configFile ? "--config-file" : "--stack"), stack, file);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -101,7 +111,12 @@ export function loadStackFile(stack: string, configFile?: string, root: string =
 
 export function loadEvidence(file: string): EvidenceFile {
   if (!fs.existsSync(file)) throw new RolloutInputError(`--evidence: no such file ${file}`);
-  const document = readYaml(file, `--evidence: ${file} is not valid YAML or JSON`);
+  const document = readYaml(
+    file,
+    "--evidence",
+    `--evidence: ${file} is not valid YAML or JSON`,
+    `--evidence: ${file}`,
+  );
   return parseOrThrow(EvidenceFile, document, "", `--evidence: ${file} is malformed`);
 }
 
@@ -138,6 +153,11 @@ export function parseScenario(
 /** Read a YAML or JSON scenario file. */
 export function loadScenario(file: string): { scenario: DrillScenario; playbook: Playbook } {
   if (!fs.existsSync(file)) throw new RolloutInputError(`--scenario: no such file ${file}`);
-  const document = readYaml(file, `--scenario: ${file} is not valid YAML or JSON`);
+  const document = readYaml(
+    file,
+    "--scenario",
+    `--scenario: ${file} is not valid YAML or JSON`,
+    `--scenario: ${file}`,
+  );
   return parseScenario(document, file, path.dirname(path.resolve(file)));
 }

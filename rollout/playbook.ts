@@ -206,6 +206,12 @@ export const Phase = z
     name: z.string().min(1),
     objective: z.string().optional(),
     durationDays: z.number().positive(),
+    /**
+     * Minimum soak: the least time, in days from the GO that entered the phase, before a GO may
+     * take the rollout out of it (the policy pack's rollout-phase-minimum-soak). Required on every
+     * phase, so a forgotten soak is an error rather than none; at most durationDays.
+     */
+    minimumDays: z.number().nonnegative(),
     /** Day numbers of the whole plan, when the document gives them. */
     days: Range.optional(),
     users: Range.optional(),
@@ -466,6 +472,13 @@ function checkReferences(playbook: z.infer<typeof Playbook>, ctx: z.RefinementCt
         `expected a gate on { source: alb, name: ${name} } whose critical level is auto-rollback: without it a green that cannot answer (crashed or unhealthy targets) is invisible to the automatic rollback`,
       );
   }
+  playbook.phases.forEach((phase, i) => {
+    if (phase.minimumDays > phase.durationDays)
+      report(
+        ["phases", i, "minimumDays"],
+        `expected at most durationDays (${phase.durationDays}): a phase cannot have to soak longer than it is planned to last`,
+      );
+  });
   if (playbook.phases[0]?.trafficCapPercent !== 0)
     report(["phases", 0, "trafficCapPercent"], "expected 0: the first phase is blue-only");
 }

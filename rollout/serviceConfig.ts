@@ -83,9 +83,146 @@ export type ServiceConfig = z.infer<typeof ServiceConfig>;
 
 const COHORT_HEADER = `expected an HTTP header name of at most ${ALB_HTTP_HEADER_NAME_MAX} letters, digits and - such as X-Pilot-User`;
 
+/*
+ * Request headers a client sends by itself, or a proxy or the load balancer adds. A cohort
+ * header among them sends strangers to green: every browser navigation carries
+ * `Sec-Fetch-Site` (none, same-origin, same-site or cross-site) and `Upgrade-Insecure-Requests: 1`,
+ * so "users" equal to those values are everyone. Header names are case-insensitive
+ * (RFC 9110 section 5.1), and so are the ALB's header conditions.
+ */
+
+/**
+ * The Fetch standard's forbidden request-header names: the user agent alone sets them
+ * (https://fetch.spec.whatwg.org/#forbidden-request-header). X-HTTP-Method, X-HTTP-Method-Override
+ * and X-Method-Override are forbidden there when they carry CONNECT, TRACE or TRACK; as
+ * method-override headers that clients and libraries send, none of them is a cohort header.
+ * Names in lowercase; prefixes below as the standards spell them (both compared case-insensitively).
+ */
+export const FETCH_FORBIDDEN_REQUEST_HEADERS = [
+  "accept-charset",
+  "accept-encoding",
+  "access-control-request-headers",
+  "access-control-request-method",
+  "connection",
+  "content-length",
+  "cookie",
+  "cookie2",
+  "date",
+  "dnt",
+  "expect",
+  "host",
+  "keep-alive",
+  "origin",
+  "referer",
+  "set-cookie",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+  "via",
+  "x-http-method",
+  "x-http-method-override",
+  "x-method-override",
+] as const;
+
+/** Same section: a name that starts with `Proxy-` or `Sec-` is a forbidden request-header name. */
+export const FETCH_FORBIDDEN_REQUEST_HEADER_PREFIXES = ["Proxy-", "Sec-"] as const;
+
+/**
+ * Request header fields of HTTP itself (RFC 9110 "HTTP Semantics", RFC 9111 caching, RFC 9218
+ * Priority, RFC 7239 Forwarded, RFC 8470 Early-Data, RFC 9113 HTTP2-Settings, RFC 7838 Alt-Used)
+ * and those the IANA "Hypertext Transfer Protocol (HTTP) Field Name Registry"
+ * (https://www.iana.org/assignments/http-fields/) lists that browsers send unasked:
+ * Upgrade-Insecure-Requests (W3C Upgrade Insecure Requests), client hints without the Sec- prefix
+ * (Save-Data, Device-Memory, DPR, Viewport-Width, Width, Downlink, ECT, RTT), prefetch and service
+ * worker headers (Purpose, Service-Worker, Service-Worker-Navigation-Preload), and compression
+ * dictionaries (Available-Dictionary, Dictionary-ID, RFC 9842). Also X-Requested-With, which
+ * JavaScript libraries add, and X-Real-IP, which reverse proxies add.
+ */
+export const STANDARD_REQUEST_HEADERS = [
+  "a-im",
+  "accept",
+  "alt-used",
+  "authorization",
+  "available-dictionary",
+  "cache-control",
+  "device-memory",
+  "dictionary-id",
+  "downlink",
+  "dpr",
+  "early-data",
+  "ect",
+  "forwarded",
+  "from",
+  "http2-settings",
+  "max-forwards",
+  "pragma",
+  "prefer",
+  "priority",
+  "purpose",
+  "range",
+  "rtt",
+  "save-data",
+  "service-worker",
+  "service-worker-navigation-preload",
+  "upgrade-insecure-requests",
+  "user-agent",
+  "viewport-width",
+  "warning",
+  "width",
+  "x-real-ip",
+  "x-requested-with",
+] as const;
+
+/** Whole families of standard request fields: Accept-*, Content-*, If-* (conditional requests), Access-Control-* (CORS). */
+export const STANDARD_REQUEST_HEADER_PREFIXES = ["Accept-", "Access-Control-", "Content-", "If-"] as const;
+
+/**
+ * Added on the way: X-Forwarded-For/-Proto/-Port by the ALB and other proxies, X-Amzn-Trace-Id,
+ * X-Amzn-Oidc-* and X-Amzn-Mtls-* by the ALB (ELB guide, "HTTP headers and Application Load
+ * Balancers"), X-Amz-* by AWS signing clients and CloudFront, CloudFront-* by CloudFront.
+ */
+export const PROXY_HEADER_PREFIXES = ["X-Forwarded-", "X-Amzn-", "X-Amz-", "CloudFront-"] as const;
+
+/**
+ * Why `name` cannot be the cohort header (a header something other than the pilot user's own
+ * client tooling sends), or undefined for a dedicated header such as X-Pilot-User.
+ */
+export function clientSentHeaderProblem(name: string): string | undefined {
+  const lower = name.toLowerCase();
+  const startsWith = (prefixes: readonly string[]) =>
+    prefixes.find((prefix) => lower.startsWith(prefix.toLowerCase()));
+  if ((FETCH_FORBIDDEN_REQUEST_HEADERS as readonly string[]).includes(lower))
+    return `${name} is a forbidden request-header of the Fetch standard: browsers set it themselves`;
+  const fetchPrefix = startsWith(FETCH_FORBIDDEN_REQUEST_HEADER_PREFIXES);
+  if (fetchPrefix)
+    return `${name} starts with ${fetchPrefix}, which the Fetch standard reserves for headers browsers set themselves`;
+  if ((STANDARD_REQUEST_HEADERS as readonly string[]).includes(lower))
+    return `${name} is a standard request header that clients send by themselves`;
+  const standardPrefix = startsWith(STANDARD_REQUEST_HEADER_PREFIXES);
+  if (standardPrefix)
+    return `${name} is one of the standard ${standardPrefix}* request headers that clients send by themselves`;
+  const proxyPrefix = startsWith(PROXY_HEADER_PREFIXES);
+  if (proxyPrefix)
+    return `${name} is one of the ${proxyPrefix}* headers that proxies, CloudFront or the ALB add`;
+  return undefined;
+}
+
+/**
+ * A pilot user id. ALB header condition values are case-insensitive patterns in which `*` and
+ * `?` are wildcards, and the cookie is matched as `<cookie>=<id>` between `; ` separators, so
+ * an id holds neither wildcards nor `;`, `=` or whitespace.
+ */
+export const COHORT_USER_ID = /^[A-Za-z0-9._@+-]{1,64}$/;
+const COHORT_USER =
+  "expected a user id of 1-64 letters, digits and ._@+- (no * or ?, which ALB reads as wildcards, and no ;, = or whitespace, which would break cookie matching)";
+
+/** A cookie name (RFC 6265 token characters, a subset without wildcards). */
+export const COHORT_COOKIE_NAME = /^[A-Za-z0-9_-]{1,40}$/;
+
 export const CohortConfig = z
   .object({
-    /** Request header naming the user, e.g. `X-Pilot-User`. */
+    /** Request header naming the user, e.g. `X-Pilot-User`: a dedicated one, never one a client sends by itself. */
     header: z
       .string({ message: COHORT_HEADER })
       // elbv2 HttpHeaderConditionConfig.HttpHeaderName: at most 40 characters, RFC 7230 token
@@ -94,21 +231,41 @@ export const CohortConfig = z
         message: COHORT_HEADER,
         abort: true,
       })
-      // Same shape: "You can't use an HTTP header condition to specify the host header."
-      .refine((h) => h.toLowerCase() !== ALB_HEADER_CONDITION_FORBIDDEN, {
-        message:
-          "expected a header other than Host (an ALB http-header condition cannot match the host header; route by host with a host-header condition)",
+      .superRefine((header, ctx) => {
+        // Same shape: "You can't use an HTTP header condition to specify the host header."
+        if (header.toLowerCase() === ALB_HEADER_CONDITION_FORBIDDEN) {
+          ctx.addIssue({
+            code: "custom",
+            message:
+              "expected a header other than Host (an ALB http-header condition cannot match the host header; route by host with a host-header condition)",
+          });
+          return;
+        }
+        const problem = clientSentHeaderProblem(header);
+        if (problem)
+          ctx.addIssue({
+            code: "custom",
+            message: `expected a dedicated header such as X-Pilot-User that only the pilot users' own tooling sends (${problem}, so requests from anyone would reach green)`,
+          });
       }),
     /** Optional cookie name carrying the same user id (browsers that cannot set headers). */
     cookie: z
       .string()
-      .regex(/^[A-Za-z0-9_-]{1,40}$/, { message: "expected a cookie name such as pilot_user" })
+      .regex(COHORT_COOKIE_NAME, { message: "expected a cookie name such as pilot_user" })
       .optional(),
     users: z
-      .array(
-        z
-          .string()
-          .regex(/^[A-Za-z0-9._@+-]{1,64}$/, { message: "expected a user id of letters, digits and ._@+-" }),
+      .array(z.string({ message: COHORT_USER }).regex(COHORT_USER_ID, { message: COHORT_USER }))
+      .superRefine((users, ctx) =>
+        users.forEach((user, i) => {
+          // The ALB compares header values case-insensitively: Anna and anna are one user to it.
+          const first = users.findIndex((other) => other.toLowerCase() === user.toLowerCase());
+          if (first !== i)
+            ctx.addIssue({
+              code: "custom",
+              path: [i],
+              message: `expected each user once, compared case-insensitively as the ALB compares them: index ${first} lists ${JSON.stringify(users[first])} already`,
+            });
+        }),
       )
       .default([]),
   })

@@ -1,6 +1,5 @@
-import * as yaml from "js-yaml";
-import { errorMessage } from "./errors";
-import { RolloutInputError } from "./validation";
+import { checkInputDocument, parseInputDocument } from "./safeInput";
+import { describeReceived, RolloutInputError } from "./validation";
 
 /**
  * Parses a `Pulumi.<stack>.yaml` (or a file of the same format; loaders.ts reads it) the way the Pulumi CLI hands
@@ -23,6 +22,12 @@ export interface StackFile {
    * YAML shows this: Pulumi marks the whole top-level key secret when any value inside is.
    */
   secretPaths: string[];
+  /**
+   * Decrypted secret values, when the caller has them (a test, or config read with its
+   * secrets). Offline there are none: a `secure:` value is ciphertext and stays `[secret]`.
+   * Whatever is here is redacted from every message (rollout/redaction.ts), wherever it appears.
+   */
+  secretValues?: string[];
 }
 
 function isSecure(value: unknown): value is { secure: string } {
@@ -54,18 +59,25 @@ function redactSecure(value: unknown, at: string): { value: unknown; secretPaths
   return { value, secretPaths: [] };
 }
 
-/** Parse the YAML text of a stack file. `stack` names it in results and errors. */
+/**
+ * Parse the YAML text of a stack file. `stack` names it in results and errors. The text is
+ * parsed as every input is (safeInput.ts): aliases and nesting bounded, reserved names
+ * (`__proto__`, `toString`...) and control characters refused, naming the key.
+ */
 export function parseStackFile(text: string, stack: string, file: string): StackFile {
-  let document: unknown;
-  try {
-    document = yaml.load(text);
-  } catch (error) {
-    throw new RolloutInputError(`${file} is not valid YAML: ${errorMessage(error)}`);
-  }
+  const document = parseInputDocument(text, {
+    invalid: `${file} is not valid YAML`,
+    context: file,
+    filename: file,
+  });
+  if (document !== null && (typeof document !== "object" || Array.isArray(document)))
+    throw new RolloutInputError(
+      `${file}: expected a mapping with a "config:" key, got ${describeReceived(document)}`,
+    );
   const configSection = (document as { config?: unknown } | null)?.config ?? {};
   if (typeof configSection !== "object" || configSection === null || Array.isArray(configSection)) {
     throw new RolloutInputError(
-      `${file}: expected a "config:" mapping, got ${JSON.stringify(configSection)}`,
+      `${file}: expected a "config:" mapping, got ${describeReceived(configSection)}`,
     );
   }
   const config: Record<string, string> = {};
@@ -80,11 +92,30 @@ export function parseStackFile(text: string, stack: string, file: string): Stack
   return { stack, file, config, secretKeys, secretPaths };
 }
 
-/** The `rollout:` keys without their namespace, as parseRolloutConfig takes them. */
+/**
+ * The `rollout:` keys without their namespace, as parseRolloutConfig takes them. A value
+ * holding JSON (an object or a list, as Pulumi stores them) is checked as a file would be: a key
+ * such as `__proto__` or `toString` would vanish or be found on every object, so it is refused
+ * naming the key (`rollout:featureFlags.toString`), as are control characters in names.
+ */
 export function rolloutKeys(config: Record<string, string>): Record<string, string> {
   const raw: Record<string, string> = {};
   for (const [key, value] of Object.entries(config)) {
-    if (key.startsWith("rollout:")) raw[key.slice("rollout:".length)] = value;
+    if (!key.startsWith("rollout:")) continue;
+    checkConfigValue(key, value);
+    raw[key.slice("rollout:".length)] = value;
   }
   return raw;
+}
+
+/** A config value's JSON (when it is JSON) checked for reserved and unsafe names; see rolloutKeys. */
+export function checkConfigValue(key: string, value: unknown): void {
+  if (typeof value !== "string" || !/^\s*[[{]/.test(value)) return;
+  let decoded: unknown;
+  try {
+    decoded = JSON.parse(value);
+  } catch {
+    return; // Not JSON after all: parseRolloutConfig says what it expected.
+  }
+  checkInputDocument(decoded, "invalid stack config", [key]);
 }

@@ -1,4 +1,4 @@
-import { evaluateCriterion, evidenceOutside, type CriterionResult } from "./decisions";
+import { assertEvidenceInRange, evaluateCriterion, evidenceOutside, type CriterionResult } from "./decisions";
 import type { Playbook } from "./playbook";
 
 /**
@@ -49,10 +49,15 @@ function tally(results: readonly SuccessCriterionResult[]): SuccessTally {
   return { verdict, passed, failed, notMeasured, total: results.length };
 }
 
+/**
+ * The success report over evidence. Throws a RolloutInputError (exit 2) for a value its
+ * criterion's unit (or its gate's, where a gate has the same id) cannot take.
+ */
 export function evaluateSuccessCriteria(
   playbook: Playbook,
   evidence: Readonly<Record<string, number>>,
 ): SuccessReport {
+  assertEvidenceInRange(evidence, [...playbook.successCriteria, ...playbook.gates]);
   const results = playbook.successCriteria.map((criterion): SuccessCriterionResult => {
     const result = evaluateCriterion(criterion, evidence[criterion.id]);
     const status = result.value === undefined ? "not-measured" : result.pass ? "pass" : "fail";

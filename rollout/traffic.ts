@@ -18,7 +18,7 @@ export const ALB_LIMITS = {
 
 /** One listener rule that sends matching users to green. */
 export interface CohortRoute {
-  /** `header`: the cohort header equals one of the values; `cookie`: the Cookie header matches. */
+  /** `header`: the cohort header equals one of the values; `cookie`: the Cookie header holds the pair `<cookie>=<user>` (`cookieValues`). */
   match: "header" | "cookie";
   /** Header the condition reads (`X-Pilot-User`, or `Cookie`). */
   headerName: string;
@@ -54,37 +54,75 @@ function chunk<T>(items: readonly T[], size: number): T[][] {
 
 const wildcards = (s: string) => (s.match(/[*?]/g) ?? []).length;
 
-/**
- * Cookie values are matched as `*<cookie>=<user>*` against the Cookie header, which needs
- * two wildcards per value; the path pattern's wildcards count against the same rule.
+/*
+ * A Cookie request header is `a=1; b=2` (RFC 6265 section 5.4: pairs joined by "; "), and an
+ * ALB http-header condition compares each value pattern with the whole header, case-insensitively,
+ * `*` matching any run of characters ("Listener rules for your Application Load Balancer",
+ * HTTP header conditions). `*<cookie>=<id>*` also matched `xpilot_user=<id>`, `note=pilot_user=<id>`
+ * and `pilot_user=<id>x`. The exact forms below match the pair `<cookie>=<id>` only, as the whole
+ * header, the first, the last or a middle pair: a cookie value holds no `;` (RFC 6265
+ * cookie-octet), so the `; ` before and the `;` after bound the pair. Four values per user, at
+ * most 3 per condition (so per rule) and 4 wildcards: a user's forms may span two rules.
  */
-function cookieValuesPerRule(pathPattern: string): number {
-  const budget = ALB_LIMITS.wildcardsPerRule - wildcards(pathPattern);
-  return Math.max(
-    0,
-    Math.min(ALB_LIMITS.valuesPerCondition, ALB_LIMITS.valuesPerRule - 1, Math.floor(budget / 2)),
-  );
+
+/** The exact Cookie header patterns that match the pair `<cookie>=<user>` and nothing else. */
+export function cookieValues(cookie: string, user: string): string[] {
+  const pair = `${cookie}=${user}`;
+  return [pair, `${pair};*`, `*; ${pair}`, `*; ${pair};*`];
+}
+
+/** The cookie name and user id of an exact cookie pattern (`cookieValues`), or undefined for any other value. */
+export function parseCookieValue(value: string): { cookie: string; user: string } | undefined {
+  const match = /^(\*; )?([^=;*?\s]+)=([^=;*?\s]+)(;\*)?$/.exec(value);
+  if (!match) return undefined;
+  return { cookie: match[2]!, user: match[3]! };
+}
+
+/** The most wildcards one cookie value takes (`*; <cookie>=<user>;*`). */
+const COOKIE_VALUE_WILDCARDS_MAX = 2;
+
+/** Wildcards left for cookie values in a rule that also holds the service's path pattern. */
+function cookieWildcardBudget(pathPattern: string): number {
+  return ALB_LIMITS.wildcardsPerRule - wildcards(pathPattern);
+}
+
+/** Values of one http-header condition beside the path pattern: 3 per condition, 5 match evaluations per rule. */
+const VALUES_PER_COHORT_RULE = Math.min(ALB_LIMITS.valuesPerCondition, ALB_LIMITS.valuesPerRule - 1);
+
+/** Pack values into rules in order: at most VALUES_PER_COHORT_RULE each, and within `budget` wildcards. */
+function packByWildcards(values: readonly string[], budget: number): string[][] {
+  const rules: string[][] = [];
+  let current: string[] = [];
+  let used = 0;
+  for (const value of values) {
+    const cost = wildcards(value);
+    if (current.length === VALUES_PER_COHORT_RULE || used + cost > budget) {
+      rules.push(current);
+      current = [];
+      used = 0;
+    }
+    current.push(value);
+    used += cost;
+  }
+  if (current.length > 0) rules.push(current);
+  return rules;
 }
 
 /** The cohort rules a service needs, whatever the phase (used for routing and for limits). */
 export function cohortRoutesFor(cohorts: CohortConfig | undefined, pathPattern: string): CohortRoute[] {
   if (!cohorts || cohorts.users.length === 0) return [];
-  const headerValues = Math.min(ALB_LIMITS.valuesPerCondition, ALB_LIMITS.valuesPerRule - 1);
-  const routes: CohortRoute[] = chunk(cohorts.users, headerValues).map((values) => ({
+  const routes: CohortRoute[] = chunk(cohorts.users, VALUES_PER_COHORT_RULE).map((values) => ({
     match: "header",
     headerName: cohorts.header,
     values,
   }));
-  if (cohorts.cookie) {
-    const cookie = cohorts.cookie;
-    const perRule = cookieValuesPerRule(pathPattern);
-    for (const values of chunk(cohorts.users, Math.max(perRule, 1))) {
-      routes.push({
-        match: "cookie",
-        headerName: "Cookie",
-        values: values.map((user) => `*${cookie}=${user}*`),
-      });
-    }
+  const cookie = cohorts.cookie;
+  const budget = cookieWildcardBudget(pathPattern);
+  // No budget for `*; <cookie>=<user>;*`: listenerRuleProblems refuses the config.
+  if (cookie && budget >= COOKIE_VALUE_WILDCARDS_MAX) {
+    const values = cohorts.users.flatMap((user) => cookieValues(cookie, user));
+    for (const rule of packByWildcards(values, budget))
+      routes.push({ match: "cookie", headerName: "Cookie", values: rule });
   }
   return routes;
 }
@@ -103,20 +141,10 @@ export function listenerRuleProblems(
   const problems = priorityBlockProblems(services);
   if (cohorts?.cookie) {
     for (const service of services) {
-      if (cookieValuesPerRule(service.pathPattern) < 1) {
+      if (cookieWildcardBudget(service.pathPattern) < COOKIE_VALUE_WILDCARDS_MAX) {
         problems.push(
-          `rollout:cohorts.cookie: service ${service.name}'s path pattern ${JSON.stringify(service.pathPattern)} leaves no wildcard budget for cookie matching (ALB allows ${ALB_LIMITS.wildcardsPerRule} per rule); drop the cookie or use fewer wildcards`,
+          `rollout:cohorts.cookie: service ${service.name}'s path pattern ${JSON.stringify(service.pathPattern)} leaves fewer than ${COOKIE_VALUE_WILDCARDS_MAX} wildcards for exact cookie matching (\`*; ${cohorts.cookie}=<user>;*\`; ALB allows ${ALB_LIMITS.wildcardsPerRule} per rule); drop the cookie or use fewer wildcards`,
         );
-      }
-    }
-    const users = cohorts.users;
-    for (const user of users) {
-      const clash = users.find((other) => other !== user && other.startsWith(user));
-      if (clash) {
-        problems.push(
-          `rollout:cohorts.users: expected no user id to be a prefix of another when a cookie is matched (*${cohorts.cookie}=${user}* also matches ${clash}), got ${JSON.stringify(user)} and ${JSON.stringify(clash)}`,
-        );
-        break;
       }
     }
   }

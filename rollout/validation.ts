@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { escapeForTerminal, REDACTED as SECRET_TEXT, redactSecrets } from "./redaction";
 
 /**
  * Raised for any input a user controls (stack config, playbook, evidence file, CLI flag).
@@ -38,20 +39,37 @@ export const nonEmpty = (what: string) =>
   z.string({ message: `expected ${what}` }).min(1, { message: `expected ${what}` });
 
 /** Printed instead of the value of a secret config key, so error messages never leak one. */
-const REDACTED = "[secret]";
+const REDACTED = SECRET_TEXT;
 
 /** Strings longer than this are shown by their start and length: a message must stay readable. */
 const LONG_STRING = 200;
 
-/** How a received value reads in a message: strings quoted, NaN as NaN, long values shortened. */
+/** A string as a message quotes it: JSON-quoted, and what JSON leaves raw (C1, bidi) escaped too. */
+const quoted = (text: string) => escapeForTerminal(JSON.stringify(text));
+
+/**
+ * How a received value reads in a message: strings quoted, NaN as NaN, long values shortened.
+ * Every registered secret value (rollout/redaction.ts) is replaced by [secret] before anything
+ * is shortened, so no cut can leave part of one; a value that is a secret reads `[secret]`.
+ */
 export function describeReceived(value: unknown): string {
   if (value === undefined) return "nothing";
-  if (typeof value === "string")
-    return value.length > LONG_STRING
-      ? `${JSON.stringify(value.slice(0, 40))}... (${value.length} characters)`
-      : JSON.stringify(value);
+  if (typeof value === "string") {
+    const shown = redactSecrets(value);
+    if (shown === REDACTED) return REDACTED;
+    return shown.length > LONG_STRING
+      ? `${quoted(shown.slice(0, 40))}... (${value.length} characters)`
+      : quoted(shown);
+  }
   if (typeof value === "number" && !Number.isFinite(value)) return String(value);
-  const json = JSON.stringify(value);
+  let json: string;
+  try {
+    // undefined for a function or a symbol: say which it was.
+    json = JSON.stringify(value) ?? typeof value;
+  } catch {
+    json = typeof value === "bigint" ? value.toString() : typeof value; // a BigInt, a cycle
+  }
+  json = escapeForTerminal(redactSecrets(json));
   return json.length > 80 ? `${json.slice(0, 77)}...` : json;
 }
 
@@ -64,12 +82,14 @@ function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
   return cursor;
 }
 
-/** `services[1].green.port` from zod's path array. */
+/** `services[1].green.port` from zod's path array (a key's control characters escaped). */
 export function formatPath(path: readonly PropertyKey[]): string {
   return path
-    .map((part, index) =>
-      typeof part === "number" ? `[${part}]` : index === 0 ? String(part) : `.${String(part)}`,
-    )
+    .map((part, index) => {
+      if (typeof part === "number") return `[${part}]`;
+      const key = escapeForTerminal(String(part));
+      return index === 0 ? key : `.${key}`;
+    })
     .join("");
 }
 

@@ -117,6 +117,8 @@ const LB = "CreateLoadBalancer";
 const ALARM = "PutMetricAlarm";
 const FN = "CreateFunction";
 const DB = "CreateDBInstance";
+const ACL = "CreateWebACL";
+const RULE_GROUP = "Rules[].Statement.ManagedRuleGroupStatement";
 
 export const MAPPINGS: Record<string, ApiMapping> = {
   "aws:lb/targetGroup:TargetGroup": {
@@ -450,6 +452,55 @@ export const MAPPINGS: Record<string, ApiMapping> = {
       ["tags", "CreateQueue", "tags"],
     ],
   },
+  "aws:sns/topicPolicy:TopicPolicy": {
+    service: "sns",
+    rows: [
+      ["arn", "SetTopicAttributes", "TopicArn"],
+      ["policy", "SetTopicAttributes", "AttributeValue", json],
+    ],
+    // The provider sets the attribute it manages: AttributeName "Policy".
+    provided: { SetTopicAttributes: ["AttributeName"] },
+  },
+  "aws:wafv2/webAcl:WebAcl": {
+    service: "wafv2",
+    autoName: { input: "name", prefixInput: "namePrefix" },
+    rows: [
+      ["name", ACL, "Name"],
+      ["scope", ACL, "Scope"],
+      ["description", ACL, "Description"],
+      ["defaultAction.allow", ACL, "DefaultAction.Allow"],
+      ["defaultAction.block", ACL, "DefaultAction.Block"],
+      ["rules[].name", ACL, "Rules[].Name"],
+      ["rules[].priority", ACL, "Rules[].Priority"],
+      ["rules[].overrideAction.none", ACL, "Rules[].OverrideAction.None"],
+      ["rules[].overrideAction.count", ACL, "Rules[].OverrideAction.Count"],
+      ["rules[].statement.managedRuleGroupStatement.vendorName", ACL, `${RULE_GROUP}.VendorName`],
+      ["rules[].statement.managedRuleGroupStatement.name", ACL, `${RULE_GROUP}.Name`],
+      ["rules[].statement.managedRuleGroupStatement.version", ACL, `${RULE_GROUP}.Version`],
+      [
+        "rules[].visibilityConfig.cloudwatchMetricsEnabled",
+        ACL,
+        "Rules[].VisibilityConfig.CloudWatchMetricsEnabled",
+      ],
+      ["rules[].visibilityConfig.metricName", ACL, "Rules[].VisibilityConfig.MetricName"],
+      [
+        "rules[].visibilityConfig.sampledRequestsEnabled",
+        ACL,
+        "Rules[].VisibilityConfig.SampledRequestsEnabled",
+      ],
+      ["visibilityConfig.cloudwatchMetricsEnabled", ACL, "VisibilityConfig.CloudWatchMetricsEnabled"],
+      ["visibilityConfig.metricName", ACL, "VisibilityConfig.MetricName"],
+      ["visibilityConfig.sampledRequestsEnabled", ACL, "VisibilityConfig.SampledRequestsEnabled"],
+      ["tags", ACL, "Tags", tagList],
+    ],
+  },
+  "aws:wafv2/webAclAssociation:WebAclAssociation": {
+    service: "wafv2",
+    rows: [
+      ["resourceArn", "AssociateWebACL", "ResourceArn"],
+      ["webAclArn", "AssociateWebACL", "WebACLArn"],
+    ],
+  },
   "aws:eks/podIdentityAssociation:PodIdentityAssociation": {
     service: "eks",
     rows: [
@@ -656,6 +707,34 @@ export const MAPPINGS: Record<string, ApiMapping> = {
       ["applyImmediately", "ModifyDBInstance", "ApplyImmediately"],
     ],
     provided: { DeleteDBInstance: ["DBInstanceIdentifier"], ModifyDBInstance: ["DBInstanceIdentifier"] },
+  },
+  "aws:rds/optionGroup:OptionGroup": {
+    service: "rds",
+    autoName: { input: "name", prefixInput: "namePrefix" },
+    rows: [
+      ["name", "CreateOptionGroup", "OptionGroupName"],
+      ["engineName", "CreateOptionGroup", "EngineName"],
+      ["majorEngineVersion", "CreateOptionGroup", "MajorEngineVersion"],
+      ["optionGroupDescription", "CreateOptionGroup", "OptionGroupDescription"],
+      ["tags", "CreateOptionGroup", "Tags", tagList],
+      // The options go in a ModifyOptionGroup call right after the group is created.
+      ["options[].optionName", "ModifyOptionGroup", "OptionsToInclude[].OptionName"],
+      ["options[].port", "ModifyOptionGroup", "OptionsToInclude[].Port"],
+      ["options[].version", "ModifyOptionGroup", "OptionsToInclude[].OptionVersion"],
+      [
+        "options[].dbSecurityGroupMemberships",
+        "ModifyOptionGroup",
+        "OptionsToInclude[].DBSecurityGroupMemberships",
+      ],
+      [
+        "options[].vpcSecurityGroupMemberships",
+        "ModifyOptionGroup",
+        "OptionsToInclude[].VpcSecurityGroupMemberships",
+      ],
+      ["options[].optionSettings[].name", "ModifyOptionGroup", "OptionsToInclude[].OptionSettings[].Name"],
+      ["options[].optionSettings[].value", "ModifyOptionGroup", "OptionsToInclude[].OptionSettings[].Value"],
+    ],
+    provided: { ModifyOptionGroup: ["OptionGroupName"] },
   },
   "aws:rds/snapshot:Snapshot": {
     service: "rds",
@@ -1341,10 +1420,88 @@ describe("AWS API contract: every input that reaches an AWS API, against AWS's p
         type: "aws:rds/instance:Instance",
         mutate: (i) => i.enabledCloudwatchLogsExports.push("postgresql"),
         expect: {
-          input: "enabledCloudwatchLogsExports[2]",
-          member: "rds:CreateDBInstance.EnableCloudwatchLogsExports[2]",
+          input: "enabledCloudwatchLogsExports[3]",
+          member: "rds:CreateDBInstance.EnableCloudwatchLogsExports[3]",
           constraint: "one of audit|error|general|slowquery|iam-db-auth-error (doc)",
           value: "postgresql",
+        },
+      },
+      {
+        name: "Enhanced Monitoring every 20 s",
+        type: "aws:rds/instance:Instance",
+        mutate: (i) => (i.monitoringInterval = 20),
+        expect: {
+          input: "monitoringInterval",
+          member: "rds:CreateDBInstance.MonitoringInterval",
+          constraint: "one of 0|1|5|10|15|30|60 (doc)",
+          value: 20,
+        },
+      },
+      {
+        name: "Performance Insights kept 30 days",
+        type: "aws:rds/instance:Instance",
+        mutate: (i) => (i.performanceInsightsRetentionPeriod = 30),
+        expect: {
+          input: "performanceInsightsRetentionPeriod",
+          member: "rds:CreateDBInstance.PerformanceInsightsRetentionPeriod",
+          constraint: `one of ${[7, ...Array.from({ length: 23 }, (_, i) => 31 * (i + 1)), 731].join("|")} (doc)`,
+          value: 30,
+        },
+      },
+      {
+        name: "option group for an engine RDS does not have",
+        type: "aws:rds/optionGroup:OptionGroup",
+        mutate: (i) => (i.engineName = "aurora-mysql"),
+        expect: {
+          input: "engineName",
+          member: "rds:CreateOptionGroup.EngineName",
+          constraint:
+            "one of db2-ae|db2-se|mariadb|mysql|oracle-ee|oracle-ee-cdb|oracle-se2|oracle-se2-cdb|postgres|sqlserver-ee|sqlserver-se|sqlserver-ex|sqlserver-web (doc)",
+          value: "aurora-mysql",
+        },
+      },
+      {
+        name: "option group name with two consecutive hyphens",
+        type: "aws:rds/optionGroup:OptionGroup",
+        mutate: (i) => (i.name = "mysql--audit"),
+        expect: {
+          input: "name",
+          member: "rds:CreateOptionGroup.OptionGroupName",
+          constraint: "pattern (?!.*--)[A-Za-z](?:[A-Za-z0-9-]*[A-Za-z0-9])? (doc)",
+          value: "mysql--audit",
+        },
+      },
+      {
+        name: "web ACL rule name with a space",
+        type: "aws:wafv2/webAcl:WebAcl",
+        mutate: (i) => (i.rules[0].name = "core rule set"),
+        expect: {
+          input: "rules[0].name",
+          member: "wafv2:CreateWebACL.Rules[0].Name",
+          constraint: "pattern ^[\\w\\-]+$",
+          value: "core rule set",
+        },
+      },
+      {
+        name: "web ACL scope GLOBAL",
+        type: "aws:wafv2/webAcl:WebAcl",
+        mutate: (i) => (i.scope = "GLOBAL"),
+        expect: {
+          input: "scope",
+          member: "wafv2:CreateWebACL.Scope",
+          constraint: "enum Scope",
+          value: "GLOBAL",
+        },
+      },
+      {
+        name: "web ACL rule without a metric name",
+        type: "aws:wafv2/webAcl:WebAcl",
+        mutate: (i) => delete i.rules[1].visibilityConfig.metricName,
+        expect: {
+          input: "rules[].visibilityConfig.metricName",
+          member: "wafv2:CreateWebACL.Rules[1].VisibilityConfig.MetricName",
+          constraint: "required",
+          value: undefined,
         },
       },
       {

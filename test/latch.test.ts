@@ -85,8 +85,8 @@ describe("automatic rollback latch in the program", () => {
     );
     const configured = {
       traffic: [
-        ["web", 0, 7],
-        ["api", 0, 7],
+        ["web", 0, 14],
+        ["api", 0, 14],
       ],
     };
     assert.deepEqual(fingerprint(clear), { latch: "clear", ...configured });

@@ -15,6 +15,7 @@ import { planStack as planStackAt, type PlanResult } from "../cli/offlinePlan";
 import { runCli } from "../cli/rollout";
 import * as pulumi from "@pulumi/pulumi";
 import program from "../index";
+import { approvedDecisions } from "./support/evidenceFixtures";
 import { ResourceRecorder } from "./support/mocks";
 
 /** Every plan here runs at this deploy time, so staging's snapshot identifier is fixed. */
@@ -70,15 +71,17 @@ describe("the program under the mock engine", () => {
       "aws:cloudwatch/compositeAlarm:CompositeAlarm": 1,
       "aws:cloudwatch/dashboard:Dashboard": 1,
       "aws:cloudwatch/logGroup:LogGroup": 1,
-      // QualityGates: green's 29 (9 app-wide + 10 per service) and blue's 4 twins per service; the rollback function's 2.
-      "aws:cloudwatch/metricAlarm:MetricAlarm": 9 + (10 + 4) * 2 + 2,
+      // QualityGates: green's 29 (9 app-wide + 10 per service), blue's 4 twins per service and the load balancer's 5xx; the rollback function's 2.
+      "aws:cloudwatch/metricAlarm:MetricAlarm": 9 + (10 + 4) * 2 + 1 + 2,
       "aws:ec2/securityGroup:SecurityGroup": 2,
       // PodPermissions: the pods' role, its policy and the Pod Identity association.
       "aws:eks/podIdentityAssociation:PodIdentityAssociation": 1,
-      "aws:iam/role:Role": 3,
+      // DataProtection: the backup role and the Enhanced Monitoring role.
+      "aws:iam/role:Role": 4,
       "aws:iam/rolePolicy:RolePolicy": 2,
       "aws:kms/alias:Alias": 1,
-      "aws:kms/key:Key": 2,
+      // Alerts, data, and the rollback function's log group and environment.
+      "aws:kms/key:Key": 3,
       "aws:lambda/function:Function": 1,
       "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig": 1,
       "aws:lambda/permission:Permission": 1,
@@ -86,12 +89,21 @@ describe("the program under the mock engine", () => {
       "aws:lb/loadBalancer:LoadBalancer": 1,
       "aws:lb/targetGroup:TargetGroup": 4,
       "aws:rds/instance:Instance": 1,
+      // The MariaDB Audit Plugin.
+      "aws:rds/optionGroup:OptionGroup": 1,
       "aws:rds/snapshot:Snapshot": 1,
       "aws:rds/subnetGroup:SubnetGroup": 1,
       "aws:sns/topic:Topic": 3,
+      // SSL-only, one per topic.
+      "aws:sns/topicPolicy:TopicPolicy": 3,
       "aws:sqs/queue:Queue": 1,
+      // The DLQ's SSL-only policy (and EventBridge's dead letters, when a rule exists).
+      "aws:sqs/queuePolicy:QueuePolicy": 1,
       "aws:ssm/parameter:Parameter": 1,
       "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": 2,
+      // rollout:waf (default true): the web ACL in front of the ALB.
+      "aws:wafv2/webAcl:WebAcl": 1,
+      "aws:wafv2/webAclAssociation:WebAclAssociation": 1,
       "command:local:Command": 2,
       "kubernetes:apps/v1:Deployment": 4,
       "kubernetes:core/v1:ConfigMap": 2,
@@ -111,17 +123,17 @@ describe("the program under the mock engine", () => {
       "staged-rollout:workloads:PodPermissions": 1,
     };
     const expected: Record<string, Record<string, number>> = {
-      // 10 cohort users, header and cookie: 4 + 5 cohort rules per service, plus 2 weighted rules.
+      // 10 cohort users: 4 header rules and 14 exact-cookie rules (4 patterns per user, 3 per rule) per service, plus 2 weighted rules.
       // Alerts: 1 email + 1 https endpoint for 3 severities.
       staging: {
         ...common,
-        "aws:lb/listenerRule:ListenerRule": 20,
+        "aws:lb/listenerRule:ListenerRule": 38,
         "aws:sns/topicSubscription:TopicSubscription": 5,
       },
-      // 8 cohort users: 3 + 4 cohort rules per service, plus 2 weighted rules.
+      // 8 cohort users: 3 header rules and 11 exact-cookie rules per service, plus 2 weighted rules.
       production: {
         ...common,
-        "aws:lb/listenerRule:ListenerRule": 16,
+        "aws:lb/listenerRule:ListenerRule": 30,
         "aws:sns/topicSubscription:TopicSubscription": 6,
       },
     };
@@ -135,7 +147,7 @@ describe("the program under the mock engine", () => {
       const byType: Record<string, number> = {};
       for (const r of result.resources) byType[r.type] = (byType[r.type] ?? 0) + 1;
       assert.deepEqual(byType, expected[stack], stack);
-      assert.equal(result.resources.length, stack === "staging" ? 134 : 131);
+      assert.equal(result.resources.length, stack === "staging" ? 162 : 155);
     }
   });
 
@@ -144,15 +156,15 @@ describe("the program under the mock engine", () => {
     assert.deepEqual(
       result.traffic.map((t) => [t.service, t.blue, t.green, t.cohortRoutes.length]),
       [
-        ["web", 90, 10, 9],
-        ["api", 90, 10, 9],
+        ["web", 90, 10, 18],
+        ["api", 90, 10, 18],
       ],
     );
     assert.deepEqual(weightedRule(result, "web"), [90, 10]);
     assert.deepEqual(weightedRule(result, "api"), [90, 10]);
     const cohortRules = result.resources.filter((r) => /^router-(web|api)-cohort-\d+$/.test(r.name));
-    // 10 users: 4 header rules of 3, 5 cookie rules of 2 (the wildcard budget), per service.
-    assert.equal(cohortRules.length, 18);
+    // 10 users: 4 header rules of 3, 14 cookie rules of 3 exact patterns (4 per user), per service.
+    assert.equal(cohortRules.length, 2 * 18);
   });
 
   it("keeps weight 0 as an explicit 0 in production (limited-pilot)", async () => {
@@ -168,14 +180,9 @@ describe("the program under the mock engine", () => {
         it(`plans ${stack} on ${playbookId} in ${phase}: weights, cohort rules, snapshot`, async () => {
           const spec = playbook.phases.find((p) => p.id === phase)!;
           const cap = spec.trafficCapPercent;
-          // A compliant rollout: a GO for every transition so far, one a day, and every sign-off.
-          const decisions = transitionsBefore(playbook, phase).map((t, i) => ({
-            from: t.from,
-            to: t.to,
-            decision: "GO",
-            at: new Date(Date.UTC(2026, 10, 1 + i, 16)).toISOString(),
-            by: "devops.lead",
-          }));
+          // A compliant rollout: a GO for every transition so far, each after its phase's minimum
+          // soak and with the evidence that gives it, and every sign-off.
+          const decisions = approvedDecisions(playbook, phase);
           const signoffs = Object.fromEntries(
             phaseIds(playbook)
               .slice(0, index + 1)
@@ -220,15 +227,12 @@ describe("the program under the mock engine", () => {
               : [],
           );
           const snapshots = result.resources.filter((r) => r.type === "aws:rds/snapshot:Snapshot");
+          // The GO into the phase stamps it; the first phase has none, so the deploy time does.
+          const last = decisions.at(-1);
+          const entered = last ? last.at.replace(/[^0-9]/g, "").slice(0, 12) : "202611200930";
           assert.deepEqual(
             snapshots.map((s) => [s.name, s.inputs.dbSnapshotIdentifier]),
-            [
-              [
-                `data-snapshot-${phase}`,
-                // The GO into the phase stamps it; the first phase has none, so the deploy time does.
-                `before-${phase}-${stack}-${index === 0 ? "202611200930" : `202611${String(index).padStart(2, "0")}1600`}`,
-              ],
-            ],
+            [[`data-snapshot-${phase}`, `before-${phase}-${stack}-${entered}`]],
           );
         });
       }
@@ -237,18 +241,12 @@ describe("the program under the mock engine", () => {
 
   it("keeps the whole TBS rollout's state record (every decision, sign-off) compact and readable by the pack", async () => {
     const playbook = loadPlaybook("tbs-strategy-framework");
-    const evidence = Array.from({ length: 8 }, (_, i) => `criterion${i} = 1 (required = 1): pass`);
-    // Each transition first refused, then approved: the record keeps only the latest decision.
-    const decisions = transitionsBefore(playbook, "full").flatMap((t, i) =>
-      (["NO-GO", "GO"] as const).map((decision, j) => ({
-        from: t.from,
-        to: t.to,
-        decision,
-        at: new Date(Date.UTC(2026, 10, 1 + i, 10 + j * 6)).toISOString(),
-        by: "devops.lead",
-        evidence,
-      })),
-    );
+    // Each transition first refused, then approved a week later (the earliest a GO may follow a
+    // NO-GO): the record keeps only the latest decision.
+    const decisions = approvedDecisions(playbook, "full").flatMap((go) => [
+      { ...go, decision: "NO-GO" as const, at: new Date(Date.parse(go.at) - 7 * 86_400_000).toISOString() },
+      go,
+    ]);
     const signoffs = Object.fromEntries(
       phaseIds(playbook).map((p) => [
         p,
@@ -299,7 +297,7 @@ describe("the program under the mock engine", () => {
     const changed = changedResources(before, after);
     assert.deepEqual(changed.filter((r) => !TRAFFIC_TYPES.has(r.type)).map(key), []);
     // Production is at 0 % general traffic, so rollback removes the cohort rules and leaves the weighted ones at 100/0.
-    assert.equal(changed.filter((r) => r.name.includes("-cohort-")).length, 14);
+    assert.equal(changed.filter((r) => r.name.includes("-cohort-")).length, 28);
     assert.deepEqual(weightedRule(after, "web"), [100, 0]);
   });
 

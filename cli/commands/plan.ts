@@ -1,3 +1,4 @@
+import { parseCookieValue } from "../../rollout/traffic";
 import * as path from "node:path";
 import { DEPRECATION_WARNING_DAYS } from "../../rollout/deprecations";
 import { RolloutInputError } from "../../rollout/validation";
@@ -7,10 +8,16 @@ import { hasMandatoryViolation, planStackByName, type PlanResult } from "../offl
 /** "5 rules: X-Pilot-User header (6 users), pilot_user cookie (6 users)". */
 export function describeCohortRoutes(routes: PlanResult["traffic"][number]["cohortRoutes"]): string {
   if (routes.length === 0) return "-";
+  // Header rules carry one value per user; cookie rules four exact patterns per user (parseCookieValue).
+  const headerUsers = new Set(routes.filter((r) => r.match === "header").flatMap((r) => r.values)).size;
+  const cookies = routes
+    .filter((r) => r.match === "cookie")
+    .flatMap((r) => r.values.map(parseCookieValue))
+    .filter((c) => c !== undefined);
   const users = (match: "header" | "cookie") =>
-    routes.filter((r) => r.match === match).reduce((n, r) => n + r.values.length, 0);
+    match === "header" ? headerUsers : new Set(cookies.map((c) => c.user)).size;
   const header = routes.find((r) => r.match === "header")?.headerName;
-  const cookie = routes.find((r) => r.match === "cookie")?.values[0]?.replace(/^\*([^=]+)=.*$/, "$1");
+  const cookie = cookies[0]?.cookie;
   const parts = [
     header && `${header} header (${users("header")} users)`,
     cookie && `${cookie} cookie (${users("cookie")} users)`,

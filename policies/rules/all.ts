@@ -3,6 +3,7 @@ import { gatePolicies } from "./gates";
 import { networkPolicies } from "./network";
 import { rolloutPolicies } from "./rollout";
 import { runtimePolicies } from "./runtime";
+import { scannerPolicies } from "./scanner";
 import type { Policy } from "./util";
 
 /** The pack's name: policies/index.ts builds the PolicyPack with it, the offline twin reports with it. */
@@ -15,4 +16,5 @@ export const allPolicies: Policy[] = [
   ...dataPolicies,
   ...networkPolicies,
   ...runtimePolicies,
+  ...scannerPolicies,
 ];

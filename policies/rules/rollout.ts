@@ -1,18 +1,33 @@
-import { latestDecision, missingGoDecisions, missingSignoffs } from "../../rollout/decisions";
-import { phaseSnapshotPrefix, stateParameterName } from "../../rollout/names";
-import { allowsCohortRouting, trafficCap } from "../../rollout/phases";
-import type { PolicyConfigSchema } from "@pulumi/policy";
 import {
+  describeDuration,
+  latestDecision,
+  missingGoDecisions,
+  missingSignoffs,
+  phaseExits,
+  sharedApprovers,
+  soakShortfallMs,
+} from "../../rollout/decisions";
+import { phaseSnapshotPrefix, stateParameterName } from "../../rollout/names";
+import { allowsCohortRouting, phaseIndex, trafficCap } from "../../rollout/phases";
+import { clientSentHeaderProblem, COHORT_COOKIE_NAME, COHORT_USER_ID } from "../../rollout/serviceConfig";
+import { parseCookieValue } from "../../rollout/traffic";
+import type { PolicyConfigSchema, PolicyResource } from "@pulumi/policy";
+import {
+  asArray,
   colourOf,
   configOf,
+  enforcedTier,
   field,
   forwards,
   forEachKnown,
   forwardsAnywhere,
   isArnOf,
+  isSet,
   known,
   lookupState,
   ofType,
+  STAGING_TIER_KEY,
+  stackOfUrn,
   TYPES,
   withRolloutState,
   type Policy,
@@ -118,8 +133,9 @@ export const cohortsOnlyInPilotPhases: StackValidationPolicy = {
  * GO decisions are checked on production-tier states only. The issue asks that "every earlier
  * transition of a production phase has a recorded GO decision"; a staging rehearsal moves
  * between phases without the decision ceremony (Pulumi.staging.yaml records none), so checking
- * it there would only print the same advisory notes on every plan. The production pack config
- * pins the tier (rollout-state-recorded.requiredTier), so the production stack cannot opt out.
+ * it there would only print the same advisory notes on every plan. The tier is the pack's: only
+ * a stack its pack config lists in stagingTierStacks skips them (withRolloutState), so no stack
+ * opts out by relabelling itself.
  */
 export const goDecisionsRecorded: StackValidationPolicy = {
   name: "rollout-go-decisions-recorded",
@@ -164,6 +180,217 @@ export const signoffsComplete: StackValidationPolicy = {
         `each approves with \`npm run rollout -- signoff approve --stack ${state.stack} --phase ${state.phase} --role <role> --approver <name>\``,
       stateResource.urn,
     );
+  }),
+};
+
+/*
+ * Decisions and sign-offs are records anyone with config access can write, so the pack judges
+ * them against time and the playbook instead of trusting them. The state record carries the
+ * latest decision of each transition (with `at`) and every sign-off; when a phase began is the
+ * `at` of the GO that entered it. What needs each decision's evidence or full history (a GO the
+ * evidence does not give, a NO-GO overridden at once) is refused with the stack config itself
+ * (recordedDecisionProblems in rollout/decisions.ts), before anything is planned.
+ */
+export const decisionsInTimeOrder: StackValidationPolicy = {
+  name: "rollout-decisions-in-time-order",
+  description:
+    "Recorded decisions are in the past, and each GO out of a phase comes after the GO that entered it (GOs in phase order, none at the same instant).",
+  enforcementLevel: "mandatory",
+  remediationSteps:
+    "Record decisions with `npm run rollout -- gates --stack <stack> --record`, which stamps the time it decides; " +
+    "a GO dated before the phase began, or in the future, is not a decision anyone took: remove it from rollout:decisions and decide again.",
+  validateStack: withRolloutState(({ state, playbook, stateResource }, _args, report) => {
+    const now = Date.now();
+    for (const d of state.decisions.filter((d) => Date.parse(d.at) > now))
+      report(
+        `the ${d.decision} decision for ${d.from} -> ${d.to} is dated ${d.at}, in the future (now ${new Date(now).toISOString()}); ` +
+          "a decision is recorded when it is taken: remove it from rollout:decisions and record it with `npm run rollout -- gates --stack " +
+          `${state.stack} --record\``,
+        stateResource.urn,
+      );
+    for (const exit of phaseExits(playbook, state.phase, state.decisions)) {
+      if (exit.entered === undefined || exit.elapsedMs! > 0) continue;
+      const { transition, go, entered } = exit;
+      report(
+        `the GO for ${transition.from} -> ${transition.to} (${go.at}) is not after the GO that entered ${transition.from} ` +
+          `(${entered.from} -> ${entered.to}, ${entered.at}); GOs follow the phases in time: record ${transition.from} -> ${transition.to} again ` +
+          `once ${transition.from} has run (\`npm run rollout -- gates --stack ${state.stack} --record\`), or set rollout:phase back to ${transition.from}`,
+        stateResource.urn,
+      );
+    }
+  }),
+};
+
+export const phaseMinimumSoak: StackValidationPolicy = {
+  name: "rollout-phase-minimum-soak",
+  description:
+    "Each GO out of a phase comes at least the phase's minimumDays (playbook) after the GO that entered it (mandatory in production, advisory in staging through the pack config).",
+  enforcementLevel: "mandatory",
+  remediationSteps:
+    "Let the phase run its minimum soak (minimumDays in the playbook, from the rollout document's timeline), then evaluate and record the " +
+    "GO again with `npm run rollout -- gates --stack <stack> --record`; until then set rollout:phase back to the phase.",
+  // Every tier: a rehearsal compresses the calendar, so the staging pack config makes it advisory.
+  validateStack: withRolloutState(({ state, playbook, stateResource }, _args, report) => {
+    for (const exit of phaseExits(playbook, state.phase, state.decisions)) {
+      // Not after the entry at all: rollout-decisions-in-time-order reports it.
+      if (exit.elapsedMs === undefined || exit.elapsedMs <= 0) continue;
+      const short = soakShortfallMs(exit);
+      if (short === 0) continue;
+      const { transition, go, entered } = exit;
+      const earliest = new Date(Date.parse(entered!.at) + exit.minimumDays * 86_400_000).toISOString();
+      report(
+        `the GO for ${transition.from} -> ${transition.to} (${go.at}) came ${describeDuration(exit.elapsedMs)} after ${transition.from} began ` +
+          `(GO ${entered!.from} -> ${entered!.to}, ${entered!.at}), but playbook ${playbook.id} requires ${transition.from} to run at least ${exit.minimumDays} days first (minimumDays); ` +
+          `record the GO no earlier than ${earliest} (\`npm run rollout -- gates --stack ${state.stack} --record\`), and until then set rollout:phase back to ${transition.from}`,
+        stateResource.urn,
+      );
+    }
+  }),
+};
+
+export const signoffsDistinctApprovers: StackValidationPolicy = {
+  name: "rollout-signoffs-distinct-approvers",
+  description:
+    "Each sign-off role of a phase is approved by a different person, for every phase up to the current one (mandatory in production, advisory in staging through the pack config).",
+  enforcementLevel: "mandatory",
+  remediationSteps:
+    "Each role's own person reviews its checklist and approves: `npm run rollout -- signoff approve --stack <stack> --phase <phase> " +
+    "--role <role> --approver <name>`; revoke an approval given for someone else's role with `signoff revoke`.",
+  validateStack: withRolloutState(({ state, playbook, stateResource }, _args, report) => {
+    const current = phaseIndex(playbook, state.phase);
+    for (const phase of playbook.phases.slice(0, current + 1)) {
+      for (const shared of sharedApprovers(state.signoffs[phase.id] ?? {}))
+        report(
+          `${shared.approver} signed off ${shared.roles.join(", ")} of phase ${phase.id}; each role is a different person's review, ` +
+            `so each needs its own approver: \`npm run rollout -- signoff approve --stack ${state.stack} --phase ${phase.id} --role <role> --approver <name>\``,
+          stateResource.urn,
+        );
+    }
+  }),
+};
+
+/** The green target groups of the stack and a lookup of the one an ARN names. */
+function greenGroups(resources: readonly PolicyResource[]): (arn: unknown) => PolicyResource | undefined {
+  const greens = ofType(resources, TYPES.targetGroup).filter((tg) => colourOf(tg) === "green");
+  return (arn) => (typeof arn === "string" ? greens.find((tg) => isArnOf(arn, tg)) : undefined);
+}
+
+/** Whether a rule's actions can send a request to green: a green target group, or one unknown at preview. */
+function mayForwardToGreen(actions: unknown, greenOf: (arn: unknown) => PolicyResource | undefined): boolean {
+  return forwards(actions).some((forward) =>
+    forward.targetGroups.some(
+      (tg) => tg.arn === undefined || (greenOf(tg.arn) !== undefined && tg.weight > 0),
+    ),
+  );
+}
+
+const FIX_COHORT_RULES =
+  "cohort rules are built only from rollout:cohorts (a dedicated header, an optional cookie, the users); restore the router's rule or fix rollout:cohorts";
+
+/*
+ * The cap policy leaves cohort rules (a `-cohort-<i>` name, or any http-header condition) to
+ * this one, so a cohort rule must be narrow by construction: a header no browser or proxy sends
+ * by itself, values that are user ids (no wildcard), the Cookie header only in the exact forms
+ * of rollout/traffic.ts, and no more users than the cohort the state records. The state carries
+ * the cohort's size, not its names: a rule that swaps one pilot id for another is beyond it.
+ */
+export const cohortRulesExact: StackValidationPolicy = {
+  name: "rollout-cohort-rules-exact",
+  description:
+    "Every listener rule that sends a cohort to green matches only pilot user ids: on one dedicated header (never one a browser, client, proxy or the ALB sends by itself), " +
+    "with no wildcard values, the Cookie header only as the exact pair <cookie>=<user>, and no more users than rollout:cohorts holds.",
+  enforcementLevel: "mandatory",
+  remediationSteps:
+    "Set rollout:cohorts.header to a dedicated header such as X-Pilot-User and rollout:cohorts.users to plain ids, and let the TrafficRouter build the cohort rules " +
+    "(rollout/traffic.ts cohortRoutesFor); remove hand-made listener rules that forward to green by a header.",
+  validateStack: withRolloutState(({ state, stateResource }, args, report) => {
+    const greenOf = greenGroups(args.resources);
+    const headerNames = new Map<string, string>();
+    const cookieNames = new Map<string, string>();
+    const headerUsers = new Map<string, string>();
+    const cookieUsers = new Map<string, { user: string; rule: PolicyResource }>();
+    const rules = ofType(args.resources, TYPES.listenerRule).filter((rule) =>
+      isCohortRule(rule.name, rule.props),
+    );
+    forEachKnown(rules, (rule) => {
+      if (!mayForwardToGreen(rule.props.actions, greenOf)) return;
+      const say = (problem: string) =>
+        report(`listener rule ${rule.name} forwards to green ${problem}`, rule.urn);
+      const headers = asArray(rule.props.conditions)
+        .map((c) => field(c, "httpHeader"))
+        .filter((h) => h !== undefined && h !== null);
+      if (headers.length === 0) {
+        say(
+          `as a cohort rule but has no http-header condition, so every request to its path reaches green; ${FIX_COHORT_RULES}`,
+        );
+        return;
+      }
+      for (const header of headers) {
+        const name = String(field(header, "httpHeaderName"));
+        if (isSet(header, "regexValues")) {
+          say(`by a regular expression on ${name}, which can match anyone; ${FIX_COHORT_RULES}`);
+          continue;
+        }
+        const values = asArray(field(header, "values")).map(String);
+        if (name.toLowerCase() === "cookie") {
+          for (const value of values) {
+            const parsed = parseCookieValue(value);
+            if (!parsed || !COHORT_COOKIE_NAME.test(parsed.cookie) || !COHORT_USER_ID.test(parsed.user)) {
+              say(
+                `on Cookie value ${JSON.stringify(value)}, which is not one of the exact forms <cookie>=<user>, <cookie>=<user>;*, *; <cookie>=<user>, *; <cookie>=<user>;* ` +
+                  `(ALB compares the whole Cookie header, so a looser pattern also matches other cookies that contain the text); ${FIX_COHORT_RULES}`,
+              );
+              continue;
+            }
+            cookieNames.set(parsed.cookie.toLowerCase(), parsed.cookie);
+            cookieUsers.set(parsed.user.toLowerCase(), { user: parsed.user, rule });
+          }
+          continue;
+        }
+        const problem = clientSentHeaderProblem(name);
+        if (problem) {
+          say(
+            `by header ${name}, but ${problem}, so requests from anyone reach green; ` +
+              "set rollout:cohorts.header to a dedicated header such as X-Pilot-User",
+          );
+          continue;
+        }
+        headerNames.set(name.toLowerCase(), name);
+        for (const value of values) {
+          if (COHORT_USER_ID.test(value)) {
+            headerUsers.set(value.toLowerCase(), value);
+            continue;
+          }
+          say(
+            `on ${name} value ${JSON.stringify(value)}, which is not a pilot user id (ALB reads * and ? as wildcards), so it matches more than one user; ${FIX_COHORT_RULES}`,
+          );
+        }
+      }
+    });
+    const stateUrn = stateResource.urn;
+    for (const [what, names] of [
+      ["headers", headerNames],
+      ["cookies", cookieNames],
+    ] as const) {
+      if (names.size <= 1) continue;
+      report(
+        `cohort rules forward to green by the ${what} ${[...names.values()].join(", ")}, but a cohort has one (rollout:cohorts.${what === "headers" ? "header" : "cookie"}); ${FIX_COHORT_RULES}`,
+        stateUrn,
+      );
+    }
+    for (const { user, rule } of cookieUsers.values()) {
+      if (headerUsers.has(user.toLowerCase())) continue;
+      report(
+        `listener rule ${rule.name} forwards cookie user ${user} to green, but no cohort header rule carries that user: the cookie names the same users as the header; ${FIX_COHORT_RULES}`,
+        rule.urn,
+      );
+    }
+    if (headerUsers.size > state.cohortUsers) {
+      report(
+        `cohort rules forward ${headerUsers.size} distinct users to green (${[...headerUsers.values()].sort().join(", ")}), but the cohort has ${state.cohortUsers} (rollout:cohorts.users); ${FIX_COHORT_RULES}`,
+        stateUrn,
+      );
+    }
   }),
 };
 
@@ -218,36 +445,64 @@ export const phaseSnapshotPresent: StackValidationPolicy = {
   }),
 };
 
-/** The production-only checks a state whose tier is not production skips (see withRolloutState). */
+/** The production-only checks a stack the pack lets run with the staging tier skips (see withRolloutState). */
 const PRODUCTION_TIER_CHECKS =
   "GO decisions, RDS deletion protection, RDS Multi-AZ, the backup plan and alarm actions";
+
+/** The policies whose checks the staging tier relaxes: each lists the stacks allowed it in its own pack config entry. */
+export const TIER_RELAXED_POLICIES = [
+  "rollout-state-recorded",
+  "rollout-go-decisions-recorded",
+  "data-rds-deletion-protection",
+  "data-rds-multi-az",
+  "data-rds-in-backup-plan",
+  "gates-alarm-actions-enabled",
+  "scanner-ckv-k8s-43-image-digest",
+] as const;
 
 const stateSchema: PolicyConfigSchema = {
   properties: {
     // "any" accepts either tier; the production pack config sets "production".
     requiredTier: { type: "string", enum: ["any", "production", "staging"], default: "any" },
+    // Stacks allowed the staging tier's relaxations: none unless the stack's own pack config lists it.
+    [STAGING_TIER_KEY]: { type: "array", items: { type: "string" }, default: [] },
   },
 };
 
 export const stateRecorded: StackValidationPolicy = {
   name: "rollout-state-recorded",
   description:
-    "The rollout-state SSM parameter exists and holds a RolloutState naming a known playbook and phase, of the tier the pack config requires (requiredTier); every other rollout rule reads it.",
+    "The rollout-state SSM parameter exists and holds a RolloutState naming a known playbook and phase, of a tier the pack config allows " +
+    `(requiredTier; tier staging only for stacks listed in ${STAGING_TIER_KEY}); every other rollout rule reads it.`,
   enforcementLevel: "mandatory",
   configSchema: stateSchema,
   remediationSteps:
     "Keep the aws.ssm.Parameter `rollout-state` that index.ts registers from the stack config; fix rollout:playbook or " +
-    "rollout:phase if the state names an unknown one, and rollout:tier if it is not the tier the stack's pack config requires.",
+    "rollout:phase if the state names an unknown one, and rollout:tier if it is not a tier the stack's pack config allows " +
+    `(a rehearsal stack runs with tier staging only when policies/config/<stack>.json lists it in ${STAGING_TIER_KEY}).`,
   validateStack: (args, report) => {
     const found = lookupState(args.resources);
     switch (found.status) {
       case "ok": {
         const { requiredTier } = configOf<{ requiredTier: string }>(args, stateSchema);
+        const stack = stackOfUrn(found.resource.urn) ?? found.state.stack;
         if (requiredTier !== "any" && found.state.tier !== requiredTier) {
           report(
             `the rollout state records tier ${found.state.tier}, but this stack's policy pack config requires tier ${requiredTier} ` +
-              `(rollout-state-recorded.requiredTier), and with tier ${found.state.tier} the checks of ${PRODUCTION_TIER_CHECKS} do not run; ` +
+              `(rollout-state-recorded.requiredTier), and the pack checks ${PRODUCTION_TIER_CHECKS} as in production; ` +
               `run \`pulumi config set rollout:tier ${requiredTier}\` (without rollout:tier every stack is production)`,
+            found.resource.urn,
+          );
+        } else if (
+          found.state.tier === "staging" &&
+          enforcedTier(found.state, found.resource, args) !== "staging"
+        ) {
+          report(
+            `the rollout state records tier staging, but stack ${stack}'s policy pack config does not allow it: ` +
+              `policies/config/${stack}.json does not list "${stack}" in rollout-state-recorded.${STAGING_TIER_KEY}, ` +
+              `so the pack enforces production (${PRODUCTION_TIER_CHECKS}); ` +
+              `run \`pulumi config set rollout:tier production\` (without rollout:tier every stack is production), or, for a rehearsal stack, ` +
+              `list "${stack}" in ${STAGING_TIER_KEY} of ${TIER_RELAXED_POLICIES.join(", ")} in policies/config/${stack}.json and pass that file with --policy-pack-config`,
             found.resource.urn,
           );
         }
@@ -267,7 +522,7 @@ export const stateRecorded: StackValidationPolicy = {
       case "unknown":
         return;
       case "missing": {
-        const stack = /^urn:pulumi:([^:]+)::/.exec(args.resources[0]?.urn ?? "")?.[1] ?? "<stack>";
+        const stack = stackOfUrn(args.resources[0]?.urn ?? "") ?? "<stack>";
         report(
           `no rollout state: expected the aws.ssm.Parameter "rollout-state" (${stateParameterName(stack)}) holding the JSON RolloutState; ` +
             `index.ts registers it on every deploy, so restore it there: without it no rollout rule can check the phase, weights, decisions or sign-offs`,
@@ -288,8 +543,12 @@ export const rolloutPolicies: Policy[] = [
   stateRecorded,
   trafficWithinPhaseCap,
   cohortsOnlyInPilotPhases,
+  cohortRulesExact,
   cohortSizeMatchesPhase,
   goDecisionsRecorded,
+  decisionsInTimeOrder,
+  phaseMinimumSoak,
   signoffsComplete,
+  signoffsDistinctApprovers,
   phaseSnapshotPresent,
 ];

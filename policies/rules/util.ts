@@ -224,15 +224,54 @@ export interface RolloutContext {
   stateResource: PolicyResource;
 }
 
+/*
+ * The tier is the pack's decision, not the stack's. A stack config that says `rollout:tier:
+ * staging` is only a claim: production relabelled staging (or a stack named `prod` or
+ * `production-eu`, which has no pack config of its own) would switch off GO decisions,
+ * deletion protection, Multi-AZ, the backup plan and alarm actions. So a relaxation holds only
+ * where the policy's own pack config lists the stack in STAGING_TIER_KEY
+ * (`"stagingTierStacks": ["staging"]` in policies/config/staging.json); everywhere else, with no
+ * pack config at all included, every check runs as in production, and rollout-state-recorded
+ * reports the unbacked claim. The list names stacks, so the staging file passed by mistake with
+ * `--policy-pack-config` to another stack relaxes nothing. Each policy reads only its own entry
+ * (the engine hands a policy nothing else), so each relaxed policy carries the list.
+ */
+
+/** The pack config key, per policy, listing the stacks it lets run with the staging tier's relaxations. */
+export const STAGING_TIER_KEY = "stagingTierStacks";
+
+/** The stack a resource belongs to, from its URN (`urn:pulumi:<stack>::<project>::...`), as the engine names it. */
+export function stackOfUrn(urn: string): string | undefined {
+  return /^urn:pulumi:([^:]+)::/.exec(urn)?.[1];
+}
+
+/** The stacks a policy's pack config lets run with the staging tier (STAGING_TIER_KEY). */
+export function stagingTierStacks(args: { getConfig<C extends object>(): C }): string[] {
+  const listed = args.getConfig<Record<string, unknown>>()[STAGING_TIER_KEY];
+  return Array.isArray(listed) ? listed.filter((s): s is string => typeof s === "string") : [];
+}
+
+/**
+ * The tier the pack enforces on the stack of `stateResource`: staging only where the state
+ * claims it and the policy's pack config lists the stack; production otherwise.
+ */
+export function enforcedTier(
+  state: RolloutState,
+  stateResource: PolicyResource,
+  args: { getConfig<C extends object>(): C },
+): RolloutState["tier"] {
+  if (state.tier !== "staging") return "production";
+  const stack = stackOfUrn(stateResource.urn) ?? state.stack;
+  return stagingTierStacks(args).includes(stack) ? "staging" : "production";
+}
+
 /**
  * A stack validation that needs the rollout state. Without a readable state it reports
  * nothing: a missing or malformed state is `rollout-state-recorded`'s to report (once, with
  * its own fix), and a value unknown at preview would only produce guesses. `productionOnly`
- * rules return early when the state's tier is not production: those checks (GO decisions,
- * deletion protection, Multi-AZ, the backup plan, alarm actions) have no meaning for a rehearsal stack.
- * The tier alone must not switch them off on the production stack, so the production pack
- * config pins it: `rollout-state-recorded`'s `requiredTier` turns a production stack whose
- * state says `tier: staging` into a mandatory violation.
+ * rules return early only when the enforced tier (`enforcedTier`) is staging: those checks (GO
+ * decisions, deletion protection, Multi-AZ, the backup plan, alarm actions) have no meaning for
+ * a rehearsal stack, but a stack is a rehearsal only where the pack config says so.
  */
 export function withRolloutState(
   validate: (context: RolloutContext, args: StackValidationArgs, report: ReportViolation) => void,
@@ -241,7 +280,7 @@ export function withRolloutState(
   return (args, report) => {
     const found = lookupState(args.resources);
     if (found.status !== "ok") return;
-    if (options.productionOnly && found.state.tier !== "production") return;
+    if (options.productionOnly && enforcedTier(found.state, found.resource, args) !== "production") return;
     validate({ state: found.state, playbook: found.playbook, stateResource: found.resource }, args, report);
   };
 }

@@ -32,9 +32,9 @@ describe("npm run plan", () => {
     assert.match(text, /rollback latch: unknown/);
     assert.match(
       text,
-      /^\s+web\s+90 %\s+10 %\s+9 rules: X-Pilot-User header \(10 users\), pilot_user cookie \(10 users\)$/m,
+      /^\s+web\s+90 %\s+10 %\s+18 rules: X-Pilot-User header \(10 users\), pilot_user cookie \(10 users\)$/m,
     );
-    assert.match(text, /^\s+aws:lb\/listenerRule:ListenerRule\s+20$/m);
+    assert.match(text, /^\s+aws:lb\/listenerRule:ListenerRule\s+38$/m);
     // Every column of the trigger table has a header, the meets/MISSES one too.
     assert.match(text, /^ {2}trigger {17}worst case {2}limit {3}result {2}why$/m);
     assert.match(text, /^\s+errorRateSustained\s+6 min 5 s\s+15 min\s+meets/m);
@@ -61,28 +61,24 @@ describe("npm run plan", () => {
     assert.deepEqual(plan.violations, []);
     assert.deepEqual(Object.keys(plan.resources[0]).sort(), ["inputs", "name", "options", "type"]);
     // Each entry is {service, blue, green, cohortRoutes: [{match, headerName, values}]}: 8 users,
-    // 3 per header rule and 2 per cookie rule (the path's wildcard leaves budget for 2).
+    // 3 per header rule; each user's cookie as the four exact patterns that match only
+    // `pilot_user=<id>` in a Cookie header (whole header, first, last, middle), 3 values per rule.
+    const users = ["devops.lead", "qa.lead", "product.manager"].concat(
+      ["anna", "ben", "chen", "dara", "emil"].map((u) => `trader.${u}`),
+    );
+    const chunks = <T>(xs: T[], n: number) =>
+      Array.from({ length: Math.ceil(xs.length / n) }, (_, i) => xs.slice(i * n, i * n + n));
+    const cookieValues = users.flatMap((u) => [
+      `pilot_user=${u}`,
+      `pilot_user=${u};*`,
+      `*; pilot_user=${u}`,
+      `*; pilot_user=${u};*`,
+    ]);
     const cohortRoutes = [
-      { match: "header", headerName: "X-Pilot-User", values: ["devops.lead", "qa.lead", "product.manager"] },
-      { match: "header", headerName: "X-Pilot-User", values: ["trader.anna", "trader.ben", "trader.chen"] },
-      { match: "header", headerName: "X-Pilot-User", values: ["trader.dara", "trader.emil"] },
-      { match: "cookie", headerName: "Cookie", values: ["*pilot_user=devops.lead*", "*pilot_user=qa.lead*"] },
-      {
-        match: "cookie",
-        headerName: "Cookie",
-        values: ["*pilot_user=product.manager*", "*pilot_user=trader.anna*"],
-      },
-      {
-        match: "cookie",
-        headerName: "Cookie",
-        values: ["*pilot_user=trader.ben*", "*pilot_user=trader.chen*"],
-      },
-      {
-        match: "cookie",
-        headerName: "Cookie",
-        values: ["*pilot_user=trader.dara*", "*pilot_user=trader.emil*"],
-      },
+      ...chunks(users, 3).map((values) => ({ match: "header", headerName: "X-Pilot-User", values })),
+      ...chunks(cookieValues, 3).map((values) => ({ match: "cookie", headerName: "Cookie", values })),
     ];
+    assert.equal(cohortRoutes.length, 3 + 11);
     assert.deepEqual(plan.traffic, [
       { service: "web", priorityBlock: 1, blue: 100, green: 0, cohortRoutes },
       { service: "api", priorityBlock: 0, blue: 100, green: 0, cohortRoutes },
@@ -106,13 +102,13 @@ describe("npm run plan", () => {
       limitSeconds: 900,
       worstCaseSeconds: 665,
       meets: true,
-      explanation: "rowsPerSecond: 60-second metric, 10 x 60 s + 60 s evaluation + 5 s function",
+      explanation: "rowsPerSecond: 60-second metric, 10 x 60 s + 60 s evaluation + 5 s function (budget)",
       paths: [
         {
           gate: "rowsPerSecond",
           role: "own",
           seconds: 665,
-          why: "rowsPerSecond: 60-second metric, 10 x 60 s + 60 s evaluation + 5 s function",
+          why: "rowsPerSecond: 60-second metric, 10 x 60 s + 60 s evaluation + 5 s function (budget)",
         },
       ],
     });
@@ -139,7 +135,7 @@ describe("npm run plan", () => {
     assert.match(text, /^ {2}securityBreach paths:$/m);
     assert.match(
       text,
-      /^ {4}securityEvents: 7 s - securityEvents: security event put by the application, EventBridge delivery \(2 s budget\) \+ 5 s function$/m,
+      /^ {4}securityEvents: 7 s - securityEvents: security event put by the application, EventBridge delivery \(2 s budget, no AWS guarantee\) \+ 5 s function \(budget\)$/m,
     );
     assert.match(
       text,
@@ -156,10 +152,10 @@ describe("npm run plan", () => {
     assert.match(text, /^stack production - playbook tbs-strategy-framework - phase limited-pilot$/m);
     assert.match(
       text,
-      /^\s+web\s+75 %\s+25 %\s+7 rules: X-Pilot-User header \(8 users\), pilot_user cookie \(8 users\)$/m,
+      /^\s+web\s+75 %\s+25 %\s+14 rules: X-Pilot-User header \(8 users\), pilot_user cookie \(8 users\)$/m,
     );
-    assert.match(text, /^resources \(131\)$/m);
-    assert.match(text, /^\s+aws:lb\/listenerRule:ListenerRule\s+16$/m);
+    assert.match(text, /^resources \(155\)$/m);
+    assert.match(text, /^\s+aws:lb\/listenerRule:ListenerRule\s+30$/m);
     assert.match(
       text,
       /^ {2}\[mandatory\] rollout-traffic-within-phase-cap \(aws:lb\/listenerRule:ListenerRule::router-web-weighted\): listener rule router-web-weighted sends 25 % of general traffic to green but phase limited-pilot caps it at 0 %; run `pulumi config set rollout:greenWeight 0` and redeploy$/m,

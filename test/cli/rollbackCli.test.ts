@@ -46,7 +46,7 @@ describe("rollout rollback: traffic first, then config and up", () => {
       const plan = blueActions(rule, PAIRS);
       return plan ? [{ RuleArn: rule.RuleArn, Actions: plan.actions }] : [];
     });
-    assert.equal(expected.length, 20); // 9 cohort rules and the weighted rule, per service
+    assert.equal(expected.length, 38); // 18 cohort rules (exact cookies) and the weighted rule, per service
     assert.deepEqual(
       modifyRuleCalls().sort((a, b) => a.RuleArn!.localeCompare(b.RuleArn!)),
       expected.sort((a, b) => a.RuleArn!.localeCompare(b.RuleArn!)),
@@ -67,7 +67,7 @@ describe("rollout rollback: traffic first, then config and up", () => {
     assert.equal(result.withinLimit, true);
     assert.ok(result.timeToBlueSeconds > 0);
     assert.ok(result.timeToReconciledSeconds > result.timeToBlueSeconds);
-    assert.equal(result.rules.moved.length, 20);
+    assert.equal(result.rules.moved.length, 38);
     assert.deepEqual(result.rules.failed, []);
     assert.equal(backend.raw.rollback, "true");
     assert.equal(backend.raw.rollbackReason, "p95 above 300 ms");
@@ -86,7 +86,7 @@ describe("rollout rollback: traffic first, then config and up", () => {
     assert.ok(result.timeToReconciledSeconds > 1000);
     assert.equal(result.withinLimit, true);
     // When up started, every rule had already been moved.
-    assert.equal(blueBeforeUp.filter((c) => c.startsWith("ModifyRule")).length, 20);
+    assert.equal(blueBeforeUp.filter((c) => c.startsWith("ModifyRule")).length, 38);
   });
 
   it("a slow ModifyRule counts: time-to-blue over the playbook's limit is withinLimit false", async () => {
@@ -172,12 +172,13 @@ describe("rollout rollback: traffic first, then config and up", () => {
     const { ctx } = setup("staging");
     alb.pageSize = 7;
     assert.equal(await rollbackCommand({ reason: "paged" }, ctx), 0);
-    assert.equal(modifyRuleCalls().length, 20);
+    assert.equal(modifyRuleCalls().length, 38);
     // The move's own reads: every page asked with PageSize 400, following NextMarker.
     const moveReads = describeRulesCalls().filter((input) => input.PageSize === 400);
+    // 40 rules (38 to move, 2 defaults) in pages of 7.
     assert.deepEqual(
       moveReads.map((input) => input.Marker),
-      [undefined, "7", "14"],
+      [undefined, "7", "14", "21", "28", "35"],
     );
   });
 });
@@ -291,12 +292,12 @@ describe("rollout rollback: when something fails", () => {
     assert.deepEqual(result.rules.failed, [
       { ruleArn: "web-cohort-3", service: "web", kind: "cohort", error: "Rule is being modified" },
     ]);
-    assert.equal(result.rules.moved.length, 19);
+    assert.equal(result.rules.moved.length, 37);
     assert.deepEqual(
       result.rules.states.filter((s: { onBlue: boolean }) => !s.onBlue),
       [{ ruleArn: "web-cohort-3", service: "web", kind: "cohort", onBlue: false }],
     );
-    assert.equal(result.rules.states.length, 20);
+    assert.equal(result.rules.states.length, 38);
     assert.equal(result.verified, true); // after up
     assert.equal(result.timeToBlueSeconds, result.timeToReconciledSeconds);
     assert.deepEqual([result.failed, result.error], [true, "ModifyRule failed for web-cohort-3"]);

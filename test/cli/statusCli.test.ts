@@ -15,8 +15,8 @@ describe("rollout status", () => {
     assert.equal(status.phase, "limited-pilot");
     assert.equal(status.nextPhase, "broader-pilot");
     assert.deepEqual(status.traffic, [
-      { service: "web", blue: 100, green: 0, cohortRulesToGreen: 7 },
-      { service: "api", blue: 100, green: 0, cohortRulesToGreen: 7 },
+      { service: "web", blue: 100, green: 0, cohortRulesToGreen: 14 },
+      { service: "api", blue: 100, green: 0, cohortRulesToGreen: 14 },
     ]);
     assert.equal(status.latch, null);
     assert.deepEqual(status.alarmsInAlarm, []);

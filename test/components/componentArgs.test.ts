@@ -513,9 +513,10 @@ describe("AutoRollback arguments", () => {
       dimensions: { QueueName: DLQ_NAME },
       statistic: "Maximum",
     });
-    // Without securityEvents or a GuardDuty severity: no EventBridge path at all.
+    // Without securityEvents or a GuardDuty severity: no EventBridge path at all (the DLQ's
+    // queue policy only refuses plain HTTP).
     assert.deepEqual(
-      resources.filter((r) => /eventRule|eventTarget|queuePolicy/.test(r.type)).map((r) => r.name),
+      resources.filter((r) => /eventRule|eventTarget/.test(r.type)).map((r) => r.name),
       [],
     );
   });
@@ -575,6 +576,7 @@ describe("AutoRollback arguments", () => {
       [
         ["SecurityEventRuleDeadLetters", { ArnEquals: { "aws:SourceArn": ruleArn("security-event") } }],
         ["GuardDutyRuleDeadLetters", { ArnEquals: { "aws:SourceArn": ruleArn("guardduty") } }],
+        ["OnlyOverTls", { Bool: { "aws:SecureTransport": "false" } }],
       ],
     );
     // The GuardDuty rule stays, a second and slower net.

@@ -73,8 +73,9 @@ describe("TrafficRouter", () => {
         ["router-web-green-tg", "staging-web-green-8ab0239"],
       ],
     );
-    // Per service: 4 header and 5 cookie rules for the 10 pilot users, and the weighted rule.
-    assert.equal(ofType(staging, "aws:lb/listenerRule:ListenerRule").length, 20);
+    // Per service: 4 header and 14 cookie rules for the 10 pilot users (4 exact cookie forms each,
+    // 3 per rule), and the weighted rule.
+    assert.equal(ofType(staging, "aws:lb/listenerRule:ListenerRule").length, 38);
   });
 
   it("names target groups within AWS's 32 characters for the longest service name config accepts", async () => {
@@ -177,7 +178,7 @@ describe("TrafficRouter", () => {
     assert.equal(priority("router-web-weighted"), 199);
   });
 
-  it("routes cohort users to green by header (3 per rule) and cookie (2 per rule, wildcard budget)", () => {
+  it("routes cohort users to green by header (3 per rule) and by the exact cookie pair (3 values per rule)", () => {
     const header = inputs(staging, "router-web-cohort-0");
     assert.deepEqual(header.conditions, [
       { pathPattern: { values: ["/*"] } },
@@ -188,8 +189,16 @@ describe("TrafficRouter", () => {
     assert.equal(header.actions[0].targetGroupArn, TG_ARN("staging-web-green-8ab0239"));
     const cookie = inputs(staging, "router-web-cohort-4");
     assert.deepEqual(cookie.conditions[1], {
-      httpHeader: { httpHeaderName: "Cookie", values: ["*pilot_user=devops.lead*", "*pilot_user=qa.lead*"] },
+      httpHeader: {
+        httpHeaderName: "Cookie",
+        values: ["pilot_user=devops.lead", "pilot_user=devops.lead;*", "*; pilot_user=devops.lead"],
+      },
     });
+    assert.deepEqual(inputs(staging, "router-web-cohort-5").conditions[1].httpHeader.values, [
+      "*; pilot_user=devops.lead;*",
+      "pilot_user=qa.lead",
+      "pilot_user=qa.lead;*",
+    ]);
   });
 
   it("honours the rollback latch: 100 % blue and cohort rules to blue, when config has not acknowledged it", async () => {
@@ -583,8 +592,8 @@ describe("DeployHooks", () => {
         rollback: false,
         latch: "clear",
         traffic: [
-          ["web", 10, 9],
-          ["api", 10, 9],
+          ["web", 10, 18],
+          ["api", 10, 18],
         ],
       }),
     ]);
@@ -631,26 +640,14 @@ describe("Listener rule priorities across service changes (plan diffs)", () => {
 
   it("places production's rules by service identity: api in its name's block 408, the catch-all web in the last block", async () => {
     before = await priorities(unpinned);
+    // 14 cohort rules per service for the 8 pilot users: 3 by header, 11 by the exact cookie pair.
+    const block = (service: string, first: number) => [
+      ...Array.from({ length: 14 }, (_, i) => [`router-${service}-cohort-${i}`, first + i] as const),
+      [`router-${service}-weighted`, first + 98] as const,
+    ];
     assert.deepEqual(
       [...before].sort(([a], [b]) => a.localeCompare(b)),
-      [
-        ["router-api-cohort-0", 40801],
-        ["router-api-cohort-1", 40802],
-        ["router-api-cohort-2", 40803],
-        ["router-api-cohort-3", 40804],
-        ["router-api-cohort-4", 40805],
-        ["router-api-cohort-5", 40806],
-        ["router-api-cohort-6", 40807],
-        ["router-api-weighted", 40899],
-        ["router-web-cohort-0", 49901],
-        ["router-web-cohort-1", 49902],
-        ["router-web-cohort-2", 49903],
-        ["router-web-cohort-3", 49904],
-        ["router-web-cohort-4", 49905],
-        ["router-web-cohort-5", 49906],
-        ["router-web-cohort-6", 49907],
-        ["router-web-weighted", 49999],
-      ],
+      [...block("api", 40801), ...block("web", 49901)].sort(([a], [b]) => a.localeCompare(b)),
     );
   });
 

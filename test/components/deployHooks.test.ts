@@ -113,8 +113,8 @@ describe("deploy hooks in the program", () => {
       rollback: false,
       latch: "clear",
       traffic: [
-        ["web", 0, 7],
-        ["api", 0, 7],
+        ["web", 0, 14],
+        ["api", 0, 14],
       ],
     });
   });

@@ -724,7 +724,8 @@ describe("quality gates: TBS in production", () => {
         ofType(plan, "aws:cloudwatch/eventTarget:EventTarget").length,
         ofType(plan, "aws:sqs/queuePolicy:QueuePolicy").length,
       ],
-      [0, 0, 0],
+      // The DLQ's one queue policy only refuses plain HTTP: no EventBridge statement.
+      [0, 0, 1],
     );
   });
 });
@@ -967,6 +968,14 @@ describe("quality gates: TelegramMoneyBot", () => {
       Statement: [
         deadLetters("SecurityEventRuleDeadLetters", eventRuleArn),
         deadLetters("GuardDutyRuleDeadLetters", ruleArn),
+        {
+          Sid: "OnlyOverTls",
+          Effect: "Deny",
+          Principal: "*",
+          Action: "sqs:*",
+          Resource: dlq,
+          Condition: { Bool: { "aws:SecureTransport": "false" } },
+        },
       ],
     });
     const permission = named(telegram, "auto-rollback-guardduty-permission");

@@ -425,7 +425,10 @@ describe("rollback Lambda: a retry completes what a failed attempt left undone",
       published[1]!.Subject,
       "[production] automatic rollback: production-errorRate-critical-web and 1 more",
     );
-    assert.match(published[1]!.Message!, /already on blue \(an earlier attempt moved them, or green carried no traffic\)/);
+    assert.match(
+      published[1]!.Message!,
+      /already on blue \(an earlier attempt moved them, or green carried no traffic\)/,
+    );
 
     const third = rolledBack(await rollBack(alarmEvent, deps()));
     assert.deepEqual([third.latchWritten, third.notified], [false, false]);

@@ -511,7 +511,10 @@ describe("the shipped rollback bundle against AWS's wire protocols", () => {
     assert.equal(wire.calls("ModifyRule").length, 3, "the retry moved nothing");
     const { notificationPending: _pending, ...complete } = pending;
     assert.deepEqual(latch(wire), complete, "completed, keeping the first attempt's time");
-    assert.match(String(wire.published()[0]!.Message), /already on blue \(an earlier attempt moved them, or green carried no traffic\)/);
+    assert.match(
+      String(wire.published()[0]!.Message),
+      /already on blue \(an earlier attempt moved them, or green carried no traffic\)/,
+    );
   });
 
   it("SNS failing with 500 every time: five attempts, then the invocation fails with the latch pending", async () => {

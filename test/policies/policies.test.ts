@@ -5,9 +5,13 @@ import type { ResourceValidation, ResourceValidationArgs } from "@pulumi/policy"
 import { runPoliciesOffline, type OfflineResource } from "../../policies/offline";
 import { allPolicies } from "../../policies/rules/all";
 import { alarmRuleNames } from "../../policies/rules/gates";
+import { TIER_RELAXED_POLICIES } from "../../policies/rules/rollout";
 import { httpsTls12 } from "../../policies/rules/network";
 import { unknownCheckingProxy, UnknownValueError } from "../../policies/rules/util";
-import { autoRollbackAlarms, playbookAlarms, type AlarmSpec } from "../../rollout/alarms";
+import { alarmQueries, type AlarmPlace } from "../../rollout/alarmQueries";
+import { alarmTargets, autoRollbackAlarms, playbookAlarms, type AlarmSpec } from "../../rollout/alarms";
+import { customMetricNamespace } from "../../rollout/names";
+import type { Severity } from "../../rollout/playbook";
 import { requiredRoles } from "../../rollout/decisions";
 import { loadPlaybook } from "../../rollout/loaders";
 import { isPerService } from "../../rollout/metricCatalogue";
@@ -27,11 +31,20 @@ const BLUE_TG = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup
 const GREEN_TG = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web-green/0123456789abcdef";
 const DB_ARN = "arn:aws:rds:eu-west-1:123456789012:db:data-db";
 const TOPIC = "arn:aws:sns:eu-west-1:123456789012:alerts-critical";
-const ROLLBACK_FN = "arn:aws:lambda:eu-west-1:123456789012:function:auto-rollback";
+const ROLLBACK_FN_PREFIX = "arn:aws:lambda:eu-west-1:123456789012:function:";
 const BACKUP_SERVICE_POLICY = "arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup";
 const BACKUP_RESTORES_POLICY = "arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForRestores";
 
 type Tier = "production" | "staging";
+
+/**
+ * The policies' own levels, with the staging tier allowed to the stack named `staging` only
+ * (what policies/config/staging.json says): without it a staging claim is checked as production.
+ */
+const STAGING_TIER_ALLOWED = Object.fromEntries(
+  TIER_RELAXED_POLICIES.map((policy) => [policy, { stagingTierStacks: ["staging"] }]),
+);
+const packConfigOf = (stack: string) => (stack === "staging" ? STAGING_TIER_ALLOWED : {});
 
 function baseState(tier: Tier): RolloutState {
   return {
@@ -79,35 +92,53 @@ function alarmName(spec: AlarmSpec, stack: string): string {
   return isPerService(spec) ? `${stack}-${spec.key}-web` : `${stack}-${spec.key}`;
 }
 
+/** The world's alert topics, per severity (the AlertTopics component's `alerts-<severity>`). */
+const TOPICS: Record<Severity, string> = {
+  critical: TOPIC,
+  warning: "arn:aws:sns:eu-west-1:123456789012:alerts-warning",
+  info: "arn:aws:sns:eu-west-1:123456789012:alerts-info",
+};
+
+/** An alarm as the QualityGates component builds it from its spec and alarmQueries, for the world's one service. */
 function alarmResource(spec: AlarmSpec, stack: string): OfflineResource {
-  const name = alarmName(spec, stack);
-  const common = {
-    name,
+  const target = alarmTargets(spec, ["web"])[0]!;
+  const place: AlarmPlace<string> = {
+    loadBalancer: "app/router-alb/0123456789abcdef",
+    targetGroup: (_service, colour) => (colour === "blue" ? BLUE_TG : GREEN_TG).replace(/^.*:/, ""),
+    cluster: { clusterName: "tbs-production", namespace: "tbs" },
+    customNamespace: customMetricNamespace(stack),
+  };
+  const queries = alarmQueries(spec, target, place);
+  const metric =
+    "metric" in queries
+      ? { ...queries.metric, period: queries.period }
+      : {
+          metricQueries: queries.queries.map((q) =>
+            "metric" in q
+              ? {
+                  id: q.id,
+                  metric: {
+                    namespace: q.metric.namespace,
+                    metricName: q.metric.metricName,
+                    dimensions: q.metric.dimensions,
+                    period: q.period,
+                    stat: q.metric.extendedStatistic ?? q.metric.statistic,
+                  },
+                }
+              : q,
+          ),
+        };
+  const inputs = {
+    name: alarmName(spec, stack),
     comparisonOperator: spec.comparison,
     threshold: spec.threshold,
     evaluationPeriods: spec.evaluationPeriods,
     datapointsToAlarm: spec.datapointsToAlarm,
+    treatMissingData: spec.treatMissingData,
     actionsEnabled: true,
-    alarmActions: [TOPIC],
+    alarmActions: [TOPICS[spec.notify]],
+    ...metric,
   };
-  // The error rate is metric math: its period lives in the queries.
-  const inputs =
-    spec.metric.kind === "alb-error-rate"
-      ? {
-          ...common,
-          metricQueries: [
-            {
-              id: "errors",
-              metric: { metricName: "HTTPCode_Target_5XX_Count", period: spec.periodSeconds, stat: "Sum" },
-            },
-            {
-              id: "requests",
-              metric: { metricName: "RequestCount", period: spec.periodSeconds, stat: "Sum" },
-            },
-            { id: "rate", expression: "100 * errors / requests", returnData: true },
-          ],
-        }
-      : { ...common, period: spec.periodSeconds, metricName: "m", namespace: "ns" };
   return { type: "aws:cloudwatch/metricAlarm:MetricAlarm", name: `gates-${spec.key}-web`, inputs };
 }
 
@@ -140,7 +171,7 @@ const rolePolicy = {
 /** A compliant stack, shaped like what the program registers, with one service (web). */
 function world(tier: Tier = "production", state: RolloutState = baseState(tier)): OfflineResource[] {
   const stack = state.stack;
-  const alarms = playbookAlarms(tbs).filter((a) => a.autoRollback || a.key === "errorRate-warning");
+  const alarms = playbookAlarms(tbs);
   return [
     {
       type: "aws:ssm/parameter:Parameter",
@@ -228,6 +259,13 @@ function world(tier: Tier = "production", state: RolloutState = baseState(tier))
         deletionProtection: true,
         multiAz: true,
         backupRetentionPeriod: 14,
+        // What the scanner rules ask of a database (policies/rules/scanner.ts).
+        performanceInsightsEnabled: true,
+        performanceInsightsKmsKeyId: "arn:aws:kms:eu-west-1:123456789012:key/1234",
+        monitoringInterval: 60,
+        monitoringRoleArn: "arn:aws:iam::123456789012:role/data-monitoring",
+        enabledCloudwatchLogsExports: ["audit", "error", "slowquery"],
+        optionGroupName: "data-mysql-options",
       },
     },
     {
@@ -251,10 +289,69 @@ function world(tier: Tier = "production", state: RolloutState = baseState(tier))
           .map((spec) => `ALARM("${alarmName(spec, stack)}")`)
           .join(" OR "),
         actionsEnabled: true,
-        alarmActions: [ROLLBACK_FN],
+        alarmActions: [`${ROLLBACK_FN_PREFIX}${stack}-auto-rollback`],
       },
     },
-    { type: "aws:sns/topic:Topic", name: "alerts-critical", inputs: { kmsMasterKeyId: "alias/aws/sns" } },
+    ...(["critical", "warning", "info"] as const).map((severity) => ({
+      type: "aws:sns/topic:Topic",
+      name: `alerts-${severity}`,
+      inputs: { kmsMasterKeyId: "alias/aws/sns" },
+    })),
+    // Each topic SSL-only (scanner-awssolutions-sns3-sns-ssl-only).
+    ...(["critical", "warning", "info"] as const).map((severity) => ({
+      type: "aws:sns/topicPolicy:TopicPolicy",
+      name: `alerts-${severity}-policy`,
+      inputs: {
+        arn: `arn:aws:sns:eu-west-1:123456789012:alerts-${severity}`,
+        policy: JSON.stringify({
+          Statement: [
+            {
+              Effect: "Deny",
+              Principal: "*",
+              Action: "sns:Publish",
+              Condition: { Bool: { "aws:SecureTransport": "false" } },
+            },
+          ],
+        }),
+      },
+    })),
+    // The ALB behind a web ACL of the managed rule groups (scanner-ckv2-aws-28-alb-waf).
+    {
+      type: "aws:wafv2/webAcl:WebAcl",
+      name: "router-waf",
+      inputs: {
+        scope: "REGIONAL",
+        visibilityConfig: {
+          cloudwatchMetricsEnabled: true,
+          metricName: "router-waf",
+          sampledRequestsEnabled: true,
+        },
+        rules: [
+          "AWSManagedRulesCommonRuleSet",
+          "AWSManagedRulesKnownBadInputsRuleSet",
+          "AWSManagedRulesAmazonIpReputationList",
+        ].map((name, priority) => ({
+          name,
+          priority,
+          overrideAction: { none: {} },
+          statement: { managedRuleGroupStatement: { vendorName: "AWS", name } },
+          visibilityConfig: {
+            cloudwatchMetricsEnabled: true,
+            metricName: name,
+            sampledRequestsEnabled: true,
+          },
+        })),
+      },
+    },
+    {
+      type: "aws:wafv2/webAclAssociation:WebAclAssociation",
+      name: "router-waf-association",
+      inputs: {
+        resourceArn:
+          "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/router-alb/0123456789abcdef",
+        webAclArn: "arn:aws:wafv2:eu-west-1:123456789012:regional/webacl/router-waf/1",
+      },
+    },
     {
       type: "aws:iam/role:Role",
       name: "auto-rollback-role",
@@ -300,7 +397,11 @@ function world(tier: Tier = "production", state: RolloutState = baseState(tier))
             spec: {
               securityContext: { runAsNonRoot: true, runAsUser: 10001 },
               containers: [
-                { name: "web", image: "web:2", resources: { limits: { cpu: "1", memory: "512Mi" } } },
+                {
+                  name: "web",
+                  image: `web:2@sha256:${"0".repeat(64)}`,
+                  resources: { limits: { cpu: "1", memory: "512Mi" } },
+                },
               ],
             },
           },
@@ -327,13 +428,13 @@ function without(resources: OfflineResource[], name: string) {
   return resources.filter((r) => r.name !== name);
 }
 
-/** Messages of one policy over a world (pack config left empty: the policies' own levels). */
+/** Messages of one policy over a world (the policies' own levels; the staging tier allowed to `staging` only). */
 async function messages(
   policy: string,
   resources: OfflineResource[],
   stack = "production",
 ): Promise<string[]> {
-  const violations = await runPoliciesOffline(resources, { stack, policyConfig: {} });
+  const violations = await runPoliciesOffline(resources, { stack, policyConfig: packConfigOf(stack) });
   return violations.filter((v) => v.policy === policy).map((v) => v.message);
 }
 
@@ -358,7 +459,9 @@ describe("policy metadata", () => {
   it("names are unique and kebab-case; each has a description, remediation steps and an enforcement level", () => {
     const names = allPolicies.map((p) => p.name);
     assert.equal(new Set(names).size, names.length, `duplicates in ${names.join(", ")}`);
-    assert.equal(names.length, 26);
+    // + 4 of issue 12: rollout-decisions-in-time-order, rollout-phase-minimum-soak,
+    // rollout-signoffs-distinct-approvers, gates-alarms-match-playbook.
+    assert.equal(names.length, 27 + 4 + 11);
     // Advisory by nature: a plan may size a pilot differently, on purpose.
     const advisory = new Set(["rollout-cohort-size-matches-phase"]);
     for (const policy of allPolicies) {
@@ -377,14 +480,18 @@ describe("policy metadata", () => {
   });
 
   it("every policy belongs to a domain file by its prefix", () => {
-    for (const policy of allPolicies) assert.match(policy.name, /^(rollout|gates|data|network|runtime)-/);
+    for (const policy of allPolicies)
+      assert.match(policy.name, /^(rollout|gates|data|network|runtime|scanner)-/);
   });
 });
 
 describe("the happy worlds", () => {
   for (const tier of ["production", "staging"] as const) {
     it(`a compliant ${tier} stack has no violation of any policy`, async () => {
-      assert.deepEqual(await runPoliciesOffline(world(tier), { stack: tier, policyConfig: {} }), []);
+      assert.deepEqual(
+        await runPoliciesOffline(world(tier), { stack: tier, policyConfig: packConfigOf(tier) }),
+        [],
+      );
     });
   }
 
@@ -394,10 +501,11 @@ describe("the happy worlds", () => {
         s.phase = phase.id;
         s.greenWeight = phase.trafficCapPercent;
         s.signoffs = approvalsFor(phase.id);
-        s.cohortUsers = phase.users?.min ?? 0;
+        // The world's cohort rule carries one user.
+        s.cohortUsers = phase.users?.min ?? 1;
       }).filter((r) => phase.cohortRouting || !r.name.includes("-cohort-"));
       assert.deepEqual(
-        await runPoliciesOffline(resources, { stack: "staging", policyConfig: {} }),
+        await runPoliciesOffline(resources, { stack: "staging", policyConfig: STAGING_TIER_ALLOWED }),
         [],
         phase.id,
       );
@@ -666,7 +774,7 @@ describe("rollout rules", () => {
     assert.equal(allPolicies.find((p) => p.name === policy)!.enforcementLevel, "advisory");
   });
 
-  it("rollout-state-recorded: the pack config's requiredTier refuses a state of another tier", async () => {
+  it("rollout-state-recorded: the pack config decides the tier; a staging claim it does not allow is refused and checked as production", async () => {
     const policy = "rollout-state-recorded";
     const config = { [policy]: { requiredTier: "production" } };
     // The production stack relabelled staging, with everything the production-only checks would catch.
@@ -681,26 +789,59 @@ describe("rollout rules", () => {
           ? { ...r, inputs: { ...r.inputs, actionsEnabled: false } }
           : r,
     );
-    const violations = await runPoliciesOffline(without(relabelled, "data-selection"), {
-      stack: "production",
-      policyConfig: config,
-    });
-    assert.deepEqual(
-      violations.map((v) => [v.policy, v.enforcementLevel, v.message]),
-      [
-        [
-          policy,
-          "mandatory",
-          "the rollout state records tier staging, but this stack's policy pack config requires tier production (rollout-state-recorded.requiredTier), " +
-            "and with tier staging the checks of GO decisions, RDS deletion protection, RDS Multi-AZ, the backup plan and alarm actions do not run; " +
-            "run `pulumi config set rollout:tier production` (without rollout:tier every stack is production)",
-        ],
-      ],
+    const productionChecks = [
+      policy,
+      "rollout-go-decisions-recorded",
+      "gates-alarm-actions-enabled",
+      "data-rds-deletion-protection",
+      "data-rds-multi-az",
+      "data-rds-in-backup-plan",
+    ];
+    const run = async (policyConfig: Record<string, unknown>) => {
+      const violations = await runPoliciesOffline(without(relabelled, "data-selection"), {
+        stack: "production",
+        policyConfig,
+      });
+      // The tier decides rollout, gate and data checks; other domains do not look at it.
+      const tiered = violations.filter((v) => /^(rollout|gates|data)-/.test(v.policy));
+      assert.ok(tiered.every((v) => v.enforcementLevel === "mandatory"));
+      assert.deepEqual([...new Set(tiered.map((v) => v.policy))], productionChecks);
+      return violations.filter((v) => v.policy === policy).map((v) => v.message);
+    };
+    assert.deepEqual(await run(config), [
+      "the rollout state records tier staging, but this stack's policy pack config requires tier production (rollout-state-recorded.requiredTier), " +
+        "and the pack checks GO decisions, RDS deletion protection, RDS Multi-AZ, the backup plan and alarm actions as in production; " +
+        "run `pulumi config set rollout:tier production` (without rollout:tier every stack is production)",
+    ]);
+    // No pack config at all (a stack with no policies/config/<stack>.json): the same, by default.
+    const unbacked =
+      "the rollout state records tier staging, but stack production's policy pack config does not allow it: " +
+      'policies/config/production.json does not list "production" in rollout-state-recorded.stagingTierStacks, ' +
+      "so the pack enforces production (GO decisions, RDS deletion protection, RDS Multi-AZ, the backup plan and alarm actions); " +
+      "run `pulumi config set rollout:tier production` (without rollout:tier every stack is production), or, for a rehearsal stack, " +
+      'list "production" in stagingTierStacks of rollout-state-recorded, rollout-go-decisions-recorded, data-rds-deletion-protection, ' +
+      "data-rds-multi-az, data-rds-in-backup-plan, gates-alarm-actions-enabled, scanner-ckv-k8s-43-image-digest in policies/config/production.json and pass that file with --policy-pack-config";
+    assert.deepEqual(await run({}), [unbacked]);
+    // The staging pack config names the stacks it relaxes: passed to another stack, it relaxes nothing.
+    assert.deepEqual(await run(STAGING_TIER_ALLOWED), [unbacked]);
+    // Listed for the stack, the claim holds and the production-only checks stand down.
+    const allowed = Object.fromEntries(
+      TIER_RELAXED_POLICIES.map((p) => [p, { stagingTierStacks: ["production"] }]),
     );
-    // The default ("any") and a matching tier say nothing.
-    assert.deepEqual(await messages(policy, relabelled), []);
     assert.deepEqual(
-      (await runPoliciesOffline(world(), { stack: "production", policyConfig: config })).map((v) => v.policy),
+      (
+        await runPoliciesOffline(without(relabelled, "data-selection"), {
+          stack: "production",
+          policyConfig: allowed,
+        })
+      ).filter((v) => /^(rollout|gates|data)-/.test(v.policy)),
+      [],
+    );
+    // A production state under requiredTier production says nothing.
+    assert.deepEqual(
+      (await runPoliciesOffline(world(), { stack: "production", policyConfig: config }))
+        .map((v) => v.policy)
+        .filter((p) => p.startsWith("rollout-")),
       [],
     );
   });

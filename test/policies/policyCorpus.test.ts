@@ -4,7 +4,8 @@ import { runPoliciesOffline } from "../../policies/offline";
 import { requiredRoles, type Decision } from "../../rollout/decisions";
 import { loadPlaybook, loadStackFile } from "../../rollout/loaders";
 import type { StackFile } from "../../rollout/stackFile";
-import { phaseIds, transitionsBefore } from "../../rollout/phases";
+import { phaseIds } from "../../rollout/phases";
+import { approvedDecisions } from "../support/evidenceFixtures";
 import { hasMandatoryViolation, planStack, type PlanResult, type PlanViolation } from "../../cli/offlinePlan";
 
 /*
@@ -36,14 +37,8 @@ function approvedFor(
   phase: string,
 ): { decisions: Decision[]; signoffs: Record<string, unknown> } {
   const playbook = loadPlaybook(playbookId);
-  const decisions = transitionsBefore(playbook, phase).map((t, i) => ({
-    from: t.from,
-    to: t.to,
-    decision: "GO" as const,
-    at: new Date(Date.UTC(2026, 9, 1 + 7 * i, 16)).toISOString(),
-    by: "devops.lead",
-    evidence: [],
-  }));
+  // Each GO after its phase's minimum soak, with the evidence that gives it.
+  const decisions = approvedDecisions(playbook, phase);
   const roles = requiredRoles(playbook, phase);
   const signoffs =
     roles.length === 0
@@ -366,15 +361,10 @@ const cases: Case[] = [
     ],
   },
   {
-    name: "production relabelled rollout:tier staging, with alarms muted and deletion protection off",
-    plan: () =>
-      planStack(
-        variant("production", {
-          tier: "staging",
-          alarmActionsEnabled: "false",
-          database: { ...productionDatabase, deletionProtection: false },
-        }),
-      ),
+    // The pack, not the stack, decides the tier: relabelled, production is still checked as
+    // production (the relaxations it would buy are in test/policies/hostileCohortsAndTiers.test.ts).
+    name: "production relabelled rollout:tier staging",
+    plan: () => planStack(variant("production", { tier: "staging" })),
     policy: "rollout-state-recorded",
     messages: [
       /^the rollout state records tier staging, but this stack's policy pack config requires tier production \(rollout-state-recorded.requiredTier\), .*run `pulumi config set rollout:tier production`/,

@@ -189,8 +189,8 @@ describe("the rollout state record against its SSM parameter's limit", () => {
       worst.services.map((s) => [s.service, s.blue + s.green, s.cohortRules]),
       [
         // 10 users: 4 header rules (3 values each) and 5 cookie rules (2 each).
-        ["web", 100, 9],
-        ["api", 100, 9],
+        ["web", 100, 18],
+        ["api", 100, 18],
       ],
     );
     for (const green of [0, 1, 10, 50, 99, 100]) {

@@ -321,7 +321,7 @@ describe("stack config", () => {
     [
       "bad cohort user",
       (c) => (c.cohorts.users[2] = "anna smith"),
-      'rollout:cohorts.users[2]: expected a user id of letters, digits and ._@+-, got "anna smith"',
+      'rollout:cohorts.users[2]: expected a user id of 1-64 letters, digits and ._@+- (no * or ?, which ALB reads as wildcards, and no ;, = or whitespace, which would break cookie matching), got "anna smith"',
     ],
     [
       "short db password",
@@ -425,9 +425,15 @@ describe("stack config", () => {
       "rollout:cohorts: 200 users across 2 services need",
     ],
     [
-      "cohort users prefix each other with cookie",
-      (c) => (c.cohorts.users = ["ann", "anna"]),
-      "rollout:cohorts.users: expected no user id to be a prefix of another",
+      "cohort users that differ only in case (the ALB compares values case-insensitively)",
+      (c) => (c.cohorts.users = ["anna", "ben", "Anna"]),
+      'rollout:cohorts.users[2]: expected each user once, compared case-insensitively as the ALB compares them: index 0 lists "anna" already, got "Anna"',
+    ],
+    [
+      "a cohort header browsers send by themselves",
+      (c) => (c.cohorts.header = "Sec-Fetch-Site"),
+      "rollout:cohorts.header: expected a dedicated header such as X-Pilot-User that only the pilot users' own tooling sends " +
+        '(Sec-Fetch-Site starts with Sec-, which the Fetch standard reserves for headers browsers set themselves, so requests from anyone would reach green), got "Sec-Fetch-Site"',
     ],
   ];
 
@@ -501,7 +507,7 @@ describe("stack config", () => {
       refusal((c) => (c.canaryPercent = 5)),
       'invalid stack config for stack "staging":\n  rollout:canaryPercent: unknown config key; expected one of ' +
         "playbook, tier, phase, greenWeight, rollback, rollbackAcknowledged, rollbackReason, cohorts, stickinessSeconds, services, " +
-        "network, cluster, database, heavydb, alerts, signoffs, decisions, guardDutyScope, alarmActionsEnabled, featureFlags",
+        "network, cluster, database, heavydb, alerts, signoffs, decisions, guardDutyScope, alarmActionsEnabled, featureFlags, waf, logRetentionDays",
     );
   });
 
@@ -756,7 +762,7 @@ describe("values AWS and Kubernetes would refuse at deploy time", () => {
           TBS_PHASE_IDS.map((to) => ({ from, to, decision: "NO-GO", at, by: longName(`${from}.${to}`) })),
         );
       },
-      "rollout:decisions: expected sign-offs, decisions and services whose rollout state record fits its SSM parameter (at most 8192 bytes, PutParameter's limit for the Intelligent-Tiering tier), got a record of up to 11163 bytes (signoffs 4601, decisions 6205, services 111); shorten the deciders' names in rollout:decisions[].by",
+      "rollout:decisions: expected sign-offs, decisions and services whose rollout state record fits its SSM parameter (at most 8192 bytes, PutParameter's limit for the Intelligent-Tiering tier), got a record of up to 11165 bytes (signoffs 4601, decisions 6205, services 113); shorten the deciders' names in rollout:decisions[].by",
     ],
     [
       "20,000 feature flags (their ConfigMap outgrows 1 MiB)",

@@ -153,10 +153,10 @@ describe("phases", () => {
 describe("traffic", () => {
   it("plans weights and cohort routes per phase (table)", () => {
     const table: [string, number, boolean, number, number, number][] = [
-      // phase, weight, rollback, blue, green, cohort routes per service (web: header 2 + cookie 2; api: header 2 + cookie 2)
+      // phase, weight, rollback, blue, green, cohort routes per service (4 users: header 2 + exact cookies 16 / 3 = 6)
       ["preparation", 0, false, 100, 0, 0],
-      ["internal", 0, false, 100, 0, 4],
-      ["broader-pilot", 10, false, 90, 10, 4],
+      ["internal", 0, false, 100, 0, 8],
+      ["broader-pilot", 10, false, 90, 10, 8],
       ["full", 100, false, 0, 100, 0],
       ["broader-pilot", 10, true, 100, 0, 0],
     ];
@@ -170,12 +170,22 @@ describe("traffic", () => {
     }
   });
 
-  it("splits cohorts within ALB limits: 3 header values per rule, cookie values within the wildcard budget", () => {
+  it("splits cohorts within ALB limits: 3 header values per rule; each user's cookie as the 4 exact patterns, 3 per rule", () => {
+    const exact = (u: string) => [
+      `pilot_user=${u}`,
+      `pilot_user=${u};*`,
+      `*; pilot_user=${u}`,
+      `*; pilot_user=${u};*`,
+    ];
+    const cookieValues = ["anna", "ben", "chen", "dara"].flatMap(exact);
     assert.deepEqual(cohortRoutesFor(cohorts, "/*"), [
       { match: "header", headerName: "X-Pilot-User", values: ["anna", "ben", "chen"] },
       { match: "header", headerName: "X-Pilot-User", values: ["dara"] },
-      { match: "cookie", headerName: "Cookie", values: ["*pilot_user=anna*", "*pilot_user=ben*"] },
-      { match: "cookie", headerName: "Cookie", values: ["*pilot_user=chen*", "*pilot_user=dara*"] },
+      ...[0, 3, 6, 9, 12, 15].map((i) => ({
+        match: "cookie",
+        headerName: "Cookie",
+        values: cookieValues.slice(i, i + 3),
+      })),
     ]);
     assert.deepEqual(cohortRoutesFor({ ...cohorts, cookie: undefined }, "/api/health"), [
       { match: "header", headerName: "X-Pilot-User", values: ["anna", "ben", "chen"] },

@@ -1,4 +1,8 @@
-/** Evidence shared by the success-criteria tests of the domain and of the gates CLI. */
+import { unitRange, type Decision } from "../../rollout/decisions";
+import { transitionsBefore } from "../../rollout/phases";
+import type { Criterion, Playbook } from "../../rollout/playbook";
+
+/** Evidence shared by the success-criteria tests of the domain and of the gates CLI, and recorded decisions that pass the pack. */
 
 /** Telegram's 17 success criteria, each exactly on its passing side of the boundary. */
 export const TELEGRAM_PASSING = {
@@ -20,3 +24,47 @@ export const TELEGRAM_PASSING = {
   alertResponseMinutes: 4.9,
   documentationCoverage: 100,
 };
+
+/** A value on the passing side of `criterion`, inside its unit's range (a percentage stays within 0-100). */
+export function passingValue(criterion: Criterion): number {
+  const max = unitRange(criterion.unit).max;
+  switch (criterion.op) {
+    case ">":
+      return max === undefined ? criterion.value + 1 : (criterion.value + max) / 2;
+    case "<":
+      return criterion.value / 2;
+    default:
+      return criterion.value;
+  }
+}
+
+/** One passing line per criterion of the transition out of `from`, as `rollout gates --record` writes them. */
+export function passingEvidence(playbook: Playbook, from: string): string[] {
+  const transition = playbook.transitions.find((t) => t.from === from);
+  if (!transition) throw new Error(`playbook ${playbook.id} has no transition out of ${from}`);
+  return transition.criteria.map((c) => `${c.id} = ${passingValue(c)} (required ${c.op} ${c.value}): pass`);
+}
+
+/**
+ * A GO for every transition before `phase`, with passing evidence, the first at `start` and each
+ * later one its source phase's minimum soak after the one before: a rollout the pack lets through.
+ */
+export function approvedDecisions(
+  playbook: Playbook,
+  phase: string,
+  start = Date.UTC(2026, 8, 1, 16),
+  by = "devops.lead",
+): Decision[] {
+  let at = start;
+  return transitionsBefore(playbook, phase).map((t, i) => {
+    if (i > 0) at += playbook.phases.find((p) => p.id === t.from)!.minimumDays * 86_400_000;
+    return {
+      from: t.from,
+      to: t.to,
+      decision: "GO" as const,
+      at: new Date(at).toISOString(),
+      by,
+      evidence: passingEvidence(playbook, t.from),
+    };
+  });
+}

@@ -20,10 +20,11 @@ import { mockClient } from "aws-sdk-client-mock";
 import type { CommandContext, StackBackend } from "../../cli/backend";
 import { bufferOutput } from "../../cli/output";
 import { parseRolloutConfig } from "../../rollout/config";
-import { loadStackFile } from "../../rollout/loaders";
+import { loadPlaybook, loadStackFile } from "../../rollout/loaders";
 import { rolloutKeys } from "../../rollout/stackFile";
 import type { Colour } from "../../rollout/names";
 import { planTraffic } from "../../rollout/traffic";
+import { passingEvidence } from "./evidenceFixtures";
 
 /**
  * A live stack for the CLI's live commands, with no Pulumi and no AWS: an in-memory backend
@@ -356,14 +357,14 @@ export function resetAwsMocks(): void {
   noLatch();
 }
 
-/** A recorded GO decision (what `gates --record` writes), as config holds it. */
+/** A recorded GO decision of the TBS playbook (what `gates --record` writes, evidence included), as config holds it. */
 export const goDecision = (from: string, to: string) => ({
   from,
   to,
   decision: "GO",
   at: "2026-11-20T10:00:00Z",
   by: "dana",
-  evidence: [],
+  evidence: passingEvidence(loadPlaybook("tbs-strategy-framework"), from),
 });
 
 /** DescribeAlarms answering these alarms in ALARM (composites by their name). */
