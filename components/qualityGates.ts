@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import {
+  alarmMetricInputs,
   alarmQueries,
   loadBalancerErrorQueries,
   LOAD_BALANCER_ERRORS_KEY,
@@ -168,30 +169,9 @@ export class QualityGates extends pulumi.ComponentResource {
   }
 }
 
-/** An alarm's metric inputs: one metric, or metric-math queries with one returning the value. */
+/** An alarm's metric inputs (`alarmMetricInputs`), typed for the MetricAlarm. */
 function metricInputs(queries: AlarmQueries<pulumi.Input<string>>): Partial<aws.cloudwatch.MetricAlarmArgs> {
-  if ("metric" in queries) {
-    const { namespace, metricName, dimensions, ...statistic } = queries.metric;
-    return { namespace, metricName, period: queries.period, dimensions, ...statistic };
-  }
-  return {
-    metricQueries: queries.queries.map((q) =>
-      "metric" in q
-        ? {
-            id: q.id,
-            metric: {
-              namespace: q.metric.namespace,
-              metricName: q.metric.metricName,
-              dimensions: q.metric.dimensions,
-              period: q.period,
-              stat: q.metric.extendedStatistic ?? q.metric.statistic!,
-            },
-            // PutMetricAlarm: exactly one query returns data, and an omitted ReturnData is true.
-            returnData: false,
-          }
-        : { id: q.id, expression: q.expression, label: q.label, returnData: q.returnData },
-    ),
-  };
+  return alarmMetricInputs(queries);
 }
 
 const COLOURS = ["blue", "green"] as const satisfies readonly Colour[];

@@ -206,3 +206,32 @@ export function loadBalancerErrorQueries<V>(loadBalancer: V, period: number): Al
     },
   ];
 }
+
+/**
+ * An alarm's metric inputs as PutMetricAlarm (and the Pulumi MetricAlarm) takes them: one metric
+ * (namespace, name, dimensions, period, statistic), or metric-math queries in which exactly one
+ * returns data (an omitted ReturnData is true, so every metric query says false).
+ */
+export function alarmMetricInputs<V>(queries: AlarmQueries<V>) {
+  if ("metric" in queries) {
+    const { namespace, metricName, dimensions, ...statistic } = queries.metric;
+    return { namespace, metricName, period: queries.period, dimensions, ...statistic };
+  }
+  return {
+    metricQueries: queries.queries.map((q) =>
+      "metric" in q
+        ? {
+            id: q.id,
+            metric: {
+              namespace: q.metric.namespace,
+              metricName: q.metric.metricName,
+              dimensions: q.metric.dimensions,
+              period: q.period,
+              stat: q.metric.extendedStatistic ?? q.metric.statistic!,
+            },
+            returnData: false,
+          }
+        : { id: q.id, expression: q.expression, label: q.label, returnData: q.returnData },
+    ),
+  };
+}

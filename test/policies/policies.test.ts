@@ -8,7 +8,7 @@ import { alarmRuleNames } from "../../policies/rules/gates";
 import { TIER_RELAXED_POLICIES } from "../../policies/rules/rollout";
 import { httpsTls12 } from "../../policies/rules/network";
 import { unknownCheckingProxy, UnknownValueError } from "../../policies/rules/util";
-import { alarmQueries, type AlarmPlace } from "../../rollout/alarmQueries";
+import { alarmMetricInputs, alarmQueries, type AlarmPlace } from "../../rollout/alarmQueries";
 import { alarmTargets, autoRollbackAlarms, playbookAlarms, type AlarmSpec } from "../../rollout/alarms";
 import { customMetricNamespace } from "../../rollout/names";
 import type { Severity } from "../../rollout/playbook";
@@ -108,26 +108,8 @@ function alarmResource(spec: AlarmSpec, stack: string): OfflineResource {
     cluster: { clusterName: "tbs-production", namespace: "tbs" },
     customNamespace: customMetricNamespace(stack),
   };
-  const queries = alarmQueries(spec, target, place);
-  const metric =
-    "metric" in queries
-      ? { ...queries.metric, period: queries.period }
-      : {
-          metricQueries: queries.queries.map((q) =>
-            "metric" in q
-              ? {
-                  id: q.id,
-                  metric: {
-                    namespace: q.metric.namespace,
-                    metricName: q.metric.metricName,
-                    dimensions: q.metric.dimensions,
-                    period: q.period,
-                    stat: q.metric.extendedStatistic ?? q.metric.statistic,
-                  },
-                }
-              : q,
-          ),
-        };
+  // The component's own translation: the world's alarm is the program's, field for field.
+  const metric = alarmMetricInputs(alarmQueries(spec, target, place));
   const inputs = {
     name: alarmName(spec, stack),
     comparisonOperator: spec.comparison,
