@@ -18,16 +18,19 @@ import { isoTime, RolloutInputError } from "./validation";
  * parameter, whose whole value SSM bounds; 64 characters hold a handle or an email address.
  */
 export const RECORDED_NAME_MAX = 64;
-const RECORDED_NAME = `expected a name of 1-${RECORDED_NAME_MAX} characters such as dana.devops (it is stored in the rollout state parameter)`;
+const RECORDED_NAME = `expected a name of 1-${RECORDED_NAME_MAX} ASCII letters, digits and . _ @ + - such as dana.devops (it is stored in the rollout state parameter, and one person must not pass for two)`;
+/**
+ * ASCII only: a Cyrillic "а", a fullwidth letter or a zero-width space would let one person sign
+ * two roles under names that look the same (distinct approvers are compared without case). The
+ * set also keeps out SSM's refused `{{ }}` (PutParameterRequest.Value: "Parameter values can't
+ * include ... {{}}"), since the state record carries these names.
+ */
+const RECORDED_NAME_CHARS = /^[A-Za-z0-9._@+-]+$/;
 const recordedName = z
   .string({ message: RECORDED_NAME })
   .min(1, { message: RECORDED_NAME })
   .max(RECORDED_NAME_MAX, { message: RECORDED_NAME })
-  // SSM PutParameter refuses a value containing `{{` `}}` (PutParameterRequest.Value: "Parameter
-  // values can't include ... {{}}"): the state record these names go into would be refused.
-  .refine((name) => !/\{\{|\}\}/.test(name), {
-    message: `${RECORDED_NAME.replace(/\)$/, "")}; SSM refuses values containing {{ or }})`,
-  });
+  .regex(RECORDED_NAME_CHARS, { message: RECORDED_NAME });
 
 /** A GO/NO-GO record (`rollout:decisions[]`), as config holds it and the state record carries it. */
 export const Decision = z
@@ -503,7 +506,11 @@ export interface EvidenceLine {
 export function parseEvidenceLine(line: string): EvidenceLine | undefined {
   const m = EVIDENCE_LINE.exec(line.trim());
   if (!m) return undefined;
-  const number = (text: string) => (/^-?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i.test(text) ? Number(text) : NaN);
+  // A finite number, as `gates --record` writes one: 1e309 (Infinity) is refused, -0 reads 0.
+  const number = (text: string) => {
+    const n = /^-?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i.test(text) ? Number(text) : NaN;
+    return Number.isFinite(n) ? n + 0 : NaN;
+  };
   const value = m[2] === "missing" ? undefined : number(m[2]!);
   const threshold = number(m[4]!);
   if (Number.isNaN(threshold) || (value !== undefined && Number.isNaN(value))) return undefined;

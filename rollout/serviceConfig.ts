@@ -218,7 +218,11 @@ const COHORT_USER =
   "expected a user id of 1-64 letters, digits and ._@+- (no * or ?, which ALB reads as wildcards, and no ;, = or whitespace, which would break cookie matching)";
 
 /** A cookie name (RFC 6265 token characters, a subset without wildcards). */
-export const COHORT_COOKIE_NAME = /^[A-Za-z0-9_-]{1,40}$/;
+/**
+ * A dedicated cookie, named `pilot_...`: a cookie browsers or sites already set (`lang`, `locale`,
+ * `consent`, `_ga`...) with common values as "users" would route the public to green.
+ */
+export const COHORT_COOKIE_NAME = /^pilot_[A-Za-z0-9_-]{1,34}$/;
 
 export const CohortConfig = z
   .object({
@@ -251,7 +255,10 @@ export const CohortConfig = z
     /** Optional cookie name carrying the same user id (browsers that cannot set headers). */
     cookie: z
       .string()
-      .regex(COHORT_COOKIE_NAME, { message: "expected a cookie name such as pilot_user" })
+      .regex(COHORT_COOKIE_NAME, {
+        message:
+          "expected a dedicated cookie name starting pilot_, such as pilot_user (a cookie browsers or sites set, such as lang, would route the public to green)",
+      })
       .optional(),
     users: z
       .array(z.string({ message: COHORT_USER }).regex(COHORT_USER_ID, { message: COHORT_USER }))

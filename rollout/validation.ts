@@ -17,12 +17,26 @@ export class RolloutInputError extends Error {
 }
 
 // At most nanoseconds: a longer fraction is no time anyone recorded, and it lands in the state record.
-const ISO_8601 = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
-const ISO_TIME_MESSAGE = "expected an ISO-8601 time such as 2026-11-02T15:00:00Z";
-/** An ISO-8601 date or time that Date.parse reads (config, sign-offs, decisions, the state record). */
+/**
+ * A date, or a time WITH its zone: `Date.parse` reads a zone-less date-time as the machine's local
+ * time, so a soak or time-order check would depend on where the pack runs.
+ */
+const ISO_8601 = /^(\d{4})-(\d{2})-(\d{2})(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2}))?$/;
+const ISO_TIME_MESSAGE = "expected an ISO-8601 time with its zone, such as 2026-11-02T15:00:00Z";
+/** Whether the calendar date exists (Date.parse rolls 2026-02-30 over to 2 March). */
+function realDate(text: string): boolean {
+  const m = ISO_8601.exec(text);
+  if (!m) return false;
+  const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const date = new Date(Date.UTC(year, month - 1, day));
+  return date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day;
+}
+/** An ISO-8601 date, or time with its zone, that is a real date (config, sign-offs, decisions, the state record). */
 export const isoTime = z
   .string({ message: ISO_TIME_MESSAGE })
-  .refine((s) => ISO_8601.test(s) && !Number.isNaN(Date.parse(s)), { message: ISO_TIME_MESSAGE });
+  .refine((s) => ISO_8601.test(s) && realDate(s) && !Number.isNaN(Date.parse(s)), {
+    message: ISO_TIME_MESSAGE,
+  });
 
 /**
  * An integer from `min` to `max`; every way of missing it (not a number, a fraction, out of

@@ -198,12 +198,12 @@ describe("stack config", () => {
     [
       "rollbackAcknowledged not a time",
       (c) => (c.rollbackAcknowledged = "yesterday"),
-      'rollout:rollbackAcknowledged: expected an ISO-8601 time such as 2026-11-02T15:00:00Z, got "yesterday"',
+      'rollout:rollbackAcknowledged: expected an ISO-8601 time with its zone, such as 2026-11-02T15:00:00Z, got "yesterday"',
     ],
     [
       "rollbackAcknowledged in an RFC 2822 date (parseable, not ISO-8601)",
       (c) => (c.rollbackAcknowledged = "Fri, 20 Nov 2026 10:00:00 GMT"),
-      'rollout:rollbackAcknowledged: expected an ISO-8601 time such as 2026-11-02T15:00:00Z, got "Fri, 20 Nov 2026 10:00:00 GMT"',
+      'rollout:rollbackAcknowledged: expected an ISO-8601 time with its zone, such as 2026-11-02T15:00:00Z, got "Fri, 20 Nov 2026 10:00:00 GMT"',
     ],
     [
       "feature flag name not camelCase",
@@ -412,7 +412,7 @@ describe("stack config", () => {
     [
       "signoff bad time",
       (c) => (c.signoffs = { internal: { qaEngineer: { approver: "q", at: "yesterday" } } }),
-      'rollout:signoffs.internal.qaEngineer.at: expected an ISO-8601 time such as 2026-11-02T15:00:00Z, got "yesterday"',
+      'rollout:signoffs.internal.qaEngineer.at: expected an ISO-8601 time with its zone, such as 2026-11-02T15:00:00Z, got "yesterday"',
     ],
     [
       "alarmActionsEnabled not boolean",
@@ -736,7 +736,7 @@ describe("values AWS and Kubernetes would refuse at deploy time", () => {
     [
       "a 10,000-character approver",
       (c) => (c.signoffs.internal.qaEngineer.approver = "q".repeat(10000)),
-      `rollout:signoffs.internal.qaEngineer.approver: expected a name of 1-64 characters such as dana.devops (it is stored in the rollout state parameter), got "${"q".repeat(40)}"... (10000 characters)`,
+      `rollout:signoffs.internal.qaEngineer.approver: expected a name of 1-64 ASCII letters, digits and . _ @ + - such as dana.devops (it is stored in the rollout state parameter, and one person must not pass for two), got "${"q".repeat(40)}"... (10000 characters)`,
     ],
     [
       "a 10,000-character decider",
@@ -744,7 +744,7 @@ describe("values AWS and Kubernetes would refuse at deploy time", () => {
         (c.decisions = [
           { from: "internal", to: "limited-pilot", decision: "GO", at, by: "d".repeat(10000) },
         ]),
-      `rollout:decisions[0].by: expected a name of 1-64 characters such as dana.devops (it is stored in the rollout state parameter), got "${"d".repeat(40)}"... (10000 characters)`,
+      `rollout:decisions[0].by: expected a name of 1-64 ASCII letters, digits and . _ @ + - such as dana.devops (it is stored in the rollout state parameter, and one person must not pass for two), got "${"d".repeat(40)}"... (10000 characters)`,
     ],
     [
       "sign-offs and decisions whose state record outgrows its SSM parameter",
@@ -845,7 +845,7 @@ describe("values AWS and Kubernetes would refuse at deploy time", () => {
 
   it("keeps the longest cookie and user id within an ALB header condition value (128 characters)", () => {
     const config = structuredClone(stagingConfig()) as Record<string, any>;
-    config.cohorts = { header: "X-Pilot-User", cookie: "c".repeat(40), users: ["u".repeat(64)] };
+    config.cohorts = { header: "X-Pilot-User", cookie: `pilot_${"c".repeat(34)}`, users: ["u".repeat(64)] };
     const parsed = parseRolloutConfig(config, "staging");
     const values = parsed.services.flatMap((s) =>
       cohortRoutesFor(parsed.cohorts, s.pathPattern).flatMap((r) => r.values),
@@ -988,6 +988,38 @@ describe("values AWS would refuse (issue 9 review)", () => {
     accepts((c) => (c.database.engineVersion = "8.0"));
   });
 
+  it("refuses lookalike names (one person signing twice as Cyrillic or fullwidth letters, or with a zero-width space)", () => {
+    for (const approver of ["d\u0430na.devops", "dana.devops\u200b", "\uff44\uff41\uff4e\uff41.devops"]) {
+      assert.match(
+        refusal(
+          (c) =>
+            (c.signoffs = {
+              internal: { devopsEngineer: { approver, at: "2026-10-26T15:00:00Z" } },
+            }),
+        ),
+        /rollout:signoffs\.internal\.devopsEngineer\.approver: expected a name of 1-64 ASCII letters/,
+        approver,
+      );
+    }
+  });
+
+  it("refuses a time without its zone (read as the machine's local time) and a date that does not exist", () => {
+    for (const at of ["2026-11-02T09:00:00", "2026-02-30T16:00:00Z"]) {
+      assert.match(
+        refusal((c) => (c.rollbackAcknowledged = at)),
+        /rollout:rollbackAcknowledged: expected an ISO-8601 time with its zone/,
+        at,
+      );
+    }
+  });
+
+  it("refuses a cohort cookie that is not a dedicated pilot_ cookie (lang=en would route the public to green)", () => {
+    assert.match(
+      refusal((c) => (c.cohorts = { header: "X-Pilot-User", cookie: "lang", users: ["en", "de"] })),
+      /rollout:cohorts\.cookie: expected a dedicated cookie name starting pilot_/,
+    );
+  });
+
   it("refuses {{ in a recorded name: SSM refuses parameter values containing {{ }}", () => {
     assert.match(
       refusal(
@@ -996,7 +1028,7 @@ describe("values AWS would refuse (issue 9 review)", () => {
             internal: { devopsEngineer: { approver: "{{ssm:x}}", at: "2026-10-26T15:00:00Z" } },
           }),
       ),
-      /rollout:signoffs\.internal\.devopsEngineer\.approver: .*SSM refuses values containing \{\{ or \}\}/,
+      /rollout:signoffs\.internal\.devopsEngineer\.approver: expected a name of 1-64 ASCII letters, digits and \. _ @ \+ - .*got "\{\{ssm:x\}\}"/,
     );
   });
 

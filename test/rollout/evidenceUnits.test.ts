@@ -326,6 +326,9 @@ describe("recorded decisions in stack config", () => {
     assert.deepEqual(parseEvidenceLine("errorRate = 1e-7 (required < 1): pass")?.value, 1e-7);
     assert.equal(parseEvidenceLine("all good, trust me"), undefined);
     assert.equal(parseEvidenceLine("errorRate = low (required < 1): pass"), undefined);
+    // What `gates --record` could never write: a number that overflows to Infinity; -0 reads 0.
+    assert.equal(parseEvidenceLine("rowsPerSecond = 1e309 (required >= 37303): pass"), undefined);
+    assert.ok(Object.is(parseEvidenceLine("errorRate = -0 (required < 1): pass")?.value, 0));
   });
 
   it("free text in a NO-GO is kept (only a production GO must be in the recorded format)", () => {
