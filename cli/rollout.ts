@@ -8,6 +8,7 @@ import { safeText, withSecretScope } from "../rollout/redaction";
 import { characterProblem } from "../rollout/safeInput";
 import { RolloutInputError } from "../rollout/validation";
 import type { CommandContext, SelectStack } from "./backend";
+import { commandHelp, didYouMean } from "./help";
 import {
   consoleOutput,
   EXIT,
@@ -22,6 +23,7 @@ import {
 /** `npm run rollout -- <command>`: the operator CLI. Exit 0 ok, 1 refused / NO-GO / failed, 2 bad input. */
 
 const USAGE = `usage: npm run rollout -- <command> [flags]
+       npm run rollout -- <command> --help   (or: help <command>) every flag, its meaning and default
 
 commands:
   plan      offline plan of a stack under Pulumi's mock engine, with the policy pack
@@ -49,20 +51,21 @@ commands:
   resume    acknowledge an automatic rollback and clear its latch (traffic stays on blue
             until \`shift\` or \`rollback --clear\`)   --stack S
   drill     replay a metric timeline through the gates   --scenario FILE
+            (exit 1 when a rollback trigger missed its limit)
             live: force a rollback, time it to blue, restore   --live --stack staging
             (staging-tier only; green must already carry traffic - it does not advance a
             phase, which would need a GO decision a drill must not fake)
   signoff   approve --role R --approver A | revoke --role R | status   --stack S [--phase P]
 
-every command takes --json for machine-readable output (use \`npm run -s rollout -- ...\`
-so npm's banner stays off stdout). live commands refresh before each \`up\` and run it with
-the policy pack (policies/, policies/config/<stack>.json).
+-s is short for --stack. every command takes --json for machine-readable output (use
+\`npm run -s rollout -- ...\` so npm's banner stays off stdout). live commands refresh before
+each \`up\` and run it with the policy pack (policies/, policies/config/<stack>.json).
 exit codes: 0 ok, 1 refused / NO-GO / failed, 2 bad input (an unknown flag for the command, or
 a word after it, is bad input). With --json an error is also one JSON line on stdout:
 {"error": "...", "exitCode": N}.`;
 
 const FLAGS = {
-  stack: { type: "string" },
+  stack: { type: "string", short: "s" },
   "config-file": { type: "string" },
   json: { type: "boolean" },
   playbook: { type: "string" },
@@ -94,7 +97,7 @@ interface CommandForm {
 }
 
 /** Every command's forms; COMMANDS must have exactly these keys (the compiler checks). */
-const COMMAND_FORMS = {
+export const COMMAND_FORMS = {
   plan: [{ name: "plan", flags: ["stack", "config-file"] }],
   status: [{ name: "status", flags: ["stack"] }],
   gates: [
@@ -299,31 +302,63 @@ export async function runCli(
   return options.sharedSecrets ? run() : withSecretScope(run);
 }
 
+/** Node's "Unknown option '--stak'" with the flag it most likely meant. */
+function unknownOptionMessage(error: unknown): string {
+  const message = errorMessage(error);
+  const code = (error as { code?: unknown }).code;
+  const option = /^Unknown option '(-{1,2})([^']*)'/.exec(message);
+  if (code !== "ERR_PARSE_ARGS_UNKNOWN_OPTION" || !option || option[1] !== "--") return message;
+  const hint = didYouMean(option[2]!, Object.keys(FLAGS), "--");
+  return hint ? `Unknown option '--${option[2]}'${hint}` : message;
+}
+
+/** An error before any command ran: one line on stderr (with usage), and on stdout with --json. */
+function inputError(out: Output, json: boolean, message: string, usage = USAGE): number {
+  if (json) jsonError(out, message, EXIT.badInput);
+  out.error(`${message}\n\n${usage}`);
+  return EXIT.badInput;
+}
+
+const unknownCommand = (command: string) =>
+  `unknown command ${JSON.stringify(command)}${didYouMean(command, Object.keys(COMMANDS))}; expected one of ${Object.keys(COMMANDS).join(", ")}`;
+
+const isCommand = (word: string): word is CommandName => Object.hasOwn(COMMANDS, word);
+
+/** Help, as text or (with --json) one JSON document. */
+function printHelp(out: Output, json: boolean, command?: CommandName): number {
+  const text = command === undefined ? USAGE : commandHelp(command);
+  out.log(json ? JSON.stringify({ ...(command ? { command } : {}), help: text }) : text);
+  return EXIT.ok;
+}
+
 async function runCommand(argv: string[], out: Output, makeLiveContext: LiveContextFactory): Promise<number> {
   let parsed;
+  const wantsJson = argv.includes("--json");
   try {
     parsed = parseArgs({ args: argv, options: FLAGS, allowPositionals: true, strict: true });
   } catch (error) {
-    if (argv.includes("--json")) jsonError(out, errorMessage(error), EXIT.badInput);
-    out.error(`${errorMessage(error)}\n\n${USAGE}`);
-    return EXIT.badInput;
+    return inputError(out, wantsJson, unknownOptionMessage(error));
   }
+  const json = Boolean(parsed.values.json);
   const [command, ...rest] = parsed.positionals;
-  if (parsed.values.help || !command) {
-    out.log(USAGE);
-    return command || parsed.values.help ? EXIT.ok : EXIT.badInput;
+  // `rollout help [command]`: the global help, or one command's.
+  if (command === "help") {
+    const topic = rest[0];
+    if (topic === undefined) return printHelp(out, json);
+    if (!isCommand(topic)) return inputError(out, json, unknownCommand(topic));
+    if (rest.length > 1) return inputError(out, json, `unexpected argument ${JSON.stringify(rest[1])}`);
+    return printHelp(out, json, topic);
+  }
+  if (!command) {
+    if (parsed.values.help) return printHelp(out, json);
+    return inputError(out, json, "expected a command");
   }
   // Own keys only: `rollout toString` is an unknown command, not Object.prototype's.
-  const handler = Object.hasOwn(COMMANDS, command) ? COMMANDS[command as CommandName] : undefined;
-  if (!handler) {
-    out.error(
-      `unknown command "${command}"; expected one of ${Object.keys(COMMANDS).join(", ")}\n\n${USAGE}`,
-    );
-    return EXIT.badInput;
-  }
+  if (!isCommand(command)) return inputError(out, json, unknownCommand(command));
+  if (parsed.values.help) return printHelp(out, json, command);
+  const handler = COMMANDS[command];
   const liveContext = (values: Record<string, unknown>) =>
     makeLiveContext(requireFlag(values, "stack", "a stack name such as staging or production"), out);
-  const json = Boolean(parsed.values.json);
   try {
     checkFlagCharacters(parsed.values);
     checkPositionals(command, rest);

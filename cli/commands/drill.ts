@@ -95,8 +95,10 @@ export function printDrill(result: DrillResult, out: Output, origin?: string): v
  * `rollout drill --scenario FILE [--json]`: replay a metric timeline through the playbook's gates,
  * offline (see rollout/drill.ts for the semantics).
  *
- * Exit 0 whenever the drill ran, whether or not it rolled back: a rollback (or its absence) is
- * the drill's finding, not a failure, so read the output (or `--json`) for the verdict.
+ * Exit 0 when the drill ran and no rollback trigger missed its limit, whether or not it rolled
+ * back: a rollback (or its absence) is the drill's finding, not a failure. Exit 1 when a trigger
+ * that breached was rolled back too late, or not at all (`met: false`): the output says which
+ * (`missedTriggers` and `exitReason` in JSON).
  * Bad input (missing flag, unreadable or invalid scenario, unknown playbook or gate) throws a
  * RolloutInputError: runCli prints it (and its JSON line with --json) and exits 2.
  *
@@ -114,9 +116,27 @@ export async function drillCommand(values: Record<string, unknown>, out: Output)
   const file = requireFlag(values, "scenario", "a YAML or JSON drill scenario file");
   const { scenario, playbook } = loadScenario(file);
   const result = runDrill(playbook, scenario);
-  if (values.json) out.log(JSON.stringify({ scenario: file, ...result }, null, 2));
-  else printDrill(result, out, file);
-  return EXIT.ok;
+  const missed = result.triggers.filter((t) => t.met === false).map((t) => t.id);
+  const exitReason =
+    missed.length === 0
+      ? undefined
+      : `rollback trigger${missed.length > 1 ? "s" : ""} ${missed.join(", ")} missed ${missed.length > 1 ? "their limits" : "its limit"}`;
+  if (values.json)
+    out.log(
+      JSON.stringify(
+        { scenario: file, ...result, missedTriggers: missed, ...(exitReason ? { exitReason } : {}) },
+        null,
+        2,
+      ),
+    );
+  else {
+    printDrill(result, out, file);
+    if (exitReason) {
+      out.log("");
+      out.log(`drill FAILED: ${exitReason} (exit 1)`);
+    }
+  }
+  return exitReason ? EXIT.refused : EXIT.ok;
 }
 
 /** How often a live drill reads the ALB while it waits for blue. */

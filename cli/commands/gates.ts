@@ -123,6 +123,38 @@ export function decisionExit(result: DecisionResult, triggers: readonly TriggerR
 }
 
 /**
+ * Why a decision exits 1 (undefined when it exits 0): a NO-GO, and/or the FROM phase's breached
+ * rollback triggers, which fail even a GO. Carried in --json as `exitReason`, beside `exitCode`.
+ */
+export function decisionExitReason(
+  result: DecisionResult,
+  triggers: readonly TriggerResult[],
+): string | undefined {
+  if (clearsTransition(result, triggers)) return undefined;
+  const breached = triggers
+    .filter((t) => t.status === "breached")
+    .map((t) => `${t.description} (${t.gate} = ${t.observed})`);
+  const reasons = [
+    ...(result.decision === "GO" ? [] : [`decision ${result.decision}`]),
+    ...(breached.length > 0
+      ? [
+          `rollback trigger${breached.length > 1 ? "s" : ""} of ${result.from} breached: ${breached.join(", ")}${result.decision === "GO" ? " (a GO must not be recorded while one is)" : ""}`,
+        ]
+      : []),
+  ];
+  return reasons.join("; ");
+}
+
+/** `exitCode`, and `exitReason` when it is 1, for a decision's JSON document. */
+export function decisionExitFields(
+  result: DecisionResult,
+  triggers: readonly TriggerResult[],
+): { exitCode: number; exitReason?: string } {
+  const exitReason = decisionExitReason(result, triggers);
+  return { exitCode: decisionExit(result, triggers), ...(exitReason !== undefined && { exitReason }) };
+}
+
+/**
  * `rollout gates --playbook ID (--from PHASE | --success) --evidence FILE [--json]`: offline.
  * The router has refused the flags a form does not take (--from with --success, --stack, --record).
  */
@@ -136,7 +168,18 @@ export function gatesOffline(values: Record<string, unknown>, out: Output): numb
   const result = decideTransition(playbook, from, evidence.metrics);
   const triggers = evaluatePhaseTriggers(playbook, from, evidence.metrics);
   if (values.json)
-    out.log(JSON.stringify({ playbook: playbook.id, ...result, rollbackTriggers: triggers }, null, 2));
+    out.log(
+      JSON.stringify(
+        {
+          playbook: playbook.id,
+          ...result,
+          rollbackTriggers: triggers,
+          ...decisionExitFields(result, triggers),
+        },
+        null,
+        2,
+      ),
+    );
   else printDecision(result, triggers, out);
   return decisionExit(result, triggers);
 }

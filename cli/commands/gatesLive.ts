@@ -22,7 +22,7 @@ import type { StackOutputs } from "../../rollout/stackOutputs";
 import { RolloutInputError } from "../../rollout/validation";
 import { loadLiveConfig, readStackOutputs, type CommandContext } from "../backend";
 import { deployChange } from "../deployChange";
-import { decideTransition, decisionExit, printDecision } from "./gates";
+import { decideTransition, decisionExit, decisionExitFields, printDecision } from "./gates";
 import { emit, type Flags } from "./shared";
 
 /**
@@ -384,6 +384,7 @@ export async function gatesLiveCommand(flags: Flags, ctx: CommandContext): Promi
       recorded: record,
       rollbackTriggers: triggers,
       ...(recordRefused.length > 0 && { recordRefused }),
+      ...decisionExitFields(result, triggers),
     },
     () => {
       printDecision(result, triggers, ctx.out, config.stack);

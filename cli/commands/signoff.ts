@@ -5,6 +5,7 @@ import type { Playbook } from "../../rollout/playbook";
 import { RolloutInputError } from "../../rollout/validation";
 import { loadLiveConfig, type CommandContext } from "../backend";
 import { deployChange } from "../deployChange";
+import { didYouMean } from "../help";
 import { EXIT, requireFlag } from "../output";
 import { emit, type Flags } from "./shared";
 
@@ -35,12 +36,14 @@ function checkSignoffFlags(playbook: Playbook, role: string | undefined, phase: 
 
 export type SignoffAction = "approve" | "revoke" | "status";
 
+const SIGNOFF_ACTIONS: readonly SignoffAction[] = ["approve", "revoke", "status"];
+
 /** The action word of `signoff`, or a RolloutInputError saying it is missing or unknown. */
 export function signoffAction(positionals: string[]): SignoffAction {
   const action = positionals[0];
   if (action !== "approve" && action !== "revoke" && action !== "status") {
     throw new RolloutInputError(
-      `signoff: expected approve, revoke or status, got ${action === undefined ? "nothing" : JSON.stringify(action)}`,
+      `signoff: expected approve, revoke or status, got ${action === undefined ? "nothing" : `${JSON.stringify(action)}${didYouMean(action, SIGNOFF_ACTIONS)}`}`,
     );
   }
   return action;

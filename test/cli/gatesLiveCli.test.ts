@@ -203,6 +203,14 @@ describe("rollout gates --stack: the phase's rollback triggers", () => {
         ],
       ],
     );
+    // Exit 1 despite the GO: the JSON says why.
+    assert.deepEqual(
+      [result.exitCode, result.exitReason],
+      [
+        1,
+        "rollback trigger of limited-pilot breached: User satisfaction <70% in feedback surveys (userSatisfaction = 69.9) (a GO must not be recorded while one is)",
+      ],
+    );
     assert.deepEqual(result.rollbackTriggers, [
       {
         description: "User satisfaction <70% in feedback surveys",
@@ -242,6 +250,7 @@ describe("rollout gates --stack: the phase's rollback triggers", () => {
     );
     const result = JSON.parse(out.text());
     assert.deepEqual([result.recorded, "recordRefused" in result], [true, false]);
+    assert.deepEqual([result.exitCode, "exitReason" in result], [0, false]);
     const recorded = JSON.parse(backend.raw.decisions!).at(-1);
     assert.deepEqual([recorded.from, recorded.decision, recorded.by], ["limited-pilot", "GO", "dana"]);
   });

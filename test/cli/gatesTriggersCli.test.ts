@@ -46,6 +46,13 @@ const INTERNAL_CRITERIA = [
 ];
 
 describe("rollout gates --from: the phase's rollback triggers", () => {
+  it("--json: a NO-GO exits 1 with exitReason naming the decision", async () => {
+    const { code, out } = await gates("internal", evidenceFile({ ...INTERNAL_GO, errorRate: 1 }), "--json");
+    assert.equal(code, 1);
+    const result = JSON.parse(out.text());
+    assert.deepEqual([result.decision, result.exitCode, result.exitReason], ["NO-GO", 1, "decision NO-GO"]);
+  });
+
   it("a breached trigger on a GO: printed after the decision with the rollback command, exit 1", async () => {
     const { code, out } = await gates("internal", evidenceFile({ ...INTERNAL_GO, dataIntegrityErrors: 1 }));
     assert.equal(code, 1);
@@ -101,6 +108,13 @@ describe("rollout gates --from: the phase's rollback triggers", () => {
     assert.equal(code, 1);
     const result = JSON.parse(out.text());
     assert.deepEqual([result.playbook, result.decision, result.passed], ["tbs-strategy-framework", "GO", 3]);
+    assert.deepEqual(
+      [result.exitCode, result.exitReason],
+      [
+        1,
+        "rollback trigger of limited-pilot breached: User satisfaction <70% in feedback surveys (userSatisfaction = 69.9) (a GO must not be recorded while one is)",
+      ],
+    );
     assert.deepEqual(result.rollbackTriggers, [
       {
         description: "User satisfaction <70% in feedback surveys",
@@ -135,6 +149,7 @@ describe("rollout gates --from: the phase's rollback triggers", () => {
     const { code, out } = await gates("limited-pilot", limitedPilot(70), "--json");
     assert.equal(code, 0);
     const result = JSON.parse(out.text());
+    assert.deepEqual([result.exitCode, "exitReason" in result], [0, false]);
     assert.deepEqual(
       result.rollbackTriggers.map((t: { gate: string; status: string }) => [t.gate, t.status]),
       [
