@@ -24,10 +24,11 @@ export function safeOutput(out: Output): Output {
   };
 }
 
-export const consoleOutput: Output = safeOutput({
+/** The terminal. Not wrapped here: `runCli`, its only user, passes every line through `safeOutput` once. */
+export const consoleOutput: Output = {
   log: (line = "") => process.stdout.write(`${line}\n`),
   error: (line) => process.stderr.write(`${line}\n`),
-});
+};
 
 /**
  * `rollout ... | head`: once the reader has gone, a write fails with EPIPE. That is the

@@ -2,8 +2,7 @@ import { z } from "zod";
 import { autoRollbackAlarms, playbookAlarms, type AlarmSpec } from "./alarms";
 import {
   evaluationCadenceSeconds,
-  EVENTBRIDGE_DELIVERY_SECONDS,
-  GUARDDUTY_PUBLICATION_SECONDS,
+  eventDeliverySeconds,
   ROLLBACK_LAMBDA_SECONDS,
   triggerLatencies,
 } from "./latency";
@@ -692,15 +691,6 @@ function alarmDatapoints(
   };
 }
 
-/** The delay from an event gate's breach to the function's invocation; undefined for alarm gates. */
-function eventDelay(gate: Gate): { source: DrillFinding["source"]; seconds: number } | undefined {
-  if (gate.metric.source === "guardduty")
-    return { source: "guardduty", seconds: GUARDDUTY_PUBLICATION_SECONDS };
-  if (gate.metric.source === "security-event")
-    return { source: "security-event", seconds: EVENTBRIDGE_DELIVERY_SECONDS };
-  return undefined;
-}
-
 /** Replay a (validated or programmatic) scenario through the playbook's gates. */
 export function runDrill(playbook: Playbook, scenario: DrillScenario): DrillResult {
   checkScenario(scenario, playbook, `invalid drill scenario for ${playbook.id}`);
@@ -743,16 +733,17 @@ export function runDrill(playbook: Playbook, scenario: DrillScenario): DrillResu
   }
   const findings: DrillFinding[] = [];
   for (const gate of playbook.gates) {
-    const delay = eventDelay(gate);
-    if (!delay || gate.critical?.action !== "auto-rollback") continue;
+    const delay = eventDeliverySeconds(gate);
+    if (delay === undefined || gate.critical?.action !== "auto-rollback") continue;
+    const source = gate.metric.source as DrillFinding["source"];
     const isEvent = criticalBreach(gate, undefined)!;
     for (const point of series(gate.id)) {
       if (point.value !== null && isEvent(point.value))
         findings.push({
           gate: gate.id,
-          source: delay.source,
+          source,
           at: point.at,
-          publishedAt: point.at + delay.seconds,
+          publishedAt: point.at + delay,
         });
     }
     const first = findings.find((f) => f.gate === gate.id && f.publishedAt <= duration);

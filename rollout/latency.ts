@@ -84,19 +84,34 @@ export function triggerLatencies(playbook: Playbook): TriggerLatency[] {
     .map((trigger) => triggerLatency(trigger, gates, playbook.rollback.limitSeconds));
 }
 
+/**
+ * How long an event gate's breach takes to reach the rollback function (GuardDuty's publication,
+ * or EventBridge's delivery of the application's own event); undefined for gates CloudWatch alarms watch.
+ */
+export function eventDeliverySeconds(gate: Pick<Gate, "metric">): number | undefined {
+  switch (gate.metric.source) {
+    case "guardduty":
+      return GUARDDUTY_PUBLICATION_SECONDS;
+    case "security-event":
+      return EVENTBRIDGE_DELIVERY_SECONDS;
+    default:
+      return undefined;
+  }
+}
+
 /** The path from a gate's breach to 100 % blue, or undefined when the gate does not roll back. */
 function gatePath(gate: Gate): { seconds: number; why: string; fix: string } | undefined {
   if (gate.critical?.action !== "auto-rollback") return undefined;
   switch (gate.metric.source) {
     case "guardduty":
       return {
-        seconds: GUARDDUTY_PUBLICATION_SECONDS + ROLLBACK_LAMBDA_SECONDS,
+        seconds: eventDeliverySeconds(gate)! + ROLLBACK_LAMBDA_SECONDS,
         why: `${gate.id}: GuardDuty publishes findings to EventBridge up to ${GUARDDUTY_PUBLICATION_SECONDS} s after detection, then the function runs (${ROLLBACK_LAMBDA_SECONDS} s)`,
         fix: "GuardDuty's own publication delay exceeds the limit: the application (or a security tool) must put the stack's security event itself",
       };
     case "security-event":
       return {
-        seconds: EVENTBRIDGE_DELIVERY_SECONDS + ROLLBACK_LAMBDA_SECONDS,
+        seconds: eventDeliverySeconds(gate)! + ROLLBACK_LAMBDA_SECONDS,
         why: `${gate.id}: security event put by the application, EventBridge delivery (${EVENTBRIDGE_DELIVERY_SECONDS} s budget, no AWS guarantee) + ${ROLLBACK_LAMBDA_SECONDS} s function (budget)`,
         fix: "nothing faster exists: the event goes straight to the function",
       };

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { escapeForTerminal, REDACTED as SECRET_TEXT, redactSecrets } from "./redaction";
+import { escapeForTerminal, REDACTED, redactSecrets } from "./redaction";
 
 /**
  * Raised for any input a user controls (stack config, playbook, evidence file, CLI flag).
@@ -51,9 +51,6 @@ export const portNumber = integerIn(1, 65535);
 /** A string of at least one character; `what` names it in the message (`expected <what>`). */
 export const nonEmpty = (what: string) =>
   z.string({ message: `expected ${what}` }).min(1, { message: `expected ${what}` });
-
-/** Printed instead of the value of a secret config key, so error messages never leak one. */
-const REDACTED = SECRET_TEXT;
 
 /** Strings longer than this are shown by their start and length: a message must stay readable. */
 const LONG_STRING = 200;
