@@ -19,6 +19,7 @@ import { alarmNamePrefix, compositeAlarmName, latchParameterName } from "../roll
 import { parseLatch, type Latch } from "../rollout/state";
 import type { GateAction } from "../rollout/playbook";
 import { parseStackOutputs, type StackOutputs } from "../rollout/stackOutputs";
+import type { ReleaseHistoryStore } from "./history";
 import { oneLine, type Output } from "./output";
 
 /**
@@ -54,6 +55,13 @@ export interface CommandContext {
   out: Output;
   now: () => Date;
   sleep: (ms: number) => Promise<void>;
+  /** The stack's release history (releases/<stack>.json): events, finished releases. */
+  history: ReleaseHistoryStore;
+  /**
+   * Aborted when the operator presses Ctrl-C: a long command (shift, status --watch) stops at
+   * its next safe point, never in the middle of an `up`, and says where traffic stands.
+   */
+  signal?: AbortSignal;
 }
 
 /** What the backend uses of an Automation API `Stack` (a fake one in tests). */

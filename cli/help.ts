@@ -35,7 +35,7 @@ const HELP_FLAG: FlagHelp = { flag: "help", meaning: "this help", default: "off"
 
 export const COMMAND_HELP: Record<string, CommandHelp> = {
   plan: {
-    usage: ["plan [--stack S] [--config-file PATH]"],
+    usage: ["plan [--stack S] [--config-file PATH] [--svg FILE]"],
     summary: "offline plan of a stack under Pulumi's mock engine, with the policy pack",
     flags: [
       { ...STACK, default: "the stack the --config-file name gives (Pulumi.<stack>.yaml), else staging" },
@@ -45,12 +45,32 @@ export const COMMAND_HELP: Record<string, CommandHelp> = {
         meaning: "the stack config file to plan",
         default: "Pulumi.<stack>.yaml in the project",
       },
+      {
+        flag: "svg",
+        arg: "FILE",
+        meaning: "also draw the trigger table as a breach -> alarm -> Lambda -> blue timeline (SVG)",
+        default: "off: text only",
+      },
     ],
   },
   status: {
-    usage: ["status --stack S"],
-    summary: "phase, weights read from the ALB, alarms, latch, decisions, sign-offs",
-    flags: [STACK],
+    usage: ["status --stack S [--watch [--interval T]]"],
+    summary:
+      "phase, weights read from the ALB, alarms, latch, decisions, sign-offs; flags live routing that differs from the config",
+    flags: [
+      STACK,
+      {
+        flag: "watch",
+        meaning: "print the status again every --interval until Ctrl-C",
+        default: "off: once",
+      },
+      {
+        flag: "interval",
+        arg: "T",
+        meaning: "with --watch, the time between reads: a duration with its unit (30s, 5m, 1h)",
+        default: "30s",
+      },
+    ],
   },
   gates: {
     usage: [
@@ -152,7 +172,7 @@ export const COMMAND_HELP: Record<string, CommandHelp> = {
     flags: [STACK],
   },
   drill: {
-    usage: ["drill --scenario FILE", "drill --live --stack S"],
+    usage: ["drill --scenario FILE [--svg FILE]", "drill --live --stack S"],
     summary:
       "replay a metric timeline through the gates (exit 1 when a rollback trigger misses its limit); live: force a rollback on a staging-tier stack, time it to blue, restore",
     flags: [
@@ -161,6 +181,13 @@ export const COMMAND_HELP: Record<string, CommandHelp> = {
         arg: "FILE",
         meaning: "the scenario YAML (offline drill)",
         default: "none: required offline",
+      },
+      {
+        flag: "svg",
+        arg: "FILE",
+        meaning:
+          "also draw each alarmed metric against its threshold over time, with alarm-state bands and the moment blue is back (SVG; offline drill)",
+        default: "off: tables only",
       },
       { flag: "live", meaning: "drill the stack itself (staging tier only)", default: "off: offline" },
       { ...STACK, meaning: "the stack, with --live", default: "none: required with --live" },
@@ -185,6 +212,57 @@ export const COMMAND_HELP: Record<string, CommandHelp> = {
       },
       { flag: "phase", arg: "P", meaning: "the phase signed off", default: "the next phase" },
     ],
+  },
+  restore: {
+    usage: ["restore --stack S"],
+    summary:
+      "after an acknowledged automatic rollback (resume): return to the configured routing, weights and cohort rules, with up --refresh, verified on the ALB; refused while a rollback alarm fires or the latch is unacknowledged",
+    flags: [STACK],
+  },
+  finish: {
+    usage: ["finish --stack S --evidence FILE [--approver A] [--dry-run]"],
+    summary:
+      "end the release from the last phase with its success criteria met: blue takes green's version while carrying no traffic, is verified healthy, traffic returns to blue, green idles, the phase returns to the first; the release is archived in releases/<stack>.json",
+    flags: [
+      STACK,
+      {
+        flag: "evidence",
+        arg: "FILE",
+        meaning: "the success criteria's evidence (metrics: {<criterion>: value}), every criterion met",
+        default: "none: required",
+      },
+      { flag: "approver", arg: "A", meaning: "who finishes the release", default: "$USER, else operator" },
+      {
+        flag: "dry-run",
+        meaning: "print the config change, from Pulumi.<stack>.yaml, and change nothing",
+        default: "off",
+      },
+    ],
+  },
+  start: {
+    usage: ["start --stack S --image SERVICE=IMAGE [--image SERVICE=IMAGE ...] [--dry-run]"],
+    summary:
+      "open the next release after finish: green gets the new images (services not named keep blue's version), the phase is the first",
+    flags: [
+      STACK,
+      {
+        flag: "image",
+        arg: "SERVICE=IMAGE",
+        meaning: "green's new image for a service; repeat per service",
+        default: "none: at least one required",
+      },
+      {
+        flag: "dry-run",
+        meaning: "print the config change, from Pulumi.<stack>.yaml, and change nothing",
+        default: "off",
+      },
+    ],
+  },
+  history: {
+    usage: ["history --stack S"],
+    summary:
+      "the stack's release history (releases/<stack>.json): the current release's events and every finished release",
+    flags: [STACK],
   },
 };
 

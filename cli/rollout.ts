@@ -27,8 +27,9 @@ const USAGE = `usage: npm run rollout -- <command> [flags]
 
 commands:
   plan      offline plan of a stack under Pulumi's mock engine, with the policy pack
-            [--stack NAME] [--config-file PATH] [--json]
-  status    phase, weights read from the ALB, alarms, latch, decisions, sign-offs   --stack S
+            [--stack NAME] [--config-file PATH] [--svg FILE] [--json]
+  status    phase, weights read from the ALB, alarms, latch, decisions, sign-offs; flags live
+            routing that differs from the config   --stack S [--watch [--interval T]]
   gates     GO/NO-GO decision for the current transition
             offline: --playbook ID --from PHASE --evidence FILE
             live:    --stack S [--evidence FILE] [--record] [--approver A]
@@ -49,13 +50,21 @@ commands:
             and runs up to reconcile (time-to-reconciled)
             end a rollback once green is fixed (rollout:rollback false, verified)   --stack S --clear
   resume    acknowledge an automatic rollback and clear its latch (traffic stays on blue
-            until \`shift\` or \`rollback --clear\`)   --stack S
+            until \`restore\`)   --stack S
+  restore   after resume: back to the configured routing (weights and cohort rules), verified
+            on the ALB; refused while a rollback alarm fires   --stack S
   drill     replay a metric timeline through the gates   --scenario FILE
             (exit 1 when a rollback trigger missed its limit)
             live: force a rollback, time it to blue, restore   --live --stack staging
             (staging-tier only; green must already carry traffic - it does not advance a
             phase, which would need a GO decision a drill must not fake)
   signoff   approve --role R --approver A | revoke --role R | status   --stack S [--phase P]
+  finish    end the release from the last phase, success criteria met: blue takes green's
+            version, verified healthy, traffic back on blue, green idles, phase back to the first;
+            archived in the release history   --stack S --evidence FILE [--approver A] [--dry-run]
+  start     open the next release: green gets the new images   --stack S --image SERVICE=IMAGE ...
+            [--dry-run]
+  history   the stack's releases and their events   --stack S
 
 -s is short for --stack. every command takes --json for machine-readable output (use
 \`npm run -s rollout -- ...\` so npm's banner stays off stdout). live commands refresh before
@@ -83,6 +92,10 @@ const FLAGS = {
   role: { type: "string" },
   approver: { type: "string" },
   phase: { type: "string" },
+  image: { type: "string", multiple: true },
+  "dry-run": { type: "boolean" },
+  watch: { type: "boolean" },
+  svg: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -98,8 +111,8 @@ interface CommandForm {
 
 /** Every command's forms; COMMANDS must have exactly these keys (the compiler checks). */
 export const COMMAND_FORMS = {
-  plan: [{ name: "plan", flags: ["stack", "config-file"] }],
-  status: [{ name: "status", flags: ["stack"] }],
+  plan: [{ name: "plan", flags: ["stack", "config-file", "svg"] }],
+  status: [{ name: "status", flags: ["stack", "watch", "interval"] }],
   gates: [
     { name: "offline gates (--playbook)", flags: ["playbook", "from", "evidence"] },
     { name: "success gates (--success)", flags: ["playbook", "success", "evidence"] },
@@ -110,10 +123,14 @@ export const COMMAND_FORMS = {
   rollback: [{ name: "rollback", flags: ["stack", "reason", "clear"] }],
   resume: [{ name: "resume", flags: ["stack"] }],
   drill: [
-    { name: "offline drill (--scenario)", flags: ["scenario"] },
+    { name: "offline drill (--scenario)", flags: ["scenario", "svg"] },
     { name: "live drill (--live)", flags: ["live", "stack"], live: true },
   ],
   signoff: [{ name: "signoff", flags: ["stack", "role", "approver", "phase"] }],
+  restore: [{ name: "restore", flags: ["stack"] }],
+  finish: [{ name: "finish", flags: ["stack", "evidence", "approver", "dry-run"] }],
+  start: [{ name: "start", flags: ["stack", "image", "dry-run"] }],
+  history: [{ name: "history", flags: ["stack"] }],
 } satisfies Record<string, readonly CommandForm[]>;
 
 type CommandName = keyof typeof COMMAND_FORMS;
@@ -160,9 +177,11 @@ function checkFlags(command: string, values: Record<string, unknown>): void {
  */
 function checkFlagCharacters(values: Record<string, unknown>): void {
   for (const [flag, value] of Object.entries(values)) {
-    if (typeof value !== "string") continue;
-    const problem = characterProblem(value, flag === "reason" ? "text" : "name");
-    if (problem) throw new RolloutInputError(`--${flag}: ${problem}`);
+    for (const item of Array.isArray(value) ? value : [value]) {
+      if (typeof item !== "string") continue;
+      const problem = characterProblem(item, flag === "reason" ? "text" : "name");
+      if (problem) throw new RolloutInputError(`--${flag}: ${problem}`);
+    }
   }
 }
 
@@ -219,13 +238,14 @@ export type LiveContextFactory = (stack: string, out: Output) => CommandContext;
  * Automation API's stack) and `root` (where Pulumi.<stack>.yaml is) are replaced in tests.
  */
 export const automationLiveContext =
-  (select?: SelectStack, root?: string): LiveContextFactory =>
+  (select?: SelectStack, root?: string, signal?: AbortSignal): LiveContextFactory =>
   (stack, out) => {
     const { automationBackend, defaultAwsClients } = require("./backend") as typeof import("./backend");
     const { loadStackFile, PROJECT_ROOT } =
       require("../rollout/loaders") as typeof import("../rollout/loaders");
     const { secretCollectingSelect, selectLocalStack } =
       require("./liveSecrets") as typeof import("./liveSecrets");
+    const { fileHistoryStore } = require("./history") as typeof import("./history");
     const stackFile = loadStackFile(stack, undefined, root);
     const region = stackFile.config["aws:region"] ?? process.env.AWS_REGION;
     return {
@@ -237,11 +257,33 @@ export const automationLiveContext =
       aws: defaultAwsClients(region),
       out,
       now: () => new Date(),
-      sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+      sleep: (ms) => interruptibleSleep(ms, signal),
+      history: fileHistoryStore(stack, root ?? PROJECT_ROOT),
+      ...(signal && { signal }),
     };
   };
 
-const defaultLiveContext: LiveContextFactory = automationLiveContext();
+/** A wait that ends early when `signal` aborts (Ctrl-C): the command then stops at its safe point. */
+export function interruptibleSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  if (signal?.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener("abort", done, { once: true });
+  });
+}
+
+/**
+ * Ctrl-C: the first asks the running command to stop at its next safe point (after the `up` in
+ * flight, with config and ALB in agreement) and say where traffic stands; a second one exits at
+ * once (130, as a shell reports SIGINT).
+ */
+const interrupt = new AbortController();
+const defaultLiveContext: LiveContextFactory = automationLiveContext(undefined, undefined, interrupt.signal);
 
 /** A live command's handler: its module (`load`) is required only when the command runs. */
 const live =
@@ -278,6 +320,10 @@ const COMMANDS: Record<CommandName, CommandHandler> = {
     () => (require("./commands/rollback") as typeof import("./commands/rollback")).rollbackCommand,
   ),
   resume: live(() => (require("./commands/resume") as typeof import("./commands/resume")).resumeCommand),
+  restore: live(() => (require("./commands/restore") as typeof import("./commands/restore")).restoreCommand),
+  finish: live(() => (require("./commands/finish") as typeof import("./commands/finish")).finishCommand),
+  start: live(() => (require("./commands/start") as typeof import("./commands/start")).startCommand),
+  history: live(() => (require("./commands/history") as typeof import("./commands/history")).historyCommand),
   // The action first: `signoff --stack S` says the action is missing, not that --stack is.
   signoff: (values, positionals, _out, liveContext) => {
     const signoff = require("./commands/signoff") as typeof import("./commands/signoff");
@@ -396,6 +442,11 @@ if (require.main === module) {
   ignoreEpipe(process.stdout);
   process.on("uncaughtException", uncaught);
   process.on("unhandledRejection", uncaught);
+  process.on("SIGINT", () => {
+    if (interrupt.signal.aborted) process.exit(130);
+    process.stderr.write("\ninterrupted: stopping at the next safe point (Ctrl-C again to exit now)\n");
+    interrupt.abort();
+  });
   void runCli(process.argv.slice(2), consoleOutput, defaultLiveContext, { sharedSecrets: true }).then(
     (code) => {
       process.exitCode = code;

@@ -37,7 +37,11 @@ export const StackOutputs = z.looseObject(
      * here, and says when it could not tell the topic.
      */
     alertTopics: z
-      .looseObject({ critical: arn("the critical alert topic") })
+      .looseObject({
+        critical: arn("the critical alert topic"),
+        /** Rollout events (advance, shift steps, rollback, GO recorded, finish) go here: cli/events.ts. */
+        info: arn("the info alert topic").optional(),
+      })
       .optional()
       .catch(undefined),
   },

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { memoryHistoryStore } from "../../cli/history";
 import { spawn } from "node:child_process";
 import { EventEmitter } from "node:events";
 import * as path from "node:path";
@@ -65,6 +66,7 @@ function harness(select?: SelectStack) {
       out,
       now: () => new Date("2026-11-22T10:00:00Z"),
       sleep: async () => {},
+      history: memoryHistoryStore(stackName),
     };
   };
   return { factory, counts };
@@ -104,14 +106,14 @@ describe("runCli: bad input exits 2 before Pulumi is touched", () => {
     ["signoff", "error: signoff: expected approve, revoke or status, got nothing"],
     ["signoff --stack staging", "error: signoff: expected approve, revoke or status, got nothing"],
     // A flag the command (or its form) does not take.
-    ["plan --to 50", "error: plan: unexpected flag --to; plan takes --stack, --config-file, --json"],
+    ["plan --to 50", "error: plan: unexpected flag --to; plan takes --stack, --config-file, --svg, --json"],
     [
       "drill --stack production",
-      "error: offline drill (--scenario): unexpected flag --stack; offline drill (--scenario) takes --scenario, --json; live drill (--live) takes --live, --stack, --json",
+      "error: offline drill (--scenario): unexpected flag --stack; offline drill (--scenario) takes --scenario, --svg, --json; live drill (--live) takes --live, --stack, --json",
     ],
     [
       "drill --live --stack staging --scenario s.yaml",
-      "error: live drill (--live): unexpected flag --scenario; offline drill (--scenario) takes --scenario, --json; live drill (--live) takes --live, --stack, --json",
+      "error: live drill (--live): unexpected flag --scenario; offline drill (--scenario) takes --scenario, --svg, --json; live drill (--live) takes --live, --stack, --json",
     ],
     [
       "gates --playbook tbs-strategy-framework --from internal --evidence e.yaml --record --stack production",
@@ -206,7 +208,7 @@ describe("runCli: unknown commands", () => {
     assert.equal(await runCli(["toString"], out), 2);
     assert.equal(
       out.errors[0]!.split("\n")[0],
-      'unknown command "toString"; expected one of plan, gates, drill, status, advance, shift, rollback, resume, signoff',
+      'unknown command "toString"; expected one of plan, gates, drill, status, advance, shift, rollback, resume, restore, finish, start, history, signoff',
     );
   });
 });
@@ -327,10 +329,13 @@ describe("runCli: live commands reach their handlers", () => {
     assert.deepEqual(out.lines, ["rollout:rollback is already false on staging: nothing to clear"]);
   });
 
-  it("--help lists every command and --approver once", async () => {
+  it("--help lists every command and --approver once per command that takes it", async () => {
     const out = bufferOutput();
     assert.equal(await runCli(["--help"], out), 0);
-    assert.equal(out.text().match(/\[--approver A\]/g)!.length, 1);
+    // gates (live) and finish take it.
+    assert.equal(out.text().match(/\[--approver A\]/g)!.length, 2);
+    for (const command of ["restore", "finish", "start", "history"])
+      assert.match(out.text(), new RegExp(`^  ${command} `, "m"));
     assert.match(out.text(), /--stack S --clear/);
     assert.ok(
       out.lines[0]!.split("\n").includes(

@@ -18,6 +18,7 @@ import { PublishCommand, SNSClient, type PublishCommandInput } from "@aws-sdk/cl
 import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { mockClient } from "aws-sdk-client-mock";
 import type { CommandContext, StackBackend } from "../../cli/backend";
+import { memoryHistoryStore } from "../../cli/history";
 import { bufferOutput } from "../../cli/output";
 import { parseRolloutConfig } from "../../rollout/config";
 import { loadPlaybook, loadStackFile } from "../../rollout/loaders";
@@ -252,6 +253,7 @@ export function setup(stack: "staging" | "production", changes: Record<string, u
       sleeps.push(ms);
       clock += ms;
     },
+    history: memoryHistoryStore(stack),
   };
   const advanceClock = (ms: number) => (clock += ms);
   return { backend, out, ctx, sleeps, advanceClock };

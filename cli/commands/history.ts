@@ -1,0 +1,7 @@
+import type { CommandContext } from "../backend";
+import type { Flags } from "./shared";
+
+/** Not yet built (issue 13): replaced by its implementation. */
+export async function historyCommand(_flags: Flags, _ctx: CommandContext): Promise<number> {
+  throw new Error("rollout history: not implemented yet");
+}
