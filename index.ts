@@ -13,12 +13,14 @@ import { guardDutyRollbackSeverity, securityEventRollback } from "./rollout/alar
 import { parseAwsRegion } from "./rollout/awsLimits";
 import { parseRolloutConfig, type RolloutConfig } from "./rollout/config";
 import { latestGoInto } from "./rollout/decisions";
-import { customMetricNamespace, latchPath, stateParameterName } from "./rollout/names";
+import { customMetricNamespace, latchPath, stackParameterPath, stateParameterName } from "./rollout/names";
 import { rolloutKeys } from "./rollout/stackFile";
 import {
   latchStatus,
   parseLatch,
+  recordRevision,
   rolloutStateRecord,
+  staleRevisionProblem,
   STATE_PARAMETER_TIER,
   STATE_RESOURCE_NAME,
   type Latch,
@@ -60,6 +62,27 @@ function readLatch(config: RolloutConfig): pulumi.Output<{ status: LatchStatus; 
   });
 }
 
+/**
+ * The revision of the state record this stack last deployed, read before this deploy replaces
+ * it: GetParametersByPath on the stack's hierarchy, not recursive, returns the record (directly
+ * under it) and not the latch (a level deeper); "If Recursive is false, ... only the parameters
+ * directly under the path" (SSM API reference, GetParametersByPath). A first deploy finds none
+ * (undefined). rollout-revision-current refuses a deploy whose stack file is older.
+ */
+function readDeployedRevision(config: RolloutConfig): pulumi.Output<number | undefined> {
+  const found = aws.ssm.getParametersByPathOutput({
+    path: stackParameterPath(config.stack),
+    recursive: false,
+  });
+  return pulumi.all([found.names, pulumi.unsecret(found.values)]).apply(([names, values]) => {
+    const index = names.indexOf(stateParameterName(config.stack));
+    const deployed = recordRevision(index < 0 ? undefined : values[index]);
+    const problem = staleRevisionProblem(config.stack, config.revision, deployed);
+    if (problem) void pulumi.log.error(problem);
+    return deployed;
+  });
+}
+
 /** `yyyymmddhhmm` in UTC: the entry stamp of a phase's snapshot. */
 const minuteStamp = (time: Date) =>
   time
@@ -98,6 +121,10 @@ function main(options: ProgramOptions = {}) {
     options.readLatch === false
       ? pulumi.output({ status: "unknown" as LatchStatus, latch: undefined as Latch | undefined })
       : readLatch(config);
+  const deployedRevision =
+    options.readLatch === false
+      ? pulumi.output(undefined as number | undefined)
+      : readDeployedRevision(config);
   const forceBlue = latch.apply((l) => l.status === "set");
   const plannedTraffic = planTraffic(config);
   const effectiveTraffic: pulumi.Output<ServiceTraffic[]> = forceBlue.apply((blueOnly) =>
@@ -307,8 +334,8 @@ function main(options: ProgramOptions = {}) {
 
   // The record the policy pack, the rollback Lambda and the CLI read.
   const state: pulumi.Output<RolloutState> = pulumi
-    .all([effectiveTraffic, latch])
-    .apply(([traffic, l]) => rolloutStateRecord(config, traffic, l.status));
+    .all([effectiveTraffic, latch, deployedRevision])
+    .apply(([traffic, l, deployed]) => rolloutStateRecord(config, traffic, l.status, deployed));
   new aws.ssm.Parameter(STATE_RESOURCE_NAME, {
     name: stateParameterName(config.stack),
     type: "String",

@@ -20,6 +20,7 @@ import { parseLatch, type Latch } from "../rollout/state";
 import type { GateAction } from "../rollout/playbook";
 import { parseStackOutputs, type StackOutputs } from "../rollout/stackOutputs";
 import type { ReleaseHistoryStore } from "./history";
+import type { ChangeLog } from "./revision";
 import { oneLine, type Output } from "./output";
 
 /**
@@ -62,6 +63,8 @@ export interface CommandContext {
    * its next safe point, never in the middle of an `up`, and says where traffic stands.
    */
   signal?: AbortSignal;
+  /** What the command wrote (revision, files), for the commit it tells the operator to make (cli/revision.ts). */
+  changes?: ChangeLog;
 }
 
 /** What the backend uses of an Automation API `Stack` (a fake one in tests). */

@@ -3,6 +3,10 @@ import { parseStackOutputs, type StackOutputs } from "../rollout/stackOutputs";
 import { progress, readAlbTraffic, readStackOutputs, type CommandContext, type LiveTraffic } from "./backend";
 import { elapsedSeconds, emit, trafficTable, type Flags } from "./commands/shared";
 import { EXIT, formatSeconds } from "./output";
+import { nextRevision, noteWritten } from "./revision";
+
+/** `Pulumi.<stack>.yaml`, relative to the project (the stack's own name: the last part of org/project/stack). */
+export const stackFileName = (stack: string) => `Pulumi.${stack.split("/").pop()}.yaml`;
 
 /**
  * Every config write of the live commands goes through `deployChange`: set (or remove) rollout
@@ -77,8 +81,13 @@ export async function deployChange<V>(
   change: ConfigChange | Deploy<V>,
 ): Promise<Deployed<V> | void> {
   const options = { path: change.path ?? false };
-  if (change.set) await ctx.backend.setConfig(change.set, options);
-  if (change.remove) await ctx.backend.removeConfig(change.remove, options);
+  if (change.set || change.remove) {
+    // Every write carries the next revision, refused on a stack file older than the stack's.
+    const revision = await nextRevision(ctx);
+    await ctx.backend.setConfig({ ...change.set, revision: String(revision) }, options);
+    if (change.remove) await ctx.backend.removeConfig(change.remove, options);
+    noteWritten(ctx, stackFileName(ctx.backend.stackName), revision);
+  }
   if (!("up" in change)) return;
   let outputs: Record<string, unknown>;
   try {

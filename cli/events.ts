@@ -4,6 +4,7 @@ import type { ReleaseEvent, ReleaseEventKind } from "../rollout/release";
 import { snsSubject } from "../rollout/snsSubject";
 import { readStackOutputs, type CommandContext } from "./backend";
 import { oneLine } from "./output";
+import { noteWritten } from "./revision";
 
 /**
  * Rollout events (advance, each shift step, a manual rollback and its reason, a GO recorded,
@@ -48,6 +49,7 @@ export async function recordEvent(ctx: CommandContext, event: RolloutEvent): Pro
     };
     await ctx.history.write({ ...current, current: { ...release, events: [...release.events, entry] } });
     history = ctx.history.file;
+    noteWritten(ctx, ctx.history.file);
   } catch (error) {
     history = `NOT kept: ${oneLine(errorMessage(error))}`;
     ctx.out.error(

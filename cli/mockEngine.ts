@@ -33,8 +33,13 @@ export interface MockOptions {
   /** Answer for `aws:eks/getCluster`: endpoint and CA of the cluster named in `rollout:cluster.name`. */
   eksCluster?: { endpoint: string; certificateAuthorityData: string };
   accountId?: string;
-  /** Answer for `aws:ssm/getParametersByPath`: the rollback latch path's parameters. */
+  /** Answer for `aws:ssm/getParametersByPath` on the latch path: the rollback latch's parameters. */
   latchParameters?: { name: string; value: string }[];
+  /**
+   * The state record SSM holds for the stack (the parameter's value), which `aws:ssm/getParametersByPath`
+   * on the stack's hierarchy answers as its `state` parameter. Default: none (a first deploy).
+   */
+  deployedState?: string;
 }
 
 const ARN_SERVICE: Record<string, string> = {
@@ -200,7 +205,14 @@ export class ResourceRecorder {
         this.calls.push({ token: args.token, inputs: args.inputs });
         switch (args.token) {
           case "aws:ssm/getParametersByPath:getParametersByPath": {
-            const params = this.options.latchParameters ?? [];
+            // As SSM answers: the latch hierarchy holds the latch; the stack's own hierarchy
+            // (not recursive) holds the state record directly under it.
+            const path = String(args.inputs.path);
+            const params = path.endsWith("/latch")
+              ? (this.options.latchParameters ?? [])
+              : this.options.deployedState !== undefined
+                ? [{ name: `${path}/state`, value: this.options.deployedState }]
+                : [];
             return {
               path: args.inputs.path,
               names: params.map((p) => p.name),

@@ -9,6 +9,7 @@ import { characterProblem } from "../rollout/safeInput";
 import { RolloutInputError } from "../rollout/validation";
 import type { CommandContext, SelectStack } from "./backend";
 import { commandHelp, didYouMean } from "./help";
+import { commitAdvice, type ChangeLog } from "./revision";
 import {
   consoleOutput,
   EXIT,
@@ -403,15 +404,29 @@ async function runCommand(argv: string[], out: Output, makeLiveContext: LiveCont
   if (!isCommand(command)) return inputError(out, json, unknownCommand(command));
   if (parsed.values.help) return printHelp(out, json, command);
   const handler = COMMANDS[command];
-  const liveContext = (values: Record<string, unknown>) =>
-    makeLiveContext(requireFlag(values, "stack", "a stack name such as staging or production"), out);
+  // What the command wrote, for the commit it must be followed by (cli/revision.ts).
+  let written: { stack: string; changes: ChangeLog } | undefined;
+  const liveContext = (values: Record<string, unknown>) => {
+    const stack = requireFlag(values, "stack", "a stack name such as staging or production");
+    const ctx = makeLiveContext(stack, out);
+    written = { stack, changes: (ctx.changes ??= { files: new Set() }) };
+    return ctx;
+  };
+  const adviseCommit = () => {
+    if (!written) return;
+    const advice = commitAdvice(written.stack, command, written.changes);
+    for (const line of advice) (json ? out.error : out.log)(line);
+  };
   try {
     checkFlagCharacters(parsed.values);
     checkPositionals(command, rest);
     checkFlags(command, parsed.values);
     precheckInputFiles(command, parsed.values);
-    return await handler(parsed.values, rest, out, liveContext);
+    const code = await handler(parsed.values, rest, out, liveContext);
+    adviseCommit();
+    return code;
   } catch (error) {
+    adviseCommit();
     if (error instanceof RolloutInputError) {
       if (json) jsonError(out, error.message, EXIT.badInput);
       out.error(`error: ${error.message}`);

@@ -171,6 +171,13 @@ export const RolloutConfigSchema = z
     phase: nonEmpty("a phase id of the playbook"),
     greenWeight: integerIn(0, 100).default(0),
     rollback: z.boolean({ message: "expected true or false" }).default(false),
+    /**
+     * The stack file's revision: the rollout CLI adds one on every config write, the state record
+     * carries it, and a deploy from a file older than the deployed record is refused (policy
+     * rollout-revision-current), so a merge of a stale Pulumi.<stack>.yaml cannot undo a shift or
+     * a sign-off. Hand edits keep it (docs/config-revisions.md). Default: 0.
+     */
+    revision: integerIn(0, Number.MAX_SAFE_INTEGER).default(0),
     /** Acknowledges an automatic rollback's latch (the ISO-8601 time it was written); see `rollout resume`. */
     rollbackAcknowledged: isoTime.optional(),
     /**

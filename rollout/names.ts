@@ -123,9 +123,14 @@ export function lambdaLogGroupName(functionName: string): string {
   return `/aws/lambda/${functionName}`;
 }
 
+/** The SSM hierarchy of a stack's parameters: the state record lies directly under it, the latch a level deeper. */
+export function stackParameterPath(stack: string): string {
+  return `/staged-rollout/${stack}`;
+}
+
 /** Name of the SSM parameter holding the stack's rollout state record. */
 export function stateParameterName(stack: string): string {
-  return `/staged-rollout/${stack}/state`;
+  return `${stackParameterPath(stack)}/state`;
 }
 
 /** Path under which the rollback Lambda writes its latch; read with GetParametersByPath, so a missing latch is an empty list. */

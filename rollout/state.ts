@@ -69,6 +69,14 @@ export const RolloutState = z
     phase: z.string(),
     greenWeight: z.number(),
     rollback: z.boolean(),
+    /** `rollout:revision` of the stack file this deploy ran from. */
+    revision: z.number().int().nonnegative(),
+    /**
+     * The revision of the record this deploy found in SSM, only when it is newer than `revision`:
+     * the deploy runs an older stack file than the one deployed, and rollout-revision-current
+     * refuses it. Absent otherwise, so the record does not change from one deploy to the next.
+     */
+    deployedRevision: z.number().int().nonnegative().optional(),
     /** Why `rollback` is true (`rollout:rollbackReason`, which `rollout rollback --reason` writes); only while it is. */
     rollbackReason: z.string().optional(),
     latch: z.enum(["unknown", "clear", "set", "acknowledged"]),
@@ -99,6 +107,7 @@ export interface StateSource {
   greenWeight: number;
   rollback: boolean;
   rollbackReason?: string;
+  revision: number;
   alarmActionsEnabled: boolean;
   cohorts?: CohortConfig;
   decisions: readonly Decision[];
@@ -106,11 +115,48 @@ export interface StateSource {
   playbookSpec: { id: string };
 }
 
-/** The state record of a deploy: config, the traffic it applies and the latch it found. */
+/**
+ * The revision of a state record as SSM holds it (the parameter's value), read leniently: a record
+ * written before revisions existed is revision 0; a value that is not a record at all reads as
+ * undefined (nothing to compare: the deploy rewrites it).
+ */
+export function recordRevision(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  let record: unknown;
+  try {
+    record = JSON.parse(value);
+  } catch {
+    return undefined;
+  }
+  if (typeof record !== "object" || record === null || Array.isArray(record)) return undefined;
+  const revision = (record as { revision?: unknown }).revision;
+  if (revision === undefined) return 0;
+  return Number.isSafeInteger(revision) && (revision as number) >= 0 ? (revision as number) : undefined;
+}
+
+/** Why a deploy from `revision` must not overwrite a record at `deployed`, or undefined when it may. */
+export function staleRevisionProblem(
+  stack: string,
+  revision: number,
+  deployed: number | undefined,
+): string | undefined {
+  if (deployed === undefined || deployed <= revision) return undefined;
+  return (
+    `Pulumi.${stack}.yaml is at rollout:revision ${revision}, but stack ${stack} runs revision ${deployed}: ` +
+    `the rollout CLI changed its config since this file was written (a shift, an advance, a sign-off, a decision), ` +
+    `and deploying this file would undo that. Pull the newer Pulumi.${stack}.yaml (git pull) or merge your change into it, then deploy; see docs/config-revisions.md`
+  );
+}
+
+/**
+ * The state record of a deploy: config, the traffic it applies, the latch it found and the
+ * revision of the record it found in SSM (undefined offline or on a first deploy).
+ */
 export function rolloutStateRecord(
   config: StateSource,
   traffic: readonly Pick<ServiceTraffic, "service" | "blue" | "green" | "cohortRoutes">[],
   latch: LatchStatus,
+  deployedRevision?: number,
 ): RolloutState {
   return {
     version: 1,
@@ -121,6 +167,8 @@ export function rolloutStateRecord(
     greenWeight: config.greenWeight,
     rollback: config.rollback,
     ...(config.rollback && config.rollbackReason !== undefined && { rollbackReason: config.rollbackReason }),
+    revision: config.revision,
+    ...(deployedRevision !== undefined && deployedRevision > config.revision && { deployedRevision }),
     latch,
     alarmActionsEnabled: config.alarmActionsEnabled,
     cohortUsers: config.cohorts?.users.length ?? 0,
@@ -161,6 +209,7 @@ export function worstCaseStateRecord(
     { ...config, rollback: config.rollback || config.rollbackReason !== undefined },
     traffic,
     "acknowledged",
+    Number.MAX_SAFE_INTEGER,
   );
 }
 

@@ -1,3 +1,4 @@
+import { staleRevisionProblem } from "../../rollout/state";
 import {
   describeDuration,
   latestDecision,
@@ -445,6 +446,21 @@ export const phaseSnapshotPresent: StackValidationPolicy = {
   }),
 };
 
+export const revisionCurrent: StackValidationPolicy = {
+  name: "rollout-revision-current",
+  description:
+    "The stack file deployed is not older than the one the stack runs: rollout:revision is at least the revision of the state record found in SSM, " +
+    "so a merge of a stale Pulumi.<stack>.yaml cannot undo a shift, an advance, a decision or a sign-off the rollout CLI made.",
+  enforcementLevel: "mandatory",
+  remediationSteps:
+    "Pull the newer Pulumi.<stack>.yaml (the rollout CLI printed the commit to make after its change), merge your change into it and deploy again; " +
+    "docs/config-revisions.md explains the revision.",
+  validateStack: withRolloutState(({ state, stateResource }, _args, report) => {
+    const problem = staleRevisionProblem(state.stack, state.revision, state.deployedRevision);
+    if (problem) report(problem, stateResource.urn);
+  }),
+};
+
 /** The production-only checks a stack the pack lets run with the staging tier skips (see withRolloutState). */
 const PRODUCTION_TIER_CHECKS =
   "GO decisions, RDS deletion protection, RDS Multi-AZ, the backup plan and alarm actions";
@@ -541,6 +557,7 @@ export const stateRecorded: StackValidationPolicy = {
 
 export const rolloutPolicies: Policy[] = [
   stateRecorded,
+  revisionCurrent,
   trafficWithinPhaseCap,
   cohortsOnlyInPilotPhases,
   cohortRulesExact,

@@ -108,7 +108,8 @@ describe("rollout advance (safety)", () => {
     assert.equal(backend.raw.phase, "limited-pilot");
     assert.deepEqual(
       backend.sets.map((s) => s.entries),
-      [{ phase: "broader-pilot" }, { phase: "limited-pilot" }],
+      // The write carries the next revision (cli/revision.ts); the restore puts back the phase only.
+      [{ phase: "broader-pilot", revision: "1" }, { phase: "limited-pilot" }],
     );
     assert.match(out.text(), /advance FAILED after \d+ s: pulumi up failed \(phase broader-pilot\)/);
     assert.match(out.text(), /config: restored rollout:phase to limited-pilot/);

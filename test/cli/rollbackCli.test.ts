@@ -56,7 +56,7 @@ describe("rollout rollback: traffic first, then config and up", () => {
     assert.ok(lastIndexOf("ModifyRule") < indexOf("Publish"), calls.join("\n"));
     assert.ok(indexOf("Publish") < indexOf("set "), calls.join("\n"));
     assert.deepEqual(calls.slice(indexOf("set ")), [
-      "set rollback=true,rollbackReason=p95 above 300 ms",
+      "set rollback=true,rollbackReason=p95 above 300 ms,revision=1",
       "up broader-pilot/10/true",
     ]);
 
@@ -165,7 +165,10 @@ describe("rollout rollback: traffic first, then config and up", () => {
     assert.equal(await rollbackCommand({ reason: "again" }, ctx), 0);
     assert.deepEqual(modifyRuleCalls(), []);
     assert.match(out.text(), /every listener rule of this stack was already on blue/);
-    assert.deepEqual(calls.slice(-2), ["set rollback=true,rollbackReason=again", "up broader-pilot/10/true"]);
+    assert.deepEqual(calls.slice(-2), [
+      "set rollback=true,rollbackReason=again,revision=1",
+      "up broader-pilot/10/true",
+    ]);
   });
 
   it("follows DescribeRules' pages (PageSize 400) and moves the rules of every page", async () => {

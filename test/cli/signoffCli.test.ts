@@ -20,6 +20,7 @@ describe("rollout signoff", () => {
         entries: {
           'signoffs["broader-pilot"]["supportEngineer"].approver': "sam.support",
           'signoffs["broader-pilot"]["supportEngineer"].at': "2026-11-22T10:00:02.000Z",
+          revision: "1",
         },
         path: true,
       },

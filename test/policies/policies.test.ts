@@ -55,6 +55,7 @@ function baseState(tier: Tier): RolloutState {
     phase: "limited-pilot",
     greenWeight: 0,
     rollback: false,
+    revision: 0,
     latch: "unknown",
     alarmActionsEnabled: true,
     // limited-pilot is planned for 5-8 power users.
@@ -443,7 +444,8 @@ describe("policy metadata", () => {
     assert.equal(new Set(names).size, names.length, `duplicates in ${names.join(", ")}`);
     // + 4 of issue 12: rollout-decisions-in-time-order, rollout-phase-minimum-soak,
     // rollout-signoffs-distinct-approvers, gates-alarms-match-playbook.
-    assert.equal(names.length, 27 + 4 + 11);
+    // + 1 of issue 13: rollout-revision-current.
+    assert.equal(names.length, 27 + 4 + 11 + 1);
     // Advisory by nature: a plan may size a pilot differently, on purpose.
     const advisory = new Set(["rollout-cohort-size-matches-phase"]);
     for (const policy of allPolicies) {

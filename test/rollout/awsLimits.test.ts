@@ -212,6 +212,7 @@ describe("the rollout state record against its SSM parameter's limit", () => {
       phase: "phase0",
       greenWeight: 0,
       rollback: false,
+      revision: 0,
       alarmActionsEnabled: true,
       cohorts: undefined,
       decisions: [],
@@ -225,7 +226,7 @@ describe("the rollout state record against its SSM parameter's limit", () => {
     };
     assert.equal(SSM_PARAMETER_VALUE_MAX_BYTES[STATE_PARAMETER_TIER], 8192);
     assert.deepEqual(stateRecordProblems(source), [
-      "rollout:signoffs: expected sign-offs, decisions and services whose rollout state record fits its SSM parameter (at most 8192 bytes, PutParameter's limit for the Intelligent-Tiering tier), got a record of up to 17148 bytes (signoffs 16863, decisions 2, services 56); shorten approver names",
+      "rollout:signoffs: expected sign-offs, decisions and services whose rollout state record fits its SSM parameter (at most 8192 bytes, PutParameter's limit for the Intelligent-Tiering tier), got a record of up to 17197 bytes (signoffs 16863, decisions 2, services 56); shorten approver names",
     ]);
   });
 });

@@ -506,7 +506,7 @@ describe("stack config", () => {
     assert.equal(
       refusal((c) => (c.canaryPercent = 5)),
       'invalid stack config for stack "staging":\n  rollout:canaryPercent: unknown config key; expected one of ' +
-        "playbook, tier, phase, greenWeight, rollback, rollbackAcknowledged, rollbackReason, cohorts, stickinessSeconds, services, " +
+        "playbook, tier, phase, greenWeight, rollback, revision, rollbackAcknowledged, rollbackReason, cohorts, stickinessSeconds, services, " +
         "network, cluster, database, heavydb, alerts, signoffs, decisions, guardDutyScope, alarmActionsEnabled, featureFlags, waf, logRetentionDays",
     );
   });
@@ -762,7 +762,7 @@ describe("values AWS and Kubernetes would refuse at deploy time", () => {
           TBS_PHASE_IDS.map((to) => ({ from, to, decision: "NO-GO", at, by: longName(`${from}.${to}`) })),
         );
       },
-      "rollout:decisions: expected sign-offs, decisions and services whose rollout state record fits its SSM parameter (at most 8192 bytes, PutParameter's limit for the Intelligent-Tiering tier), got a record of up to 11165 bytes (signoffs 4601, decisions 6205, services 113); shorten the deciders' names in rollout:decisions[].by",
+      "rollout:decisions: expected sign-offs, decisions and services whose rollout state record fits its SSM parameter (at most 8192 bytes, PutParameter's limit for the Intelligent-Tiering tier), got a record of up to 11214 bytes (signoffs 4601, decisions 6205, services 113); shorten the deciders' names in rollout:decisions[].by",
     ],
     [
       "20,000 feature flags (their ConfigMap outgrows 1 MiB)",

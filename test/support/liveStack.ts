@@ -23,7 +23,7 @@ import { bufferOutput } from "../../cli/output";
 import { parseRolloutConfig } from "../../rollout/config";
 import { loadPlaybook, loadStackFile } from "../../rollout/loaders";
 import { rolloutKeys } from "../../rollout/stackFile";
-import type { Colour } from "../../rollout/names";
+import { stateParameterName, type Colour } from "../../rollout/names";
 import { planTraffic } from "../../rollout/traffic";
 import { passingEvidence } from "./evidenceFixtures";
 
@@ -139,6 +139,11 @@ export class FakeBackend implements StackBackend {
         continue;
       }
       const [top, ...rest] = pathSegments(key) as [string, ...(string | number)[]];
+      // `--path rollout:revision 3`: a top-level path sets the value itself.
+      if (rest.length === 0) {
+        this.raw[top] = value;
+        continue;
+      }
       const root = (this.decoded(top) ?? (typeof rest[0] === "number" ? [] : {})) as Record<
         string | number,
         unknown
@@ -178,6 +183,7 @@ export class FakeBackend implements StackBackend {
     if (this.upFails || this.failingUps.includes(this.ups.length))
       return { result: "failed" as const, outputs: OUTPUTS };
     serveAlb(this.raw, this.stackName, this.albStuckOnGreen);
+    deployedRecords.set(this.stackName, { revision: Number(this.raw.revision ?? 0) });
     return { result: "succeeded" as const, outputs: OUTPUTS };
   }
   async outputs() {
@@ -234,6 +240,8 @@ export function setup(stack: "staging" | "production", changes: Record<string, u
   const raw = rolloutKeys(loadStackFile(stack).config);
   for (const [k, v] of Object.entries(changes)) raw[k] = typeof v === "string" ? v : JSON.stringify(v);
   const backend = new FakeBackend(stack, raw);
+  // A new stack: deployed at the stack file's revision, as CI would have left it.
+  deployedRecords.set(stack, { revision: Number(raw.revision ?? 0) });
   serveAlb(raw, stack);
   const out = bufferOutput();
   let clock = Date.parse("2026-11-22T10:00:00.000Z");
@@ -337,6 +345,23 @@ function noAlarms() {
 }
 export function noLatch() {
   ssm.on(GetParameterCommand).rejects(Object.assign(new Error("not found"), { name: "ParameterNotFound" }));
+  answerStateRecords();
+}
+
+/**
+ * The state record each stack's last successful fake `up` wrote (what SSM holds at
+ * stateParameterName): its `revision` is what the CLI's revision check reads.
+ */
+export const deployedRecords = new Map<string, { revision: number }>();
+
+/** GetParameter of a stack's state parameter answers its deployed record (ParameterNotFound before the first up). */
+function answerStateRecords(): void {
+  for (const stack of ["staging", "production"])
+    ssm.on(GetParameterCommand, { Name: stateParameterName(stack) }).callsFake(() => {
+      const record = deployedRecords.get(stack);
+      if (!record) throw Object.assign(new Error("not found"), { name: "ParameterNotFound" });
+      return { Parameter: { Name: stateParameterName(stack), Value: JSON.stringify(record) } };
+    });
 }
 
 /** Every mock back to no alarms and no latch: each test file's `beforeEach`. */
@@ -346,6 +371,7 @@ export function resetAwsMocks(): void {
   ssm.reset();
   sns.reset();
   calls.length = 0;
+  deployedRecords.clear();
   alb.rules = [];
   alb.pageSize = 0;
   alb.failModify.clear();
@@ -378,3 +404,44 @@ export const firing = (...names: string[]) => ({
     .filter((n) => n.endsWith("auto-rollback"))
     .map((AlarmName) => ({ AlarmName, StateValue: "ALARM" as const })),
 });
+
+// ---------------------------------------------------------------------------------------------
+// Shift helpers (issue 13: heartbeat, Ctrl-C, events): alarm states over time, and an interrupt.
+
+export const INFO_TOPIC = "arn:aws:sns:eu-west-1:123456789012:alerts-info";
+
+export type AlarmStateValue = "OK" | "ALARM" | "INSUFFICIENT_DATA";
+
+/**
+ * DescribeAlarms answering the alarms `states(n)` gives at its nth call (1-based), honouring the
+ * request's StateValue filter as CloudWatch does (composites by their name).
+ */
+export function serveAlarmStates(states: (call: number) => Record<string, AlarmStateValue>): void {
+  let call = 0;
+  cloudwatch.on(DescribeAlarmsCommand).callsFake((input: { StateValue?: string }) => {
+    const all = Object.entries(states(++call)).filter(([, s]) => !input.StateValue || s === input.StateValue);
+    const of = (composite: boolean) =>
+      all
+        .filter(([name]) => name.endsWith("auto-rollback") === composite)
+        .map(([AlarmName, StateValue]) => ({ AlarmName, StateValue }));
+    return { MetricAlarms: of(false), CompositeAlarms: of(true) };
+  });
+}
+
+/**
+ * Ctrl-C for a setup() context: `ctx.signal` becomes the returned controller's. With `onSleep`,
+ * the controller aborts during that ctx.sleep (1-based), which then returns at once, as the live
+ * context's interruptible sleep does.
+ */
+export function interruptible(ctx: CommandContext, onSleep?: number): AbortController {
+  const controller = new AbortController();
+  ctx.signal = controller.signal;
+  const sleep = ctx.sleep;
+  let sleeps = 0;
+  ctx.sleep = async (ms) => {
+    if (++sleeps === onSleep) controller.abort();
+    if (controller.signal.aborted) return;
+    await sleep(ms);
+  };
+  return controller;
+}
