@@ -78,7 +78,9 @@ function readDeployedRevision(config: RolloutConfig): pulumi.Output<number | und
     const index = names.indexOf(stateParameterName(config.stack));
     const deployed = recordRevision(index < 0 ? undefined : values[index]);
     const problem = staleRevisionProblem(config.stack, config.revision, deployed);
-    if (problem) void pulumi.log.error(problem);
+    // A warning: the policy pack refuses the deploy (mandatory) before any change; an error logged
+    // here would fail the update only after it had applied.
+    if (problem) void pulumi.log.warn(problem);
     return deployed;
   });
 }
