@@ -63,7 +63,8 @@ export async function recordEvent(ctx: CommandContext, event: RolloutEvent): Pro
     const sent = await ctx.aws.sns.send(
       new PublishCommand({
         TopicArn: topicArn,
-        Subject: snsSubject(`[${stack}] rollout ${event.kind}: ${event.summary}`),
+        // The subject names the stack and the kind (mail filters sort on it); the summary leads the message.
+        Subject: snsSubject(`[${stack}] rollout ${event.kind}`),
         Message: [
           event.summary,
           `stack: ${stack}`,

@@ -1,5 +1,6 @@
 import { DeleteParameterCommand } from "@aws-sdk/client-ssm";
 import { latchParameterName } from "../../rollout/names";
+import { planTraffic } from "../../rollout/traffic";
 import { isUnreadableLatch } from "../../rollout/state";
 import { loadLiveConfig, readAlbTraffic, readLatch, readStackOutputs, type CommandContext } from "../backend";
 import { deployChange } from "../deployChange";
@@ -9,8 +10,9 @@ import { emit, type Flags } from "./shared";
 /**
  * Acknowledge an automatic rollback: record the latch's time in config (audit trail) and
  * delete the latch. Traffic does not move here: the Lambda set the listener to blue outside
- * Pulumi, so green stays at 0 % until a `shift` (which refreshes and starts from what the ALB
- * serves) brings it back, in steps the operator chooses.
+ * Pulumi, so green stays at 0 % (and, in a pilot phase, the cohort rules forward to blue) until
+ * `rollout restore` returns the ALB to the configured routing, once green is fixed and no
+ * rollback alarm fires.
  */
 export async function resumeCommand(flags: Flags, ctx: CommandContext): Promise<number> {
   const config = await loadLiveConfig(ctx.backend);
@@ -27,9 +29,15 @@ export async function resumeCommand(flags: Flags, ctx: CommandContext): Promise<
   await ctx.aws.ssm.send(new DeleteParameterCommand({ Name: latchParameterName(config.stack) }));
   const traffic = await readAlbTraffic(ctx.aws, await readStackOutputs(ctx.backend));
   const green = Math.max(0, ...traffic.map((t) => t.green));
+  const cohortRules = traffic.reduce((n, t) => n + t.cohortRulesToGreen, 0);
+  const plan = planTraffic(config);
+  const planned = {
+    green: Math.max(0, ...plan.map((t) => t.green)),
+    cohortRules: plan.reduce((n, t) => n + t.cohortRoutes.length, 0),
+  };
   const next = config.rollback
     ? `npm run rollout -- rollback --clear --stack ${config.stack}`
-    : `npm run rollout -- shift --stack ${config.stack} --to ${config.greenWeight} --step K --interval T`;
+    : `npm run rollout -- restore --stack ${config.stack}`;
   emit(
     ctx,
     flags,
@@ -41,7 +49,7 @@ export async function resumeCommand(flags: Flags, ctx: CommandContext): Promise<
           : `cleared an unreadable latch parameter (nothing to acknowledge: it had no readable time)`,
       );
       ctx.out.log(
-        `the ALB serves ${green} % to green; rollout:greenWeight is ${config.greenWeight} %. Traffic moves only with: \`${next}\``,
+        `the ALB serves ${green} % to green and ${cohortRules} cohort rules to green; the config plans ${planned.green} % and ${planned.cohortRules} cohort rules. Traffic moves only with: \`${next}\``,
       );
       ctx.out.log(
         "(a plain `pulumi up` without --refresh changes nothing: Pulumi's state still holds the weights from before the Lambda)",

@@ -1,6 +1,6 @@
 import type { RolloutConfig } from "../../rollout/config";
 import type { StackOutputs } from "../../rollout/stackOutputs";
-import { planTraffic } from "../../rollout/traffic";
+import { planTraffic, type ServiceTraffic } from "../../rollout/traffic";
 import { EXIT, table } from "../output";
 import {
   describeAlarm,
@@ -83,7 +83,17 @@ export async function verifyTraffic(
     greenWeight: change.greenWeight ?? config.greenWeight,
     rollback: change.rollback ?? config.rollback,
   });
-  const live = await readAlbTraffic(ctx.aws, outputs);
+  return routingProblems(expected, await readAlbTraffic(ctx.aws, outputs));
+}
+
+/**
+ * Where the ALB's routing differs from a plan, one line per difference: a service missing from
+ * the listener, green's share of general traffic, the cohort rules forwarding to green.
+ */
+export function routingProblems(
+  expected: readonly Pick<ServiceTraffic, "service" | "green" | "cohortRoutes">[],
+  live: readonly LiveTraffic[],
+): string[] {
   return expected.flatMap((e) => {
     const l = live.find((x) => x.service === e.service);
     if (!l) return [`${e.service}: not found on the listener`];

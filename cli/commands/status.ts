@@ -10,8 +10,11 @@ import {
   type AlarmState,
   type CommandContext,
 } from "../backend";
-import { EXIT } from "../output";
-import { emit, trafficTable, type Flags } from "./shared";
+import { planTraffic } from "../../rollout/traffic";
+import { RolloutInputError } from "../../rollout/validation";
+import { EXIT, formatSeconds } from "../output";
+import { emit, routingProblems, trafficTable, type Flags } from "./shared";
+import { parseInterval } from "./shift";
 
 /** `{ALARM: 1, OK: 20, INSUFFICIENT_DATA: 3}`, in that order. */
 function stateCounts(alarms: AlarmState[]): Record<string, number> {
@@ -20,8 +23,35 @@ function stateCounts(alarms: AlarmState[]): Record<string, number> {
   return counts;
 }
 
-/** `rollout status --stack S`: phase, weights read from the ALB, alarms, latch, decisions, sign-offs. */
+/** How often `status --watch` reads the stack by default: twice per CloudWatch evaluation minute. */
+const WATCH_DEFAULT_SECONDS = 30;
+
+/**
+ * `rollout status --stack S [--watch [--interval T]]`: phase, weights read from the ALB, alarms,
+ * latch, decisions, sign-offs, and where the ALB's routing differs from the config. `--watch`
+ * reads again every interval until Ctrl-C (with --json: one JSON document per line).
+ */
 export async function statusCommand(flags: Flags, ctx: CommandContext): Promise<number> {
+  if (!flags.watch) {
+    if (flags.interval !== undefined)
+      throw new RolloutInputError(
+        `--interval: only with --watch (how often status reads the stack again), got ${JSON.stringify(flags.interval)} without it`,
+      );
+    return statusOnce(flags, ctx);
+  }
+  const seconds = parseInterval(flags.interval) ?? WATCH_DEFAULT_SECONDS;
+  for (let reads = 1; ; reads += 1) {
+    await statusOnce(flags, ctx, true);
+    if (ctx.signal?.aborted) break;
+    if (!flags.json) ctx.out.log(`-- read ${reads}; next in ${formatSeconds(seconds)} (Ctrl-C stops) --`);
+    await ctx.sleep(seconds * 1000);
+    if (ctx.signal?.aborted) break;
+  }
+  if (!flags.json) ctx.out.log("status --watch stopped");
+  return EXIT.ok;
+}
+
+async function statusOnce(flags: Flags, ctx: CommandContext, watching = false): Promise<number> {
   const config = await loadLiveConfig(ctx.backend);
   const outputs = await readStackOutputs(ctx.backend);
   const [traffic, alarms, latch] = await Promise.all([
@@ -30,6 +60,8 @@ export async function statusCommand(flags: Flags, ctx: CommandContext): Promise<
     readLatch(ctx.aws, config.stack),
   ]);
   const firing = alarms.filter((a) => a.state === "ALARM").map((a) => a.name);
+  // Where the ALB differs from the config's plan: what the rollback function (or a hand edit) changed.
+  const routingDiffers = routingProblems(planTraffic(config), traffic);
   const next = nextPhase(config.playbookSpec, config.phase);
   const status = {
     stack: config.stack,
@@ -40,6 +72,7 @@ export async function statusCommand(flags: Flags, ctx: CommandContext): Promise<
     greenWeight: config.greenWeight,
     rollback: config.rollback,
     traffic,
+    routingDiffers,
     alarmsInAlarm: firing,
     alarmStates: stateCounts(alarms),
     latch: latch ?? null,
@@ -50,6 +83,13 @@ export async function statusCommand(flags: Flags, ctx: CommandContext): Promise<
     },
     outputs,
   };
+  const recovery = latch
+    ? `the latch keeps blue: once green is fixed, \`npm run rollout -- resume --stack ${config.stack}\` then \`npm run rollout -- restore --stack ${config.stack}\``
+    : `\`npm run rollout -- restore --stack ${config.stack}\` returns the ALB to the config`;
+  if (watching && flags.json) {
+    ctx.out.log(JSON.stringify({ at: ctx.now().toISOString(), ...status }));
+    return EXIT.ok;
+  }
   emit(ctx, flags, status, () => {
     ctx.out.log(
       `stack ${config.stack} (${config.tier}) - playbook ${config.playbookSpec.id} - phase ${config.phase}${next ? ` (next: ${next.id})` : ""}`,
@@ -59,6 +99,12 @@ export async function statusCommand(flags: Flags, ctx: CommandContext): Promise<
     );
     ctx.out.log("traffic, read from the ALB:");
     trafficTable(ctx, traffic);
+    if (routingDiffers.length === 0) ctx.out.log("routing: the ALB serves what the config plans");
+    else {
+      ctx.out.log("ROUTING DIFFERS from the config:");
+      for (const d of routingDiffers) ctx.out.log(`  - ${d}`);
+      ctx.out.log(`  ${recovery}`);
+    }
     ctx.out.log(
       `alarms: ${Object.entries(status.alarmStates)
         .map(([state, n]) => `${n} ${state}`)

@@ -49,7 +49,7 @@ describe("rollout resume", () => {
     assert.equal(await resumeCommand({}, ctx), 0);
     assert.match(
       out.text(),
-      /the ALB serves 0 % to green; rollout:greenWeight is 0 %. Traffic moves only with: `npm run rollout -- shift --stack production --to 0 --step K --interval T`/,
+      /the ALB serves 0 % to green and 0 cohort rules to green; the config plans 0 % and 28 cohort rules\. Traffic moves only with: `npm run rollout -- restore --stack production`/,
     );
   });
 });

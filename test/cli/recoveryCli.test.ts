@@ -1,0 +1,217 @@
+import assert from "node:assert/strict";
+import { beforeEach, describe, it } from "node:test";
+import { DescribeAlarmsCommand } from "@aws-sdk/client-cloudwatch";
+import { DeleteParameterCommand, GetParameterCommand } from "@aws-sdk/client-ssm";
+import { bufferOutput } from "../../cli/output";
+import { runCli } from "../../cli/rollout";
+import { moveRulesToBlue } from "../../rollout/blueRouting";
+import { latchParameterName } from "../../rollout/names";
+import { alb, cloudwatch, firing, published, resetAwsMocks, setup, ssm } from "../support/liveStack";
+
+/*
+ * Issue 13, acceptance: "automatic rollback in limited-pilot -> acknowledge -> restore -> cohort
+ * rules back on green, verified on the (fake) ALB". In limited-pilot (cap 0 %) the pilot users
+ * reach green only through the cohort rules; the rollback function points those at blue.
+ */
+
+beforeEach(resetAwsMocks);
+
+const STACK = "production";
+const TG = (service: string, colour: string) =>
+  `arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/router-${service}-${colour}-tg/abc`;
+const PAIRS = ["web", "api"].map((service) => ({
+  service,
+  blue: TG(service, "blue"),
+  green: TG(service, "green"),
+}));
+const LISTENER = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/alb/1/https";
+const LATCH = {
+  reason: "errorRate-critical-web in ALARM",
+  alarm: "production-auto-rollback",
+  at: "2026-11-22T09:00:00.000Z",
+};
+
+/** Rules forwarding to green on the fake ALB, per kind. */
+function rulesToGreen(): { cohort: number; weighted: number } {
+  const greens = new Set(PAIRS.map((p) => p.green));
+  let cohort = 0;
+  let weighted = 0;
+  for (const rule of alb.rules)
+    for (const action of rule.Actions ?? []) {
+      if (action.TargetGroupArn && greens.has(action.TargetGroupArn)) cohort += 1;
+      for (const tg of action.ForwardConfig?.TargetGroups ?? [])
+        if (greens.has(tg.TargetGroupArn!) && (tg.Weight ?? 0) > 0) weighted += 1;
+    }
+  return { cohort, weighted };
+}
+
+async function cli(ctx: ReturnType<typeof setup>["ctx"], ...argv: string[]) {
+  const out = bufferOutput();
+  const code = await runCli(argv, out, () => ({ ...ctx, out }));
+  return { code, out };
+}
+
+describe("recovery after an automatic rollback in limited-pilot", () => {
+  it("rollback function -> status flags the difference -> resume -> restore: the cohort rules forward to green again", async () => {
+    const { ctx, backend } = setup(STACK);
+    // limited-pilot: 0 % general traffic, the pilot cohort's rules (7 users x 4 patterns... as planned) to green.
+    const planned = rulesToGreen();
+    assert.equal(planned.weighted, 0);
+    assert.ok(planned.cohort > 0, "limited-pilot routes its cohort to green");
+
+    // The rollback function fires: the same moveRulesToBlue it runs, against the fake ALB, and its latch.
+    const moved = await moveRulesToBlue(ctx.aws.elb, LISTENER, PAIRS);
+    assert.equal(moved.moves.length, planned.cohort);
+    assert.deepEqual(rulesToGreen(), { cohort: 0, weighted: 0 });
+    let latchSet = true;
+    ssm.on(GetParameterCommand, { Name: latchParameterName(STACK) }).callsFake(() => {
+      if (!latchSet) throw Object.assign(new Error("not found"), { name: "ParameterNotFound" });
+      return { Parameter: { Value: JSON.stringify(LATCH) } };
+    });
+    ssm.on(DeleteParameterCommand).callsFake(() => {
+      latchSet = false;
+      return {};
+    });
+
+    // status flags live routing that differs from the config.
+    const status = await cli(ctx, "status", "--stack", STACK, "--json");
+    const report = JSON.parse(status.out.lines.join("\n")) as { routingDiffers: string[] };
+    assert.deepEqual(report.routingDiffers, [
+      `web: 0 cohort rules to green, expected ${planned.cohort / 2}`,
+      `api: 0 cohort rules to green, expected ${planned.cohort / 2}`,
+    ]);
+
+    // restore before the acknowledgement: refused, naming resume.
+    const early = await cli(ctx, "restore", "--stack", STACK);
+    assert.equal(early.code, 1);
+    assert.match(
+      early.out.text(),
+      /restore refused:\n {2}- the automatic rollback latch is set \(by production-auto-rollback at 2026-11-22T09:00:00\.000Z: errorRate-critical-web in ALARM\): acknowledge it first with `npm run rollout -- resume --stack production`/,
+    );
+    assert.deepEqual(backend.ups, []);
+
+    // resume acknowledges; its next step is restore.
+    const resume = await cli(ctx, "resume", "--stack", STACK);
+    assert.equal(resume.code, 0, resume.out.text());
+    assert.match(
+      resume.out.text(),
+      /Traffic moves only with: `npm run rollout -- restore --stack production`/,
+    );
+    assert.equal(backend.raw.rollbackAcknowledged, LATCH.at);
+
+    // A rollback alarm still in ALARM: refused.
+    cloudwatch.on(DescribeAlarmsCommand).resolves(firing("production-auto-rollback"));
+    const alarmed = await cli(ctx, "restore", "--stack", STACK);
+    assert.equal(alarmed.code, 1);
+    assert.match(
+      alarmed.out.text(),
+      /rollback alarms in ALARM: production-auto-rollback \(rollback\): green would be rolled back again; fix it first/,
+    );
+    assert.deepEqual(backend.ups, []);
+
+    // Green fixed, alarms OK: restore runs up --refresh and verifies the ALB.
+    cloudwatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [], CompositeAlarms: [] });
+    const restore = await cli(ctx, "restore", "--stack", STACK, "--json");
+    assert.equal(restore.code, 0, restore.out.text() + restore.out.errors.join("\n"));
+    const restored = JSON.parse(restore.out.lines.join("\n")) as { restored: boolean; problems: string[] };
+    assert.equal(restored.restored, true);
+    assert.deepEqual(restored.problems, []);
+    assert.deepEqual(backend.ups, ["limited-pilot/0/false"]);
+    assert.deepEqual(rulesToGreen(), planned);
+    // The restore writes no config (its revision stays the acknowledgement's).
+    assert.equal(backend.raw.revision, "1");
+    // ...and is told to the info topic.
+    assert.deepEqual(
+      published()
+        .filter((p) => p.TopicArn!.endsWith("alerts-info"))
+        .map((p) => [p.Subject, p.Message!.split("\n")[0]]),
+      [
+        [
+          "[production] rollout restore",
+          `restore production: configured routing back (phase limited-pilot, green 0 %, ${planned.cohort} cohort rules to green)`,
+        ],
+      ],
+    );
+
+    // status now agrees.
+    const after = await cli(ctx, "status", "--stack", STACK, "--json");
+    assert.deepEqual(
+      (JSON.parse(after.out.lines.join("\n")) as { routingDiffers: string[] }).routingDiffers,
+      [],
+    );
+    // restore again: nothing to do.
+    const again = await cli(ctx, "restore", "--stack", STACK);
+    assert.equal(again.code, 0);
+    assert.match(again.out.text(), /already serves production's configured routing/);
+  });
+
+  it("rollout:rollback true: restore refuses and names rollback --clear", async () => {
+    const { ctx } = setup(STACK, { rollback: true });
+    const refused = await cli(ctx, "restore", "--stack", STACK);
+    assert.equal(refused.code, 1);
+    assert.match(
+      refused.out.text(),
+      /rollout:rollback is true: once green is fixed, `npm run rollout -- rollback --clear --stack production`/,
+    );
+  });
+});
+
+describe("status --watch", () => {
+  it("reads again every --interval until Ctrl-C, one JSON document per line with --json", async () => {
+    const { ctx, sleeps } = setup("staging");
+    const interrupt = new AbortController();
+    const out = bufferOutput();
+    // Ctrl-C during the second wait.
+    const watching = {
+      ...ctx,
+      out,
+      signal: interrupt.signal,
+      sleep: async (ms: number) => {
+        await ctx.sleep(ms);
+        if (sleeps.length === 2) interrupt.abort();
+      },
+    };
+    const code = await runCli(
+      ["status", "--stack", "staging", "--watch", "--interval", "1m", "--json"],
+      out,
+      () => watching,
+    );
+    assert.equal(code, 0);
+    assert.deepEqual(sleeps, [60_000, 60_000]);
+    assert.equal(out.lines.length, 2);
+    for (const line of out.lines) {
+      const read = JSON.parse(line) as { stack: string; routingDiffers: string[]; at: string };
+      assert.equal(read.stack, "staging");
+      assert.deepEqual(read.routingDiffers, []);
+    }
+  });
+
+  it("human output says each read and the stop; the default interval is 30 s", async () => {
+    const { ctx, sleeps } = setup("staging");
+    const interrupt = new AbortController();
+    const out = bufferOutput();
+    const watching = {
+      ...ctx,
+      out,
+      signal: interrupt.signal,
+      sleep: async (ms: number) => (await ctx.sleep(ms), interrupt.abort()),
+    };
+    assert.equal(await runCli(["status", "--stack", "staging", "--watch"], out, () => watching), 0);
+    assert.deepEqual(sleeps, [30_000]);
+    assert.ok(out.lines.includes("-- read 1; next in 30 s (Ctrl-C stops) --"), out.text());
+    assert.equal(out.lines.at(-1), "status --watch stopped");
+    assert.ok(out.lines.includes("routing: the ALB serves what the config plans"));
+  });
+
+  it("--interval without --watch, or without a unit, is bad input naming --interval", async () => {
+    const { ctx } = setup("staging");
+    const out = bufferOutput();
+    assert.equal(
+      await runCli(["status", "--stack", "staging", "--interval", "30s"], out, () => ({ ...ctx, out })),
+      2,
+    );
+    assert.deepEqual(out.errors, [
+      'error: --interval: only with --watch (how often status reads the stack again), got "30s" without it',
+    ]);
+  });
+});
