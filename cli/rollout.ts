@@ -247,6 +247,7 @@ export const automationLiveContext =
     const { secretCollectingSelect, selectLocalStack } =
       require("./liveSecrets") as typeof import("./liveSecrets");
     const { fileHistoryStore } = require("./history") as typeof import("./history");
+    const { rolloutKeys } = require("../rollout/stackFile") as typeof import("../rollout/stackFile");
     const stackFile = loadStackFile(stack, undefined, root);
     const region = stackFile.config["aws:region"] ?? process.env.AWS_REGION;
     return {
@@ -254,6 +255,8 @@ export const automationLiveContext =
         stack,
         root ?? PROJECT_ROOT,
         secretCollectingSelect(select ?? selectLocalStack, stackFile.secretPaths),
+        // Read again on every call: the CLI's own writes (through Pulumi) land in that file.
+        () => rolloutKeys(loadStackFile(stack, undefined, root).config),
       ),
       aws: defaultAwsClients(region),
       out,

@@ -12,10 +12,10 @@ import {
 import { SNSClient } from "@aws-sdk/client-sns";
 import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { mockClient } from "aws-sdk-client-mock";
-import { loadStackFile } from "../../rollout/loaders";
+import { loadStackFile, PROJECT_ROOT } from "../../rollout/loaders";
 import { automationBackend, type AutomationStack, type SelectStack } from "../../cli/backend";
 import { bufferOutput, ignoreEpipe } from "../../cli/output";
-import { runCli, type LiveContextFactory } from "../../cli/rollout";
+import { automationLiveContext, runCli, type LiveContextFactory } from "../../cli/rollout";
 
 /**
  * `runCli` end to end for the live commands: flags checked before Pulumi is touched, the
@@ -344,5 +344,44 @@ describe("runCli: live commands reach their handlers", () => {
       out.text(),
     );
     assert.match(out.text(), /npm run -s rollout -- \.\.\./);
+  });
+});
+
+describe("runCli: refusals the stack file decides need no Pulumi (issue 13)", () => {
+  /** The real live context over the repo's stack files, with a Pulumi that must not be reached. */
+  function unreachablePulumi() {
+    const counts = { selected: 0 };
+    const factory = automationLiveContext(async () => {
+      counts.selected += 1;
+      throw new Error("spawn pulumi ENOENT");
+    }, PROJECT_ROOT);
+    return { factory, counts };
+  }
+
+  it("shift over the phase's cap (staging: broader-pilot, 10 %): refused, exit 1, Pulumi never selected", async () => {
+    const { factory, counts } = unreachablePulumi();
+    const out = bufferOutput();
+    assert.equal(await runCli(["shift", "--stack", "staging", "--to", "50"], out, factory), 1);
+    assert.match(out.text(), /50 % is above phase broader-pilot's cap of 10 %/);
+    assert.equal(counts.selected, 0);
+  });
+
+  it("drill --live on a production-tier stack: refused, exit 1, Pulumi never selected", async () => {
+    const { factory, counts } = unreachablePulumi();
+    const out = bufferOutput();
+    assert.equal(await runCli(["drill", "--live", "--stack", "production"], out, factory), 1);
+    assert.match(
+      out.text(),
+      /stack production is production-tier; live drills run on staging-tier stacks only/,
+    );
+    assert.equal(counts.selected, 0);
+  });
+
+  it("signoff status: answered from Pulumi.production.yaml, exit 0, Pulumi never selected", async () => {
+    const { factory, counts } = unreachablePulumi();
+    const out = bufferOutput();
+    assert.equal(await runCli(["signoff", "status", "--stack", "production"], out, factory), 0, out.text());
+    assert.match(out.text(), /^sign-offs for broader-pilot \(production, required\):$/m);
+    assert.equal(counts.selected, 0);
   });
 });
