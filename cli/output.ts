@@ -24,6 +24,35 @@ export function safeOutput(out: Output): Output {
   };
 }
 
+/**
+ * Whether the terminal gets colour: only a TTY (a pipe or a file gets plain text), never when
+ * NO_COLOR is set to anything but the empty string (https://no-color.org: "when present and not
+ * an empty string, prevents the addition of ANSI color"), nor on TERM=dumb.
+ */
+export function colourWanted(env: NodeJS.ProcessEnv, isTty: boolean): boolean {
+  if (!isTty) return false;
+  if (env.NO_COLOR !== undefined && env.NO_COLOR !== "") return false;
+  return env.TERM !== "dumb";
+}
+
+const ANSI = { green: "\u001b[32m", red: "\u001b[31m", bold: "\u001b[1m", reset: "\u001b[0m" } as const;
+/** The verdict words, whole (NO-GO is not GO, METRIC is not MET). */
+const VERDICT = /(?<![\w-])(NO-GO|GO|BREACHED|MISSED|MET)(?![\w-])/g;
+
+/** A line with its verdicts coloured: GO and MET green, NO-GO, BREACHED and MISSED bold red. */
+export function paintVerdicts(line: string): string {
+  return line.replace(VERDICT, (word: string) =>
+    word === "GO" || word === "MET"
+      ? `${ANSI.green}${word}${ANSI.reset}`
+      : `${ANSI.bold}${ANSI.red}${word}${ANSI.reset}`,
+  );
+}
+
+/** `out` with verdicts coloured on stdout (errors stay plain: they are read by whoever pipes stderr). */
+export function colouredOutput(out: Output): Output {
+  return { log: (line = "") => out.log(paintVerdicts(line)), error: (line) => out.error(line) };
+}
+
 /** The terminal. Not wrapped here: `runCli`, its only user, passes every line through `safeOutput` once. */
 export const consoleOutput: Output = {
   log: (line = "") => process.stdout.write(`${line}\n`),

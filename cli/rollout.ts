@@ -11,6 +11,8 @@ import type { CommandContext, SelectStack } from "./backend";
 import { commandHelp, didYouMean } from "./help";
 import { commitAdvice, type ChangeLog } from "./revision";
 import {
+  colouredOutput,
+  colourWanted,
   consoleOutput,
   EXIT,
   ignoreEpipe,
@@ -348,7 +350,12 @@ export async function runCli(
   makeLiveContext: LiveContextFactory = defaultLiveContext,
   options: { sharedSecrets?: boolean } = {},
 ): Promise<number> {
-  const run = () => runCommand(argv, safeOutput(out), makeLiveContext);
+  // Colour only for a person at a terminal: never with --json, in a pipe, or with NO_COLOR.
+  const coloured =
+    out === consoleOutput &&
+    !argv.includes("--json") &&
+    colourWanted(process.env, Boolean(process.stdout.isTTY));
+  const run = () => runCommand(argv, safeOutput(coloured ? colouredOutput(out) : out), makeLiveContext);
   return options.sharedSecrets ? run() : withSecretScope(run);
 }
 
