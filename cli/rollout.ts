@@ -425,7 +425,10 @@ async function runCommand(argv: string[], out: Output, makeLiveContext: LiveCont
   const adviseCommit = () => {
     if (!written) return;
     const advice = commitAdvice(written.stack, command, written.changes);
-    for (const line of advice) (json ? out.error : out.log)(line);
+    for (const line of advice) {
+      if (json) out.error(line);
+      else out.log(line);
+    }
   };
   try {
     checkFlagCharacters(parsed.values);

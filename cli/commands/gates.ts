@@ -1,3 +1,4 @@
+import { suggest } from "../help";
 import {
   clearsTransition,
   decide,
@@ -47,7 +48,7 @@ export function decideTransition(
     const triggers =
       triggerOnly.length > 0 ? ` or ${triggerOnly.join(", ")} (gates of ${from}'s rollback triggers)` : "";
     throw new RolloutInputError(
-      `--evidence: unknown criterion id${unknown.length > 1 ? "s" : ""} ${unknown.map((u) => `"${u}"`).join(", ")} for ${from} -> ${transition.to}; expected ${criteria.join(", ")}${triggers}`,
+      `--evidence: unknown criterion id${unknown.length > 1 ? "s" : ""} ${unknownIds(unknown, [...criteria, ...triggerOnly])} for ${from} -> ${transition.to}; expected ${criteria.join(", ")}${triggers}`,
     );
   }
   return decide(transition, evidence);
@@ -208,6 +209,25 @@ function printSuccess(playbook: Playbook, report: SuccessReport, out: Output): v
   out.log(`success: ${describeTally(report)}`);
 }
 
+/** `"errorRat" (did you mean errorRate?), "x"`: each unknown evidence id with the id it most likely meant. */
+function unknownIds(unknown: readonly string[], known: readonly string[]): string {
+  return unknown
+    .map((id) => {
+      const near = suggest(id, known);
+      return `"${id}"${near === undefined ? "" : ` (did you mean ${near}?)`}`;
+    })
+    .join(", ");
+}
+
+/** Why success is not shown: the failing criteria, else the ones without evidence. */
+function successExitReason(report: SuccessReport): string {
+  const ids = (status: "fail" | "not-measured") =>
+    report.categories.flatMap((c) => c.results.filter((r) => r.status === status).map((r) => r.id));
+  return report.verdict === "fail"
+    ? `success criteria failed: ${ids("fail").join(", ")}`
+    : `success criteria without evidence: ${ids("not-measured").join(", ")}`;
+}
+
 /** `--success`: exit 0 only when every success criterion is measured and passes. */
 function successOffline(values: Record<string, unknown>, playbook: Playbook, out: Output): number {
   const file = requireFlag(values, "evidence", "a YAML or JSON evidence file");
@@ -217,10 +237,26 @@ function successOffline(values: Record<string, unknown>, playbook: Playbook, out
   const unknown = unknownSuccessEvidence(playbook, evidence.metrics);
   if (unknown.length > 0)
     throw new RolloutInputError(
-      `--evidence: unknown success criterion id${unknown.length > 1 ? "s" : ""} ${unknown.map((u) => `"${u}"`).join(", ")} in ${file}; expected ${playbook.successCriteria.map((c) => c.id).join(", ")}`,
+      `--evidence: unknown success criterion id${unknown.length > 1 ? "s" : ""} ${unknownIds(
+        unknown,
+        playbook.successCriteria.map((c) => c.id),
+      )} in ${file}; expected ${playbook.successCriteria.map((c) => c.id).join(", ")}`,
     );
   const report = evaluateSuccessCriteria(playbook, evidence.metrics);
-  if (values.json) out.log(JSON.stringify({ playbook: playbook.id, ...report }, null, 2));
+  const exitCode = report.verdict === "pass" ? EXIT.ok : EXIT.refused;
+  if (values.json)
+    out.log(
+      JSON.stringify(
+        {
+          playbook: playbook.id,
+          ...report,
+          exitCode,
+          ...(exitCode !== EXIT.ok && { exitReason: successExitReason(report) }),
+        },
+        null,
+        2,
+      ),
+    );
   else printSuccess(playbook, report, out);
-  return report.verdict === "pass" ? EXIT.ok : EXIT.refused;
+  return exitCode;
 }

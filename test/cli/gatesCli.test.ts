@@ -207,7 +207,7 @@ describe("rollout gates (offline)", () => {
     assert.equal(code, 2);
     assert.match(
       out.errors[0]!,
-      /--evidence: unknown criterion id "errrorRate" for internal -> limited-pilot; expected rowsPerSecond, errorRate/,
+      /--evidence: unknown criterion id "errrorRate" \(did you mean errorRate\?\) for internal -> limited-pilot; expected rowsPerSecond, errorRate/,
     );
   });
 

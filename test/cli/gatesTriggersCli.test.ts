@@ -260,6 +260,7 @@ describe("rollout gates --success", () => {
       [report.playbook, report.verdict, report.passed, report.failed, report.notMeasured, report.total],
       ["telegram-money-bot", "fail", 16, 1, 0, 17],
     );
+    assert.deepEqual([report.exitCode, report.exitReason], [1, "success criteria failed: winRate"]);
     assert.deepEqual(
       report.categories.map((c: { category: string; verdict: string }) => [c.category, c.verdict]),
       [
@@ -291,6 +292,12 @@ describe("rollout gates --success", () => {
       out.text(),
     );
     assert.equal(out.lines.at(-1), "success: INCOMPLETE (16 of 17 passed, 0 failed, 1 not measured)");
+    const json = await success("telegram-money-bot", evidenceFile(rest), "--json");
+    const report = JSON.parse(json.out.text());
+    assert.deepEqual(
+      [json.code, report.exitCode, report.exitReason],
+      [1, 1, "success criteria without evidence: sharpeRatio"],
+    );
   });
 
   it("exit 2 naming an unknown id and the file; a gate-only id is no success criterion", async () => {
@@ -298,7 +305,7 @@ describe("rollout gates --success", () => {
     const { code, out } = await success("telegram-money-bot", file);
     assert.equal(code, 2);
     assert.deepEqual(out.errors, [
-      `error: --evidence: unknown success criterion ids "winrate", "criticalErrors" in ${file}; expected uptimePercent, p95LatencyMs, errorRate, cpuUtilization, memoryUtilization, diskUtilization, dbQueryMs, winRate, riskRewardRatio, maxDrawdown, profitFactor, sharpeRatio, deploymentSuccess, rollbackSeconds, monitoringCoverage, alertResponseMinutes, documentationCoverage`,
+      `error: --evidence: unknown success criterion ids "winrate" (did you mean winRate?), "criticalErrors" in ${file}; expected uptimePercent, p95LatencyMs, errorRate, cpuUtilization, memoryUtilization, diskUtilization, dbQueryMs, winRate, riskRewardRatio, maxDrawdown, profitFactor, sharpeRatio, deploymentSuccess, rollbackSeconds, monitoringCoverage, alertResponseMinutes, documentationCoverage`,
     ]);
     assert.deepEqual(out.lines, []);
   });
