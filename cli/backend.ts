@@ -20,7 +20,6 @@ import { parseLatch, type Latch } from "../rollout/state";
 import type { GateAction } from "../rollout/playbook";
 import { parseStackOutputs, type StackOutputs } from "../rollout/stackOutputs";
 import type { ReleaseHistoryStore } from "./history";
-import type { ChangeLog } from "./revision";
 import { oneLine, type Output } from "./output";
 
 /**
@@ -48,6 +47,13 @@ export interface AwsClients {
   ssm: SSMClient;
   /** Publishes to the stack's critical topic (`rollback` tells it the reason). */
   sns: SNSClient;
+}
+
+/** What one command changed: the revision it wrote and the files to commit (cli/revision.ts). */
+export interface ChangeLog {
+  revision?: number;
+  /** Project-relative files the command wrote. */
+  files: Set<string>;
 }
 
 export interface CommandContext {

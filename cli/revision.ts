@@ -2,7 +2,7 @@ import { GetParameterCommand } from "@aws-sdk/client-ssm";
 import { integerIn } from "../rollout/validation";
 import { stateParameterName } from "../rollout/names";
 import { recordRevision, staleRevisionProblem } from "../rollout/state";
-import type { AwsClients, CommandContext } from "./backend";
+import type { AwsClients, ChangeLog, CommandContext } from "./backend";
 
 /**
  * One source of truth for a stack's config. The CLI writes `Pulumi.<stack>.yaml` here (through
@@ -12,13 +12,6 @@ import type { AwsClients, CommandContext } from "./backend";
  * refused here, a deploy of one by the policy pack (rollout-revision-current); and after a
  * change the CLI says exactly what to commit. docs/config-revisions.md tells the whole rule.
  */
-
-/** What one command changed: the revision it wrote and the files to commit. */
-export interface ChangeLog {
-  revision?: number;
-  /** Project-relative files the command wrote. */
-  files: Set<string>;
-}
 
 /** The revision of the state record the stack runs (SSM), or undefined before its first deploy. */
 export async function readDeployedRevision(aws: AwsClients, stack: string): Promise<number | undefined> {

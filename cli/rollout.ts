@@ -7,9 +7,9 @@ import { stackFilePath } from "../rollout/loaders";
 import { safeText, withSecretScope } from "../rollout/redaction";
 import { characterProblem } from "../rollout/safeInput";
 import { RolloutInputError } from "../rollout/validation";
-import type { CommandContext, SelectStack } from "./backend";
+import type { ChangeLog, CommandContext, SelectStack } from "./backend";
 import { commandHelp, didYouMean } from "./help";
-import { commitAdvice, type ChangeLog } from "./revision";
+import { commitAdvice } from "./revision";
 import {
   colouredOutput,
   colourWanted,
