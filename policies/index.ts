@@ -16,8 +16,10 @@
  *
  * The rules import the shared domain relatively (`../rollout/...`), so phase caps, gate
  * thresholds and sign-off roles are the program's own, compiled from source. For the same
- * reason `pulumi policy publish` cannot ship this directory as it is: it packs policies/ only,
- * without ../rollout. Run the pack from a checkout of the repository (CI does).
+ * reason this directory is not what `pulumi policy publish` ships: it would pack policies/ only,
+ * without ../rollout and ../playbooks (./package.json's prepack refuses). `npm run
+ * policy:publish -- ORG` bundles the pack with everything it imports and reads into
+ * dist/policy-pack and publishes that (scripts/bundle-policy-pack.ts).
  *
  * How the pack config reaches it. The engine hands each policy only its own entry of the JSON
  * given with `--policy-pack-config` (`policies/config/<stack>.json` by convention; the CLI's
