@@ -154,7 +154,7 @@ export function lineBuffer(onLine: (line: string) => void): { write(text: string
  * Every `up` refreshes first: the rollback Lambda moves listener weights outside Pulumi, and
  * without a refresh Pulumi would believe green still has its configured weight and change
  * nothing. Every `up` runs the repo's policy pack with the stack's policy config, as the
- * README's plain `pulumi up --policy-pack policies --policy-pack-config ...` does.
+ * cheat sheet's `pulumi up --refresh --policy-pack policies --policy-pack-config ...` does (README).
  */
 export function automationBackend(
   stackName: string,

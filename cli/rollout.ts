@@ -419,7 +419,9 @@ async function runCommand(argv: string[], out: Output, makeLiveContext: LiveCont
   const liveContext = (values: Record<string, unknown>) => {
     const stack = requireFlag(values, "stack", "a stack name such as staging or production");
     const ctx = makeLiveContext(stack, out);
-    written = { stack, changes: (ctx.changes ??= { files: new Set() }) };
+    // A fresh log per run, even when a caller hands the same context to several runs.
+    ctx.changes = { files: new Set() };
+    written = { stack, changes: ctx.changes };
     return ctx;
   };
   const adviseCommit = () => {

@@ -13,6 +13,7 @@ import {
 } from "./awsLimits";
 import { Decision, recordedDecisionProblems, Signoff } from "./decisions";
 import { listPlaybooks, loadPlaybook } from "./loaders";
+import { FinishRecord, IDLE_GREEN_REPLICAS_MAX, ReleaseMark } from "./release";
 import type { Playbook } from "./playbook";
 import { CohortConfig, resourceProblems, ServiceConfig } from "./serviceConfig";
 import { alarmNames, autoRollbackAlarms, COMPOSITE_ALARM_CHILDREN_MAX } from "./alarms";
@@ -146,7 +147,7 @@ export const NO_PERFORMANCE_INSIGHTS_CLASSES = [
  * every client sends, which the audit log's connections, DDL and grants cover for a security
  * review at a fraction of the volume. The slow-query log carries entries only once a DB parameter
  * group sets slow_query_log (off in RDS's default group); attaching one takes a reboot of the
- * database both colours share, so it is left to a maintenance window (README, "Security settings").
+ * database both colours share, so it is left to a maintenance window (docs/guardrails.md, "Security settings a scanner checks").
  */
 export const RDS_LOG_EXPORTS = ["audit", "error", "slowquery"] as const;
 
@@ -409,6 +410,28 @@ export const RolloutConfigSchema = z
     logRetentionDays: oneOf(LOG_RETENTION_DAYS, "days CloudWatch Logs retains a log group").default(
       DEFAULT_LOG_RETENTION_DAYS,
     ),
+    /**
+     * The release rolling out (`rollout start` writes it): its number, when it started and the
+     * services it gives a new green version. Default: none (a stack whose releases the CLI has not
+     * started: every service counts as part of the release).
+     */
+    release: ReleaseMark.optional(),
+    /**
+     * The finished release (`rollout finish` writes it, `rollout start` removes it): who, when,
+     * from which phase, and its success evidence. While set, blue may run green's version, and in
+     * the first phase green idles. Default: none.
+     */
+    finish: FinishRecord.optional(),
+    /**
+     * Pods per service green keeps between releases: in the first phase with rollout:finish set,
+     * green's Deployments run this many replicas instead of rollout:services[].replicas. Default: 0
+     * (green idles: its Deployments, Services and target group bindings stay, with no pods).
+     */
+    idleGreenReplicas: integerIn(
+      0,
+      IDLE_GREEN_REPLICAS_MAX,
+      `expected an integer 0-${IDLE_GREEN_REPLICAS_MAX} (green's pods per service between releases)`,
+    ).default(0),
   })
   .strict();
 
@@ -598,6 +621,18 @@ export function parseRolloutConfig(
       if (!phaseIds.includes(d[key]))
         problems.push(unknownId(`rollout:decisions[${i}].${key}`, "phase ids", phaseIds, d[key]));
     }
+  });
+  if (parsed.finish && !phaseIds.includes(parsed.finish.fromPhase))
+    problems.push(unknownId("rollout:finish.fromPhase", "phase ids", phaseIds, parsed.finish.fromPhase));
+  parsed.release?.services.forEach((service, i) => {
+    const key = `rollout:release.services[${i}]`;
+    if (!names.includes(service)) {
+      const suggestion = closest(service, names);
+      problems.push(
+        `${key}: expected a service of rollout:services (${names.join(", ")}), got ${JSON.stringify(service)}${suggestion ? `; did you mean ${suggestion}?` : ""}`,
+      );
+    } else if (parsed.release!.services.indexOf(service) !== i)
+      problems.push(`${key}: expected each service once, got ${JSON.stringify(service)} again`);
   });
   problems.push(...listenerRuleProblems(parsed.cohorts, parsed.services));
   if (parsed.database.appUsername === parsed.database.username) {

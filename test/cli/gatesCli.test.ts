@@ -3,7 +3,6 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, it } from "node:test";
-import { loadPlaybook } from "../../rollout/loaders";
 import { bufferOutput } from "../../cli/output";
 import { runCli } from "../../cli/rollout";
 
@@ -252,27 +251,5 @@ describe("rollout gates (offline)", () => {
     assert.match(out.errors[0]!, /unknown command "deploy"/);
     assert.equal(await runCli(["gates", "--frm", "internal"], out), 2);
     assert.match(out.errors[1]!, /^Unknown option '--frm'; did you mean --from\?/);
-  });
-});
-
-describe("README: the walkthrough's evidence table", () => {
-  const readme = fs.readFileSync(path.join(__dirname, "..", "..", "README.md"), "utf8");
-  const playbook = loadPlaybook("tbs-strategy-framework");
-
-  it("lists every TBS transition with exactly its criterion ids", () => {
-    // Rows such as: | `prep.yaml` | preparation -> internal | all 7 | `infrastructureTested`, ... |
-    const rows = [...readme.matchAll(/^\| `[\w-]+\.yaml` \| ([\w-]+) -> ([\w-]+) \| [^|]+ \| (.+) \|$/gm)];
-    assert.deepEqual(
-      rows.map((r) => ({ from: r[1], to: r[2], ids: [...r[3]!.matchAll(/`(\w+)`/g)].map((m) => m[1]) })),
-      playbook.transitions.map((t) => ({ from: t.from, to: t.to, ids: t.criteria.map((c) => c.id) })),
-    );
-  });
-
-  it("its prep.yaml is a GO for preparation -> internal", async () => {
-    const yaml = /```yaml\n# prep\.yaml\n([\s\S]*?)```/.exec(readme);
-    assert.ok(yaml, "no prep.yaml block in the README");
-    const { code, out } = await gates("tbs-strategy-framework", "preparation", evidenceFile(yaml[1]!));
-    assert.equal(code, 0);
-    assert.ok(out.lines.includes("decision: GO (7 of 7 passed, 7 required)"), out.text());
   });
 });
