@@ -128,21 +128,23 @@ export const COMMAND_HELP: Record<string, CommandHelp> = {
   shift: {
     usage: ["shift --stack S --to N [--step K] [--interval T]"],
     summary:
-      "move greenWeight within the phase's cap, in steps from the weight the ALB serves; a rollback alarm mid-shift rolls back",
+      "move greenWeight within the phase's cap, in steps from the weight the ALB serves; a rollback alarm mid-shift rolls back; Ctrl-C stops after the step in flight, says where traffic stands and exits 130",
     flags: [
       STACK,
       { flag: "to", arg: "N", meaning: "the green weight to reach, 0-100 %", default: "none: required" },
       {
         flag: "step",
         arg: "K",
-        meaning: "percentage points per step, 1-100",
-        default: "one step straight to --to",
+        meaning: "percentage points per step, 1-100 (--step equal to the distance moves in one step)",
+        default:
+          "the phase's shift.stepPercent in the playbook (TBS: 5 in the pilot phases, 10 in full; Telegram: 10)",
       },
       {
         flag: "interval",
         arg: "T",
-        meaning: "wait between steps, alarms read every minute: seconds or 30s, 5m, 1h",
-        default: "5m",
+        meaning:
+          "alarm watching between steps, a heartbeat line at each minute's read: a duration with its unit, 60s to 24h (90s, 5m, 1h)",
+        default: "the phase's shift.intervalSeconds in the playbook (TBS: 16m; Telegram: 11m)",
       },
     ],
   },
@@ -283,7 +285,9 @@ export function commandHelp(command: string): string {
     "flags:",
     ...flags.map((f, i) => `  ${names[i]!.padEnd(width)}  ${f.meaning} (default: ${f.default})`),
     "",
-    "exit codes: 0 ok, 1 refused / NO-GO / failed, 2 bad input",
+    command === "shift"
+      ? "exit codes: 0 ok, 1 refused / NO-GO / failed, 2 bad input, 130 stopped by Ctrl-C (config and ALB agree)"
+      : "exit codes: 0 ok, 1 refused / NO-GO / failed, 2 bad input",
   ].join("\n");
 }
 

@@ -3,7 +3,8 @@ import { RolloutInputError } from "../rollout/validation";
 
 /** Shared plumbing of the `rollout` CLI: exit codes, output, tables, flag errors. */
 
-export const EXIT = { ok: 0, refused: 1, badInput: 2 } as const;
+/** 130 = 128 + SIGINT, as a shell reports a command Ctrl-C ended: a shift stopped cleanly (config and ALB agree). */
+export const EXIT = { ok: 0, refused: 1, badInput: 2, interrupted: 130 } as const;
 
 export interface Output {
   log(line?: string): void;

@@ -73,7 +73,7 @@ commands:
 \`npm run -s rollout -- ...\` so npm's banner stays off stdout). live commands refresh before
 each \`up\` and run it with the policy pack (policies/, policies/config/<stack>.json).
 exit codes: 0 ok, 1 refused / NO-GO / failed, 2 bad input (an unknown flag for the command, or
-a word after it, is bad input). With --json an error is also one JSON line on stdout:
+a word after it, is bad input), 130 a shift stopped by Ctrl-C (config and ALB agree). With --json an error is also one JSON line on stdout:
 {"error": "...", "exitCode": N}.`;
 
 const FLAGS = {

@@ -192,6 +192,58 @@ export const Transition = z
   });
 export type Transition = z.infer<typeof Transition>;
 
+/**
+ * The shortest wait between two shift steps, and the minute a window's last datapoint waits to be
+ * judged: CloudWatch evaluates standard-resolution alarms once a minute (high-resolution ones,
+ * of 10 or 30 s periods, every 10 s: CloudWatch User Guide, "High-resolution alarms", as
+ * `evaluationCadenceSeconds` in latency.ts reads it). A shorter wait steps again before any
+ * minute alarm has judged the step.
+ */
+export const SHIFT_INTERVAL_MIN_SECONDS = 60;
+
+/**
+ * How `rollout shift` moves general traffic in a phase when the operator names no `--step` or
+ * `--interval`. Required on every phase, as minimumDays is: a forgotten default is an error,
+ * never a single jump.
+ */
+export const ShiftDefaults = z
+  .object({
+    /** Percentage points of general traffic per step, up or down. */
+    stepPercent: z.number().int().min(1).max(100),
+    /** The observation window after each step: alarms are watched this long before the next one. */
+    intervalSeconds: z.number().int().min(SHIFT_INTERVAL_MIN_SECONDS),
+  })
+  .strict();
+export type ShiftDefaults = z.infer<typeof ShiftDefaults>;
+
+/** A gate level whose action is auto-rollback, with its window: what a shift step waits for. */
+export interface AutoRollbackWindow {
+  gate: string;
+  level: "critical" | "warning";
+  sustainSeconds: number;
+}
+
+/** The automatic-rollback alarm level with the longest window (the first of equals), if any. */
+export function slowestAutoRollback(playbook: { gates: readonly Gate[] }): AutoRollbackWindow | undefined {
+  let slowest: AutoRollbackWindow | undefined;
+  for (const gate of playbook.gates)
+    for (const level of ["critical", "warning"] as const) {
+      const spec = gate[level];
+      if (spec?.action === "auto-rollback" && spec.sustainSeconds > (slowest?.sustainSeconds ?? -1))
+        slowest = { gate: gate.id, level, sustainSeconds: spec.sustainSeconds };
+    }
+  return slowest;
+}
+
+/**
+ * The least wait between shift steps that lets every automatic-rollback alarm judge a whole
+ * window at the new weight: the slowest window, plus the minute CloudWatch may take to evaluate
+ * its last datapoint. A shorter wait can step again before a breach the step caused has fired.
+ */
+export function minimumShiftIntervalSeconds(playbook: { gates: readonly Gate[] }): number {
+  return (slowestAutoRollback(playbook)?.sustainSeconds ?? 0) + SHIFT_INTERVAL_MIN_SECONDS;
+}
+
 const Range = z
   .object({ min: z.number().int().nonnegative(), max: z.number().int().nonnegative() })
   .strict()
@@ -219,6 +271,8 @@ export const Phase = z
     trafficCapPercent: z.number().min(0).max(100),
     /** Whether named pilot users (the cohort) are routed to green in this phase. */
     cohortRouting: z.boolean(),
+    /** `rollout shift`'s step and interval in this phase when the operator gives none. */
+    shift: ShiftDefaults,
     userProfiles: z.array(z.string()).default([]),
     activities: z.array(z.string()).default([]),
     milestones: z.array(z.object({ day: z.number().int(), name: z.string() }).strict()).default([]),
@@ -472,6 +526,20 @@ function checkReferences(playbook: z.infer<typeof Playbook>, ctx: z.RefinementCt
         `expected a gate on { source: alb, name: ${name} } whose critical level is auto-rollback: without it a green that cannot answer (crashed or unhealthy targets) is invisible to the automatic rollback`,
       );
   }
+  const slowest = slowestAutoRollback(playbook);
+  const minimumInterval = minimumShiftIntervalSeconds(playbook);
+  playbook.phases.forEach((phase, i) => {
+    if (slowest && phase.shift.intervalSeconds < minimumInterval)
+      report(
+        ["phases", i, "shift", "intervalSeconds"],
+        `expected at least ${minimumInterval} s: the slowest automatic rollback (${slowest.gate} ${slowest.level}) judges ${slowest.sustainSeconds} s of data and CloudWatch evaluates it up to ${SHIFT_INTERVAL_MIN_SECONDS} s later; a shorter wait steps again before a breach the step caused can fire`,
+      );
+    if (phase.trafficCapPercent > 0 && phase.shift.stepPercent >= phase.trafficCapPercent)
+      report(
+        ["phases", i, "shift", "stepPercent"],
+        `expected less than the phase's trafficCapPercent (${phase.trafficCapPercent}): from 0 % the cap must take at least two steps, never one jump`,
+      );
+  });
   playbook.phases.forEach((phase, i) => {
     if (phase.minimumDays > phase.durationDays)
       report(

@@ -87,7 +87,7 @@ describe("runCli: bad input exits 2 before Pulumi is touched", () => {
     ["shift --stack staging --to 5 --step 0", 'error: --step: expected an integer 1-100, got "0"'],
     [
       "shift --stack staging --to 5 --interval soon",
-      'error: --interval: expected seconds or a duration such as 30s, 5m, 1h, got "soon"',
+      'error: --interval: expected a duration with its unit (s, m or h), such as 90s, 5m or 1h, got "soon"',
     ],
     ["signoff approve --stack staging", "error: --role: expected a role id such as qaEngineer, got nothing"],
     [

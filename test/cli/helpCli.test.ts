@@ -31,7 +31,11 @@ describe("help: per command", () => {
     assert.equal(texts[2], texts[0]);
     const text = texts[0]!;
     assert.match(text, /^usage: npm run rollout -- shift --stack S --to N \[--step K\] \[--interval T\]$/m);
-    assert.match(text, /^ {2}--interval T .*\(default: 5m\)$/m);
+    assert.match(
+      text,
+      /^ {2}--interval T .*\(default: the phase's shift\.intervalSeconds in the playbook \(TBS: 16m; Telegram: 11m\)\)$/m,
+    );
+    assert.match(text, /^exit codes: 0 ok, 1 refused \/ NO-GO \/ failed, 2 bad input, 130 stopped by Ctrl-C/m);
     assert.match(text, /^ {2}-s, --stack S .*\(default: none: required\)$/m);
     assert.doesNotMatch(text, /^commands:/m);
   });

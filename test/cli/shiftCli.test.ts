@@ -9,25 +9,52 @@ import { cloudwatch, firing, latch, resetAwsMocks, serveAlb, setup, ssm } from "
 beforeEach(resetAwsMocks);
 
 describe("rollout shift", () => {
-  it("plans steps and intervals", () => {
+  it("plans steps", () => {
     assert.deepEqual(shiftSteps(0, 10, 2), [2, 4, 6, 8, 10]);
     assert.deepEqual(shiftSteps(0, 10, 3), [3, 6, 9, 10]);
     assert.deepEqual(shiftSteps(10, 0, 5), [5, 0]);
     assert.deepEqual(shiftSteps(5, 5, 1), []);
+    assert.deepEqual(shiftSteps(0, 10, 10), [10], "--step equal to the distance: one step");
+  });
+
+  it("reads --interval as a duration with its unit, 60s to 24h; not given, the phase's default applies", () => {
     assert.deepEqual(
       [
-        parseInterval("30s"),
+        parseInterval("60s"),
+        parseInterval("90s"),
         parseInterval("5m"),
         parseInterval("1h"),
-        parseInterval("90"),
+        parseInterval("24h"),
         parseInterval(undefined),
       ],
-      [30, 300, 3600, 90, 300],
+      [60, 90, 300, 3600, 86400, undefined],
     );
-    assert.throws(
-      () => parseInterval("soon"),
-      /--interval: expected seconds or a duration such as 30s, 5m, 1h, got "soon"/,
-    );
+    const unit = (got: string) =>
+      `--interval: expected a duration with its unit (s, m or h), such as 90s, 5m or 1h, got ${got}`;
+    for (const [value, message] of [
+      ["5", unit('"5"')],
+      ["90", unit('"90"')],
+      ["0", unit('"0"')],
+      ["soon", unit('"soon"')],
+      ["5 m", unit('"5 m"')],
+      ["5M", unit('"5M"')],
+      ["1d", unit('"1d"')],
+      ["-5m", unit('"-5m"')],
+      ["1e3s", unit('"1e3s"')],
+      ["", unit('""')],
+      [
+        "30s",
+        '--interval: expected at least 60s (CloudWatch evaluates alarms once a minute: a shorter wait steps again before any alarm has judged the step), got "30s"',
+      ],
+      [
+        "0m",
+        '--interval: expected at least 60s (CloudWatch evaluates alarms once a minute: a shorter wait steps again before any alarm has judged the step), got "0m"',
+      ],
+      ["25h", '--interval: expected at most 24h, got "25h"'],
+      ["9999999999h", '--interval: expected at most 24h, got "9999999999h"'],
+      [`${"9".repeat(400)}s`, `--interval: expected at most 24h, got "${"9".repeat(400)}s"`],
+    ] as const)
+      assert.throws(() => parseInterval(value), new RolloutInputError(message), value);
   });
 
   it("moves greenWeight in steps, watching alarms between them", async () => {
@@ -62,10 +89,7 @@ describe("rollout shift", () => {
     cloudwatch
       .on(DescribeAlarmsCommand)
       .resolvesOnce({ MetricAlarms: [] })
-      .resolves({
-        MetricAlarms: [{ AlarmName: "staging-errorRate-critical-api" }],
-        CompositeAlarms: [{ AlarmName: "staging-auto-rollback" }],
-      });
+      .resolves(firing("staging-errorRate-critical-api", "staging-auto-rollback"));
     assert.equal(await shiftCommand({ to: "10", step: "5", interval: "1m" }, ctx), 1);
     assert.deepEqual(backend.ups, ["broader-pilot/5/false", "broader-pilot/5/true"]);
     assert.equal(backend.raw.rollback, "true");
@@ -98,7 +122,7 @@ describe("rollout shift (more)", () => {
   it("starts from the weight the ALB serves, not the config (after an automatic rollback)", async () => {
     const { ctx, out, backend } = setup("staging", { greenWeight: "10" });
     serveAlb({ ...backend.raw, rollback: "true" }, "staging"); // the Lambda moved it outside Pulumi
-    assert.equal(await shiftCommand({ to: "10", step: "5", interval: "60" }, ctx), 0);
+    assert.equal(await shiftCommand({ to: "10", step: "5", interval: "1m" }, ctx), 0);
     assert.deepEqual(backend.ups, ["broader-pilot/5/false", "broader-pilot/10/false"]);
     assert.match(out.text(), /the ALB serves 0 % to green; rollout:greenWeight says 10 %: shifting from 0 %/);
   });
@@ -120,7 +144,7 @@ describe("rollout shift (more)", () => {
 
   it("shifts down too", async () => {
     const { ctx, backend } = setup("staging", { greenWeight: "10" });
-    assert.equal(await shiftCommand({ to: "0", step: "5", interval: "0" }, ctx), 0);
+    assert.equal(await shiftCommand({ to: "0", step: "5", interval: "1m" }, ctx), 0);
     assert.deepEqual(backend.ups, ["broader-pilot/5/false", "broader-pilot/0/false"]);
   });
 
@@ -196,7 +220,7 @@ describe("rollout shift (more)", () => {
   it("stops when the ALB does not serve the step's weight", async () => {
     const { ctx, out, backend } = setup("staging", { greenWeight: "0" });
     backend.albStuckOnGreen = true;
-    assert.equal(await shiftCommand({ to: "10", step: "5", interval: "0" }, ctx), 1);
+    assert.equal(await shiftCommand({ to: "10", step: "5", interval: "1m" }, ctx), 1);
     assert.deepEqual(backend.ups, ["broader-pilot/5/false"]);
     assert.match(out.text(), /traffic check FAILED: web: ALB sends 50 % to green, expected 5 %/);
   });
@@ -204,7 +228,7 @@ describe("rollout shift (more)", () => {
   it("when up fails: restores the last weight that was applied", async () => {
     const { ctx, out, backend } = setup("staging", { greenWeight: "0" });
     backend.failingUps = [2];
-    assert.equal(await shiftCommand({ to: "10", step: "5", interval: "0" }, ctx), 1);
+    assert.equal(await shiftCommand({ to: "10", step: "5", interval: "1m" }, ctx), 1);
     assert.equal(backend.raw.greenWeight, "5");
     assert.match(out.text(), /shift FAILED after \d+ s: pulumi up failed \(greenWeight 10\)/);
     assert.match(out.text(), /config: restored rollout:greenWeight to 5 %/);
