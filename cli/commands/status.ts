@@ -14,7 +14,7 @@ import { planTraffic } from "../../rollout/traffic";
 import { RolloutInputError } from "../../rollout/validation";
 import { EXIT, formatSeconds } from "../output";
 import { emit, routingProblems, trafficTable, type Flags } from "./shared";
-import { parseInterval } from "./shift";
+import { parseDuration } from "./shift";
 
 /** `{ALARM: 1, OK: 20, INSUFFICIENT_DATA: 3}`, in that order. */
 function stateCounts(alarms: AlarmState[]): Record<string, number> {
@@ -25,6 +25,9 @@ function stateCounts(alarms: AlarmState[]): Record<string, number> {
 
 /** How often `status --watch` reads the stack by default: twice per CloudWatch evaluation minute. */
 const WATCH_DEFAULT_SECONDS = 30;
+/** Reading faster than every 10 s shows nothing new (the fastest alarms evaluate every 10 s) and spends API calls. */
+const WATCH_MIN_SECONDS = 10;
+const WATCH_MAX_SECONDS = 3600;
 
 /**
  * `rollout status --stack S [--watch [--interval T]]`: phase, weights read from the ALB, alarms,
@@ -39,7 +42,10 @@ export async function statusCommand(flags: Flags, ctx: CommandContext): Promise<
       );
     return statusOnce(flags, ctx);
   }
-  const seconds = parseInterval(flags.interval) ?? WATCH_DEFAULT_SECONDS;
+  const seconds =
+    flags.interval === undefined
+      ? WATCH_DEFAULT_SECONDS
+      : parseDuration("interval", flags.interval, WATCH_MIN_SECONDS, WATCH_MAX_SECONDS);
   for (let reads = 1; ; reads += 1) {
     await statusOnce(flags, ctx, true);
     if (ctx.signal?.aborted) break;

@@ -215,3 +215,18 @@ describe("status --watch", () => {
     ]);
   });
 });
+
+describe("status --watch --interval bounds", () => {
+  it("takes 10s to 1h; 5s is refused naming --interval", async () => {
+    const { ctx } = setup("staging");
+    const out = bufferOutput();
+    assert.equal(
+      await runCli(["status", "--stack", "staging", "--watch", "--interval", "5s"], out, () => ({
+        ...ctx,
+        out,
+      })),
+      2,
+    );
+    assert.match(out.errors[0]!, /^error: --interval: expected at least 10s/);
+  });
+});
