@@ -68,7 +68,14 @@ export const SHIFT_INTERVAL_MAX_SECONDS = 24 * 3600;
  * `--<flag> 90s | 5m | 1h` -> seconds, within [min, max]. The unit is required: a bare `5` read as
  * seconds made `--interval 5` a five-second wait where five minutes was meant.
  */
-export function parseDuration(flag: string, value: unknown, min: number, max: number): number {
+export function parseDuration(
+  flag: string,
+  value: unknown,
+  min: number,
+  max: number,
+  /** Why nothing shorter than `min` is taken. */
+  minReason = "CloudWatch evaluates alarms once a minute: a shorter wait steps again before any alarm has judged the step",
+): number {
   const got = value === undefined ? "nothing" : JSON.stringify(value);
   const match = typeof value === "string" ? /^(\d+)(s|m|h)$/.exec(value) : null;
   if (!match)
@@ -77,9 +84,7 @@ export function parseDuration(flag: string, value: unknown, min: number, max: nu
     );
   const seconds = Number(match[1]) * DURATION_UNITS[match[2] as keyof typeof DURATION_UNITS];
   if (seconds < min)
-    throw new RolloutInputError(
-      `--${flag}: expected at least ${min}s (CloudWatch evaluates alarms once a minute: a shorter wait steps again before any alarm has judged the step), got ${got}`,
-    );
+    throw new RolloutInputError(`--${flag}: expected at least ${min}s (${minReason}), got ${got}`);
   if (seconds > max) throw new RolloutInputError(`--${flag}: expected at most ${max / 3600}h, got ${got}`);
   return seconds;
 }

@@ -45,7 +45,13 @@ export async function statusCommand(flags: Flags, ctx: CommandContext): Promise<
   const seconds =
     flags.interval === undefined
       ? WATCH_DEFAULT_SECONDS
-      : parseDuration("interval", flags.interval, WATCH_MIN_SECONDS, WATCH_MAX_SECONDS);
+      : parseDuration(
+          "interval",
+          flags.interval,
+          WATCH_MIN_SECONDS,
+          WATCH_MAX_SECONDS,
+          "the fastest alarms evaluate every 10 s: reading more often shows nothing new",
+        );
   for (let reads = 1; ; reads += 1) {
     await statusOnce(flags, ctx, true);
     if (ctx.signal?.aborted) break;
