@@ -160,7 +160,6 @@ export function automationBackend(
   stackName: string,
   workDir: string = PROJECT_ROOT,
   selectStack: SelectStack = selectLocalStack,
-  readStackFile?: () => Record<string, string>,
 ): StackBackend {
   let selected: Promise<AutomationStack> | undefined;
   const stack = async () => {
@@ -178,11 +177,6 @@ export function automationBackend(
   return {
     stackName,
     async getRolloutConfig() {
-      // A LocalWorkspace stack's config is its Pulumi.<stack>.yaml: read there, a refusal the
-      // file decides (a weight over the phase's cap, a production-tier drill, sign-off status)
-      // needs neither the Pulumi CLI nor its backend. Secrets stay `[secret]`: no command
-      // decides on a secret's value.
-      if (readStackFile) return readStackFile();
       const all = await (await stack()).getAllConfig();
       const raw: Record<string, string> = {};
       for (const [key, { value }] of Object.entries(all))

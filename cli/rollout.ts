@@ -10,6 +10,7 @@ import { RolloutInputError } from "../rollout/validation";
 import type { ChangeLog, CommandContext, SelectStack } from "./backend";
 import { commandHelp, didYouMean } from "./help";
 import { commitAdvice } from "./revision";
+import { printRefusal, stackFileRefusal } from "./stackFileChecks";
 import {
   colouredOutput,
   colourWanted,
@@ -231,7 +232,13 @@ export type CommandHandler = (
  * an offline `gates` or `drill` should not pay for (nor fail on).
  */
 /* eslint-disable @typescript-eslint/no-require-imports */
-export type LiveContextFactory = (stack: string, out: Output) => CommandContext;
+export type LiveContextFactory = ((stack: string, out: Output) => CommandContext) & {
+  /**
+   * The project whose stack files decide refusals before the context is made (cli/stackFileChecks.ts):
+   * set by the Automation API factory, whose stacks are those files. A test's fake stack has none.
+   */
+  stackFileRoot?: string;
+};
 
 /**
  * The live context for `--stack`: the Automation API over this project and SDK clients in the
@@ -240,34 +247,40 @@ export type LiveContextFactory = (stack: string, out: Output) => CommandContext;
  * config holds is registered for redaction as it is read (cli/liveSecrets.ts); `select` (the
  * Automation API's stack) and `root` (where Pulumi.<stack>.yaml is) are replaced in tests.
  */
-export const automationLiveContext =
-  (select?: SelectStack, root?: string, signal?: AbortSignal): LiveContextFactory =>
-  (stack, out) => {
-    const { automationBackend, defaultAwsClients } = require("./backend") as typeof import("./backend");
-    const { loadStackFile, PROJECT_ROOT } =
-      require("../rollout/loaders") as typeof import("../rollout/loaders");
-    const { secretCollectingSelect, selectLocalStack } =
-      require("./liveSecrets") as typeof import("./liveSecrets");
-    const { fileHistoryStore } = require("./history") as typeof import("./history");
-    const { rolloutKeys } = require("../rollout/stackFile") as typeof import("../rollout/stackFile");
-    const stackFile = loadStackFile(stack, undefined, root);
-    const region = stackFile.config["aws:region"] ?? process.env.AWS_REGION;
-    return {
-      backend: automationBackend(
-        stack,
-        root ?? PROJECT_ROOT,
-        secretCollectingSelect(select ?? selectLocalStack, stackFile.secretPaths),
-        // Read again on every call: the CLI's own writes (through Pulumi) land in that file.
-        () => rolloutKeys(loadStackFile(stack, undefined, root).config),
-      ),
-      aws: defaultAwsClients(region),
-      out,
-      now: () => new Date(),
-      sleep: (ms) => interruptibleSleep(ms, signal),
-      history: fileHistoryStore(stack, root ?? PROJECT_ROOT),
-      ...(signal && { signal }),
-    };
-  };
+export const automationLiveContext = (
+  select?: SelectStack,
+  root?: string,
+  signal?: AbortSignal,
+): LiveContextFactory =>
+  Object.assign(
+    (stack: string, out: Output): CommandContext => {
+      const { automationBackend, defaultAwsClients } = require("./backend") as typeof import("./backend");
+      const { loadStackFile, PROJECT_ROOT } =
+        require("../rollout/loaders") as typeof import("../rollout/loaders");
+      const { secretCollectingSelect, selectLocalStack } =
+        require("./liveSecrets") as typeof import("./liveSecrets");
+      const { fileHistoryStore } = require("./history") as typeof import("./history");
+      const stackFile = loadStackFile(stack, undefined, root);
+      const region = stackFile.config["aws:region"] ?? process.env.AWS_REGION;
+      return {
+        backend: automationBackend(
+          stack,
+          root ?? PROJECT_ROOT,
+          secretCollectingSelect(select ?? selectLocalStack, stackFile.secretPaths),
+        ),
+        aws: defaultAwsClients(region),
+        out,
+        now: () => new Date(),
+        sleep: (ms) => interruptibleSleep(ms, signal),
+        history: fileHistoryStore(stack, root ?? PROJECT_ROOT),
+        ...(signal && { signal }),
+      };
+    },
+    {
+      stackFileRoot:
+        root ?? (require("../rollout/loaders") as typeof import("../rollout/loaders")).PROJECT_ROOT,
+    },
+  );
 
 /** A wait that ends early when `signal` aborts (Ctrl-C): the command then stops at its safe point. */
 export function interruptibleSleep(ms: number, signal?: AbortSignal): Promise<void> {
@@ -437,6 +450,10 @@ async function runCommand(argv: string[], out: Output, makeLiveContext: LiveCont
     checkPositionals(command, rest);
     checkFlags(command, parsed.values);
     precheckInputFiles(command, parsed.values);
+    if (makeLiveContext.stackFileRoot !== undefined) {
+      const refusal = stackFileRefusal(command, parsed.values, makeLiveContext.stackFileRoot);
+      if (refusal) return printRefusal(out, json, refusal);
+    }
     const code = await handler(parsed.values, rest, out, liveContext);
     adviseCommit();
     return code;

@@ -376,12 +376,4 @@ describe("runCli: refusals the stack file decides need no Pulumi (issue 13)", ()
     );
     assert.equal(counts.selected, 0);
   });
-
-  it("signoff status: answered from Pulumi.production.yaml, exit 0, Pulumi never selected", async () => {
-    const { factory, counts } = unreachablePulumi();
-    const out = bufferOutput();
-    assert.equal(await runCli(["signoff", "status", "--stack", "production"], out, factory), 0, out.text());
-    assert.match(out.text(), /^sign-offs for broader-pilot \(production, required\):$/m);
-    assert.equal(counts.selected, 0);
-  });
 });
