@@ -48,7 +48,8 @@ export const COMMAND_HELP: Record<string, CommandHelp> = {
       {
         flag: "svg",
         arg: "FILE",
-        meaning: "also draw the trigger table as a breach -> alarm -> Lambda -> blue timeline (SVG)",
+        meaning:
+          "also draw the trigger table as a breach -> alarm -> Lambda -> blue timeline per trigger, against its limit (SVG written to FILE, replaced if it exists; a directory or unwritable path exits 2)",
         default: "off: text only",
       },
     ],
@@ -188,7 +189,7 @@ export const COMMAND_HELP: Record<string, CommandHelp> = {
         flag: "svg",
         arg: "FILE",
         meaning:
-          "also draw each alarmed metric against its threshold over time, with alarm-state bands and the moment blue is back (SVG; offline drill)",
+          "also draw each alarmed metric against its thresholds over time, with alarm-state bands (OK / ALARM / INSUFFICIENT_DATA), the rollback's firing and the moment blue is back (SVG written to FILE, replaced if it exists; a directory or unwritable path exits 2; offline drill)",
         default: "off: tables only",
       },
       { flag: "live", meaning: "drill the stack itself (staging tier only)", default: "off: offline" },

@@ -4,6 +4,7 @@ import { parseRolloutConfig } from "../rollout/config";
 import { deprecationWarnings, type DeprecationWarning, type RuntimeUse } from "../rollout/deprecations";
 import { triggerLatencies, type TriggerLatency } from "../rollout/latency";
 import { loadStackFile } from "../rollout/loaders";
+import type { Playbook } from "../rollout/playbook";
 import { rolloutKeys, type StackFile } from "../rollout/stackFile";
 import { parseAwsRegion } from "../rollout/awsLimits";
 import { registerSecrets } from "../rollout/redaction";
@@ -125,6 +126,15 @@ export async function planStack(
   mocks: MockOptions = {},
   options: { revealSecrets?: boolean; now?: Date } = {},
 ): Promise<PlanResult> {
+  return (await planWithPlaybook(stackFile, mocks, options)).result;
+}
+
+/** planStack, and the playbook the stack's config loaded (the trigger picture draws from it). */
+async function planWithPlaybook(
+  stackFile: StackFile,
+  mocks: MockOptions,
+  options: { revealSecrets?: boolean; now?: Date },
+): Promise<{ result: PlanResult; playbook: Playbook }> {
   const now = options.now ?? new Date();
   // Decrypted secrets, when the stack file carries them, are redacted from every message from here on.
   registerSecrets(stackFile.secretValues ?? []);
@@ -158,7 +168,7 @@ export async function planStack(
     inputs: mapSecrets(r.inputs, true) as Record<string, unknown>,
   }));
   const violations = await offlinePolicyRunner(revealed, config);
-  return {
+  const result: PlanResult = {
     stack: stackFile.stack,
     playbook: config.playbookSpec.id,
     phase: config.phase,
@@ -175,6 +185,7 @@ export async function planStack(
     triggers: triggerLatencies(config.playbookSpec),
     deprecations: deprecationWarnings(runtimeUses(resources), now),
   };
+  return { result, playbook: config.playbookSpec };
 }
 
 export async function planStackByName(
@@ -183,6 +194,15 @@ export async function planStackByName(
   now = new Date(),
 ): Promise<PlanResult> {
   return planStack(loadStackFile(stack, configFile), {}, { now });
+}
+
+/** planStackByName with the playbook the stack runs (for `plan --svg`). */
+export function planStackWithPlaybook(
+  stack: string,
+  configFile?: string,
+  now = new Date(),
+): Promise<{ result: PlanResult; playbook: Playbook }> {
+  return planWithPlaybook(loadStackFile(stack, configFile), {}, { now });
 }
 
 export function hasMandatoryViolation(result: PlanResult): boolean {

@@ -57,7 +57,7 @@ commands:
             until \`restore\`)   --stack S
   restore   after resume: back to the configured routing (weights and cohort rules), verified
             on the ALB; refused while a rollback alarm fires   --stack S
-  drill     replay a metric timeline through the gates   --scenario FILE
+  drill     replay a metric timeline through the gates   --scenario FILE [--svg FILE]
             (exit 1 when a rollback trigger missed its limit)
             live: force a rollback, time it to blue, restore   --live --stack staging
             (staging-tier only; green must already carry traffic - it does not advance a

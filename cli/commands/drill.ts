@@ -1,4 +1,7 @@
 import { runDrill, type DrillResult } from "../../rollout/drill";
+import { drillPicture } from "../../rollout/svg/drillPicture";
+import { svgPath, writeSvgFile } from "../../rollout/svg/file";
+import { clock } from "../../rollout/svg/layout";
 import { loadScenario } from "../../rollout/loaders";
 import { errorMessage } from "../../rollout/errors";
 import type { StackOutputs } from "../../rollout/stackOutputs";
@@ -24,12 +27,8 @@ import {
   type Flags,
 } from "./shared";
 
-/** `mm:ss` from the start of the drill (minutes keep counting past 59). */
-export function clock(seconds: number): string {
-  const whole = Math.round(seconds);
-  const minutes = Math.floor(whole / 60);
-  return `${String(minutes).padStart(2, "0")}:${String(whole % 60).padStart(2, "0")}`;
-}
+/** `mm:ss` from the start of the drill: one notation for the tables and the pictures. */
+export { clock };
 
 function describeRollback(result: DrillResult): string {
   const trigger = result.trigger;
@@ -92,7 +91,7 @@ export function printDrill(result: DrillResult, out: Output, origin?: string): v
 }
 
 /**
- * `rollout drill --scenario FILE [--json]`: replay a metric timeline through the playbook's gates,
+ * `rollout drill --scenario FILE [--svg FILE] [--json]`: replay a metric timeline through the playbook's gates,
  * offline (see rollout/drill.ts for the semantics).
  *
  * Exit 0 when the drill ran and no rollback trigger missed its limit, whether or not it rolled
@@ -101,6 +100,8 @@ export function printDrill(result: DrillResult, out: Output, origin?: string): v
  * (`missedTriggers` and `exitReason` in JSON).
  * Bad input (missing flag, unreadable or invalid scenario, unknown playbook or gate) throws a
  * RolloutInputError: runCli prints it (and its JSON line with --json) and exits 2.
+ * `--svg FILE` also draws the drill (rollout/svg/drillPicture.ts) and says where (`svg` in JSON);
+ * a path that cannot be written is bad input, refused before the drill runs.
  *
  * `--live --stack staging` is drillLiveCommand below: the CLI router sends `drill` with
  * `--live` there and everything else here. Called with `--live`, this throws a
@@ -114,8 +115,10 @@ export async function drillCommand(values: Record<string, unknown>, out: Output)
     );
   }
   const file = requireFlag(values, "scenario", "a YAML or JSON drill scenario file");
+  const svg = svgPath(values.svg);
   const { scenario, playbook } = loadScenario(file);
   const result = runDrill(playbook, scenario);
+  if (svg !== undefined) writeSvgFile(svg, drillPicture({ playbook, scenario, result, origin: file }));
   const missed = result.triggers.filter((t) => t.met === false).map((t) => t.id);
   const exitReason =
     missed.length === 0
@@ -124,13 +127,23 @@ export async function drillCommand(values: Record<string, unknown>, out: Output)
   if (values.json)
     out.log(
       JSON.stringify(
-        { scenario: file, ...result, missedTriggers: missed, ...(exitReason ? { exitReason } : {}) },
+        {
+          scenario: file,
+          ...result,
+          missedTriggers: missed,
+          ...(exitReason ? { exitReason } : {}),
+          ...(svg !== undefined ? { svg } : {}),
+        },
         null,
         2,
       ),
     );
   else {
     printDrill(result, out, file);
+    if (svg !== undefined) {
+      out.log("");
+      out.log(`picture written to ${svg}`);
+    }
     if (exitReason) {
       out.log("");
       out.log(`drill FAILED: ${exitReason} (exit 1)`);

@@ -3,7 +3,9 @@ import * as path from "node:path";
 import { DEPRECATION_WARNING_DAYS } from "../../rollout/deprecations";
 import { RolloutInputError } from "../../rollout/validation";
 import { formatSeconds, table, type Output, EXIT } from "../output";
-import { hasMandatoryViolation, planStackByName, type PlanResult } from "../offlinePlan";
+import { hasMandatoryViolation, planStackWithPlaybook, type PlanResult } from "../offlinePlan";
+import { svgPath, writeSvgFile } from "../../rollout/svg/file";
+import { triggerPicture } from "../../rollout/svg/triggerPicture";
 
 /** "5 rules: X-Pilot-User header (6 users), pilot_user cookie (6 users)". */
 export function describeCohortRoutes(routes: PlanResult["traffic"][number]["cohortRoutes"]): string {
@@ -104,7 +106,12 @@ function planStackName(stackFlag: unknown, configFile: string | undefined): stri
   );
 }
 
-/** `rollout plan [--stack NAME] [--config-file PATH] [--json]`, as of `now`. */
+/**
+ * `rollout plan [--stack NAME] [--config-file PATH] [--svg FILE] [--json]`, as of `now`.
+ * `--svg FILE` also draws the trigger table as a breach -> alarm -> Lambda -> blue timeline per
+ * trigger (rollout/svg/triggerPicture.ts) and says where (`svg` in JSON); a path that cannot be
+ * written is bad input (exit 2), refused before the plan runs.
+ */
 export async function planCommand(
   values: Record<string, unknown>,
   out: Output,
@@ -112,8 +119,17 @@ export async function planCommand(
 ): Promise<number> {
   const configFile = typeof values["config-file"] === "string" ? values["config-file"] : undefined;
   const stack = planStackName(values.stack, configFile);
-  const result = await planStackByName(stack, configFile, now);
-  if (values.json) out.log(JSON.stringify(result, null, 2));
-  else printPlan(result, out);
+  const svg = svgPath(values.svg);
+  const { result, playbook } = await planStackWithPlaybook(stack, configFile, now);
+  if (svg !== undefined)
+    writeSvgFile(svg, triggerPicture({ stack: result.stack, phase: result.phase, playbook }));
+  if (values.json) out.log(JSON.stringify(svg === undefined ? result : { ...result, svg }, null, 2));
+  else {
+    printPlan(result, out);
+    if (svg !== undefined) {
+      out.log("");
+      out.log(`picture written to ${svg}`);
+    }
+  }
   return hasMandatoryViolation(result) ? EXIT.refused : EXIT.ok;
 }

@@ -4,7 +4,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { describe, it } from "node:test";
 import * as yaml from "js-yaml";
-import { loadStackFile } from "../../rollout/loaders";
+import { loadPlaybook, loadStackFile } from "../../rollout/loaders";
+import { triggerPicture } from "../../rollout/svg/triggerPicture";
 import { bufferOutput } from "../../cli/output";
 import { planCommand } from "../../cli/commands/plan";
 import { runCli } from "../../cli/rollout";
@@ -298,6 +299,59 @@ describe("npm run plan", () => {
       ]);
     });
   }
+
+  it("--svg draws the trigger table of the stack's own playbook (Telegram from a config file) and says where", async () => {
+    const file = stackFileCopy("staging", "Pulumi.staging.yaml", {
+      playbook: "telegram-money-bot",
+      phase: "staging-deployment",
+      greenWeight: 0,
+      decisions: "[]",
+      signoffs: "{}",
+    });
+    const svg = path.join(path.dirname(file), "triggers.svg");
+    const out = bufferOutput();
+    assert.equal(await runCli(["plan", "--config-file", file, "--svg", svg], out), 0);
+    assert.deepEqual(out.lines.slice(-2), ["", `picture written to ${svg}`]);
+    assert.equal(
+      fs.readFileSync(svg, "utf8"),
+      triggerPicture({
+        stack: "staging",
+        phase: "staging-deployment",
+        playbook: loadPlaybook("telegram-money-bot"),
+      }),
+    );
+  });
+
+  it("--svg with --json: the plan's JSON says where, and the picture is docs/pictures' committed example", async () => {
+    const svg = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "plan-svg-")), "production.svg");
+    const out = bufferOutput();
+    assert.equal(await runCli(["plan", "--stack", "production", "--json", "--svg", svg], out), 0);
+    const plan = JSON.parse(out.text()) as { svg: string; triggers: unknown[] };
+    assert.equal(plan.svg, svg);
+    assert.equal(plan.triggers.length, 8);
+    const committed = path.join(__dirname, "..", "..", "docs", "pictures", "plan-production-triggers.svg");
+    assert.ok(
+      fs.readFileSync(svg, "utf8") === fs.readFileSync(committed, "utf8"),
+      "docs/pictures/plan-production-triggers.svg is stale: npm run plan -- --stack production --svg docs/pictures/plan-production-triggers.svg",
+    );
+  });
+
+  it("--svg naming a directory: exit 2 naming the flag, before the plan runs", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "plan-svg-"));
+    // A config the plan would refuse (exit 2, rollout:greenWeight): the --svg error comes first.
+    const file = stackFileCopy("staging", "Pulumi.staging.yaml", { greenWeight: 150 });
+    for (const json of [false, true]) {
+      const out = bufferOutput();
+      const argv = ["plan", "--config-file", file, "--svg", dir, ...(json ? ["--json"] : [])];
+      assert.equal(await runCli(argv, out), 2);
+      const message = `--svg: ${dir} is a directory; expected the path of a file to write the SVG to`;
+      assert.deepEqual(out.errors, [`error: ${message}`]);
+      assert.deepEqual(out.lines, json ? [JSON.stringify({ error: message, exitCode: 2 })] : []);
+    }
+    const without = bufferOutput();
+    assert.equal(await runCli(["plan", "--config-file", file], without), 2);
+    assert.match(without.errors[0]!, /rollout:greenWeight/);
+  });
 
   it("exit 2 naming the stack file for an unknown stack", async () => {
     const out = bufferOutput();
