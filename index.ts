@@ -129,6 +129,21 @@ function main(options: ProgramOptions = {}) {
       : readDeployedRevision(config);
   const forceBlue = latch.apply((l) => l.status === "set");
   const plannedTraffic = planTraffic(config);
+  const inFirstPhase = config.phase === playbook.phases[0]!.id;
+  // Between releases (`rollout finish` ran, the phase is back to the first) green idles.
+  const greenIdles = inFirstPhase && config.finish !== undefined;
+  /*
+   * A stack whose releases the CLI runs (rollout:release or rollout:finish set), in the first
+   * phase, with nothing planned for green: green is out of the traffic path. It idles after a
+   * finish and scales up again after a start, while the hooks would otherwise require it healthy
+   * (pre-deploy) or smoke-test it (post-deploy) in that very `up`. The hooks then check what they
+   * check while traffic is held on blue (the mode they call `latched`); the first advance out of
+   * the phase moves traffic and runs them on green again.
+   */
+  const greenOutOfPath =
+    inFirstPhase &&
+    (config.finish !== undefined || config.release !== undefined) &&
+    plannedTraffic.every((t) => t.green === 0 && t.cohortRoutes.length === 0);
   const effectiveTraffic: pulumi.Output<ServiceTraffic[]> = forceBlue.apply((blueOnly) =>
     blueOnly ? plannedTraffic.map((t) => ({ ...t, blue: 100, green: 0, cohortRoutes: [] })) : plannedTraffic,
   );
@@ -231,7 +246,7 @@ function main(options: ProgramOptions = {}) {
           image: s[colour].image,
           port: s[colour].port,
           healthCheckPath: s.healthCheckPath,
-          replicas: s.replicas,
+          replicas: colour === "green" && greenIdles ? config.idleGreenReplicas : s.replicas,
           resources: s.resources,
         })),
         targetGroupArns: Object.fromEntries(
@@ -270,7 +285,7 @@ function main(options: ProgramOptions = {}) {
     stack: config.stack,
     region: awsRegion,
     rollback: config.rollback,
-    latched: forceBlue,
+    latched: greenOutOfPath ? true : forceBlue,
     trafficFingerprint,
     albDnsName: router.dnsName,
     certificateArn: config.network.certificateArn,

@@ -14,6 +14,7 @@ export interface EnvironmentService {
   image: string;
   port: number;
   healthCheckPath: string;
+  /** Pods of the service. 0 idles it: its Deployment, Service and target group binding stay, with no pods. */
   replicas: number;
   resources: { cpuRequest: string; cpuLimit: string; memoryRequest: string; memoryLimit: string };
 }
@@ -286,14 +287,16 @@ export class Environment extends pulumi.ComponentResource {
         childOpts,
       );
 
-      // One replica may never be evicted; with more, voluntary disruptions take one at a time.
+      // One replica may never be evicted; with more, voluntary disruptions take one at a time. An
+      // idle colour (0 replicas) asks for no pod: minAvailable 1 would leave the budget forever
+      // short of a pod that is not meant to exist.
       new k8s.policy.v1.PodDisruptionBudget(
         `${name}-${service.name}-pdb`,
         {
           metadata: { name: workload, namespace: args.namespace, labels: labels(service.name) },
           spec: {
             selector: { matchLabels: labels(service.name) },
-            ...(service.replicas > 1 ? { maxUnavailable: 1 } : { minAvailable: 1 }),
+            ...(service.replicas === 1 ? { minAvailable: 1 } : { maxUnavailable: 1 }),
           },
         },
         childOpts,
@@ -328,9 +331,9 @@ function validate(args: EnvironmentArgs): void {
         `Environment ${args.colour}: targetGroupArns has no entry for service ${service.name}; pass this colour's target group ARN`,
       );
     }
-    if (!Number.isInteger(service.replicas) || service.replicas < 1) {
+    if (!Number.isInteger(service.replicas) || service.replicas < 0) {
       throw new Error(
-        `Environment ${args.colour}: replicas of ${service.name} is ${service.replicas}; expected an integer >= 1`,
+        `Environment ${args.colour}: replicas of ${service.name} is ${service.replicas}; expected an integer >= 0 (0 idles the service)`,
       );
     }
   }

@@ -1,12 +1,16 @@
 import { z } from "zod";
-import { Decision, Signoff } from "./decisions";
-import { isoTime } from "./validation";
+import { Decision, evaluateCriterion, parseEvidenceLine, Signoff, type CriterionResult } from "./decisions";
+import type { Criterion, Playbook } from "./playbook";
+import { evaluateSuccessCriteria, type SuccessReport } from "./success";
+import { isoTime, RolloutInputError } from "./validation";
 
 /**
- * The release history of a stack (`releases/<stack>.json`, committed with the stack file): the
- * release now rolling out, with every rollout event as it happened, and each finished release
- * archived with its decisions, sign-offs, times and versions. The CLI writes it (events, `finish`,
- * `start`); `rollout history` shows it.
+ * A stack's releases. The release history (`releases/<stack>.json`, committed with the stack
+ * file): the release now rolling out, with every rollout event as it happened, and each finished
+ * release archived with its decisions, sign-offs, times and versions. The CLI writes it (events,
+ * `finish`, `start`); `rollout history` shows it. And the lifecycle's stack config, which the
+ * program, the policy pack and the CLI share: `rollout:release` (start), `rollout:finish`
+ * (finish) and the rules a finish is judged by (`finishRecordProblems`).
  */
 
 /** What the CLI records, and publishes to the stack's info topic. */
@@ -76,4 +80,166 @@ export function emptyHistory(stack: string): ReleaseHistory {
 /** Where a stack's history lives, relative to the project root. */
 export function releaseHistoryFile(stack: string): string {
   return `releases/${stack}.json`;
+}
+
+// ---------------------------------------------------------------------------------------
+// The release lifecycle in stack config: `rollout:release` (start) and `rollout:finish` (finish)
+
+/** Most evidence lines a finish records (one per success criterion: Telegram has 17), and the longest. */
+export const FINISH_EVIDENCE_LINES_MAX = 100;
+export const FINISH_EVIDENCE_LINE_MAX = 300;
+
+/**
+ * `rollout:finish`, written by `rollout finish` when blue takes green's version: who finished the
+ * release, when, from which phase, and the success criteria's evidence, one `gates --record`-style
+ * line per criterion. It stays set between `finish` and the next `start`: while it does, green
+ * idles (`rollout:idleGreenReplicas`) and blue may run green's version (the policy pack's
+ * rollout-finish-needs-success checks the record against the playbook).
+ */
+export const FinishRecord = z
+  .object({
+    at: isoTime,
+    by: Decision.shape.by,
+    fromPhase: z.string({ message: "expected a phase id" }).min(1, { message: "expected a phase id" }),
+    evidence: z
+      .array(
+        z
+          .string({ message: "expected an evidence line" })
+          .min(1, { message: "expected an evidence line" })
+          .max(FINISH_EVIDENCE_LINE_MAX, {
+            message: `expected an evidence line of at most ${FINISH_EVIDENCE_LINE_MAX} characters`,
+          }),
+      )
+      .max(FINISH_EVIDENCE_LINES_MAX, {
+        message: `expected at most ${FINISH_EVIDENCE_LINES_MAX} evidence lines (one per success criterion)`,
+      }),
+  })
+  .strict();
+export type FinishRecord = z.infer<typeof FinishRecord>;
+
+/**
+ * `rollout:release`, written by `rollout start`: the release's number (as in the history), when it
+ * started and the services it gives a new green version. A service it does not name keeps blue's
+ * version on green, so blue and green running one version there is no promotion.
+ */
+export const ReleaseMark = z
+  .object({
+    number: z
+      .number({ message: "expected a release number of at least 1" })
+      .int({ message: "expected a release number of at least 1" })
+      .min(1, { message: "expected a release number of at least 1" }),
+    startedAt: isoTime,
+    services: z
+      .array(z.string({ message: "expected a service name" }))
+      .min(1, { message: "expected at least one service the release changes" }),
+  })
+  .strict();
+export type ReleaseMark = z.infer<typeof ReleaseMark>;
+
+/** Pods per service a finished release leaves on green (`rollout:idleGreenReplicas`): at most a service's replicas. */
+export const IDLE_GREEN_REPLICAS_MAX = 50;
+
+/** One colour's image and port, as `rollout:services[].blue` and `.green` hold them. */
+interface Colours {
+  blue: ServiceVersion;
+  green: ServiceVersion;
+}
+
+/** Whether blue runs exactly green's version: the same image and the same port. */
+export function blueRunsGreen(service: Colours): boolean {
+  return service.blue.image === service.green.image && service.blue.port === service.green.port;
+}
+
+/** A success criterion's result as `rollout finish` records it (the `gates --record` line, without a source). */
+export function evidenceLine(result: CriterionResult): string {
+  return `${result.id} = ${result.value ?? "missing"} (required ${result.op} ${result.threshold}): ${result.pass ? "pass" : "FAIL"}`;
+}
+
+/** The success criteria over evidence, one line per criterion in the playbook's order. */
+export function successEvidenceLines(
+  playbook: Pick<Playbook, "successCriteria">,
+  evidence: Readonly<Record<string, number>>,
+): string[] {
+  return playbook.successCriteria.map((c) => evidenceLine(evaluateCriterion(c, evidence[c.id])));
+}
+
+/** What the playbook's last phase is: the only one a release finishes from. */
+export function lastPhase(playbook: { phases: readonly { id: string }[] }): string {
+  return playbook.phases.at(-1)!.id;
+}
+
+const EVIDENCE_LINE_FORMAT = "<criterion> = <value> (required <op> <threshold>): pass|FAIL";
+
+/**
+ * What is wrong with a finish record against the playbook, each problem naming its key: it must
+ * name the last phase, and its evidence lines, recomputed with `evaluateSuccessCriteria` (what a
+ * line says of itself counts for nothing), must measure every success criterion and pass each.
+ */
+export function finishRecordProblems(
+  playbook: Playbook,
+  finish: Pick<FinishRecord, "fromPhase" | "evidence">,
+): string[] {
+  const problems: string[] = [];
+  const last = lastPhase(playbook);
+  if (finish.fromPhase !== last)
+    problems.push(
+      `rollout:finish.fromPhase: the release finished from phase ${finish.fromPhase}, but playbook ${playbook.id} ends with ${last}: a release finishes from its last phase`,
+    );
+  const ids = playbook.successCriteria.map((c) => c.id);
+  const values: Record<string, number> = {};
+  const seen = new Set<string>();
+  finish.evidence.forEach((text, j) => {
+    const key = `rollout:finish.evidence[${j}]`;
+    const line = parseEvidenceLine(text);
+    if (!line) {
+      problems.push(`${key}: expected "${EVIDENCE_LINE_FORMAT}", got ${JSON.stringify(text)}`);
+      return;
+    }
+    if (!ids.includes(line.id)) {
+      problems.push(
+        `${key}: ${line.id} is no success criterion of playbook ${playbook.id}; expected one of ${ids.join(", ")}`,
+      );
+      return;
+    }
+    if (seen.has(line.id))
+      problems.push(`${key}: ${line.id} is recorded twice; expected one line per criterion`);
+    seen.add(line.id);
+    if (line.value !== undefined) values[line.id] = line.value;
+  });
+  let report: SuccessReport;
+  try {
+    report = evaluateSuccessCriteria(playbook, values);
+  } catch (error) {
+    if (!(error instanceof RolloutInputError)) throw error;
+    return [...problems, ...error.issues.map((p) => `rollout:finish.evidence: ${p}`)];
+  }
+  for (const r of report.categories.flatMap((c) => c.results)) {
+    if (r.status === "fail")
+      problems.push(`rollout:finish.evidence: success criterion ${r.id} fails: ${r.reason}`);
+    if (r.status === "not-measured")
+      problems.push(
+        `rollout:finish.evidence: success criterion ${r.id} is not measured; every success criterion needs its evidence`,
+      );
+  }
+  return problems;
+}
+
+/** The longest text a finite, non-negative evidence value prints as (`0.0000012345678901234567`). */
+const NUMBER_TEXT_MAX = 24;
+
+/**
+ * The largest finish record `rollout finish` can write for this playbook: one line per success
+ * criterion with the longest value a number prints as. The state record's worst case counts it
+ * before the finish exists, so finishing can never be what outgrows the SSM parameter.
+ */
+export function largestFinish(playbook: {
+  phases: readonly { id: string }[];
+  successCriteria: readonly Pick<Criterion, "id" | "op" | "value">[];
+}): Pick<FinishRecord, "fromPhase" | "evidence"> {
+  return {
+    fromPhase: lastPhase(playbook),
+    evidence: playbook.successCriteria.map(
+      (c) => `${c.id} = ${"9".repeat(NUMBER_TEXT_MAX)} (required ${c.op} ${c.value}): FAIL`,
+    ),
+  };
 }

@@ -1,6 +1,8 @@
 import { z } from "zod";
 import { SSM_PARAMETER_VALUE_MAX_BYTES, type SsmParameterTier } from "./awsLimits";
 import { Decision, latestDecisionPerTransition, Signoff, type Signoffs } from "./decisions";
+import type { Criterion } from "./playbook";
+import { blueRunsGreen, largestFinish, type FinishRecord, type ReleaseMark } from "./release";
 import type { CohortConfig, ServiceConfig } from "./serviceConfig";
 import { cohortRoutesFor, type ServiceTraffic } from "./traffic";
 
@@ -84,11 +86,31 @@ export const RolloutState = z
     cohortUsers: z.number().int().nonnegative(),
     services: z.array(
       z
-        .object({ service: z.string(), blue: z.number(), green: z.number(), cohortRules: z.number().int() })
+        .object({
+          service: z.string(),
+          blue: z.number(),
+          green: z.number(),
+          cohortRules: z.number().int(),
+          /** Blue runs exactly green's version (image and port); absent otherwise. */
+          blueRunsGreen: z.literal(true).optional(),
+        })
         .strict(),
     ),
     decisions: z.array(Decision),
     signoffs: z.record(z.string(), z.record(z.string(), Signoff)),
+    /** `rollout:release` (set by `rollout start`): the release's number and the services it changes. */
+    release: z
+      .object({ number: z.number().int().positive(), services: z.array(z.string()) })
+      .strict()
+      .optional(),
+    /**
+     * `rollout:finish` (set by `rollout finish`): the phase the release finished from and its
+     * success evidence, which rollout-finish-needs-success recomputes against the playbook.
+     */
+    finish: z
+      .object({ fromPhase: z.string(), evidence: z.array(z.string()) })
+      .strict()
+      .optional(),
   })
   .strict();
 export type RolloutState = z.infer<typeof RolloutState>;
@@ -112,7 +134,16 @@ export interface StateSource {
   cohorts?: CohortConfig;
   decisions: readonly Decision[];
   signoffs: Signoffs;
-  playbookSpec: { id: string };
+  /** Each service's colours: the record says where blue runs green's version. */
+  services: readonly Pick<ServiceConfig, "name" | "blue" | "green">[];
+  release?: Pick<ReleaseMark, "number" | "services">;
+  finish?: Pick<FinishRecord, "fromPhase" | "evidence">;
+  /** The playbook: its id, and for the worst case the phases and success criteria a finish records. */
+  playbookSpec: {
+    id: string;
+    phases: readonly { id: string }[];
+    successCriteria: readonly Pick<Criterion, "id" | "op" | "value">[];
+  };
 }
 
 /**
@@ -172,18 +203,34 @@ export function rolloutStateRecord(
     latch,
     alarmActionsEnabled: config.alarmActionsEnabled,
     cohortUsers: config.cohorts?.users.length ?? 0,
-    services: traffic.map((t) => ({
-      service: t.service,
-      blue: t.blue,
-      green: t.green,
-      cohortRules: t.cohortRoutes.length,
-    })),
+    services: traffic.map((t) => {
+      const colours = config.services.find((s) => s.name === t.service);
+      return {
+        service: t.service,
+        blue: t.blue,
+        green: t.green,
+        cohortRules: t.cohortRoutes.length,
+        // Only when true: a record of a rollout under way stays as it was before finish existed.
+        ...(colours && blueRunsGreen(colours) && { blueRunsGreen: true as const }),
+      };
+    }),
     // Compact: readers need only the latest decision per transition, without evidence lines
     // (they stay in stack config), which keeps a whole rollout's record small.
     decisions: latestDecisionPerTransition(config.decisions).map((d) => ({ ...d, evidence: [] })),
     signoffs: config.signoffs,
+    ...(config.release && {
+      release: { number: config.release.number, services: [...config.release.services] },
+    }),
+    ...(config.finish && {
+      finish: { fromPhase: config.finish.fromPhase, evidence: [...config.finish.evidence] },
+    }),
   };
 }
+
+/** What the record's worst case is computed from: the state source, with each service's path pattern (its cohort rules). */
+export type SizedStateSource = Omit<StateSource, "services"> & {
+  services: readonly Pick<ServiceConfig, "name" | "pathPattern" | "blue" | "green">[];
+};
 
 /** UTF-8 bytes of the parameter value a record is stored as (its JSON). */
 export function stateValueBytes(value: unknown): number {
@@ -193,11 +240,12 @@ export function stateValueBytes(value: unknown): number {
 /**
  * The largest record `config` can produce, whatever the latch and the weights a deploy finds:
  * the longest latch status, weights of 100/0 (no pair of weights summing to 100 takes more
- * digits) and every service's cohort rules, as in a phase that routes the cohort.
+ * digits) and every service's cohort rules, as in a phase that routes the cohort. And whatever
+ * the release lifecycle adds before the next sign-off or decision is cleared: blue running
+ * green's version in every service, a release changing every service, and the finish record
+ * (the configured one, else the largest `rollout finish` writes for the playbook).
  */
-export function worstCaseStateRecord(
-  config: StateSource & { services: readonly Pick<ServiceConfig, "name" | "pathPattern">[] },
-): RolloutState {
+export function worstCaseStateRecord(config: SizedStateSource): RolloutState {
   const traffic = config.services.map((s) => ({
     service: s.name,
     blue: 100,
@@ -206,7 +254,13 @@ export function worstCaseStateRecord(
   }));
   // The reason as if `rollback` were true too: setting it must not be what outgrows the parameter.
   return rolloutStateRecord(
-    { ...config, rollback: config.rollback || config.rollbackReason !== undefined },
+    {
+      ...config,
+      rollback: config.rollback || config.rollbackReason !== undefined,
+      services: config.services.map((s) => ({ ...s, green: s.blue })),
+      release: { number: Number.MAX_SAFE_INTEGER, services: config.services.map((s) => s.name) },
+      finish: config.finish ?? largestFinish(config.playbookSpec),
+    },
     traffic,
     "acknowledged",
     Number.MAX_SAFE_INTEGER,
@@ -225,9 +279,7 @@ const SHRINK_ADVICE = {
  * failing the deploy after other resources changed): one problem naming the config key that
  * takes most of the record, or none.
  */
-export function stateRecordProblems(
-  config: StateSource & { services: readonly Pick<ServiceConfig, "name" | "pathPattern">[] },
-): string[] {
+export function stateRecordProblems(config: SizedStateSource): string[] {
   const record = worstCaseStateRecord(config);
   const bytes = stateValueBytes(record);
   const limit = SSM_PARAMETER_VALUE_MAX_BYTES[STATE_PARAMETER_TIER];

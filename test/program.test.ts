@@ -450,3 +450,130 @@ describe("the program under the mock engine", () => {
     assert.equal(recorder.resources.length, 0);
   });
 });
+
+describe("between releases: green idles, the hooks hold on blue (issue 13)", () => {
+  const tbs = loadPlaybook("tbs-strategy-framework");
+  const committed = JSON.parse(loadStackFile("production").config["rollout:services"]!) as {
+    name: string;
+    blue: { image: string; port: number };
+    green: { image: string; port: number };
+  }[];
+  /** What `finish` writes: blue on green's version. */
+  const promoted = committed.map((s) => ({ ...s, blue: s.green }));
+  const finish = {
+    at: "2026-11-20T09:00:00Z",
+    by: "dana.devops",
+    fromPhase: "full",
+    evidence: [
+      "rowsPerSecond = 34000 (required >= 33573): pass",
+      "uptimePercent = 99.95 (required >= 99.9): pass",
+      "errorRate = 1.2 (required < 5): pass",
+      "rollbackMinutes = 4 (required < 15): pass",
+      "userSatisfaction = 86 (required >= 80): pass",
+    ],
+  };
+  const finished = {
+    phase: "preparation",
+    greenWeight: "0",
+    decisions: [],
+    signoffs: {},
+    services: promoted,
+    finish,
+  };
+  const inputsOf = (result: PlanResult, name: string) => {
+    const resource = result.resources.find((r) => r.name === name);
+    assert.ok(resource, name);
+    return resource.inputs as Record<string, any>;
+  };
+  const replicas = (result: PlanResult) =>
+    ["blue", "green"].flatMap((colour) =>
+      committed.map((s) => `${colour}-${s.name}: ${inputsOf(result, `${colour}-${s.name}`).spec.replicas}`),
+    );
+  const mode = (result: PlanResult) => inputsOf(result, "hooks-pre-deploy").environment.MODE as string;
+
+  it("after finish: green's Deployments run rollout:idleGreenReplicas (0 by default), blue its replicas, the hooks check blue only", async () => {
+    const result = await planStack(variant("production", finished));
+    assert.deepEqual(replicas(result), ["blue-web: 3", "blue-api: 3", "green-web: 0", "green-api: 0"]);
+    assert.deepEqual(inputsOf(result, "green-web-pdb").spec.maxUnavailable, 1);
+    assert.equal(
+      inputsOf(result, "green-web").spec.template.spec.containers[0].image,
+      committed[0]!.green.image,
+    );
+    const pre = inputsOf(result, "hooks-pre-deploy").environment;
+    assert.equal(pre.MODE, "latched");
+    assert.equal(pre.TARGET_GROUPS.split(" ").length, 2);
+    assert.ok((pre.TARGET_GROUPS as string).split(" ").every((g) => /^(web|api):blue:/.test(g)));
+    assert.equal(inputsOf(result, "hooks-post-deploy").environment.MODE, "latched");
+    const state = RolloutState.parse(JSON.parse(inputsOf(result, "rollout-state").insecureValue as string));
+    assert.deepEqual(state.finish, { fromPhase: "full", evidence: finish.evidence });
+    assert.deepEqual(
+      state.services.map((s) => [s.service, s.blueRunsGreen]),
+      [
+        ["web", true],
+        ["api", true],
+      ],
+    );
+    assert.deepEqual(
+      result.violations.filter((v) => v.enforcementLevel === "mandatory"),
+      [],
+    );
+  });
+
+  it("rollout:idleGreenReplicas keeps that many green pods per service", async () => {
+    const result = await planStack(variant("production", { ...finished, idleGreenReplicas: "1" }));
+    assert.deepEqual(replicas(result), ["blue-web: 3", "blue-api: 3", "green-web: 1", "green-api: 1"]);
+    assert.deepEqual(inputsOf(result, "green-web-pdb").spec.minAvailable, 1);
+  });
+
+  it("finish's first step (still in full at 100 %): green serves everything at its replicas, the hooks run as always", async () => {
+    const decisions = approvedDecisions(tbs, "full");
+    const result = await planStack(
+      variant("production", { phase: "full", greenWeight: "100", decisions, services: promoted, finish }),
+    );
+    assert.deepEqual(replicas(result), ["blue-web: 3", "blue-api: 3", "green-web: 3", "green-api: 3"]);
+    assert.equal(mode(result), "deploy");
+  });
+
+  it("after start: green runs its replicas again, still out of the traffic path (the hooks hold on blue until an advance)", async () => {
+    const release = { number: 2, startedAt: "2026-11-21T09:00:00Z", services: ["web"] };
+    const services = promoted.map((s) =>
+      s.name === "web"
+        ? {
+            ...s,
+            green: { image: `${s.green.image.split("@")[0]}-next@sha256:${"a".repeat(64)}`, port: 3000 },
+          }
+        : s,
+    );
+    const started = {
+      phase: "preparation",
+      greenWeight: "0",
+      decisions: [],
+      signoffs: {},
+      services,
+      release,
+    };
+    const result = await planStack(variant("production", started));
+    assert.deepEqual(replicas(result), ["blue-web: 3", "blue-api: 3", "green-web: 3", "green-api: 3"]);
+    assert.equal(mode(result), "latched");
+    const state = RolloutState.parse(JSON.parse(inputsOf(result, "rollout-state").insecureValue as string));
+    assert.deepEqual(state.release, { number: 2, services: ["web"] });
+    assert.deepEqual(
+      state.services.map((s) => [s.service, s.blueRunsGreen]),
+      [
+        ["web", undefined],
+        ["api", true],
+      ],
+    );
+    // The first advance moves traffic: the hooks check green again.
+    const advanced = await planStack(variant("production", { ...started, phase: "internal" }));
+    assert.equal(mode(advanced), "deploy");
+  });
+
+  it("a stack whose releases the CLI never ran keeps the hooks as they were in its first phase (a first deploy)", async () => {
+    const result = await planStack(
+      variant("production", { phase: "preparation", decisions: [], signoffs: {} }),
+    );
+    assert.equal(mode(result), "deploy");
+    assert.deepEqual(replicas(result), ["blue-web: 3", "blue-api: 3", "green-web: 3", "green-api: 3"]);
+  });
+});

@@ -2,6 +2,7 @@ import { latestDecision, missingSignoffs } from "../../rollout/decisions";
 import { nextPhase, transitionFrom } from "../../rollout/phases";
 import { loadLiveConfig, progress, stackAlarms, type CommandContext } from "../backend";
 import { deployChange, deployFailed } from "../deployChange";
+import { recordEvent } from "../events";
 import { EXIT, formatSeconds } from "../output";
 import {
   elapsedSeconds,
@@ -22,8 +23,15 @@ export async function advanceCommand(flags: Flags, ctx: CommandContext): Promise
   const config = await loadLiveConfig(ctx.backend);
   const next = nextPhase(config.playbookSpec, config.phase);
   if (!next)
-    return refuse(ctx, flags, "advance", [`${config.phase} is the last phase of ${config.playbookSpec.id}`]);
+    return refuse(ctx, flags, "advance", [
+      `${config.phase} is the last phase of ${config.playbookSpec.id}: once its success criteria are met, \`npm run rollout -- finish --stack ${config.stack} --evidence FILE\``,
+    ]);
   const reasons: string[] = [];
+  // A finished release has nothing left to roll out: its green is idle and blue runs its version.
+  if (config.finish)
+    reasons.push(
+      `the release finished at ${config.finish.at}: open the next one first with \`npm run rollout -- start --stack ${config.stack} --image SERVICE=IMAGE\``,
+    );
   const transition = transitionFrom(config.playbookSpec, config.phase);
   if (transition && latestDecision(config.decisions, config.phase, next.id)?.decision !== "GO") {
     reasons.push(
@@ -54,6 +62,11 @@ export async function advanceCommand(flags: Flags, ctx: CommandContext): Promise
   });
   if (!deployed.ok) return deployFailed(ctx, flags, "advance", start, deployed);
   const problems = deployed.verified;
+  await recordEvent(ctx, {
+    kind: "advance",
+    summary: `advance ${config.stack}: ${config.phase} -> ${next.id}${problems.length === 0 ? "" : " (the ALB does not match the plan)"}`,
+    details: { from: config.phase, to: next.id, verified: problems.length === 0 },
+  });
   const seconds = elapsedSeconds(ctx, start);
   emit(
     ctx,

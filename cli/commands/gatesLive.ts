@@ -22,6 +22,7 @@ import type { StackOutputs } from "../../rollout/stackOutputs";
 import { RolloutInputError } from "../../rollout/validation";
 import { loadLiveConfig, readStackOutputs, type CommandContext } from "../backend";
 import { deployChange } from "../deployChange";
+import { recordEvent } from "../events";
 import { decideTransition, decisionExit, decisionExitFields, printDecision } from "./gates";
 import { emit, type Flags } from "./shared";
 
@@ -373,6 +374,19 @@ export async function gatesLiveCommand(flags: Flags, ctx: CommandContext): Promi
     };
     evidenceLines.forEach((line, i) => (entry[`decisions[${n}].evidence[${i}]`] = line));
     await deployChange(ctx, { set: entry, path: true });
+    const by = entry[`decisions[${n}].by`]!;
+    await recordEvent(ctx, {
+      kind: "decision",
+      summary: `${result.decision} recorded for ${result.from} -> ${result.to} on ${config.stack} by ${by} (${result.passed} of ${result.total} criteria passed, ${result.required} required)`,
+      details: {
+        from: result.from,
+        to: result.to,
+        decision: result.decision,
+        by,
+        passed: result.passed,
+        required: result.required,
+      },
+    });
   }
   emit(
     ctx,

@@ -16,6 +16,7 @@ import {
   type RuleState,
 } from "../backend";
 import { deployChange, deployFailed, type Deployed } from "../deployChange";
+import { recordEvent } from "../events";
 import { EXIT, formatSeconds, oneLine, requireFlag } from "../output";
 import {
   blueProblems,
@@ -160,6 +161,17 @@ export async function rollbackCommand(flags: Flags, ctx: CommandContext): Promis
       ? "not every service is on blue after pulumi up"
       : fastError;
   const ok = error === undefined;
+  // The info topic and the history hear of it too (the critical topic was told above, first).
+  await recordEvent(ctx, {
+    kind: "rollback",
+    summary: `manual rollback of ${stack}: ${reason}${problems.length === 0 ? "" : " (NOT every service is on blue)"}`,
+    details: {
+      reason,
+      onBlue: problems.length === 0,
+      timeToBlueSeconds: timeToBlue,
+      reconciled: deployed.ok,
+    },
+  });
   emit(
     ctx,
     flags,
@@ -358,6 +370,17 @@ async function clearRollback(flags: Flags, ctx: CommandContext): Promise<number>
   });
   if (!deployed.ok) return deployFailed(ctx, flags, "rollback --clear", start, deployed);
   const problems = deployed.verified;
+  await recordEvent(ctx, {
+    kind: "rollback",
+    summary: `rollback cleared on ${config.stack}: back to ${config.phase} at greenWeight ${config.greenWeight} %${problems.length === 0 ? "" : " (the ALB does not match the plan)"}`,
+    details: {
+      cleared: true,
+      phase: config.phase,
+      greenWeight: config.greenWeight,
+      verified: problems.length === 0,
+      ...(reason !== undefined && { reason }),
+    },
+  });
   const seconds = elapsedSeconds(ctx, start);
   emit(
     ctx,

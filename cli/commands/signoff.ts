@@ -5,6 +5,7 @@ import type { Playbook } from "../../rollout/playbook";
 import { RolloutInputError } from "../../rollout/validation";
 import { loadLiveConfig, type CommandContext } from "../backend";
 import { deployChange } from "../deployChange";
+import { recordEvent } from "../events";
 import { didYouMean } from "../help";
 import { EXIT, requireFlag } from "../output";
 import { emit, type Flags } from "./shared";
@@ -103,6 +104,11 @@ export async function signoffCommand(
       set: { [`${key(role)}.approver`]: approver!, [`${key(role)}.at`]: at },
       path: true,
     });
+    await recordEvent(ctx, {
+      kind: "signoff",
+      summary: `${role} approved ${phase} on ${config.stack} (${approver})`,
+      details: { action, phase, role, approver: approver! },
+    });
     const checklist = roleChecklist(playbook, role)?.checklist ?? [];
     emit(ctx, flags, { command: "signoff", action, phase, role, approver, at, checklist }, () => {
       ctx.out.log(`${role} approved ${phase} (${approver}, ${at}), attesting:`);
@@ -116,6 +122,11 @@ export async function signoffCommand(
       return EXIT.ok;
     }
     await deployChange(ctx, { remove: [key(role)], path: true });
+    await recordEvent(ctx, {
+      kind: "signoff",
+      summary: `${role}'s approval of ${phase} on ${config.stack} revoked`,
+      details: { action, phase, role },
+    });
     emit(ctx, flags, { command: "signoff", action, phase, role, changed: true }, () =>
       ctx.out.log(`${role}'s approval of ${phase} revoked`),
     );

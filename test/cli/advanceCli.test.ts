@@ -3,7 +3,17 @@ import { beforeEach, describe, it } from "node:test";
 import { DescribeAlarmsCommand } from "@aws-sdk/client-cloudwatch";
 import { GetParameterCommand } from "@aws-sdk/client-ssm";
 import { advanceCommand } from "../../cli/commands/advance";
-import { cloudwatch, goDecision, latch, resetAwsMocks, setup, ssm } from "../support/liveStack";
+import type { memoryHistoryStore } from "../../cli/history";
+import {
+  cloudwatch,
+  goDecision,
+  INFO_TOPIC,
+  latch,
+  published,
+  resetAwsMocks,
+  setup,
+  ssm,
+} from "../support/liveStack";
 
 beforeEach(resetAwsMocks);
 
@@ -62,6 +72,22 @@ describe("rollout advance", () => {
     assert.deepEqual(backend.ups, ["broader-pilot/0/false"]);
     assert.match(out.text(), /\[\d\d:\d\d\] advancing staging: limited-pilot -> broader-pilot/);
     assert.match(out.text(), /now in broader-pilot; traffic verified on the ALB \(\d+ s\)/);
+    // The advance is kept in the release history and told to the info topic.
+    const events = (ctx.history as ReturnType<typeof memoryHistoryStore>).history.current!.events;
+    assert.deepEqual(
+      events.map((e) => [e.kind, e.summary, e.details]),
+      [
+        [
+          "advance",
+          "advance staging: limited-pilot -> broader-pilot",
+          { from: "limited-pilot", to: "broader-pilot", verified: true },
+        ],
+      ],
+    );
+    assert.deepEqual(
+      published().map((p) => [p.TopicArn, p.Subject, p.Message!.split("\n")[0]]),
+      [[INFO_TOPIC, "[staging] rollout advance", "advance staging: limited-pilot -> broader-pilot"]],
+    );
   });
 
   it("fails when the ALB does not match the plan after up", async () => {
@@ -78,7 +104,30 @@ describe("rollout advance", () => {
   it("refuses at the last phase", async () => {
     const { ctx, out } = setup("staging", { phase: "full", greenWeight: "100" });
     assert.equal(await advanceCommand({}, ctx), 1);
-    assert.match(out.text(), /full is the last phase of tbs-strategy-framework/);
+    assert.match(
+      out.text(),
+      /full is the last phase of tbs-strategy-framework: once its success criteria are met, `npm run rollout -- finish --stack staging --evidence FILE`/,
+    );
+  });
+
+  it("refuses once the release finished: the next one starts first", async () => {
+    const finish = { at: "2026-11-20T10:00:00Z", by: "dana", fromPhase: "full", evidence: [] };
+    const { ctx, out, backend } = setup("staging", {
+      phase: "preparation",
+      greenWeight: "0",
+      decisions: [],
+      finish,
+    });
+    assert.equal(await advanceCommand({ json: true }, ctx), 1);
+    assert.deepEqual(JSON.parse(out.text()), {
+      command: "advance",
+      refused: true,
+      reasons: [
+        "the release finished at 2026-11-20T10:00:00Z: open the next one first with `npm run rollout -- start --stack staging --image SERVICE=IMAGE`",
+        "no GO decision recorded for preparation -> internal: `npm run rollout -- gates --stack staging --evidence FILE --record`",
+      ],
+    });
+    assert.deepEqual(backend.ups, []);
   });
 });
 describe("rollout advance (safety)", () => {

@@ -7,9 +7,12 @@ import { GetMetricDataCommand } from "@aws-sdk/client-cloudwatch";
 import { gatesLiveCommand, periodGranularity } from "../../cli/commands/gatesLive";
 import { loadStackFile } from "../../rollout/loaders";
 import { rolloutKeys } from "../../rollout/stackFile";
+import type { memoryHistoryStore } from "../../cli/history";
 import {
   cloudwatch,
   goDecision,
+  INFO_TOPIC,
+  published,
   resetAwsMocks,
   serveMetrics,
   setup,
@@ -51,7 +54,29 @@ describe("rollout gates --stack (live)", () => {
       "rowsPerSecond = 34000 (required >= 33573): pass [CloudWatch on green since the GO into limited-pilot at 2026-11-02T16:00:00Z: lowest 5-min Average]",
       "errorRate = 2 (required < 3): pass [CloudWatch on green since the GO into limited-pilot at 2026-11-02T16:00:00Z: 5xx / requests, each summed over the whole window]",
     ]);
-    assert.equal(Object.keys(backend.sets[0]!.entries)[0], "decisions[2].from");
+    assert.equal(Object.keys(backend.sets[0]!.entries)[0], "decisions[2].from"); // The GO recorded is an event: kept in the release history and told to the info topic.
+    const events = (ctx.history as ReturnType<typeof memoryHistoryStore>).history.current!.events;
+    assert.deepEqual(
+      events.map((e) => [e.kind, e.summary, e.details]),
+      [
+        [
+          "decision",
+          "GO recorded for limited-pilot -> broader-pilot on production by dana.devops (4 of 4 criteria passed, 3 required)",
+          {
+            from: "limited-pilot",
+            to: "broader-pilot",
+            decision: "GO",
+            by: "dana.devops",
+            passed: 4,
+            required: 3,
+          },
+        ],
+      ],
+    );
+    assert.deepEqual(
+      published().map((p) => [p.TopicArn, p.Subject]),
+      [[INFO_TOPIC, "[production] rollout decision"]],
+    );
   });
 
   it("is NO-GO (exit 1) without enough evidence", async () => {

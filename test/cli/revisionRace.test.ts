@@ -48,7 +48,8 @@ describe("the lost-update race between the CLI and CI", () => {
     // ...and is told exactly what to commit.
     assert.deepEqual(out.lines.slice(-2), [
       "config changed (revision 1): commit it, or the next deploy from main will be refused as older than the stack (rollout-revision-current):",
-      '  git add Pulumi.staging.yaml && git commit -m "rollout rollback staging (revision 1)"',
+      // The rollback event went into the release history too (issue 13): it is part of the commit.
+      '  git add Pulumi.staging.yaml releases/staging.json && git commit -m "rollout rollback staging (revision 1)"',
     ]);
 
     // Before that commit lands, CI deploys main's Pulumi.staging.yaml (revision 0, rollback false).

@@ -4,6 +4,7 @@ import type { Rule } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { PublishCommand } from "@aws-sdk/client-sns";
 import { GetParameterCommand } from "@aws-sdk/client-ssm";
 import { rollbackCommand, rollbackSubject, SNS_SUBJECT_MAX } from "../../cli/commands/rollback";
+import type { memoryHistoryStore } from "../../cli/history";
 import { blueActions } from "../../rollout/blueRouting";
 import { parseRolloutConfig } from "../../rollout/config";
 import { RolloutState, rolloutStateRecord, stateRecordProblems } from "../../rollout/state";
@@ -13,6 +14,7 @@ import {
   calls,
   CRITICAL_TOPIC,
   describeRulesCalls,
+  INFO_TOPIC,
   latch,
   modifyRuleCalls,
   noLatch,
@@ -52,12 +54,25 @@ describe("rollout rollback: traffic first, then config and up", () => {
       expected.sort((a, b) => a.RuleArn!.localeCompare(b.RuleArn!)),
     );
 
-    // Order: every ModifyRule, then the publish, then config, then the one up.
+    // Order: every ModifyRule, then the publish, then config, then the one up, then the rollback
+    // event to the info topic (and the release history).
     assert.ok(lastIndexOf("ModifyRule") < indexOf("Publish"), calls.join("\n"));
     assert.ok(indexOf("Publish") < indexOf("set "), calls.join("\n"));
     assert.deepEqual(calls.slice(indexOf("set ")), [
       "set rollback=true,rollbackReason=p95 above 300 ms,revision=1",
       "up broader-pilot/10/true",
+      "Publish [staging] rollout rollback",
+    ]);
+    const event = published().at(-1)!;
+    assert.equal(event.TopicArn, INFO_TOPIC);
+    assert.deepEqual(event.Message!.split("\n"), [
+      "manual rollback of staging: p95 above 300 ms",
+      "stack: staging",
+      `at: ${(ctx.history as ReturnType<typeof memoryHistoryStore>).history.current!.events[0]!.at}`,
+      "reason: p95 above 300 ms",
+      "onBlue: true",
+      `timeToBlueSeconds: ${JSON.parse(out.text()).timeToBlueSeconds}`,
+      "reconciled: true",
     ]);
 
     const result = JSON.parse(out.text());
@@ -165,9 +180,10 @@ describe("rollout rollback: traffic first, then config and up", () => {
     assert.equal(await rollbackCommand({ reason: "again" }, ctx), 0);
     assert.deepEqual(modifyRuleCalls(), []);
     assert.match(out.text(), /every listener rule of this stack was already on blue/);
-    assert.deepEqual(calls.slice(-2), [
+    assert.deepEqual(calls.slice(-3), [
       "set rollback=true,rollbackReason=again,revision=1",
       "up broader-pilot/10/true",
+      "Publish [staging] rollout rollback",
     ]);
   });
 
@@ -388,6 +404,22 @@ describe("rollout rollback --clear", () => {
     assert.deepEqual(backend.removed, ["rollbackReason"]);
     assert.deepEqual(backend.ups, ["broader-pilot/10/false"]);
     assert.match(out.text(), /rollback cleared; the ALB serves the plan for broader-pilot at 10 %/);
+    // The release history and the info topic hear of it, with the reason it ends.
+    const events = (ctx.history as ReturnType<typeof memoryHistoryStore>).history.current!.events;
+    assert.deepEqual(
+      events.map((e) => [e.kind, e.summary, e.details]),
+      [
+        [
+          "rollback",
+          "rollback cleared on staging: back to broader-pilot at greenWeight 10 %",
+          { cleared: true, phase: "broader-pilot", greenWeight: 10, verified: true, reason: "p95" },
+        ],
+      ],
+    );
+    assert.deepEqual(
+      published().map((p) => [p.TopicArn, p.Subject]),
+      [[INFO_TOPIC, "[staging] rollout rollback"]],
+    );
   });
 
   it("a failed up puts rollback and its reason back", async () => {
@@ -396,6 +428,8 @@ describe("rollout rollback --clear", () => {
     assert.equal(await rollbackCommand({ clear: true }, ctx), 1);
     assert.deepEqual([backend.raw.rollback, backend.raw.rollbackReason], ["true", "p95"]);
     assert.match(out.text(), /config: restored rollout:rollback to true and rollout:rollbackReason/);
+    // Nothing ended: no event.
+    assert.deepEqual(published(), []);
   });
 
   it("without a stored reason removes nothing", async () => {

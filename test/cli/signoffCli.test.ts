@@ -4,7 +4,8 @@ import { signoffAction, signoffCommand } from "../../cli/commands/signoff";
 import { parseRolloutConfig } from "../../rollout/config";
 import { loadStackFile } from "../../rollout/loaders";
 import { rolloutKeys } from "../../rollout/stackFile";
-import { resetAwsMocks, setup } from "../support/liveStack";
+import type { memoryHistoryStore } from "../../cli/history";
+import { INFO_TOPIC, published, resetAwsMocks, setup } from "../support/liveStack";
 
 beforeEach(resetAwsMocks);
 
@@ -29,6 +30,21 @@ describe("rollout signoff", () => {
       approver: "sam.support",
       at: "2026-11-22T10:00:02.000Z",
     });
+    const events = (ctx.history as ReturnType<typeof memoryHistoryStore>).history.current!.events;
+    assert.deepEqual(
+      events.map((e) => [e.kind, e.summary, e.details]),
+      [
+        [
+          "signoff",
+          "supportEngineer approved broader-pilot on production (sam.support)",
+          { action: "approve", phase: "broader-pilot", role: "supportEngineer", approver: "sam.support" },
+        ],
+      ],
+    );
+    assert.deepEqual(
+      published().map((p) => [p.TopicArn, p.Subject]),
+      [[INFO_TOPIC, "[production] rollout signoff"]],
+    );
   });
 
   it("revokes an approval", async () => {
@@ -36,6 +52,17 @@ describe("rollout signoff", () => {
     assert.equal(await signoffCommand({ role: "qaEngineer", phase: "limited-pilot" }, "revoke", ctx), 0);
     assert.deepEqual(backend.removed, ['signoffs["limited-pilot"]["qaEngineer"]']);
     assert.equal(JSON.parse(backend.raw.signoffs!)["limited-pilot"].qaEngineer, undefined);
+    const events = (ctx.history as ReturnType<typeof memoryHistoryStore>).history.current!.events;
+    assert.deepEqual(
+      events.map((e) => [e.kind, e.summary, e.details]),
+      [
+        [
+          "signoff",
+          "qaEngineer's approval of limited-pilot on production revoked",
+          { action: "revoke", phase: "limited-pilot", role: "qaEngineer" },
+        ],
+      ],
+    );
   });
 
   it("shows each required role with its checklist", async () => {

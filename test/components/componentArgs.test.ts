@@ -250,14 +250,14 @@ describe("Environment arguments", () => {
       "Environment green: targetGroupArns has no entry for service web; pass this colour's target group ARN",
     ],
     [
-      "zero replicas",
-      (a) => (a.services[0]!.replicas = 0),
-      "Environment green: replicas of web is 0; expected an integer >= 1",
+      "a negative replica count",
+      (a) => (a.services[0]!.replicas = -1),
+      "Environment green: replicas of web is -1; expected an integer >= 0 (0 idles the service)",
     ],
     [
       "a fractional replica count",
       (a) => (a.services[0]!.replicas = 1.5),
-      "Environment green: replicas of web is 1.5; expected an integer >= 1",
+      "Environment green: replicas of web is 1.5; expected an integer >= 0 (0 idles the service)",
     ],
   ];
   for (const [name, change, message] of cases) {
@@ -289,6 +289,26 @@ describe("Environment arguments", () => {
       binding.spec.targetGroupARN,
       "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/unit-web-green/1",
     );
+  });
+
+  it("an idle colour (0 replicas) keeps its workloads with no pods, and a budget that asks for none", async () => {
+    const resources = await register(
+      () =>
+        new Environment(
+          "green",
+          environmentArgs(provider(), (a) => (a.services[0]!.replicas = 0)),
+        ),
+    );
+    const of = (type: string) => resources.find((r) => r.type === type)!.inputs as Inputs;
+    assert.equal(of("kubernetes:apps/v1:Deployment").spec.replicas, 0);
+    assert.deepEqual(of("kubernetes:policy/v1:PodDisruptionBudget").spec, {
+      selector: {
+        matchLabels: { app: "web", colour: "green", "app.kubernetes.io/part-of": "staged-rollout" },
+      },
+      maxUnavailable: 1,
+    });
+    assert.equal(of("kubernetes:core/v1:Service").metadata.name, "web-green");
+    assert.equal(of("kubernetes:elbv2.k8s.aws/v1beta1:TargetGroupBinding").spec.serviceRef.name, "web-green");
   });
 });
 

@@ -445,7 +445,8 @@ describe("policy metadata", () => {
     // + 4 of issue 12: rollout-decisions-in-time-order, rollout-phase-minimum-soak,
     // rollout-signoffs-distinct-approvers, gates-alarms-match-playbook.
     // + 1 of issue 13: rollout-revision-current.
-    assert.equal(names.length, 27 + 4 + 11 + 1);
+    // + 1 of issue 13: rollout-finish-needs-success (policies/rules/release.ts).
+    assert.equal(names.length, 27 + 4 + 11 + 1 + 1);
     // Advisory by nature: a plan may size a pilot differently, on purpose.
     const advisory = new Set(["rollout-cohort-size-matches-phase"]);
     for (const policy of allPolicies) {

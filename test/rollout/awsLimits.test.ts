@@ -201,13 +201,48 @@ describe("the rollout state record against its SSM parameter's limit", () => {
     assert.deepEqual(stateRecordProblems(config), []);
   });
 
+  it("the worst case counts what finish and start add: blue on green's version, a release of every service, the finish", () => {
+    const config = staging();
+    // The committed stack has none of them: its record is what it was before the lifecycle existed.
+    const record = rolloutStateRecord(config, planTraffic(config), "clear");
+    assert.deepEqual(
+      [record.release, record.finish, record.services.map((s) => s.blueRunsGreen)],
+      [undefined, undefined, [undefined, undefined]],
+    );
+    const worst = worstCaseStateRecord(config);
+    assert.deepEqual(
+      worst.services.map((s) => s.blueRunsGreen),
+      [true, true],
+    );
+    assert.deepEqual(worst.release, { number: Number.MAX_SAFE_INTEGER, services: ["web", "api"] });
+    // Before any finish: the largest `rollout finish` writes for TBS, one line per success criterion.
+    const longest = "9".repeat(24);
+    assert.deepEqual(worst.finish, {
+      fromPhase: "full",
+      evidence: [
+        `rowsPerSecond = ${longest} (required >= 33573): FAIL`,
+        `uptimePercent = ${longest} (required >= 99.9): FAIL`,
+        `errorRate = ${longest} (required < 5): FAIL`,
+        `rollbackMinutes = ${longest} (required < 15): FAIL`,
+        `userSatisfaction = ${longest} (required >= 80): FAIL`,
+      ],
+    });
+    // Once finished: the recorded finish itself.
+    const finish = { at: "2026-12-01T10:00:00Z", by: "dana", fromPhase: "full", evidence: ["x"] };
+    assert.deepEqual(worstCaseStateRecord({ ...config, finish }).finish, {
+      fromPhase: "full",
+      evidence: ["x"],
+    });
+  });
+
   it("names rollout:signoffs when sign-offs take most of a record over the limit", () => {
     const at = "2026-11-02T15:00:00Z";
     // A playbook of many phases and roles: 12 x 12 sign-offs of 64-character names.
     const ids = (prefix: string) => Array.from({ length: 12 }, (_, i) => `${prefix}${i}`);
     const source: Parameters<typeof stateRecordProblems>[0] = {
       stack: "staging",
-      playbookSpec: { id: "big-playbook" },
+      // No success criteria: the worst case's finish record carries no evidence line.
+      playbookSpec: { id: "big-playbook", phases: [{ id: "phase0" }], successCriteria: [] },
       tier: "staging",
       phase: "phase0",
       greenWeight: 0,
@@ -222,11 +257,21 @@ describe("the rollout state record against its SSM parameter's limit", () => {
           Object.fromEntries(ids("role").map((role) => [role, { approver: "a".repeat(64), at }])),
         ]),
       ),
-      services: [{ name: "web", pathPattern: "/*" }],
+      services: [
+        {
+          name: "web",
+          pathPattern: "/*",
+          blue: { image: "web:1", port: 8000 },
+          green: { image: "web:2", port: 8000 },
+        },
+      ],
     };
     assert.equal(SSM_PARAMETER_VALUE_MAX_BYTES[STATE_PARAMETER_TIER], 8192);
+    // The release lifecycle's worst case counts too: blue running green's version (21 bytes, in
+    // services), a release naming every service (57) and the finish record `rollout finish` would
+    // write (46 here: no success criteria), 124 bytes in all.
     assert.deepEqual(stateRecordProblems(source), [
-      "rollout:signoffs: expected sign-offs, decisions and services whose rollout state record fits its SSM parameter (at most 8192 bytes, PutParameter's limit for the Intelligent-Tiering tier), got a record of up to 17197 bytes (signoffs 16863, decisions 2, services 56); shorten approver names",
+      "rollout:signoffs: expected sign-offs, decisions and services whose rollout state record fits its SSM parameter (at most 8192 bytes, PutParameter's limit for the Intelligent-Tiering tier), got a record of up to 17321 bytes (signoffs 16863, decisions 2, services 77); shorten approver names",
     ]);
   });
 });

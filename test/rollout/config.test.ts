@@ -507,7 +507,7 @@ describe("stack config", () => {
       refusal((c) => (c.canaryPercent = 5)),
       'invalid stack config for stack "staging":\n  rollout:canaryPercent: unknown config key; expected one of ' +
         "playbook, tier, phase, greenWeight, rollback, revision, rollbackAcknowledged, rollbackReason, cohorts, stickinessSeconds, services, " +
-        "network, cluster, database, heavydb, alerts, signoffs, decisions, guardDutyScope, alarmActionsEnabled, featureFlags, waf, logRetentionDays",
+        "network, cluster, database, heavydb, alerts, signoffs, decisions, guardDutyScope, alarmActionsEnabled, featureFlags, waf, logRetentionDays, release, finish, idleGreenReplicas",
     );
   });
 
@@ -762,7 +762,9 @@ describe("values AWS and Kubernetes would refuse at deploy time", () => {
           TBS_PHASE_IDS.map((to) => ({ from, to, decision: "NO-GO", at, by: longName(`${from}.${to}`) })),
         );
       },
-      "rollout:decisions: expected sign-offs, decisions and services whose rollout state record fits its SSM parameter (at most 8192 bytes, PutParameter's limit for the Intelligent-Tiering tier), got a record of up to 11214 bytes (signoffs 4601, decisions 6205, services 113); shorten the deciders' names in rollout:decisions[].by",
+      // Issue 13 adds the release lifecycle's worst case, 481 bytes: blue on green's version in
+      // both services (2 x 21, in services), a release of both (63) and TBS's largest finish (376).
+      "rollout:decisions: expected sign-offs, decisions and services whose rollout state record fits its SSM parameter (at most 8192 bytes, PutParameter's limit for the Intelligent-Tiering tier), got a record of up to 11695 bytes (signoffs 4601, decisions 6205, services 155); shorten the deciders' names in rollout:decisions[].by",
     ],
     [
       "20,000 feature flags (their ConfigMap outgrows 1 MiB)",
@@ -1052,4 +1054,91 @@ describe("values AWS would refuse (issue 9 review)", () => {
       /rollout:signoffs\.internal\.devopsEngineer\.at: expected an ISO-8601 time/,
     );
   });
+});
+
+describe("the release lifecycle's keys (issue 13)", () => {
+  const finish = {
+    at: "2026-12-01T10:00:00Z",
+    by: "dana.devops",
+    fromPhase: "full",
+    evidence: ["rowsPerSecond = 34000 (required >= 33573): pass"],
+  };
+  const release = { number: 2, startedAt: "2026-12-02T10:00:00Z", services: ["web"] };
+
+  it("accepts a finish, a release and idle replicas, and defaults green to idle at 0 pods", () => {
+    const config = parseRolloutConfig(
+      { ...stagingConfig(), finish, release, idleGreenReplicas: 1 },
+      "staging",
+    );
+    assert.deepEqual([config.finish, config.release, config.idleGreenReplicas], [finish, release, 1]);
+    assert.equal(parseRolloutConfig(stagingConfig(), "staging").idleGreenReplicas, 0);
+    // As Pulumi hands them over: JSON strings.
+    const raw = rolloutKeys(loadStackFile("staging").config);
+    const decoded = parseRolloutConfig(
+      { ...raw, finish: JSON.stringify(finish), release: JSON.stringify(release), idleGreenReplicas: "2" },
+      "staging",
+    );
+    assert.deepEqual([decoded.finish, decoded.release, decoded.idleGreenReplicas], [finish, release, 2]);
+  });
+
+  const cases: [string, (c: Record<string, any>) => void, string][] = [
+    [
+      "a finish from a phase the playbook lacks",
+      (c) => (c.finish = { ...finish, fromPhase: "fulll" }),
+      `rollout:finish.fromPhase: expected one of ${TBS_PHASES} (phase ids of playbook tbs-strategy-framework), got "fulll"; did you mean full?`,
+    ],
+    [
+      "a finish by a lookalike name",
+      (c) => (c.finish = { ...finish, by: "dаna" }),
+      'rollout:finish.by: expected a name of 1-64 ASCII letters, digits and . _ @ + - such as dana.devops (it is stored in the rollout state parameter, and one person must not pass for two), got "d\u0430na"',
+    ],
+    [
+      "a finish with an unknown key",
+      (c) => (c.finish = { ...finish, approvedBy: "x" }),
+      'rollout:finish.approvedBy: unknown key (a typo?), got "x"',
+    ],
+    [
+      "a finish without its time",
+      (c) => (c.finish = { by: "dana", fromPhase: "full", evidence: [] }),
+      "rollout:finish.at: expected an ISO-8601 time with its zone, such as 2026-11-02T15:00:00Z, got nothing",
+    ],
+    [
+      "a release naming a service the stack lacks",
+      (c) => (c.release = { ...release, services: ["wbe"] }),
+      'rollout:release.services[0]: expected a service of rollout:services (web, api), got "wbe"; did you mean web?',
+    ],
+    [
+      "a release naming a service twice",
+      (c) => (c.release = { ...release, services: ["web", "web"] }),
+      'rollout:release.services[1]: expected each service once, got "web" again',
+    ],
+    [
+      "a release of no service",
+      (c) => (c.release = { ...release, services: [] }),
+      "rollout:release.services: expected at least one service the release changes, got []",
+    ],
+    [
+      "a release numbered 0",
+      (c) => (c.release = { ...release, number: 0 }),
+      "rollout:release.number: expected a release number of at least 1, got 0",
+    ],
+    [
+      "more idle green pods than a service may have",
+      (c) => (c.idleGreenReplicas = 51),
+      "rollout:idleGreenReplicas: expected an integer 0-50 (green's pods per service between releases), got 51",
+    ],
+  ];
+  for (const [name, mutate, issue] of cases)
+    it(`refuses ${name}`, () => {
+      const config = structuredClone(stagingConfig());
+      mutate(config);
+      try {
+        parseRolloutConfig(config, "staging");
+      } catch (error) {
+        assert.ok(error instanceof RolloutInputError, String(error));
+        assert.deepEqual(error.issues, [issue]);
+        return;
+      }
+      assert.fail("config was accepted");
+    });
 });

@@ -445,3 +445,79 @@ export function interruptible(ctx: CommandContext, onSleep?: number): AbortContr
   };
   return controller;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Target health (issue 13, the release lifecycle): `finish` waits for blue's targets to be healthy
+// before traffic returns to blue, `start` for green's new version. Tests that run them call
+// `serveTargetHealth()` after `resetAwsMocks` (which clears every fake answer).
+
+import {
+  DescribeTargetHealthCommand,
+  type DescribeTargetHealthCommandInput,
+} from "@aws-sdk/client-elastic-load-balancing-v2";
+
+/**
+ * ELBv2 TargetHealthStateEnum (AWS API model, botocore elbv2 2015-12-01 service-2.json):
+ * initial | healthy | unhealthy | unhealthy.draining | unused | draining | unavailable.
+ */
+export type TargetState =
+  "initial" | "healthy" | "unhealthy" | "unhealthy.draining" | "unused" | "draining" | "unavailable";
+
+/**
+ * The reason code the model documents for each state (TargetHealth.Reason: none when healthy;
+ * Elb.InitialHealthChecking while initial, Target.FailedHealthChecks when unhealthy,
+ * Target.DeregistrationInProgress while draining, Target.NotRegistered when unused,
+ * Target.HealthCheckDisabled when unavailable).
+ */
+const TARGET_REASON: Record<TargetState, string | undefined> = {
+  initial: "Elb.InitialHealthChecking",
+  healthy: undefined,
+  unhealthy: "Target.FailedHealthChecks",
+  "unhealthy.draining": "Target.DeregistrationInProgress",
+  unused: "Target.NotRegistered",
+  draining: "Target.DeregistrationInProgress",
+  unavailable: "Target.HealthCheckDisabled",
+};
+
+/** A service's target group ARN in the fake stack's outputs (what DescribeTargetHealth is asked for). */
+export const fakeTargetGroupArn = (service: string, colour: Colour) => TG(service, colour);
+
+/**
+ * DescribeTargetHealth answering, for the target group of its request, one target per state of
+ * `states(targetGroupArn, call)`, where `call` counts that group's requests from 1 (IP targets
+ * 10.0.0.1, 10.0.0.2... on port 8080, as a TargetGroupBinding of targetType ip registers pods).
+ * Default: two healthy targets in every group. A state list of `"not-found"` answers
+ * TargetGroupNotFoundException, as ELBv2 does for a deleted group.
+ */
+export function serveTargetHealth(
+  states: (targetGroupArn: string, call: number) => TargetState[] | "not-found" = () => [
+    "healthy",
+    "healthy",
+  ],
+): void {
+  const calls = new Map<string, number>();
+  elb.on(DescribeTargetHealthCommand).callsFake((input: DescribeTargetHealthCommandInput) => {
+    const arn = input.TargetGroupArn!;
+    const call = (calls.get(arn) ?? 0) + 1;
+    calls.set(arn, call);
+    const answer = states(arn, call);
+    if (answer === "not-found")
+      throw Object.assign(new Error(`One or more target groups not found: ${arn}`), {
+        name: "TargetGroupNotFoundException",
+      });
+    return {
+      TargetHealthDescriptions: answer.map((state, i) => ({
+        Target: { Id: `10.0.0.${i + 1}`, Port: 8080 },
+        HealthCheckPort: "8080",
+        TargetHealth: {
+          State: state,
+          ...(TARGET_REASON[state] !== undefined && { Reason: TARGET_REASON[state] }),
+        },
+      })),
+    };
+  });
+}
+
+/** The DescribeTargetHealth requests the fake ALB received, in order. */
+export const targetHealthCalls = () =>
+  elb.commandCalls(DescribeTargetHealthCommand).map((c) => c.args[0].input);
