@@ -69,6 +69,11 @@ export interface CommandContext {
    * its next safe point, never in the middle of an `up`, and says where traffic stands.
    */
   signal?: AbortSignal;
+  /**
+   * The `rollout:` keys of Pulumi.<stack>.yaml, read without Pulumi (the offline `--dry-run`s):
+   * the Automation API context reads the project's file; a test's fake stack answers its config.
+   */
+  readStackFile?: () => Record<string, string>;
   /** What the command wrote (revision, files), for the commit it tells the operator to make (cli/revision.ts). */
   changes?: ChangeLog;
 }

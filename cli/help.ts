@@ -225,14 +225,15 @@ export const COMMAND_HELP: Record<string, CommandHelp> = {
   finish: {
     usage: ["finish --stack S --evidence FILE [--approver A] [--dry-run]"],
     summary:
-      "end the release from the last phase with its success criteria met: blue takes green's version while carrying no traffic, is verified healthy, traffic returns to blue, green idles, the phase returns to the first; the release is archived in releases/<stack>.json",
+      "end the release from the last phase with its success criteria met: blue takes green's version while carrying no traffic, is verified healthy, traffic returns to blue, green idles, the phase returns to the first; the release is archived in releases/<stack>.json; run it again to resume a finish that stopped (failed up, unhealthy blue, Ctrl-C)",
     flags: [
       STACK,
       {
         flag: "evidence",
         arg: "FILE",
-        meaning: "the success criteria's evidence (metrics: {<criterion>: value}), every criterion met",
-        default: "none: required",
+        meaning:
+          "the success criteria's evidence (metrics: {<criterion>: value}), every criterion met; not needed to resume a finish that stopped",
+        default: "none: required to begin a finish",
       },
       { flag: "approver", arg: "A", meaning: "who finishes the release", default: "$USER, else operator" },
       {
@@ -245,7 +246,7 @@ export const COMMAND_HELP: Record<string, CommandHelp> = {
   start: {
     usage: ["start --stack S --image SERVICE=IMAGE [--image SERVICE=IMAGE ...] [--dry-run]"],
     summary:
-      "open the next release after finish: green gets the new images (services not named keep blue's version), the phase is the first",
+      "open the next release after finish (or a stack's first, in its first phase with green carrying nothing): green gets the new images (a service not named: green runs blue's version), rollout:release records it, rollout:finish goes, green's targets verified healthy; again while the release is in its first phase with nothing decided, it replaces the images; production images pinned by digest",
     flags: [
       STACK,
       {
@@ -264,7 +265,7 @@ export const COMMAND_HELP: Record<string, CommandHelp> = {
   history: {
     usage: ["history --stack S"],
     summary:
-      "the stack's release history (releases/<stack>.json): the current release's events and every finished release",
+      "the stack's release history (releases/<stack>.json): the current release's events and every finished release (read from the file alone: no Pulumi, no AWS)",
     flags: [STACK],
   },
 };

@@ -260,6 +260,7 @@ export const automationLiveContext = (
       const { secretCollectingSelect, selectLocalStack } =
         require("./liveSecrets") as typeof import("./liveSecrets");
       const { fileHistoryStore } = require("./history") as typeof import("./history");
+      const { rolloutKeys } = require("../rollout/stackFile") as typeof import("../rollout/stackFile");
       const stackFile = loadStackFile(stack, undefined, root);
       const region = stackFile.config["aws:region"] ?? process.env.AWS_REGION;
       return {
@@ -273,6 +274,7 @@ export const automationLiveContext = (
         now: () => new Date(),
         sleep: (ms) => interruptibleSleep(ms, signal),
         history: fileHistoryStore(stack, root ?? PROJECT_ROOT),
+        readStackFile: () => rolloutKeys(loadStackFile(stack, undefined, root).config),
         ...(signal && { signal }),
       };
     },

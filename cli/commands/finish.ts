@@ -309,9 +309,17 @@ export function printDryRun(
   return EXIT.ok;
 }
 
-/** The stack file's config, parsed as the program parses it (no Pulumi, no AWS). */
-export function stackFileConfig(stack: string): { raw: Record<string, string>; config: RolloutConfig } {
-  const raw = rolloutKeys(loadStackFile(stack).config);
+/**
+ * The stack file's config, parsed as the program parses it (no Pulumi, no AWS): the context's
+ * reader of Pulumi.<stack>.yaml (the Automation API context reads the project's file; a test's
+ * fake stack gives its own config), else the project's file.
+ */
+export function stackFileConfig(ctx: Pick<CommandContext, "backend" | "readStackFile">): {
+  raw: Record<string, string>;
+  config: RolloutConfig;
+} {
+  const stack = ctx.backend.stackName;
+  const raw = ctx.readStackFile?.() ?? rolloutKeys(loadStackFile(stack).config);
   return { raw, config: parseRolloutConfig(raw, stack) };
 }
 
@@ -698,7 +706,7 @@ async function archiveRelease(
 export async function finishDryRun(
   flags: Flags,
   ctx: CommandContext,
-  source: { raw: Record<string, string>; config: RolloutConfig } = stackFileConfig(ctx.backend.stackName),
+  source: { raw: Record<string, string>; config: RolloutConfig } = stackFileConfig(ctx),
 ): Promise<number> {
   const { raw, config } = source;
   const by = recorderName(flags);

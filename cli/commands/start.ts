@@ -296,7 +296,7 @@ async function openRelease(
 export async function startDryRun(
   flags: Flags,
   ctx: CommandContext,
-  source: { config: RolloutConfig } = stackFileConfig(ctx.backend.stackName),
+  source: { config: RolloutConfig } = stackFileConfig(ctx),
 ): Promise<number> {
   const images = parseImageFlags(flags);
   const { config } = source;

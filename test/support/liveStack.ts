@@ -262,6 +262,8 @@ export function setup(stack: "staging" | "production", changes: Record<string, u
       clock += ms;
     },
     history: memoryHistoryStore(stack),
+    // The fake stack's config is its stack file.
+    readStackFile: () => ({ ...backend.raw }),
   };
   const advanceClock = (ms: number) => (clock += ms);
   return { backend, out, ctx, sleeps, advanceClock };
@@ -383,6 +385,8 @@ export function resetAwsMocks(): void {
   });
   noAlarms();
   noLatch();
+  // Every target healthy unless a test says otherwise (finish and start read it).
+  serveTargetHealth();
 }
 
 /** A recorded GO decision of the TBS playbook (what `gates --record` writes, evidence included), as config holds it. */
