@@ -35,7 +35,10 @@ describe("help: per command", () => {
       text,
       /^ {2}--interval T .*\(default: the phase's shift\.intervalSeconds in the playbook \(TBS: 16m; Telegram: 11m\)\)$/m,
     );
-    assert.match(text, /^exit codes: 0 ok, 1 refused \/ NO-GO \/ failed, 2 bad input, 130 stopped by Ctrl-C/m);
+    assert.match(
+      text,
+      /^exit codes: 0 ok, 1 refused \/ NO-GO \/ failed, 2 bad input, 130 stopped by Ctrl-C/m,
+    );
     assert.match(text, /^ {2}-s, --stack S .*\(default: none: required\)$/m);
     assert.doesNotMatch(text, /^commands:/m);
   });
