@@ -14,7 +14,6 @@ import { errorMessage } from "../rollout/errors";
 import { alarmNames, playbookAlarms } from "../rollout/alarms";
 import { blueActions, moveRulesToBlue as sharedMoveRulesToBlue, type RuleMove } from "../rollout/blueRouting";
 import type { TargetGroupPair } from "../rollout/lambdaEnvironment";
-import { PROJECT_ROOT } from "../rollout/loaders";
 import { alarmNamePrefix, compositeAlarmName, latchParameterName } from "../rollout/names";
 import { parseLatch, type Latch } from "../rollout/state";
 import type { GateAction } from "../rollout/playbook";
@@ -94,12 +93,6 @@ export interface AutomationStack {
 
 export type SelectStack = (args: { stackName: string; workDir: string }) => Promise<AutomationStack>;
 
-const selectLocalStack: SelectStack = async (args) => {
-  // Loaded on first use: importing the automation module is slow and needs nothing offline.
-  const { LocalWorkspace } = await import("@pulumi/pulumi/automation/index.js");
-  return LocalWorkspace.selectStack(args);
-};
-
 /**
  * The Automation API's failures that mean "this machine cannot reach the stack", as one line
  * that says what to do (runCli prints it and exits 1, as for any other failure).
@@ -163,8 +156,9 @@ export function lineBuffer(onLine: (line: string) => void): { write(text: string
  */
 export function automationBackend(
   stackName: string,
-  workDir: string = PROJECT_ROOT,
-  selectStack: SelectStack = selectLocalStack,
+  workDir: string,
+  /** How the stack is selected: cli/liveSecrets.ts's (pulumi in its own process group, secrets registered), or a test's fake. */
+  selectStack: SelectStack,
 ): StackBackend {
   let selected: Promise<AutomationStack> | undefined;
   const stack = async () => {

@@ -9,10 +9,17 @@ import type { AutomationStack, SelectStack } from "./backend";
  * `rollout:` values holding JSON are checked for reserved and unsafe names as a file would be.
  */
 
-/** What the Automation API's LocalWorkspace gives (loaded on first use: it is slow to import). */
+/**
+ * What the Automation API's LocalWorkspace gives (loaded on first use: it is slow to import),
+ * running `pulumi` in its own process group so the terminal's Ctrl-C, meant for the CLI, never
+ * cancels an `up` in flight (cli/pulumiCommand.ts).
+ */
 export const selectLocalStack: SelectStack = async (args) => {
-  const { LocalWorkspace } = await import("@pulumi/pulumi/automation/index.js");
-  return LocalWorkspace.selectStack(args);
+  const [{ LocalWorkspace }, { ShieldedPulumiCommand }] = await Promise.all([
+    import("@pulumi/pulumi/automation/index.js"),
+    import("./pulumiCommand.js"),
+  ]);
+  return LocalWorkspace.selectStack(args, { pulumiCommand: await ShieldedPulumiCommand.get() });
 };
 
 /**

@@ -491,8 +491,17 @@ if (require.main === module) {
   ignoreEpipe(process.stdout);
   process.on("uncaughtException", uncaught);
   process.on("unhandledRejection", uncaught);
+  // Pulumi runs in its own process group (cli/pulumiCommand.ts), out of a terminal's Ctrl-C:
+  // exiting on a hang-up or a kill runs its exit hook, which cancels an up in flight.
+  process.on("SIGHUP", () => process.exit(129));
+  process.on("SIGTERM", () => process.exit(143));
   process.on("SIGINT", () => {
-    if (interrupt.signal.aborted) process.exit(130);
+    if (interrupt.signal.aborted) {
+      process.stderr.write(
+        "stopping now: a pulumi up in flight is cancelled; check `rollout status` before going on\n",
+      );
+      process.exit(130);
+    }
     process.stderr.write("\ninterrupted: stopping at the next safe point (Ctrl-C again to exit now)\n");
     interrupt.abort();
   });
