@@ -2,10 +2,20 @@ import { DeleteParameterCommand } from "@aws-sdk/client-ssm";
 import { latchParameterName } from "../../rollout/names";
 import { planTraffic } from "../../rollout/traffic";
 import { isUnreadableLatch } from "../../rollout/state";
-import { loadLiveConfig, readAlbTraffic, readLatch, readStackOutputs, type CommandContext } from "../backend";
+import {
+  describeAlarm,
+  firingAlarms,
+  loadLiveConfig,
+  readAlbTraffic,
+  readLatch,
+  readStackOutputs,
+  rollbackAlarms,
+  stackAlarms,
+  type CommandContext,
+} from "../backend";
 import { deployChange } from "../deployChange";
 import { EXIT } from "../output";
-import { emit, type Flags } from "./shared";
+import { emit, refuse, type Flags } from "./shared";
 
 /**
  * Acknowledge an automatic rollback: record the latch's time in config (audit trail) and
@@ -23,6 +33,17 @@ export async function resumeCommand(flags: Flags, ctx: CommandContext): Promise<
     );
     return EXIT.ok;
   }
+  // Acknowledging while a rollback alarm still fires would hand green back at the next up (CI's
+  // deploy of the acknowledged config included) with the composite already in ALARM, and "the
+  // actions happen only on state transitions, and are not performed again if the condition
+  // persists" (CloudWatch User Guide, "Alarm actions"): no second rollback would come. The latch
+  // stays until the alarms are OK.
+  const alarms = stackAlarms(config);
+  const rollback = rollbackAlarms(await firingAlarms(ctx.aws, config, alarms), alarms);
+  if (rollback.length > 0)
+    return refuse(ctx, flags, "resume", [
+      `rollback alarms in ALARM: ${rollback.map((n) => describeAlarm(n, alarms)).join(", ")}: the latch keeps blue until green is fixed and they are OK`,
+    ]);
   // An unreadable latch has no time to acknowledge: deleting the parameter alone clears it.
   const acknowledged = isUnreadableLatch(latch) ? undefined : latch.at;
   if (acknowledged) await deployChange(ctx, { set: { rollbackAcknowledged: acknowledged } });

@@ -232,3 +232,21 @@ describe("status --watch --interval bounds", () => {
     ]);
   });
 });
+
+describe("resume while a rollback alarm fires", () => {
+  it("is refused and the latch stays: acknowledging would hand green back with the composite already in ALARM (CloudWatch acts only on state transitions)", async () => {
+    const { ctx, backend } = setup(STACK);
+    ssm.on(GetParameterCommand, { Name: latchParameterName(STACK) }).resolves({
+      Parameter: { Value: JSON.stringify(LATCH) },
+    });
+    cloudwatch.on(DescribeAlarmsCommand).resolves(firing("production-auto-rollback"));
+    const run = await cli(ctx, "resume", "--stack", STACK);
+    assert.equal(run.code, 1);
+    assert.deepEqual(run.out.lines, [
+      "resume refused:",
+      "  - rollback alarms in ALARM: production-auto-rollback (rollback): the latch keeps blue until green is fixed and they are OK",
+    ]);
+    assert.equal(backend.raw.rollbackAcknowledged, undefined);
+    assert.equal(ssm.commandCalls(DeleteParameterCommand).length, 0);
+  });
+});
