@@ -423,6 +423,13 @@ export async function finishCommand(flags: Flags, ctx: CommandContext): Promise<
     await keepRelease(ctx, history, config, finish);
   } else {
     finish = where.finish;
+    // A resume is a new decision to go on: what refuses a finish now refuses its resume too (a
+    // rollback set since it stopped, the latch, an alarm in ALARM).
+    const reasons = [
+      ...(config.rollback ? [rollbackSetReason(config)] : []),
+      ...(await unhealthyReasons(ctx, config, stackAlarms(config))),
+    ];
+    if (reasons.length > 0) return refuse(ctx, flags, "finish (resume)", reasons);
     say(
       `resuming the finish of ${config.stack} recorded at ${finish.at} by ${finish.by} (${where.stage === "blue" ? "step 1 of 3: blue's health" : "step 2 of 3: traffic back on blue"})`,
     );

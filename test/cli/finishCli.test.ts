@@ -287,6 +287,24 @@ describe("rollout finish: the three steps", () => {
   });
 });
 
+describe("rollout finish: a resume is checked again", () => {
+  it("a rollback set after a stopped finish refuses its resume: nothing is archived, blue is not declared the release", async () => {
+    const { ctx, out, backend } = inFull();
+    backend.failingUps = [1];
+    assert.equal(await finishCommand({ evidence: success }, ctx), 1);
+    // The operator rolls back green's version before resuming.
+    backend.raw.rollback = "true";
+    out.lines.length = 0;
+    assert.equal(await finishCommand({}, ctx), 1);
+    assert.deepEqual(out.lines, [
+      "finish (resume) refused:",
+      "  - rollout:rollback is true: once green is fixed, `npm run rollout -- rollback --clear --stack production`",
+    ]);
+    assert.deepEqual(historyOf(ctx).finished, []);
+    assert.deepEqual(backend.ups, ["full/100/false"]);
+  });
+});
+
 describe("rollout finish --dry-run", () => {
   it("prints the config change key by key, from the stack file, and asks neither Pulumi nor AWS", async () => {
     const { ctx, out, backend } = inFull();
