@@ -190,9 +190,18 @@ export async function startCommand(flags: Flags, ctx: CommandContext): Promise<n
       images.map((i) => `${i.service} -> ${i.image}`).join(", "),
   );
   // The config first: the history says a release started only once the config does.
+  // Sign-offs given before a restart approved the images it replaces: they go with them.
+  const dropped = [
+    ...(raw.finish !== undefined ? ["finish"] : []),
+    ...(which.kind === "restart" && raw.signoffs !== undefined ? ["signoffs"] : []),
+  ];
+  if (dropped.includes("signoffs"))
+    say(
+      `the sign-offs recorded for release ${number}'s previous images are removed: its new images need their own`,
+    );
   await deployChange(ctx, {
     set: { services: JSON.stringify(services), release: JSON.stringify(release) },
-    ...(raw.finish !== undefined && { remove: ["finish"] }),
+    ...(dropped.length > 0 && { remove: dropped }),
   });
   await openRelease(ctx, config, history, number, startedAt, images);
   await recordEvent(ctx, {

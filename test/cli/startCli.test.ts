@@ -255,6 +255,21 @@ describe("rollout start: opening the release", () => {
     );
   });
 
+  it("again after sign-offs of the first phase: they approved the replaced images, so they are removed and said so", async () => {
+    const { ctx, backend, out } = afterFinish();
+    assert.equal(await startCommand({ image: [`web=${WEB_2}`] }, ctx), 0);
+    backend.raw.signoffs = JSON.stringify({
+      internal: { devopsEngineer: { approver: "dana.devops", at: "2026-11-22T11:00:00Z" } },
+    });
+    out.lines.length = 0;
+    assert.equal(await startCommand({ image: [`api=${API_2}`] }, ctx), 0);
+    assert.equal(backend.raw.signoffs, undefined);
+    assert.match(
+      out.text(),
+      /the sign-offs recorded for release 2's previous images are removed: its new images need their own/,
+    );
+  });
+
   it("green unhealthy after up: exit 1, it carries no traffic, the release stays open to start again", async () => {
     const { ctx, out } = afterFinish();
     const greenWeb = fakeTargetGroupArn("web", "green");
