@@ -1,6 +1,6 @@
 import { PublishCommand } from "@aws-sdk/client-sns";
 import { errorMessage } from "../rollout/errors";
-import type { ReleaseEvent, ReleaseEventKind } from "../rollout/release";
+import type { ReleaseEvent, ReleaseEventKind, ReleaseHistory } from "../rollout/release";
 import { snsSubject } from "../rollout/snsSubject";
 import { readStackOutputs, type CommandContext } from "./backend";
 import { oneLine } from "./output";
@@ -28,6 +28,11 @@ export interface RecordedEvent {
   published: { topicArn: string; messageId?: string } | { error: string };
 }
 
+/** Write the stack's history and note every file written (the history, releases moved out of it) for the commit. */
+export async function saveHistory(ctx: CommandContext, history: ReleaseHistory): Promise<void> {
+  for (const file of await ctx.history.write(history)) noteWritten(ctx, file);
+}
+
 export async function recordEvent(ctx: CommandContext, event: RolloutEvent): Promise<RecordedEvent> {
   const stack = ctx.backend.stackName;
   const entry: ReleaseEvent = {
@@ -40,16 +45,16 @@ export async function recordEvent(ctx: CommandContext, event: RolloutEvent): Pro
   try {
     const current = await ctx.history.read();
     const release = current.current ?? {
-      number: current.finished.length + 1,
+      // The last finished release's number, not a count: the oldest may have moved to files of their own.
+      number: (current.finished.at(-1)?.number ?? 0) + 1,
       versions: {},
       decisions: [],
       signoffs: {},
       successEvidence: [],
       events: [],
     };
-    await ctx.history.write({ ...current, current: { ...release, events: [...release.events, entry] } });
+    await saveHistory(ctx, { ...current, current: { ...release, events: [...release.events, entry] } });
     history = ctx.history.file;
-    noteWritten(ctx, ctx.history.file);
   } catch (error) {
     history = `NOT kept: ${oneLine(errorMessage(error))}`;
     ctx.out.error(

@@ -1,8 +1,15 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { PROJECT_ROOT } from "../rollout/loaders";
-import { emptyHistory, ReleaseHistory, releaseHistoryFile } from "../rollout/release";
-import { readInputDocument } from "../rollout/safeInput";
+import {
+  archivedReleaseFile,
+  emptyHistory,
+  historyText,
+  ReleaseHistory,
+  releaseHistoryFile,
+  rotateHistory,
+} from "../rollout/release";
+import { INPUT_LIMITS, readInputDocument } from "../rollout/safeInput";
 import { parseOrThrow } from "../rollout/validation";
 
 /**
@@ -15,10 +22,22 @@ export interface ReleaseHistoryStore {
   /** The file, relative to the project root, as a commit names it. */
   readonly file: string;
   read(): Promise<ReleaseHistory>;
-  write(history: ReleaseHistory): Promise<void>;
+  /** Writes the history; answers the project-relative files written (releases moved out of it too). */
+  write(history: ReleaseHistory): Promise<string[]>;
 }
 
-export function fileHistoryStore(stack: string, root: string = PROJECT_ROOT): ReleaseHistoryStore {
+/** Through a temporary file and a rename: an interrupted write leaves the previous file whole. */
+function writeWhole(file: string, text: string): void {
+  const temporary = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(temporary, text);
+  fs.renameSync(temporary, file);
+}
+
+export function fileHistoryStore(
+  stack: string,
+  root: string = PROJECT_ROOT,
+  maxBytes: number = INPUT_LIMITS.maxBytes,
+): ReleaseHistoryStore {
   const file = releaseHistoryFile(stack);
   const absolute = path.join(root, file);
   return {
@@ -33,11 +52,16 @@ export function fileHistoryStore(stack: string, root: string = PROJECT_ROOT): Re
       return Promise.resolve(parseOrThrow(ReleaseHistory, document, "", `${file} is malformed`));
     },
     write(history) {
+      // Never a file its own reader refuses: the oldest finished releases move to files of their own.
+      const { kept, archived } = rotateHistory(ReleaseHistory.parse(history), maxBytes);
       fs.mkdirSync(path.dirname(absolute), { recursive: true });
-      const temporary = `${absolute}.${process.pid}.tmp`;
-      fs.writeFileSync(temporary, `${JSON.stringify(ReleaseHistory.parse(history), null, 2)}\n`);
-      fs.renameSync(temporary, absolute);
-      return Promise.resolve();
+      for (const release of archived)
+        writeWhole(
+          path.join(root, archivedReleaseFile(stack, release.number)),
+          `${JSON.stringify(release, null, 2)}\n`,
+        );
+      writeWhole(absolute, historyText(kept));
+      return Promise.resolve([...archived.map((r) => archivedReleaseFile(stack, r.number)), file]);
     },
   };
 }
@@ -55,7 +79,7 @@ export function memoryHistoryStore(
     read: () => Promise.resolve(structuredClone(store.history)),
     write(history: ReleaseHistory) {
       store.history = structuredClone(ReleaseHistory.parse(history));
-      return Promise.resolve();
+      return Promise.resolve([store.file]);
     },
   };
   return store;

@@ -243,3 +243,36 @@ export function largestFinish(playbook: {
     ),
   };
 }
+
+/** The JSON text a history is stored as. */
+export function historyText(history: ReleaseHistory): string {
+  return `${JSON.stringify(history, null, 2)}\n`;
+}
+
+/**
+ * A history that fits `maxBytes` (the size every input file may have: the CLI must be able to
+ * read back what it wrote): the oldest finished releases move out, each to a file of its own
+ * (`releases/<stack>-release-<n>.json`), until the rest fits. Throws when the release under way
+ * alone is too big: its events cannot be dropped.
+ */
+export function rotateHistory(
+  history: ReleaseHistory,
+  maxBytes: number,
+): { kept: ReleaseHistory; archived: ReleaseRecord[] } {
+  const kept = { ...history, finished: [...history.finished] };
+  const archived: ReleaseRecord[] = [];
+  while (Buffer.byteLength(historyText(kept)) > maxBytes) {
+    const oldest = kept.finished.shift();
+    if (!oldest)
+      throw new Error(
+        `${releaseHistoryFile(history.stack)}: release ${history.current?.number ?? "?"} alone takes more than ${maxBytes} bytes of events, the most an input file may be; move its events to a file of their own before the next change`,
+      );
+    archived.push(oldest);
+  }
+  return { kept, archived };
+}
+
+/** Where a finished release moved out of the history lives. */
+export function archivedReleaseFile(stack: string, number: number): string {
+  return `releases/${stack}-release-${number}.json`;
+}

@@ -25,9 +25,8 @@ import {
   type CommandContext,
 } from "../backend";
 import { deployChange, deployFailed, stackFileName } from "../deployChange";
-import { recordEvent } from "../events";
+import { recordEvent, saveHistory } from "../events";
 import { EXIT, formatSeconds, oneLine, requireFlag } from "../output";
-import { noteWritten } from "../revision";
 import {
   blueProblems,
   elapsedSeconds,
@@ -518,7 +517,7 @@ async function keepRelease(
     successEvidence: [],
     events: [],
   };
-  await ctx.history.write({
+  await saveHistory(ctx, {
     ...history,
     current: {
       ...current,
@@ -528,7 +527,6 @@ async function keepRelease(
       successEvidence: finish.evidence,
     },
   });
-  noteWritten(ctx, ctx.history.file);
 }
 
 /** The command's own stop: what happened, where things stand, how to resume. Exit 1. */
@@ -688,7 +686,7 @@ async function archiveRelease(
   try {
     const history = await ctx.history.read();
     const current = history.current!;
-    await ctx.history.write({
+    await saveHistory(ctx, {
       ...history,
       current: undefined,
       finished: [
@@ -696,7 +694,6 @@ async function archiveRelease(
         { ...current, finishedAt: finish.at, successEvidence: finish.evidence },
       ],
     });
-    noteWritten(ctx, ctx.history.file);
     return true;
   } catch (error) {
     ctx.out.error(

@@ -5,10 +5,9 @@ import { planTraffic } from "../../rollout/traffic";
 import { RolloutInputError } from "../../rollout/validation";
 import { loadLiveConfig, progress, stackAlarms, type CommandContext } from "../backend";
 import { deployChange, deployFailed } from "../deployChange";
-import { recordEvent } from "../events";
+import { recordEvent, saveHistory } from "../events";
 import { didYouMean } from "../help";
 import { EXIT, formatSeconds } from "../output";
-import { noteWritten } from "../revision";
 import {
   printDryRun,
   rawServices,
@@ -290,12 +289,11 @@ async function openRelease(
       return [s.name, { blue: s.blue, green: named ? { image: named.image, port: s.green.port } : s.blue }];
     }),
   );
-  await ctx.history.write({
+  await saveHistory(ctx, {
     ...fresh,
     stack: history.stack,
     current: { ...current, number, startedAt, versions },
   });
-  noteWritten(ctx, ctx.history.file);
 }
 
 /**

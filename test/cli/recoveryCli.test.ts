@@ -1,7 +1,11 @@
 import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { beforeEach, describe, it } from "node:test";
 import { DescribeAlarmsCommand } from "@aws-sdk/client-cloudwatch";
 import { DeleteParameterCommand, GetParameterCommand } from "@aws-sdk/client-ssm";
+import { fileHistoryStore } from "../../cli/history";
 import { bufferOutput } from "../../cli/output";
 import { runCli } from "../../cli/rollout";
 import { moveRulesToBlue } from "../../rollout/blueRouting";
@@ -248,5 +252,49 @@ describe("resume while a rollback alarm fires", () => {
     ]);
     assert.equal(backend.raw.rollbackAcknowledged, undefined);
     assert.equal(ssm.commandCalls(DeleteParameterCommand).length, 0);
+  });
+});
+
+describe("the release history file stays readable", () => {
+  it("past the input limit the oldest finished releases move to files of their own; the history reads back", async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), "history-"));
+    const store = fileHistoryStore("staging", root, 4000);
+    const release = (number: number, events = 8) => ({
+      number,
+      versions: {},
+      decisions: [],
+      signoffs: {},
+      successEvidence: [],
+      events: Array.from({ length: events }, (_, i) => ({
+        at: "2026-11-22T10:00:00Z",
+        kind: "shift" as const,
+        summary: `release ${number}: step ${i} ${"x".repeat(60)}`,
+      })),
+    });
+    const written = await store.write({ version: 1, stack: "staging", finished: [1, 2, 3, 4].map(release) });
+    assert.deepEqual(written, [
+      "releases/staging-release-1.json",
+      "releases/staging-release-2.json",
+      "releases/staging.json",
+    ]);
+    const back = await store.read();
+    assert.deepEqual(
+      back.finished.map((r) => r.number),
+      [3, 4],
+    );
+    assert.ok(fs.statSync(path.join(root, "releases", "staging.json")).size <= 4000);
+    assert.equal(
+      (
+        JSON.parse(fs.readFileSync(path.join(root, "releases", "staging-release-1.json"), "utf8")) as {
+          number: number;
+        }
+      ).number,
+      1,
+    );
+    // A release under way too big on its own: refused, naming the file, nothing written over.
+    await assert.rejects(
+      store.write({ version: 1, stack: "staging", current: release(5, 40), finished: [] }),
+      /^Error: releases\/staging\.json: release 5 alone takes more than 4000 bytes of events/,
+    );
   });
 });
