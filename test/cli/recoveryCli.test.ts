@@ -271,7 +271,11 @@ describe("the release history file stays readable", () => {
         summary: `release ${number}: step ${i} ${"x".repeat(60)}`,
       })),
     });
-    const written = await store.write({ version: 1, stack: "staging", finished: [1, 2, 3, 4].map(release) });
+    const written = await store.write({
+      version: 1,
+      stack: "staging",
+      finished: [1, 2, 3, 4].map((n) => release(n)),
+    });
     assert.deepEqual(written, [
       "releases/staging-release-1.json",
       "releases/staging-release-2.json",
