@@ -53,7 +53,13 @@ export function fileHistoryStore(
     },
     write(history) {
       // Never a file its own reader refuses: the oldest finished releases move to files of their own.
-      const { kept, archived } = rotateHistory(ReleaseHistory.parse(history), maxBytes);
+      let rotated: ReturnType<typeof rotateHistory>;
+      try {
+        rotated = rotateHistory(ReleaseHistory.parse(history), maxBytes);
+      } catch (error) {
+        return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+      }
+      const { kept, archived } = rotated;
       fs.mkdirSync(path.dirname(absolute), { recursive: true });
       for (const release of archived)
         writeWhole(
