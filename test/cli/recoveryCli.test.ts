@@ -298,7 +298,7 @@ describe("the release history file stays readable", () => {
     // A release under way too big on its own: refused, naming the file, nothing written over.
     await assert.rejects(
       store.write({ version: 1, stack: "staging", current: release(5, 40), finished: [] }),
-      /^releases\/staging\.json: release 5 alone takes more than 4000 bytes of events/,
+      /^Error: releases\/staging\.json: release 5 alone takes more than 4000 bytes of events/,
     );
   });
 });
