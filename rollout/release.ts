@@ -145,9 +145,29 @@ interface Colours {
   green: ServiceVersion;
 }
 
-/** Whether blue runs exactly green's version: the same image and the same port. */
+/**
+ * What an image reference runs: `repository@digest` when it names a digest (a tag beside a digest
+ * is ignored by the runtime: the digest is what is pulled), else `repository:tag` (`latest` when
+ * none). So `web:1.2@sha256:ab` and `web@sha256:ab` are the same version; `web` and `web:latest` too.
+ */
+export function imageIdentity(image: string): string {
+  const at = image.indexOf("@");
+  const name = at < 0 ? image : image.slice(0, at);
+  const digest = at < 0 ? undefined : image.slice(at + 1).toLowerCase();
+  // A tag follows the last colon after the last slash (a colon before it is a registry's port).
+  const slash = name.lastIndexOf("/");
+  const colon = name.lastIndexOf(":");
+  const repository = colon > slash ? name.slice(0, colon) : name;
+  const tag = colon > slash ? name.slice(colon + 1) : "latest";
+  return digest ? `${repository}@${digest}` : `${repository}:${tag}`;
+}
+
+/** Whether blue runs green's version: the same image (however spelled) and the same port. */
 export function blueRunsGreen(service: Colours): boolean {
-  return service.blue.image === service.green.image && service.blue.port === service.green.port;
+  return (
+    imageIdentity(service.blue.image) === imageIdentity(service.green.image) &&
+    service.blue.port === service.green.port
+  );
 }
 
 /** A success criterion's result as `rollout finish` records it (the `gates --record` line, without a source). */

@@ -28,6 +28,18 @@ export const finishNeedsSuccess: StackValidationPolicy = {
   validateStack: withRolloutState(({ state, playbook, stateResource }, _args, report) => {
     const finishCommand = `\`npm run rollout -- finish --stack ${state.stack} --evidence FILE\``;
     const problems = state.finish ? finishRecordProblems(playbook, state.finish) : [];
+    // A finish holds in two places only: the last phase (blue taking green's version while green
+    // serves everything) and the first phase at 0 % (after it, green idle). Anywhere else it is a
+    // record copied or written by hand to let blue take an unproven version.
+    const first = playbook.phases[0]!.id;
+    if (
+      state.finish &&
+      state.phase !== lastPhase(playbook) &&
+      !(state.phase === first && state.greenWeight === 0)
+    )
+      problems.push(
+        `rollout:finish is set in phase ${state.phase} at greenWeight ${state.greenWeight} %: a finish holds only in ${lastPhase(playbook)} (while blue takes green's version) or in ${first} at 0 % (after it)`,
+      );
     for (const problem of problems)
       report(
         `${problem}; a release finishes with ${finishCommand} from phase ${lastPhase(playbook)}, every success criterion met ` +

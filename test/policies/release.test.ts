@@ -7,7 +7,7 @@ import * as yaml from "js-yaml";
 import { runCli } from "../../cli/rollout";
 import { bufferOutput } from "../../cli/output";
 import { TIER_RELAXED_POLICIES } from "../../policies/rules/rollout";
-import { finishRecordProblems, successEvidenceLines } from "../../rollout/release";
+import { finishRecordProblems, successEvidenceLines, imageIdentity } from "../../rollout/release";
 import { loadPlaybook, loadStackFile } from "../../rollout/loaders";
 import { approvedDecisions } from "../support/evidenceFixtures";
 
@@ -163,6 +163,35 @@ describe("rollout-finish-needs-success", () => {
     assert.deepEqual(messages(o), [tookGreen("api", false)]);
   });
 
+  it("blue on green's image spelled another way (the tag dropped beside the same digest): still green's version", async () => {
+    const services = (
+      JSON.parse(loadStackFile("production").config["rollout:services"]!) as {
+        name: string;
+        blue: { image: string; port: number };
+        green: { image: string; port: number };
+      }[]
+    ).map((s) =>
+      s.name === "api" ? { ...s, blue: { ...s.green, image: s.green.image.replace(/:[^:/@]+@/, "@") } } : s,
+    );
+    assert.notEqual(
+      (services.find((s) => s.name === "api")!.blue as { image: string }).image,
+      (services.find((s) => s.name === "api")!.green as { image: string }).image,
+    );
+    const o = await plan("production", { services });
+    assert.equal(o.code, 1, describeOutcome(o));
+    assert.deepEqual(messages(o), [tookGreen("api", false)]);
+  });
+
+  it("a valid-looking finish record in a pilot phase (copied from history, or written by hand): refused", async () => {
+    const o = await plan("production", { services: promoted("production"), finish: finishOf(PASSING) });
+    assert.equal(o.code, 1, describeOutcome(o));
+    assert.deepEqual(messages(o), [
+      `rollout:finish is set in phase limited-pilot at greenWeight 0 %: a finish holds only in full (while blue takes green's version) or in preparation at 0 % (after it)${REMEDY}`,
+      tookGreen("web"),
+      tookGreen("api"),
+    ]);
+  });
+
   it("a service the release does not change keeps blue's version on green: no finish needed for it", async () => {
     const release = { number: 2, startedAt: "2026-11-21T10:00:00Z", services: ["api"] };
     // After `start --image api=...`: web's green is blue's version, api's green the new one.
@@ -248,5 +277,15 @@ describe("finishRecordProblems: the finish record against the playbook", () => {
       finishRecordProblems(tbs, { fromPhase: "full", evidence: successEvidenceLines(tbs, PASSING) }),
       [],
     );
+  });
+});
+
+describe("imageIdentity: what an image reference runs", () => {
+  it("the digest when there is one (a tag beside it is ignored), else repository:tag with latest by default; a registry port is no tag", () => {
+    assert.equal(imageIdentity("r.example:5000/tbs/web:1.2@sha256:AB"), "r.example:5000/tbs/web@sha256:ab");
+    assert.equal(imageIdentity("r.example:5000/tbs/web@sha256:ab"), "r.example:5000/tbs/web@sha256:ab");
+    assert.equal(imageIdentity("r.example:5000/tbs/web"), "r.example:5000/tbs/web:latest");
+    assert.equal(imageIdentity("tbs/web:latest"), "tbs/web:latest");
+    assert.notEqual(imageIdentity("tbs/web:1.2"), imageIdentity("tbs/web:1.3"));
   });
 });
