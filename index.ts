@@ -13,13 +13,19 @@ import { guardDutyRollbackSeverity, securityEventRollback } from "./rollout/alar
 import { parseAwsRegion } from "./rollout/awsLimits";
 import { parseRolloutConfig, type RolloutConfig } from "./rollout/config";
 import { latestGoInto } from "./rollout/decisions";
-import { customMetricNamespace, latchPath, stackParameterPath, stateParameterName } from "./rollout/names";
+import {
+  customMetricNamespace,
+  latchPath,
+  revisionClaimParameterName,
+  stackParameterPath,
+  stateParameterName,
+} from "./rollout/names";
 import { rolloutKeys } from "./rollout/stackFile";
 import {
   latchStatus,
   parseLatch,
-  recordRevision,
   rolloutStateRecord,
+  stackRevision,
   staleRevisionProblem,
   STATE_PARAMETER_TIER,
   STATE_RESOURCE_NAME,
@@ -63,11 +69,12 @@ function readLatch(config: RolloutConfig): pulumi.Output<{ status: LatchStatus; 
 }
 
 /**
- * The revision of the state record this stack last deployed, read before this deploy replaces
- * it: GetParametersByPath on the stack's hierarchy, not recursive, returns the record (directly
- * under it) and not the latch (a level deeper); "If Recursive is false, ... only the parameters
- * directly under the path" (SSM API reference, GetParametersByPath). A first deploy finds none
- * (undefined). rollout-revision-current refuses a deploy whose stack file is older.
+ * The revision the stack is at, read before this deploy replaces its record: the deployed state
+ * record's and the rollout CLI's claim (cli/revision.ts), both directly under the stack's SSM
+ * hierarchy. GetParametersByPath retrieves "parameters under a specified level in a hierarchy"
+ * and only with Recursive "all parameters within a hierarchy" (SSM API reference; the provider's
+ * `recursive` defaults to false): the latch, a level deeper, is not read here. A first deploy
+ * finds neither (undefined). rollout-revision-current refuses a deploy whose stack file is older.
  */
 function readDeployedRevision(config: RolloutConfig): pulumi.Output<number | undefined> {
   const found = aws.ssm.getParametersByPathOutput({
@@ -75,8 +82,15 @@ function readDeployedRevision(config: RolloutConfig): pulumi.Output<number | und
     recursive: false,
   });
   return pulumi.all([found.names, pulumi.unsecret(found.values)]).apply(([names, values]) => {
-    const index = names.indexOf(stateParameterName(config.stack));
-    const deployed = recordRevision(index < 0 ? undefined : values[index]);
+    const valueOf = (name: string) => {
+      const index = names.indexOf(name);
+      return index < 0 ? undefined : values[index];
+    };
+    // The deployed record's revision, or the CLI's later claim (a change not yet deployed).
+    const deployed = stackRevision(
+      valueOf(stateParameterName(config.stack)),
+      valueOf(revisionClaimParameterName(config.stack)),
+    );
     const problem = staleRevisionProblem(config.stack, config.revision, deployed);
     // A warning: the policy pack refuses the deploy (mandatory) before any change; an error logged
     // here would fail the update only after it had applied.

@@ -3,7 +3,7 @@ import { parseStackOutputs, type StackOutputs } from "../rollout/stackOutputs";
 import { progress, readAlbTraffic, readStackOutputs, type CommandContext, type LiveTraffic } from "./backend";
 import { elapsedSeconds, emit, trafficTable, type Flags } from "./commands/shared";
 import { EXIT, formatSeconds } from "./output";
-import { nextRevision, noteWritten } from "./revision";
+import { claimRevision, nextRevision, noteWritten } from "./revision";
 
 /** `Pulumi.<stack>.yaml`, relative to the project (the stack's own name: the last part of org/project/stack). */
 export const stackFileName = (stack: string) => `Pulumi.${stack.split("/").pop()}.yaml`;
@@ -87,6 +87,8 @@ export async function deployChange<V>(
     await ctx.backend.setConfig({ ...change.set, revision: String(revision) }, options);
     if (change.remove) await ctx.backend.removeConfig(change.remove, options);
     noteWritten(ctx, stackFileName(ctx.backend.stackName), revision);
+    // Claimed once the file holds it (a failed write claims nothing that would lock this copy out).
+    await claimRevision(ctx.aws, ctx.backend.stackName, revision);
   }
   if (!("up" in change)) return;
   let outputs: Record<string, unknown>;

@@ -40,6 +40,8 @@ export interface MockOptions {
    * on the stack's hierarchy answers as its `state` parameter. Default: none (a first deploy).
    */
   deployedState?: string;
+  /** The revision the rollout CLI claimed in SSM (`<stack path>/revision`), answered beside the state record. Default: none. */
+  revisionClaim?: string;
 }
 
 const ARN_SERVICE: Record<string, string> = {
@@ -210,9 +212,14 @@ export class ResourceRecorder {
             const path = String(args.inputs.path);
             const params = path.endsWith("/latch")
               ? (this.options.latchParameters ?? [])
-              : this.options.deployedState !== undefined
-                ? [{ name: `${path}/state`, value: this.options.deployedState }]
-                : [];
+              : [
+                  ...(this.options.deployedState !== undefined
+                    ? [{ name: `${path}/state`, value: this.options.deployedState }]
+                    : []),
+                  ...(this.options.revisionClaim !== undefined
+                    ? [{ name: `${path}/revision`, value: this.options.revisionClaim }]
+                    : []),
+                ];
             return {
               path: args.inputs.path,
               names: params.map((p) => p.name),

@@ -1,7 +1,7 @@
-import { GetParameterCommand } from "@aws-sdk/client-ssm";
+import { GetParameterCommand, PutParameterCommand } from "@aws-sdk/client-ssm";
 import { integerIn } from "../rollout/validation";
-import { stateParameterName } from "../rollout/names";
-import { recordRevision, staleRevisionProblem } from "../rollout/state";
+import { revisionClaimParameterName, stateParameterName } from "../rollout/names";
+import { stackRevision, staleRevisionProblem } from "../rollout/state";
 import type { AwsClients, ChangeLog, CommandContext } from "./backend";
 
 /**
@@ -13,15 +13,44 @@ import type { AwsClients, ChangeLog, CommandContext } from "./backend";
  * change the CLI says exactly what to commit. docs/config-revisions.md tells the whole rule.
  */
 
-/** The revision of the state record the stack runs (SSM), or undefined before its first deploy. */
-export async function readDeployedRevision(aws: AwsClients, stack: string): Promise<number | undefined> {
+/** A parameter's value, or undefined when SSM has none of that name. */
+async function parameterValue(aws: AwsClients, name: string): Promise<string | undefined> {
   try {
-    const result = await aws.ssm.send(new GetParameterCommand({ Name: stateParameterName(stack) }));
-    return recordRevision(result.Parameter?.Value);
+    return (await aws.ssm.send(new GetParameterCommand({ Name: name }))).Parameter?.Value;
   } catch (error) {
     if ((error as { name?: string }).name === "ParameterNotFound") return undefined;
     throw error;
   }
+}
+
+/**
+ * The revision the stack is at: its deployed record's, or the revision a CLI claimed for a later
+ * write (deployed or not: a sign-off recorded in another working copy counts), whichever is larger.
+ */
+export async function readDeployedRevision(aws: AwsClients, stack: string): Promise<number | undefined> {
+  const [record, claim] = await Promise.all([
+    parameterValue(aws, stateParameterName(stack)),
+    parameterValue(aws, revisionClaimParameterName(stack)),
+  ]);
+  return stackRevision(record, claim);
+}
+
+/**
+ * Claim `revision` in SSM once the stack file holds it: every other working copy, and the next
+ * deploy from CI, then see that this file moved on, before anything is deployed. SSM keeps no
+ * compare-and-swap; two writes within the same second can still both claim, and the deploy of
+ * either is then checked against the other's record.
+ */
+export async function claimRevision(aws: AwsClients, stack: string, revision: number): Promise<void> {
+  await aws.ssm.send(
+    new PutParameterCommand({
+      Name: revisionClaimParameterName(stack),
+      Value: String(revision),
+      Type: "String",
+      Overwrite: true,
+      Description: `staged-rollout: the last rollout:revision the rollout CLI wrote to Pulumi.${stack}.yaml`,
+    }),
+  );
 }
 
 const REVISION = integerIn(0, Number.MAX_SAFE_INTEGER);

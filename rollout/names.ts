@@ -128,6 +128,15 @@ export function stackParameterPath(stack: string): string {
   return `/staged-rollout/${stack}`;
 }
 
+/**
+ * The revision the rollout CLI last wrote to the stack file (cli/revision.ts), claimed in SSM as
+ * the write happens, so another working copy sees it before anything is deployed. Directly under
+ * the stack's hierarchy, beside the state record: the program reads both in one call.
+ */
+export function revisionClaimParameterName(stack: string): string {
+  return `${stackParameterPath(stack)}/revision`;
+}
+
 /** Name of the SSM parameter holding the stack's rollout state record. */
 export function stateParameterName(stack: string): string {
   return `${stackParameterPath(stack)}/state`;

@@ -165,6 +165,18 @@ export function recordRevision(value: string | undefined): number | undefined {
   return Number.isSafeInteger(revision) && (revision as number) >= 0 ? (revision as number) : undefined;
 }
 
+/**
+ * The revision a stack is at: the larger of its deployed record's and the revision the rollout CLI
+ * claimed in SSM for its last write (`claim`: the parameter's value, a whole number, or nothing).
+ * A claim that is not a whole number counts for nothing.
+ */
+export function stackRevision(recordValue: string | undefined, claim: string | undefined): number | undefined {
+  const record = recordRevision(recordValue);
+  const claimed = claim !== undefined && /^\d{1,15}$/.test(claim.trim()) ? Number(claim.trim()) : undefined;
+  if (record === undefined) return claimed;
+  return claimed === undefined ? record : Math.max(record, claimed);
+}
+
 /** Why a deploy from `revision` must not overwrite a record at `deployed`, or undefined when it may. */
 export function staleRevisionProblem(
   stack: string,

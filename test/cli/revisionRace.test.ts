@@ -4,8 +4,8 @@ import { planStack } from "../../cli/offlinePlan";
 import { bufferOutput } from "../../cli/output";
 import { runCli } from "../../cli/rollout";
 import { loadStackFile } from "../../rollout/loaders";
-import { RolloutState, staleRevisionProblem } from "../../rollout/state";
-import { deployedRecords, resetAwsMocks, setup } from "../support/liveStack";
+import { RolloutState, stackRevision, staleRevisionProblem } from "../../rollout/state";
+import { deployedRecords, FakeBackend, resetAwsMocks, revisionClaims, setup } from "../support/liveStack";
 
 /*
  * Issue 13, "one source of truth": the CLI writes Pulumi.<stack>.yaml in the operator's working
@@ -106,6 +106,47 @@ describe("the lost-update race between the CLI and CI", () => {
     const approve = ["signoff", "approve", "--stack", "staging", "--role", "qaEngineer", "--approver", "q"];
     assert.equal(await runCli(approve, out, () => ({ ...ctx, out })), 0, out.text());
     assert.equal(backend.raw.revision, "6");
+  });
+});
+
+describe("record-only writes claim their revision (two working copies at the same revision)", () => {
+  it("B records a sign-off (revision 1, not deployed); A, still at revision 0, is refused; CI's file at 0 is refused too", async () => {
+    // Working copy B: a sign-off is a record, no up. It claims revision 1 in SSM.
+    const b = setup("staging");
+    const outB = bufferOutput();
+    const approve = ["signoff", "approve", "--stack", "staging", "--role", "qaEngineer", "--approver", "q"];
+    assert.equal(await runCli(approve, outB, () => ({ ...b.ctx, out: outB })), 0, outB.text());
+    assert.equal(b.backend.raw.revision, "1");
+    assert.equal(revisionClaims.get("staging"), "1");
+    assert.deepEqual(deployedRecords.get("staging"), { revision: 0 });
+
+    // Working copy A (its own file at revision 0, same stack): its shift is refused before anything moves.
+    const a = new FakeBackend("staging", { ...b.backend.raw, revision: "0" });
+    const outA = bufferOutput();
+    const shift = ["shift", "--stack", "staging", "--to", "0", "--step", "10", "--interval", "1m"];
+    assert.equal(await runCli(shift, outA, () => ({ ...b.ctx, backend: a, out: outA })), 1);
+    assert.deepEqual(outA.errors, [`error: refused to change the config: ${STALE_STAGING}`]);
+    assert.deepEqual([a.sets, a.ups], [[], []]);
+
+    // CI deploys main's file (revision 0) before B commits: the program reads the claim beside the record.
+    const file = loadStackFile("staging");
+    const ci = await planStack(file, {
+      latchParameters: [],
+      deployedState: JSON.stringify({ revision: 0 }),
+      revisionClaim: revisionClaims.get("staging")!,
+    });
+    assert.deepEqual(
+      ci.violations.filter((v) => v.policy === "rollout-revision-current").map((v) => v.message),
+      [STALE_STAGING],
+    );
+  });
+
+  it("stackRevision: the larger of the record's and the claim's; a claim that is no whole number counts for nothing", () => {
+    assert.equal(stackRevision(JSON.stringify({ revision: 3 }), "5"), 5);
+    assert.equal(stackRevision(JSON.stringify({ revision: 7 }), "5"), 7);
+    assert.equal(stackRevision(undefined, "2"), 2);
+    assert.equal(stackRevision(JSON.stringify({ revision: 3 }), "five"), 3);
+    assert.equal(stackRevision(undefined, undefined), undefined);
   });
 });
 

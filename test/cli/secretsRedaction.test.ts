@@ -13,7 +13,7 @@ import type { Policy } from "../../policies/rules/util";
 import { loadStackFile } from "../../rollout/loaders";
 import { configSecretValues, redactSecrets, registerSecrets, withSecretScope } from "../../rollout/redaction";
 import { describeReceived } from "../../rollout/validation";
-import { FakeBackend, resetAwsMocks, serveAlb } from "../support/liveStack";
+import { FakeBackend, resetAwsMocks, serveAlb, revisionClaims } from "../support/liveStack";
 import { rolloutKeys } from "../../rollout/stackFile";
 
 /**
@@ -123,6 +123,8 @@ function fakeStack(dir: string, plain: Record<string, string>, upLines: string[]
 /** Runs the CLI against the fake stack in `dir`; returns the exit code and everything printed. */
 async function live(argv: string[], dir: string, plain: Record<string, string>, upLines: string[] = []) {
   const { select, config } = fakeStack(dir, plain, upLines);
+  // A fresh stack each run: no revision claimed by an earlier run's write.
+  revisionClaims.clear();
   // The ALB serves the config's plan when the config is valid (the shift test); an invalid one is the test.
   try {
     serveAlb(

@@ -15,7 +15,12 @@ import {
   type Rule,
 } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { PublishCommand, SNSClient, type PublishCommandInput } from "@aws-sdk/client-sns";
-import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
+import {
+  GetParameterCommand,
+  PutParameterCommand,
+  SSMClient,
+  type PutParameterCommandInput,
+} from "@aws-sdk/client-ssm";
 import { mockClient } from "aws-sdk-client-mock";
 import type { CommandContext, StackBackend } from "../../cli/backend";
 import { memoryHistoryStore } from "../../cli/history";
@@ -23,7 +28,7 @@ import { bufferOutput } from "../../cli/output";
 import { parseRolloutConfig } from "../../rollout/config";
 import { loadPlaybook, loadStackFile } from "../../rollout/loaders";
 import { rolloutKeys } from "../../rollout/stackFile";
-import { stateParameterName, type Colour } from "../../rollout/names";
+import { revisionClaimParameterName, stateParameterName, type Colour } from "../../rollout/names";
 import { planTraffic } from "../../rollout/traffic";
 import { passingEvidence } from "./evidenceFixtures";
 
@@ -242,6 +247,7 @@ export function setup(stack: "staging" | "production", changes: Record<string, u
   const backend = new FakeBackend(stack, raw);
   // A new stack: deployed at the stack file's revision, as CI would have left it.
   deployedRecords.set(stack, { revision: Number(raw.revision ?? 0) });
+  revisionClaims.delete(stack);
   serveAlb(raw, stack);
   const out = bufferOutput();
   let clock = Date.parse("2026-11-22T10:00:00.000Z");
@@ -356,14 +362,32 @@ export function noLatch() {
  */
 export const deployedRecords = new Map<string, { revision: number }>();
 
-/** GetParameter of a stack's state parameter answers its deployed record (ParameterNotFound before the first up). */
+/** The revision each stack's CLI claimed in SSM (cli/revision.ts `claimRevision`): PutParameter writes it. */
+export const revisionClaims = new Map<string, string>();
+
+/**
+ * GetParameter of a stack's state parameter answers its deployed record (ParameterNotFound before
+ * the first up); its revision claim answers what PutParameter wrote.
+ */
 function answerStateRecords(): void {
-  for (const stack of ["staging", "production"])
+  for (const stack of ["staging", "production"]) {
     ssm.on(GetParameterCommand, { Name: stateParameterName(stack) }).callsFake(() => {
       const record = deployedRecords.get(stack);
       if (!record) throw Object.assign(new Error("not found"), { name: "ParameterNotFound" });
       return { Parameter: { Name: stateParameterName(stack), Value: JSON.stringify(record) } };
     });
+    ssm.on(GetParameterCommand, { Name: revisionClaimParameterName(stack) }).callsFake(() => {
+      const claim = revisionClaims.get(stack);
+      if (claim === undefined) throw Object.assign(new Error("not found"), { name: "ParameterNotFound" });
+      return { Parameter: { Name: revisionClaimParameterName(stack), Value: claim } };
+    });
+    ssm
+      .on(PutParameterCommand, { Name: revisionClaimParameterName(stack) })
+      .callsFake((input: PutParameterCommandInput) => {
+        revisionClaims.set(stack, input.Value!);
+        return { Version: 1 };
+      });
+  }
 }
 
 /** Every mock back to no alarms and no latch: each test file's `beforeEach`. */
@@ -374,6 +398,7 @@ export function resetAwsMocks(): void {
   sns.reset();
   calls.length = 0;
   deployedRecords.clear();
+  revisionClaims.clear();
   alb.rules = [];
   alb.pageSize = 0;
   alb.failModify.clear();
