@@ -453,7 +453,7 @@ async function runCommand(argv: string[], out: Output, makeLiveContext: LiveCont
     checkFlags(command, parsed.values);
     precheckInputFiles(command, parsed.values);
     if (makeLiveContext.stackFileRoot !== undefined) {
-      const refusal = stackFileRefusal(command, parsed.values, makeLiveContext.stackFileRoot);
+      const refusal = await stackFileRefusal(command, parsed.values, makeLiveContext.stackFileRoot);
       if (refusal) return printRefusal(out, json, refusal);
     }
     const code = await handler(parsed.values, rest, out, liveContext);

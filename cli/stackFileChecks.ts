@@ -2,6 +2,7 @@ import { parseRolloutConfig, type RolloutConfig } from "../rollout/config";
 import { loadStackFile } from "../rollout/loaders";
 import { trafficCap } from "../rollout/phases";
 import { rolloutKeys } from "../rollout/stackFile";
+import { fileHistoryStore } from "./history";
 import { EXIT, type Output } from "./output";
 
 /**
@@ -29,13 +30,35 @@ function fileConfig(stack: string, root?: string): RolloutConfig | undefined {
 }
 
 /** What the stack file refuses of `command` with these flags, or undefined when it refuses nothing. */
-export function stackFileRefusal(
+export async function stackFileRefusal(
   command: string,
   values: Record<string, unknown>,
   root?: string,
-): StackFileRefusal | undefined {
+): Promise<StackFileRefusal | undefined> {
   const stack = values.stack;
   if (typeof stack !== "string") return undefined;
+  // finish and start: where the release stands is in the stack file and the history beside it.
+  if ((command === "finish" || command === "start") && !values["dry-run"]) {
+    const config = fileConfig(stack, root);
+    if (!config) return undefined;
+    let history;
+    try {
+      history = await fileHistoryStore(stack, root).read();
+    } catch {
+      return undefined; // the command reports an unreadable history
+    }
+    // Loaded only here: the command modules pull in AWS SDK clients an offline command never needs.
+    /* eslint-disable @typescript-eslint/no-require-imports */
+    const verdict =
+      command === "finish"
+        ? (require("./commands/finish") as typeof import("./commands/finish")).finishStage(config, history)
+        : (require("./commands/start") as typeof import("./commands/start")).startCase(config, history);
+    /* eslint-enable @typescript-eslint/no-require-imports */
+    const refused = verdict as { stage?: string; kind?: string; reasons?: string[] };
+    if (refused.stage === "refused" || refused.kind === "refused")
+      return { command, reasons: refused.reasons ?? [] };
+    return undefined;
+  }
   if (command === "shift") {
     const to = typeof values.to === "string" && /^\d+$/.test(values.to) ? Number(values.to) : undefined;
     if (to === undefined || to > 100) return undefined; // the command says what --to expects

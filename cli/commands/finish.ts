@@ -89,12 +89,12 @@ function evidenceFlag(flags: Flags): { file: string; metrics: Record<string, num
  * (step 1's config is written: its `up` and blue's health are left), `traffic` (step 2's config is
  * written: its `up`, the ALB and the archive are left), `done`.
  */
-type FinishStage =
+export type FinishStage =
   | { stage: "begin" }
   | { stage: "blue" | "traffic" | "done"; finish: FinishRecord }
   | { stage: "refused"; reasons: string[] };
 
-function finishStage(config: RolloutConfig, history: ReleaseHistory): FinishStage {
+export function finishStage(config: RolloutConfig, history: ReleaseHistory): FinishStage {
   const playbook = config.playbookSpec;
   const [first, last] = [playbook.phases[0]!.id, lastPhase(playbook)];
   const finish = config.finish;

@@ -96,7 +96,7 @@ function checkImages(config: RolloutConfig, images: NamedImage[]): void {
   }
 }
 
-type StartCase =
+export type StartCase =
   { kind: "after-finish" | "restart" | "first"; number: number } | { kind: "refused"; reasons: string[] };
 
 /**
@@ -104,7 +104,7 @@ type StartCase =
  * release started last is in its first phase with nothing decided (its number), or as the first
  * release of a stack with no release history.
  */
-function startCase(config: RolloutConfig, history: ReleaseHistory): StartCase {
+export function startCase(config: RolloutConfig, history: ReleaseHistory): StartCase {
   const playbook = config.playbookSpec;
   const first = playbook.phases[0]!.id;
   const stack = config.stack;

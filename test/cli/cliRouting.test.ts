@@ -377,3 +377,37 @@ describe("runCli: refusals the stack file decides need no Pulumi (issue 13)", ()
     assert.equal(counts.selected, 0);
   });
 });
+
+describe("runCli: finish and start refused from the stack file and the history (issue 13 review)", () => {
+  it("finish from production's committed phase (limited-pilot) and start while release history says otherwise: exit 1, Pulumi never selected", async () => {
+    const counts = { selected: 0 };
+    const factory = automationLiveContext(async () => {
+      counts.selected += 1;
+      throw new Error("spawn pulumi ENOENT");
+    }, PROJECT_ROOT);
+    const out = bufferOutput();
+    assert.equal(
+      await runCli(
+        ["finish", "--stack", "production", "--evidence", "docs/examples/evidence/tbs/success.yaml"],
+        out,
+        factory,
+      ),
+      1,
+    );
+    assert.deepEqual(out.lines, [
+      "finish refused:",
+      "  - phase limited-pilot: a release finishes from the last phase of tbs-strategy-framework, full; advance there first (`npm run rollout -- advance --stack production`)",
+    ]);
+    const started = bufferOutput();
+    assert.equal(
+      await runCli(
+        ["start", "--stack", "production", "--image", "web=x@sha256:" + "a".repeat(64)],
+        started,
+        factory,
+      ),
+      1,
+    );
+    assert.equal(started.lines[0], "start refused:");
+    assert.equal(counts.selected, 0);
+  });
+});
