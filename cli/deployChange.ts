@@ -118,7 +118,7 @@ export async function deployFailed(
     // The failure is already being reported; an unreadable ALB is said below.
   }
   const seconds = elapsedSeconds(ctx, start);
-  emit(ctx, flags, { command, failed: true, error, config, traffic, seconds }, () => {
+  emit(ctx, flags, { command, failed: true, error, config, traffic, seconds, exitCode: EXIT.refused }, () => {
     say(`${command} FAILED after ${formatSeconds(seconds)}: ${error}`);
     say(`config: ${config}`);
     if (traffic) {

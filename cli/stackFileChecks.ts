@@ -85,7 +85,13 @@ export async function stackFileRefusal(
 /** Print a refusal as the live commands do (`refuse` in cli/commands/shared.ts); exit 1. */
 export function printRefusal(out: Output, json: boolean, refusal: StackFileRefusal): number {
   if (json)
-    out.log(JSON.stringify({ command: refusal.command, refused: true, reasons: refusal.reasons }, null, 2));
+    out.log(
+      JSON.stringify(
+        { command: refusal.command, refused: true, reasons: refusal.reasons, exitCode: EXIT.refused },
+        null,
+        2,
+      ),
+    );
   else {
     out.log(`${refusal.command} refused:`);
     for (const r of refusal.reasons) out.log(`  - ${r}`);

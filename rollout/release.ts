@@ -19,6 +19,7 @@ export const RELEASE_EVENT_KINDS = [
   "advance",
   "shift",
   "rollback",
+  "resume",
   "restore",
   "decision",
   "signoff",
@@ -136,7 +137,7 @@ export const ReleaseMark = z
   .strict();
 export type ReleaseMark = z.infer<typeof ReleaseMark>;
 
-/** Pods per service a finished release leaves on green (`rollout:idleGreenReplicas`): at most a service's replicas. */
+/** Most pods per service a finished release leaves on green (`rollout:idleGreenReplicas`): the most a service runs (`replicas` is at most 50 too). */
 export const IDLE_GREEN_REPLICAS_MAX = 50;
 
 /** One colour's image and port, as `rollout:services[].blue` and `.green` hold them. */

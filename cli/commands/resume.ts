@@ -14,6 +14,7 @@ import {
   type CommandContext,
 } from "../backend";
 import { deployChange } from "../deployChange";
+import { recordEvent } from "../events";
 import { EXIT } from "../output";
 import { emit, refuse, type Flags } from "./shared";
 
@@ -48,6 +49,12 @@ export async function resumeCommand(flags: Flags, ctx: CommandContext): Promise<
   const acknowledged = isUnreadableLatch(latch) ? undefined : latch.at;
   if (acknowledged) await deployChange(ctx, { set: { rollbackAcknowledged: acknowledged } });
   await ctx.aws.ssm.send(new DeleteParameterCommand({ Name: latchParameterName(config.stack) }));
+  await recordEvent(ctx, {
+    kind: "resume",
+    summary: acknowledged
+      ? `resume ${config.stack}: the automatic rollback by ${latch.alarm} at ${latch.at} acknowledged (${latch.reason}); traffic stays on blue until restore`
+      : `resume ${config.stack}: an unreadable latch parameter cleared`,
+  });
   const traffic = await readAlbTraffic(ctx.aws, await readStackOutputs(ctx.backend));
   const green = Math.max(0, ...traffic.map((t) => t.green));
   const cohortRules = traffic.reduce((n, t) => n + t.cohortRulesToGreen, 0);

@@ -28,7 +28,7 @@ export function emit(ctx: CommandContext, flags: Flags, json: unknown, human: ()
 
 /** A refusal: what is missing and the command that supplies it. Exit 1. */
 export function refuse(ctx: CommandContext, flags: Flags, command: string, reasons: string[]): number {
-  emit(ctx, flags, { command, refused: true, reasons }, () => {
+  emit(ctx, flags, { command, refused: true, reasons, exitCode: EXIT.refused }, () => {
     ctx.out.log(`${command} refused:`);
     for (const r of reasons) ctx.out.log(`  - ${r}`);
   });

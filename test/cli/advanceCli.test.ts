@@ -126,6 +126,7 @@ describe("rollout advance", () => {
         "the release finished at 2026-11-20T10:00:00Z: open the next one first with `npm run rollout -- start --stack staging --image SERVICE=IMAGE`",
         "no GO decision recorded for preparation -> internal: `npm run rollout -- gates --stack staging --evidence FILE --record`",
       ],
+      exitCode: 1,
     });
     assert.deepEqual(backend.ups, []);
   });

@@ -78,6 +78,7 @@ describe("rollout finish: refusals", () => {
       reasons: [
         "phase limited-pilot: a release finishes from the last phase of tbs-strategy-framework, full; advance there first (`npm run rollout -- advance --stack production`)",
       ],
+      exitCode: 1,
     });
     assert.deepEqual([backend.sets, backend.ups, calls], [[], [], []]);
   });
@@ -356,6 +357,7 @@ describe("rollout finish --dry-run", () => {
       reasons: [
         "phase limited-pilot: a release finishes from the last phase of tbs-strategy-framework, full; advance there first (`npm run rollout -- advance --stack production`)",
       ],
+      exitCode: 1,
     });
     assert.deepEqual(calls, []);
   });

@@ -131,6 +131,10 @@ describe("recovery after an automatic rollback in limited-pilot", () => {
         .map((p) => [p.Subject, p.Message!.split("\n")[0]]),
       [
         [
+          "[production] rollout resume",
+          "resume production: the automatic rollback by production-auto-rollback at 2026-11-22T09:00:00.000Z acknowledged (errorRate-critical-web in ALARM); traffic stays on blue until restore",
+        ],
+        [
           "[production] rollout restore",
           `restore production: configured routing back (phase limited-pilot, green 0 %, ${planned.cohort} cohort rules to green)`,
         ],
