@@ -374,14 +374,21 @@ export async function runCli(
   return options.sharedSecrets ? run() : withSecretScope(run);
 }
 
-/** Node's "Unknown option '--stak'" with the flag it most likely meant. */
-function unknownOptionMessage(error: unknown): string {
+/**
+ * Node's "Unknown option '--stak'", said as the CLI's other input errors are (`unknown flag --stak
+ * for status`), with the flag of that command it most likely meant.
+ */
+function unknownOptionMessage(error: unknown, command: CommandName | undefined): string {
   const message = errorMessage(error);
   const code = (error as { code?: unknown }).code;
   const option = /^Unknown option '(-{1,2})([^']*)'/.exec(message);
-  if (code !== "ERR_PARSE_ARGS_UNKNOWN_OPTION" || !option || option[1] !== "--") return message;
-  const hint = didYouMean(option[2]!, Object.keys(FLAGS), "--");
-  return hint ? `Unknown option '--${option[2]}'${hint}` : message;
+  if (code !== "ERR_PARSE_ARGS_UNKNOWN_OPTION" || !option) return message;
+  const flags =
+    command === undefined
+      ? Object.keys(FLAGS)
+      : [...new Set([...formsOf(command).flatMap((f) => f.flags), "json", "help"])];
+  const hint = option[1] === "--" ? didYouMean(option[2]!, flags, "--") : "";
+  return `unknown flag ${option[1]}${option[2]}${command ? ` for ${command}` : ""}${hint}`;
 }
 
 /** An error before any command ran: one line on stderr (with usage), and on stdout with --json. */
@@ -409,7 +416,15 @@ async function runCommand(argv: string[], out: Output, makeLiveContext: LiveCont
   try {
     parsed = parseArgs({ args: argv, options: FLAGS, allowPositionals: true, strict: true });
   } catch (error) {
-    return inputError(out, wantsJson, unknownOptionMessage(error));
+    // The command's own help when the words name one: its flags are what the typo was meant for.
+    const word = argv.find((w) => !w.startsWith("-") && isCommand(w));
+    const command = word !== undefined && isCommand(word) ? word : undefined;
+    return inputError(
+      out,
+      wantsJson,
+      unknownOptionMessage(error, command),
+      command === undefined ? USAGE : commandHelp(command),
+    );
   }
   const json = Boolean(parsed.values.json);
   const [command, ...rest] = parsed.positionals;

@@ -243,7 +243,7 @@ describe("runCli --json: an error is also one JSON line on stdout", () => {
     // Node's parseArgs words the message; the JSON carries the same first line as stderr.
     assert.equal(out.lines.length, 1);
     assert.deepEqual(JSON.parse(out.lines[0]!), { error: out.errors[0]!.split("\n")[0], exitCode: 2 });
-    assert.match(out.errors[0]!, /^Unknown option '--bogus'/);
+    assert.match(out.errors[0]!, /^unknown flag --bogus for status\n\nusage: npm run rollout -- status/);
   });
 
   it("without --json stdout stays empty", async () => {

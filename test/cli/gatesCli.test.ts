@@ -250,6 +250,6 @@ describe("rollout gates (offline)", () => {
     assert.equal(await runCli(["deploy"], out), 2);
     assert.match(out.errors[0]!, /unknown command "deploy"/);
     assert.equal(await runCli(["gates", "--frm", "internal"], out), 2);
-    assert.match(out.errors[1]!, /^Unknown option '--frm'; did you mean --from\?/);
+    assert.match(out.errors[1]!, /^unknown flag --frm for gates; did you mean --from\?/);
   });
 });

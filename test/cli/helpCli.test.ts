@@ -125,7 +125,7 @@ describe("did you mean", () => {
   it("unknown flag --stak: exit 2, did you mean --stack?", async () => {
     const { code, out } = await run(["status", "--stak", "staging"]);
     assert.equal(code, 2);
-    assert.match(out.errors[0]!, /^Unknown option '--stak'; did you mean --stack\?/);
+    assert.match(out.errors[0]!, /^unknown flag --stak for status; did you mean --stack\?/);
   });
 
   it("unknown sub-command signoff aprove: exit 2, did you mean approve?", async () => {
@@ -163,7 +163,7 @@ describe("--json: errors before the command runs", () => {
     [["plna", "--json"], /^unknown command "plna"; did you mean plan\?/],
     [["--json"], /^expected a command$/],
     [["help", "gate", "--json"], /^unknown command "gate"; did you mean gates\?/],
-    [["status", "--stak", "x", "--json"], /^Unknown option '--stak'; did you mean --stack\?/],
+    [["status", "--stak", "x", "--json"], /^unknown flag --stak for status; did you mean --stack\?/],
     [["signoff", "aprove", "--json", "-s", "staging"], /did you mean approve\?$/],
   ];
   for (const [argv, message] of cases) {
