@@ -14,7 +14,7 @@ import type { memoryHistoryStore } from "../../cli/history";
 import { runCli } from "../../cli/rollout";
 import { parseRolloutConfig } from "../../rollout/config";
 import { loadPlaybook } from "../../rollout/loaders";
-import { approvedDecisions } from "../support/evidenceFixtures";
+import { approvedDecisions, writeEvidenceFile } from "../support/evidenceFixtures";
 import {
   calls,
   cloudwatch,
@@ -36,16 +36,7 @@ beforeEach(() => {
 
 const tbs = loadPlaybook("tbs-strategy-framework");
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "finish-"));
-function evidenceFile(name: string, metrics: Record<string, number>): string {
-  const file = path.join(dir, `${name}.yaml`);
-  fs.writeFileSync(
-    file,
-    `metrics:\n${Object.entries(metrics)
-      .map(([k, v]) => `  ${k}: ${v}\n`)
-      .join("")}`,
-  );
-  return file;
-}
+const evidenceFile = (name: string, metrics: Record<string, number>) => writeEvidenceFile(dir, name, metrics);
 const SUCCESS = {
   rowsPerSecond: 34120,
   uptimePercent: 99.95,

@@ -14,7 +14,7 @@ import { loadPlaybook, loadStackFile } from "../../rollout/loaders";
 import { nextPhase, trafficCap } from "../../rollout/phases";
 import { ReleaseHistory } from "../../rollout/release";
 import { parseStackOutputs } from "../../rollout/stackOutputs";
-import { passingValue } from "../support/evidenceFixtures";
+import { passingValue, writeEvidenceFile } from "../support/evidenceFixtures";
 import {
   alb,
   cloudwatch,
@@ -64,16 +64,7 @@ const SUCCESS = {
 };
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "release-lifecycle-"));
-function evidenceFile(name: string, metrics: Record<string, number>): string {
-  const file = path.join(dir, `${name}.yaml`);
-  fs.writeFileSync(
-    file,
-    `metrics:\n${Object.entries(metrics)
-      .map(([k, v]) => `  ${k}: ${v}\n`)
-      .join("")}`,
-  );
-  return file;
-}
+const evidenceFile = (name: string, metrics: Record<string, number>) => writeEvidenceFile(dir, name, metrics);
 
 /** Production at the start of its life: the first phase, nothing decided or signed. */
 const FRESH = { phase: "preparation", greenWeight: "0", decisions: [], signoffs: {} };

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { planWithChanges, type PlanOutcome } from "../support/planWithChanges";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -6,9 +7,7 @@ import { describe, it } from "node:test";
 import * as yaml from "js-yaml";
 import * as policyProxy from "@pulumi/policy/proxy";
 import { planStack } from "../../cli/offlinePlan";
-import { runCli } from "../../cli/rollout";
 import { runPoliciesOffline } from "../../policies/offline";
-import { bufferOutput } from "../../cli/output";
 import type { Decision } from "../../rollout/decisions";
 import { loadPlaybook, loadStackFile, PLAYBOOK_DIR } from "../../rollout/loaders";
 import { parsePlaybook } from "../../rollout/playbook";
@@ -23,29 +22,10 @@ import { approvedDecisions, passingEvidence } from "../support/evidenceFixtures"
  * is allowed, to show the gates policy compares every alarm with the committed playbook.
  */
 
-type Stack = "staging" | "production";
-
-interface Outcome {
-  code: number;
-  /** exit 2: the error message. */
-  error?: string;
-  /** exit 0/1: every violation. */
-  violations: { policy: string; enforcementLevel: string; message: string }[];
-}
+type Outcome = PlanOutcome;
 
 /** The committed stack file with `rollout:` keys replaced, planned with `npm run plan --json`. */
-async function plan(stack: Stack, changes: Record<string, unknown>): Promise<Outcome> {
-  const doc = yaml.load(fs.readFileSync(loadStackFile(stack).file, "utf8")) as {
-    config: Record<string, unknown>;
-  };
-  for (const [key, value] of Object.entries(changes)) doc.config[`rollout:${key}`] = value;
-  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "hostile-")), `Pulumi.${stack}.yaml`);
-  fs.writeFileSync(file, yaml.dump(doc));
-  const out = bufferOutput();
-  const code = await runCli(["plan", "--stack", stack, "--config-file", file, "--json"], out);
-  const json = JSON.parse(out.lines.join("\n")) as { error?: string; violations?: Outcome["violations"] };
-  return { code, ...(json.error !== undefined && { error: json.error }), violations: json.violations ?? [] };
-}
+const plan = planWithChanges;
 
 function describeOutcome(o: Outcome): string {
   return o.error ?? o.violations.map((v) => `[${v.enforcementLevel}] ${v.policy}: ${v.message}`).join("\n");

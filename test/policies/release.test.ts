@@ -1,11 +1,6 @@
 import assert from "node:assert/strict";
-import * as fs from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
+import { planWithChanges, type PlanOutcome, type Stack } from "../support/planWithChanges";
 import { describe, it } from "node:test";
-import * as yaml from "js-yaml";
-import { runCli } from "../../cli/rollout";
-import { bufferOutput } from "../../cli/output";
 import { TIER_RELAXED_POLICIES } from "../../policies/rules/rollout";
 import { finishRecordProblems, successEvidenceLines, imageIdentity } from "../../rollout/release";
 import { loadPlaybook, loadStackFile } from "../../rollout/loaders";
@@ -17,26 +12,9 @@ import { approvedDecisions } from "../support/evidenceFixtures";
  * then every policy of the pack, with the stack's pack config), the violations asserted whole.
  */
 
-type Stack = "staging" | "production";
+type Outcome = PlanOutcome;
 
-interface Outcome {
-  code: number;
-  error?: string;
-  violations: { policy: string; enforcementLevel: string; message: string }[];
-}
-
-async function plan(stack: Stack, changes: Record<string, unknown>): Promise<Outcome> {
-  const doc = yaml.load(fs.readFileSync(loadStackFile(stack).file, "utf8")) as {
-    config: Record<string, unknown>;
-  };
-  for (const [key, value] of Object.entries(changes)) doc.config[`rollout:${key}`] = value;
-  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "release-")), `Pulumi.${stack}.yaml`);
-  fs.writeFileSync(file, yaml.dump(doc));
-  const out = bufferOutput();
-  const code = await runCli(["plan", "--stack", stack, "--config-file", file, "--json"], out);
-  const json = JSON.parse(out.lines.join("\n")) as { error?: string; violations?: Outcome["violations"] };
-  return { code, ...(json.error !== undefined && { error: json.error }), violations: json.violations ?? [] };
-}
+const plan = planWithChanges;
 
 const POLICY = "rollout-finish-needs-success";
 const describeOutcome = (o: Outcome) =>

@@ -1,3 +1,4 @@
+import * as fs from "node:fs";
 import { unitRange, type Decision } from "../../rollout/decisions";
 import { transitionsBefore } from "../../rollout/phases";
 import type { Criterion, Playbook } from "../../rollout/playbook";
@@ -67,4 +68,16 @@ export function approvedDecisions(
       evidence: passingEvidence(playbook, t.from),
     };
   });
+}
+
+/** An evidence file (`metrics: {<id>: value}`) written under `dir`, as `gates` and `finish` read one. */
+export function writeEvidenceFile(dir: string, name: string, metrics: Record<string, number>): string {
+  const file = `${dir}/${name}.yaml`;
+  fs.writeFileSync(
+    file,
+    `metrics:\n${Object.entries(metrics)
+      .map(([k, v]) => `  ${k}: ${v}\n`)
+      .join("")}`,
+  );
+  return file;
 }
