@@ -170,7 +170,10 @@ export function recordRevision(value: string | undefined): number | undefined {
  * claimed in SSM for its last write (`claim`: the parameter's value, a whole number, or nothing).
  * A claim that is not a whole number counts for nothing.
  */
-export function stackRevision(recordValue: string | undefined, claim: string | undefined): number | undefined {
+export function stackRevision(
+  recordValue: string | undefined,
+  claim: string | undefined,
+): number | undefined {
   const record = recordRevision(recordValue);
   const claimed = claim !== undefined && /^\d{1,15}$/.test(claim.trim()) ? Number(claim.trim()) : undefined;
   if (record === undefined) return claimed;
