@@ -12,7 +12,8 @@ import {
 } from "../backend";
 import { planTraffic } from "../../rollout/traffic";
 import { RolloutInputError } from "../../rollout/validation";
-import { EXIT, formatSeconds } from "../output";
+import { errorMessage } from "../../rollout/errors";
+import { EXIT, formatSeconds, oneLine } from "../output";
 import { emit, routingProblems, trafficTable, type Flags } from "./shared";
 import { parseDuration } from "./shift";
 
@@ -28,6 +29,8 @@ const WATCH_DEFAULT_SECONDS = 30;
 /** Reading faster than every 10 s shows nothing new (the fastest alarms evaluate every 10 s) and spends API calls. */
 const WATCH_MIN_SECONDS = 10;
 const WATCH_MAX_SECONDS = 3600;
+/** Reads failing in a row that end `--watch` (exit 1): fewer is a blip, more is an outage to look at. */
+const WATCH_FAILURES_MAX = 3;
 
 /**
  * `rollout status --stack S [--watch [--interval T]]`: phase, weights read from the ALB, alarms,
@@ -52,8 +55,20 @@ export async function statusCommand(flags: Flags, ctx: CommandContext): Promise<
           WATCH_MAX_SECONDS,
           "the fastest alarms evaluate every 10 s: reading more often shows nothing new",
         );
+  let failuresInARow = 0;
   for (let reads = 1; ; reads += 1) {
-    await statusOnce(flags, ctx, true);
+    try {
+      await statusOnce(flags, ctx, true);
+      failuresInARow = 0;
+    } catch (error) {
+      // A watch outlives a throttled or dropped call: said on stderr, read again next time. Bad
+      // config (exit 2) and a failure that repeats are not transient: they end the watch.
+      failuresInARow += 1;
+      if (error instanceof RolloutInputError || failuresInARow >= WATCH_FAILURES_MAX) throw error;
+      ctx.out.error(
+        `warning: read ${reads} failed (${failuresInARow} of ${WATCH_FAILURES_MAX} in a row stop the watch): ${oneLine(errorMessage(error))}`,
+      );
+    }
     if (ctx.signal?.aborted) break;
     if (!flags.json) ctx.out.log(`-- read ${reads}; next in ${formatSeconds(seconds)} (Ctrl-C stops) --`);
     await ctx.sleep(seconds * 1000);

@@ -306,3 +306,45 @@ describe("the release history file stays readable", () => {
     );
   });
 });
+
+describe("status --watch through failures", () => {
+  it("a failed read is a warning and the watch goes on; three in a row end it, exit 1", async () => {
+    const { ctx, sleeps } = setup("staging");
+    const interrupt = new AbortController();
+    const out = bufferOutput();
+    // DescribeAlarms throttled on the 2nd read only: the watch survives it; Ctrl-C after the 3rd read.
+    let reads = 0;
+    cloudwatch.on(DescribeAlarmsCommand).callsFake(() => {
+      reads += 1;
+      if (reads === 2) throw Object.assign(new Error("Rate exceeded"), { name: "Throttling" });
+      return { MetricAlarms: [], CompositeAlarms: [] };
+    });
+    const watching = {
+      ...ctx,
+      out,
+      signal: interrupt.signal,
+      sleep: async (ms: number) => {
+        await ctx.sleep(ms);
+        if (sleeps.length === 3) interrupt.abort();
+      },
+    };
+    assert.equal(await runCli(["status", "--stack", "staging", "--watch"], out, () => watching), 0);
+    assert.deepEqual(out.errors, ["warning: read 2 failed (1 of 3 in a row stop the watch): Rate exceeded"]);
+    // Always failing: the third failure in a row ends the watch with exit 1.
+    cloudwatch
+      .on(DescribeAlarmsCommand)
+      .rejects(Object.assign(new Error("Rate exceeded"), { name: "Throttling" }));
+    const failing = bufferOutput();
+    const code = await runCli(["status", "--stack", "staging", "--watch"], failing, () => ({
+      ...ctx,
+      out: failing,
+      signal: new AbortController().signal,
+    }));
+    assert.equal(code, 1);
+    assert.deepEqual(failing.errors, [
+      "warning: read 1 failed (1 of 3 in a row stop the watch): Rate exceeded",
+      "warning: read 2 failed (2 of 3 in a row stop the watch): Rate exceeded",
+      "error: Rate exceeded",
+    ]);
+  });
+});
