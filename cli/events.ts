@@ -1,6 +1,11 @@
 import { PublishCommand } from "@aws-sdk/client-sns";
 import { errorMessage } from "../rollout/errors";
-import type { ReleaseEvent, ReleaseEventKind, ReleaseHistory } from "../rollout/release";
+import {
+  currentRelease,
+  type ReleaseEvent,
+  type ReleaseEventKind,
+  type ReleaseHistory,
+} from "../rollout/release";
 import { snsSubject } from "../rollout/snsSubject";
 import { readStackOutputs, type CommandContext } from "./backend";
 import { oneLine } from "./output";
@@ -44,15 +49,7 @@ export async function recordEvent(ctx: CommandContext, event: RolloutEvent): Pro
   let history: string;
   try {
     const current = await ctx.history.read();
-    const release = current.current ?? {
-      // The last finished release's number, not a count: the oldest may have moved to files of their own.
-      number: (current.finished.at(-1)?.number ?? 0) + 1,
-      versions: {},
-      decisions: [],
-      signoffs: {},
-      successEvidence: [],
-      events: [],
-    };
+    const release = currentRelease(current);
     await saveHistory(ctx, { ...current, current: { ...release, events: [...release.events, entry] } });
     history = ctx.history.file;
   } catch (error) {

@@ -73,6 +73,28 @@ export const ReleaseHistory = z
   .strict();
 export type ReleaseHistory = z.infer<typeof ReleaseHistory>;
 
+/**
+ * The number of the release under way, else the next one's: one past the last finished release
+ * (not a count: the oldest may have moved to files of their own, `rotateHistory`).
+ */
+export function releaseNumber(history: ReleaseHistory): number {
+  return history.current?.number ?? (history.finished.at(-1)?.number ?? 0) + 1;
+}
+
+/** The release under way, or an empty record for the next one (a first event, a finish or a start opens it). */
+export function currentRelease(history: ReleaseHistory): ReleaseRecord {
+  return (
+    history.current ?? {
+      number: releaseNumber(history),
+      versions: {},
+      decisions: [],
+      signoffs: {},
+      successEvidence: [],
+      events: [],
+    }
+  );
+}
+
 /** The history of a stack that has none recorded yet. */
 export function emptyHistory(stack: string): ReleaseHistory {
   return { version: 1, stack, finished: [] };

@@ -10,7 +10,8 @@ import {
   successEvidenceLines,
   type FinishRecord,
   type ReleaseHistory,
-  type ReleaseRecord,
+  currentRelease,
+  releaseNumber,
 } from "../../rollout/release";
 import { rolloutKeys } from "../../rollout/stackFile";
 import type { StackOutputs } from "../../rollout/stackOutputs";
@@ -437,7 +438,7 @@ export async function finishCommand(flags: Flags, ctx: CommandContext): Promise<
         `--evidence ${evidence.file} is not used: rollout:finish keeps the evidence the finish was decided on`,
       );
   }
-  const number = (await ctx.history.read()).current?.number ?? (history.finished.at(-1)?.number ?? 0) + 1;
+  const number = releaseNumber(await ctx.history.read());
 
   if (where.stage !== "traffic") {
     const stopped = await promoteBlue(flags, ctx, config, finish, where.stage === "begin", start);
@@ -509,14 +510,7 @@ async function keepRelease(
   config: RolloutConfig,
   finish: FinishRecord,
 ): Promise<void> {
-  const current: ReleaseRecord = history.current ?? {
-    number: (history.finished.at(-1)?.number ?? 0) + 1,
-    versions: {},
-    decisions: [],
-    signoffs: {},
-    successEvidence: [],
-    events: [],
-  };
+  const current = currentRelease(history);
   await saveHistory(ctx, {
     ...history,
     current: {
@@ -667,7 +661,7 @@ async function archiveRelease(
   say: (line: string) => void,
 ): Promise<boolean> {
   const before = await ctx.history.read();
-  const number = before.current?.number ?? (before.finished.at(-1)?.number ?? 0) + 1;
+  const number = releaseNumber(before);
   say(`step 3 of 3: the finish event, and release ${number} archived in ${ctx.history.file}`);
   // A resumed step 3 does not tell the finish twice.
   const told = before.current?.events.some((e) => e.kind === "finish" && e.details?.finishAt === finish.at);
@@ -719,7 +713,7 @@ export async function finishDryRun(
   const where = finishStage(config, history);
   if (where.stage === "refused") return refuse(ctx, flags, "finish", where.reasons);
   const file = ctx.history.file;
-  const number = history.current?.number ?? (history.finished.at(-1)?.number ?? 0) + 1;
+  const number = releaseNumber(history);
   const idle = `green's Deployments: ${config.idleGreenReplicas} pod${config.idleGreenReplicas === 1 ? "" : "s"} per service (rollout:idleGreenReplicas)`;
   const archive = `${file}: release ${number} archived with its versions, decisions, sign-offs, success evidence and events`;
   switch (where.stage) {

@@ -1,5 +1,5 @@
 import type { RolloutConfig } from "../../rollout/config";
-import type { ReleaseHistory } from "../../rollout/release";
+import { currentRelease, releaseNumber, type ReleaseHistory } from "../../rollout/release";
 import { ServiceConfig } from "../../rollout/serviceConfig";
 import { planTraffic } from "../../rollout/traffic";
 import { RolloutInputError } from "../../rollout/validation";
@@ -109,7 +109,7 @@ export function startCase(config: RolloutConfig, history: ReleaseHistory): Start
   const first = playbook.phases[0]!.id;
   const stack = config.stack;
   const atStart = config.phase === first && config.greenWeight === 0;
-  const next = history.current?.number ?? (history.finished.at(-1)?.number ?? 0) + 1;
+  const next = releaseNumber(history);
   if (config.rollback) return { kind: "refused", reasons: [rollbackSetReason(config)] };
   if (config.finish) {
     if (atStart) return { kind: "after-finish", number: next };
@@ -275,14 +275,7 @@ async function openRelease(
   images: NamedImage[],
 ): Promise<void> {
   const fresh = await ctx.history.read();
-  const current = fresh.current ?? {
-    number,
-    versions: {},
-    decisions: [],
-    signoffs: {},
-    successEvidence: [],
-    events: [],
-  };
+  const current = currentRelease(fresh);
   const versions = Object.fromEntries(
     config.services.map((s) => {
       const named = images.find((i) => i.service === s.name);
