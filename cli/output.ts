@@ -131,3 +131,28 @@ export function oneLine(message: string): string {
   if (cliError) return cliError.replace(/^.*?error: /, "");
   return lines.find((l) => l !== "") ?? message;
 }
+
+/** With --json the JSON document on stdout; otherwise the human lines. */
+export function emit(
+  ctx: { out: Output },
+  flags: Record<string, unknown>,
+  json: unknown,
+  human: () => void,
+): void {
+  if (flags.json) ctx.out.log(JSON.stringify(json, null, 2));
+  else human();
+}
+
+/** A refusal: what is missing and the command that supplies it. Exit 1. */
+export function refuse(
+  ctx: { out: Output },
+  flags: Record<string, unknown>,
+  command: string,
+  reasons: string[],
+): number {
+  emit(ctx, flags, { command, refused: true, reasons, exitCode: EXIT.refused }, () => {
+    ctx.out.log(`${command} refused:`);
+    for (const r of reasons) ctx.out.log(`  - ${r}`);
+  });
+  return EXIT.refused;
+}

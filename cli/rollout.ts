@@ -10,7 +10,7 @@ import { RolloutInputError } from "../rollout/validation";
 import type { ChangeLog, CommandContext, SelectStack } from "./backend";
 import { commandHelp, didYouMean } from "./help";
 import { commitAdvice } from "./revision";
-import { printRefusal, stackFileRefusal } from "./stackFileChecks";
+import { stackFileRefusal } from "./stackFileChecks";
 import {
   colouredOutput,
   colourWanted,
@@ -19,6 +19,7 @@ import {
   ignoreEpipe,
   jsonError,
   oneLine,
+  refuse,
   requireFlag,
   safeOutput,
   type Output,
@@ -469,7 +470,7 @@ async function runCommand(argv: string[], out: Output, makeLiveContext: LiveCont
     precheckInputFiles(command, parsed.values);
     if (makeLiveContext.stackFileRoot !== undefined) {
       const refusal = await stackFileRefusal(command, parsed.values, makeLiveContext.stackFileRoot);
-      if (refusal) return printRefusal(out, json, refusal);
+      if (refusal) return refuse({ out }, parsed.values, refusal.command, refusal.reasons);
     }
     const code = await handler(parsed.values, rest, out, liveContext);
     adviseCommit();

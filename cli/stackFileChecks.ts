@@ -3,7 +3,6 @@ import { loadStackFile } from "../rollout/loaders";
 import { trafficCap } from "../rollout/phases";
 import { rolloutKeys } from "../rollout/stackFile";
 import { fileHistoryStore } from "./history";
-import { EXIT, type Output } from "./output";
 
 /**
  * Refusals the stack file decides, made before Pulumi is needed. A LocalWorkspace stack's config
@@ -80,21 +79,4 @@ export async function stackFileRefusal(
     };
   }
   return undefined;
-}
-
-/** Print a refusal as the live commands do (`refuse` in cli/commands/shared.ts); exit 1. */
-export function printRefusal(out: Output, json: boolean, refusal: StackFileRefusal): number {
-  if (json)
-    out.log(
-      JSON.stringify(
-        { command: refusal.command, refused: true, reasons: refusal.reasons, exitCode: EXIT.refused },
-        null,
-        2,
-      ),
-    );
-  else {
-    out.log(`${refusal.command} refused:`);
-    for (const r of refusal.reasons) out.log(`  - ${r}`);
-  }
-  return EXIT.refused;
 }

@@ -1,7 +1,7 @@
 import type { RolloutConfig } from "../../rollout/config";
 import type { StackOutputs } from "../../rollout/stackOutputs";
 import { planTraffic, type ServiceTraffic } from "../../rollout/traffic";
-import { EXIT, table } from "../output";
+import { table } from "../output";
 import {
   describeAlarm,
   firingAlarms,
@@ -20,20 +20,8 @@ import {
 
 export type Flags = Record<string, unknown>;
 
-/** With --json the JSON document on stdout; otherwise the human lines. */
-export function emit(ctx: CommandContext, flags: Flags, json: unknown, human: () => void): void {
-  if (flags.json) ctx.out.log(JSON.stringify(json, null, 2));
-  else human();
-}
-
-/** A refusal: what is missing and the command that supplies it. Exit 1. */
-export function refuse(ctx: CommandContext, flags: Flags, command: string, reasons: string[]): number {
-  emit(ctx, flags, { command, refused: true, reasons, exitCode: EXIT.refused }, () => {
-    ctx.out.log(`${command} refused:`);
-    for (const r of reasons) ctx.out.log(`  - ${r}`);
-  });
-  return EXIT.refused;
-}
+// The output of a result or a refusal is shared with what runs before a command (cli/stackFileChecks.ts).
+export { emit, refuse } from "../output";
 
 export function trafficTable(ctx: CommandContext, traffic: LiveTraffic[]): void {
   const rows = traffic.map((t) => [t.service, `${t.blue} %`, `${t.green} %`, t.cohortRulesToGreen]);
