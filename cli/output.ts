@@ -114,6 +114,33 @@ export function requireFlag(values: Record<string, unknown>, name: string, what:
   return value;
 }
 
+const DURATION_UNITS = { s: 1, m: 60, h: 3600 } as const;
+
+/**
+ * `--<flag> 90s | 5m | 1h` -> seconds, within [min, max]. The unit is required: a bare `5` read as
+ * seconds made `--interval 5` a five-second wait where five minutes was meant.
+ */
+export function parseDuration(
+  flag: string,
+  value: unknown,
+  min: number,
+  max: number,
+  /** Why nothing shorter than `min` is taken. */
+  minReason: string,
+): number {
+  const got = value === undefined ? "nothing" : JSON.stringify(value);
+  const match = typeof value === "string" ? /^(\d+)(s|m|h)$/.exec(value) : null;
+  if (!match)
+    throw new RolloutInputError(
+      `--${flag}: expected a duration with its unit (s, m or h), such as 90s, 5m or 1h, got ${got}`,
+    );
+  const seconds = Number(match[1]) * DURATION_UNITS[match[2] as keyof typeof DURATION_UNITS];
+  if (seconds < min)
+    throw new RolloutInputError(`--${flag}: expected at least ${min}s (${minReason}), got ${got}`);
+  if (seconds > max) throw new RolloutInputError(`--${flag}: expected at most ${max / 3600}h, got ${got}`);
+  return seconds;
+}
+
 export function formatSeconds(seconds: number): string {
   if (seconds < 120) return `${Math.round(seconds)} s`;
   const minutes = Math.floor(seconds / 60);

@@ -23,7 +23,7 @@ import {
 } from "../backend";
 import { deployChange, deployFailed } from "../deployChange";
 import { recordEvent } from "../events";
-import { EXIT, formatSeconds, oneLine } from "../output";
+import { EXIT, formatSeconds, oneLine, parseDuration } from "../output";
 import {
   blueProblems,
   elapsedSeconds,
@@ -42,13 +42,6 @@ import {
  * step in flight and says where traffic stands.
  */
 
-/**
- * Exit code of a shift that Ctrl-C stopped before its target (config and ALB agree at the weight
- * it reports): 128 + SIGINT, as a shell reports a command SIGINT ended, and as the CLI exits on a
- * second Ctrl-C. Distinct from 1 (refused, rolled back, failed): nothing went wrong.
- */
-export const EXIT_INTERRUPTED = EXIT.interrupted;
-
 function parseInteger(flag: string, value: unknown, min: number, max: number): number {
   const n = typeof value === "string" && /^\d+$/.test(value) ? Number(value) : NaN;
   if (!Number.isInteger(n) || n < min || n > max) {
@@ -59,41 +52,20 @@ function parseInteger(flag: string, value: unknown, min: number, max: number): n
   return n;
 }
 
-const DURATION_UNITS = { s: 1, m: 60, h: 3600 } as const;
-
 /** The longest wait between two steps: a day (a longer one is a typo, and a shift is attended). */
 export const SHIFT_INTERVAL_MAX_SECONDS = 24 * 3600;
-
-/**
- * `--<flag> 90s | 5m | 1h` -> seconds, within [min, max]. The unit is required: a bare `5` read as
- * seconds made `--interval 5` a five-second wait where five minutes was meant.
- */
-export function parseDuration(
-  flag: string,
-  value: unknown,
-  min: number,
-  max: number,
-  /** Why nothing shorter than `min` is taken. */
-  minReason = "CloudWatch evaluates alarms once a minute: a shorter wait steps again before any alarm has judged the step",
-): number {
-  const got = value === undefined ? "nothing" : JSON.stringify(value);
-  const match = typeof value === "string" ? /^(\d+)(s|m|h)$/.exec(value) : null;
-  if (!match)
-    throw new RolloutInputError(
-      `--${flag}: expected a duration with its unit (s, m or h), such as 90s, 5m or 1h, got ${got}`,
-    );
-  const seconds = Number(match[1]) * DURATION_UNITS[match[2] as keyof typeof DURATION_UNITS];
-  if (seconds < min)
-    throw new RolloutInputError(`--${flag}: expected at least ${min}s (${minReason}), got ${got}`);
-  if (seconds > max) throw new RolloutInputError(`--${flag}: expected at most ${max / 3600}h, got ${got}`);
-  return seconds;
-}
 
 /** `--interval`, or undefined when not given (the phase's default applies). */
 export function parseInterval(value: unknown): number | undefined {
   return value === undefined
     ? undefined
-    : parseDuration("interval", value, SHIFT_INTERVAL_MIN_SECONDS, SHIFT_INTERVAL_MAX_SECONDS);
+    : parseDuration(
+        "interval",
+        value,
+        SHIFT_INTERVAL_MIN_SECONDS,
+        SHIFT_INTERVAL_MAX_SECONDS,
+        "CloudWatch evaluates alarms once a minute: a shorter wait steps again before any alarm has judged the step",
+      );
 }
 
 /** The weights a shift passes through: from (exclusive) to `to` (inclusive) in steps of `step`. */
@@ -416,7 +388,8 @@ async function shiftInterrupted(ctx: CommandContext, flags: Flags, run: ShiftRun
       say(`to go on to ${run.to} %: ${goOn}`);
     },
   );
-  return EXIT_INTERRUPTED;
+  // 130: stopped by Ctrl-C before the target, config and ALB in agreement (EXIT in cli/output.ts).
+  return EXIT.interrupted;
 }
 
 /** A rollback alarm fired mid-shift: roll back, confirm every service is blue, report time-to-blue. */

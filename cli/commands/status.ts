@@ -13,9 +13,8 @@ import {
 import { planTraffic } from "../../rollout/traffic";
 import { RolloutInputError } from "../../rollout/validation";
 import { errorMessage } from "../../rollout/errors";
-import { EXIT, formatSeconds, oneLine } from "../output";
+import { EXIT, formatSeconds, oneLine, parseDuration } from "../output";
 import { emit, routingProblems, trafficTable, type Flags } from "./shared";
-import { parseDuration } from "./shift";
 
 /** `{ALARM: 1, OK: 20, INSUFFICIENT_DATA: 3}`, in that order. */
 function stateCounts(alarms: AlarmState[]): Record<string, number> {

@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { beforeEach, describe, it } from "node:test";
 import { DescribeAlarmsCommand } from "@aws-sdk/client-cloudwatch";
 import { readAlbTraffic, readStackOutputs, type CommandContext } from "../../cli/backend";
-import { EXIT_INTERRUPTED, shiftCommand } from "../../cli/commands/shift";
+import { shiftCommand } from "../../cli/commands/shift";
+import { EXIT } from "../../cli/output";
 import type { memoryHistoryStore } from "../../cli/history";
 import {
   cloudwatch,
@@ -106,8 +107,8 @@ describe("rollout shift: Ctrl-C stops at a safe point and says where traffic sta
   it("mid-wait: stops before the next step, config and ALB agree at the step reached, exit 130", async () => {
     const { ctx, out, backend, sleeps } = setup("staging", { greenWeight: "0" });
     interruptible(ctx, 2); // during the second minute of the wait after step 1
-    assert.equal(await shiftCommand({ to: "10" }, ctx), EXIT_INTERRUPTED);
-    assert.equal(EXIT_INTERRUPTED, 130);
+    assert.equal(await shiftCommand({ to: "10" }, ctx), EXIT.interrupted);
+    assert.equal(EXIT.interrupted, 130);
     assert.deepEqual(backend.ups, ["broader-pilot/5/false"]);
     assert.deepEqual(sleeps, [60_000], "the interrupted sleep returned at once");
     assert.equal(
