@@ -33,6 +33,21 @@ export interface RecordedEvent {
   published: { topicArn: string; messageId?: string } | { error: string };
 }
 
+/**
+ * The stack's info topic, read from its outputs once per stack backend: a shift records an event
+ * per step, and each outputs read is a `pulumi stack output` call. The topic does not change
+ * while a command runs (an `up` keeps it).
+ */
+const infoTopics = new WeakMap<CommandContext["backend"], string>();
+async function infoTopic(ctx: CommandContext): Promise<string> {
+  const known = infoTopics.get(ctx.backend);
+  if (known !== undefined) return known;
+  const topicArn = (await readStackOutputs(ctx.backend)).alertTopics?.info;
+  if (topicArn === undefined) throw new Error("the stack has no alertTopics.info output");
+  infoTopics.set(ctx.backend, topicArn);
+  return topicArn;
+}
+
 /** Write the stack's history and note every file written (the history, releases moved out of it) for the commit. */
 export async function saveHistory(ctx: CommandContext, history: ReleaseHistory): Promise<void> {
   for (const file of await ctx.history.write(history)) noteWritten(ctx, file);
@@ -60,8 +75,7 @@ export async function recordEvent(ctx: CommandContext, event: RolloutEvent): Pro
   }
   let published: RecordedEvent["published"];
   try {
-    const topicArn = (await readStackOutputs(ctx.backend)).alertTopics?.info;
-    if (topicArn === undefined) throw new Error("the stack has no alertTopics.info output");
+    const topicArn = await infoTopic(ctx);
     const sent = await ctx.aws.sns.send(
       new PublishCommand({
         TopicArn: topicArn,
