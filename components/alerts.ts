@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { accountAdministersKey } from "../rollout/keyPolicy";
 import type { Severity } from "../rollout/playbook";
 
 export const SEVERITIES: readonly Severity[] = ["critical", "warning", "info"];
@@ -67,13 +68,7 @@ export class AlertTopics extends pulumi.ComponentResource {
         policy: pulumi.jsonStringify({
           Version: "2012-10-17",
           Statement: [
-            {
-              Sid: "AccountAdministers",
-              Effect: "Allow",
-              Principal: { AWS: pulumi.interpolate`arn:aws:iam::${account}:root` },
-              Action: "kms:*",
-              Resource: "*",
-            },
+            accountAdministersKey(pulumi.interpolate`arn:aws:iam::${account}:root`),
             {
               Sid: "AlarmsOfThisAccountPublish",
               Effect: "Allow",

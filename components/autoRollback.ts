@@ -1,6 +1,7 @@
 import * as path from "node:path";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { accountAdministersKey } from "../rollout/keyPolicy";
 import * as esbuild from "esbuild";
 import { DEFAULT_LOG_RETENTION_DAYS, LOG_RETENTION_DAYS } from "../rollout/config";
 import type { RollbackEnvironmentVariables } from "../rollout/lambdaEnvironment";
@@ -216,13 +217,7 @@ export class AutoRollback extends pulumi.ComponentResource {
         policy: pulumi.jsonStringify({
           Version: "2012-10-17",
           Statement: [
-            {
-              Sid: "AccountAdministers",
-              Effect: "Allow",
-              Principal: { AWS: pulumi.interpolate`arn:aws:iam::${identity.accountId}:root` },
-              Action: "kms:*",
-              Resource: "*",
-            },
+            accountAdministersKey(pulumi.interpolate`arn:aws:iam::${identity.accountId}:root`),
             // CloudWatch Logs User Guide, "Encrypt log data in CloudWatch Logs using AWS KMS", step
             // 2: the regional logs principal, scoped by the encryption context CloudWatch Logs
             // sends (kms:EncryptionContext:aws:logs:arn, the log group's ARN) to this log group.
