@@ -9,8 +9,6 @@ import { characterProblem } from "../rollout/safeInput";
 import { RolloutInputError } from "../rollout/validation";
 import type { ChangeLog, CommandContext, SelectStack } from "./backend";
 import { commandHelp, didYouMean } from "./help";
-import { commitAdvice } from "./revision";
-import { stackFileRefusal } from "./stackFileChecks";
 import {
   colouredOutput,
   colourWanted,
@@ -353,6 +351,15 @@ const COMMANDS: Record<CommandName, CommandHandler> = {
     return signoff.signoffCommand(values, action, liveContext(values));
   },
 };
+/*
+ * What only a live command needs, loaded when one runs: the revision module brings the AWS SDK's
+ * SSM client, the stack-file checks the whole config schema; `--help` and the offline commands
+ * pay for neither.
+ */
+const liveOnly = {
+  revision: () => require("./revision") as typeof import("./revision"),
+  stackFileChecks: () => require("./stackFileChecks") as typeof import("./stackFileChecks"),
+};
 /* eslint-enable @typescript-eslint/no-require-imports */
 
 /**
@@ -457,7 +464,7 @@ async function runCommand(argv: string[], out: Output, makeLiveContext: LiveCont
   };
   const adviseCommit = () => {
     if (!written) return;
-    const advice = commitAdvice(written.stack, command, written.changes);
+    const advice = liveOnly.revision().commitAdvice(written.stack, command, written.changes);
     for (const line of advice) {
       if (json) out.error(line);
       else out.log(line);
@@ -469,7 +476,9 @@ async function runCommand(argv: string[], out: Output, makeLiveContext: LiveCont
     checkFlags(command, parsed.values);
     precheckInputFiles(command, parsed.values);
     if (makeLiveContext.stackFileRoot !== undefined) {
-      const refusal = await stackFileRefusal(command, parsed.values, makeLiveContext.stackFileRoot);
+      const refusal = await liveOnly
+        .stackFileChecks()
+        .stackFileRefusal(command, parsed.values, makeLiveContext.stackFileRoot);
       if (refusal) return refuse({ out }, parsed.values, refusal.command, refusal.reasons);
     }
     const code = await handler(parsed.values, rest, out, liveContext);
