@@ -151,7 +151,7 @@ export interface StateSource {
  * written before revisions existed is revision 0; a value that is not a record at all reads as
  * undefined (nothing to compare: the deploy rewrites it).
  */
-export function recordRevision(value: string | undefined): number | undefined {
+function recordRevision(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   let record: unknown;
   try {

@@ -4,6 +4,7 @@ import { DescribeAlarmsCommand } from "@aws-sdk/client-cloudwatch";
 import { readAlbTraffic, readStackOutputs, type CommandContext } from "../../cli/backend";
 import { shiftCommand } from "../../cli/commands/shift";
 import { EXIT } from "../../cli/output";
+import { interruptibleSleep } from "../../cli/rollout";
 import type { memoryHistoryStore } from "../../cli/history";
 import {
   cloudwatch,
@@ -284,5 +285,18 @@ describe("rollout shift: each step and each ending is a rollout event", () => {
     assert.deepEqual(eventSummaries(ctx), [
       "shift staging: rollout:greenWeight 10 % -> 5 %, the weight the ALB already served (step 1 of 1)",
     ]);
+  });
+});
+
+describe("interruptibleSleep (the live context's wait)", () => {
+  it("ends at once when Ctrl-C came before it, and early when Ctrl-C comes during it", async () => {
+    const done = new AbortController();
+    done.abort();
+    const started = Date.now();
+    await interruptibleSleep(60_000, done.signal);
+    const interrupt = new AbortController();
+    setTimeout(() => interrupt.abort(), 20);
+    await interruptibleSleep(60_000, interrupt.signal);
+    assert.ok(Date.now() - started < 5_000, "a 60 s wait was not cut short");
   });
 });
