@@ -29,10 +29,8 @@ import {
   targetHealthCalls,
 } from "../support/liveStack";
 
-beforeEach(() => {
-  resetAwsMocks();
-  serveTargetHealth();
-});
+// resetAwsMocks also makes every target healthy.
+beforeEach(resetAwsMocks);
 
 const tbs = loadPlaybook("tbs-strategy-framework");
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "finish-"));

@@ -15,15 +15,7 @@ import { nextPhase, trafficCap } from "../../rollout/phases";
 import { ReleaseHistory } from "../../rollout/release";
 import { parseStackOutputs } from "../../rollout/stackOutputs";
 import { passingValue, writeEvidenceFile } from "../support/evidenceFixtures";
-import {
-  alb,
-  cloudwatch,
-  INFO_TOPIC,
-  published,
-  resetAwsMocks,
-  serveTargetHealth,
-  setup,
-} from "../support/liveStack";
+import { alb, cloudwatch, INFO_TOPIC, published, resetAwsMocks, setup } from "../support/liveStack";
 
 /*
  * Issue 13's acceptance: a whole release of the production stack through the CLI and its fakes
@@ -34,8 +26,8 @@ import {
  */
 
 beforeEach(() => {
+  // Every target healthy too (resetAwsMocks).
   resetAwsMocks();
-  serveTargetHealth();
   // CloudWatch has no data for green yet: the evidence files decide every criterion.
   cloudwatch.on(GetMetricDataCommand).resolves({ MetricDataResults: [] });
 });

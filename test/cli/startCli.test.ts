@@ -18,10 +18,8 @@ import {
   targetHealthCalls,
 } from "../support/liveStack";
 
-beforeEach(() => {
-  resetAwsMocks();
-  serveTargetHealth();
-});
+// resetAwsMocks also makes every target healthy.
+beforeEach(resetAwsMocks);
 
 const ECR = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/tbs";
 const pinned = (image: string, hex: string) => `${ECR}/${image}@sha256:${hex.repeat(64)}`;
